@@ -1,0 +1,23 @@
+import type { Ui } from '../../src/core/ui.js';
+
+/** A Ui that records what the core said, for assertions. */
+export function recordingUi() {
+  const lines = { info: [] as string[], warn: [] as string[], debug: [] as string[], spinner: [] as string[] };
+  const results: Array<Record<string, unknown>> = [];
+  const ui: Ui = {
+    info: (m) => void lines.info.push(m),
+    warn: (m) => void lines.warn.push(m),
+    debug: (m) => void lines.debug.push(m),
+    spinner: (text) => {
+      lines.spinner.push(text);
+      return {
+        update: (t) => void lines.spinner.push(t),
+        succeed: (t) => void (t && lines.spinner.push(t)),
+        fail: (t) => void (t && lines.spinner.push(t)),
+        stop: () => undefined,
+      };
+    },
+    result: (r) => void results.push(r),
+  };
+  return { ui, lines, results };
+}

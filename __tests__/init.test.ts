@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runInit, type Asker } from '../src/core/init.js';
+import { nodeOutputFs } from '../src/core/output.js';
+import { tempDir } from './helpers/tmp.js';
+
+function scriptedAsker(answers: Record<string, string | boolean>): Asker & { asked: string[] } {
+  const asked: string[] = [];
+  const answer = (message: string, fallback?: string | boolean) => {
+    asked.push(message);
+    const key = Object.keys(answers).find((k) => message.includes(k));
+    return key === undefined ? fallback : answers[key];
+  };
+  return {
+    asked,
+    text: async (m, d) => String(answer(m, d)),
+    secret: async (m) => String(answer(m, '')),
+    confirm: async (m, d) => Boolean(answer(m, d)),
+    choice: async (m, _c, d) => String(answer(m, d)),
+  };
+}
+
+describe('runInit', () => {
+  let cleanup = () => {};
+  afterEach(() => cleanup());
+  const setup = () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    return t.dir;
+  };
+
+  it('asks for the settings and writes them without keys by default', async () => {
+    const dir = setup();
+    const ask = scriptedAsker({ 'Yarn colours': '6', 'Output format': 'bmp' });
+    const { file, wroteKeys } = await runInit({}, { fs: nodeOutputFs, cwd: dir, home: '/nowhere', ask });
+    expect(file).toBe(path.join(dir, '.imagegenrc.json'));
+    expect(wroteKeys).toBe(false);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      providers: { modelscope: { model: 'Qwen/Qwen-Image' }, dashscope: { model: 'wanx2.1-imageedit' } },
+      loom: { colors: 6, width: 600 },
+      output: { format: 'bmp' },
+    });
+    expect(ask.asked.some((q) => q.startsWith('Save API keys'))).toBe(true);
+  });
+
+  it('writes keys only when asked, into a file only its owner can read', async () => {
+    const dir = setup();
+    const ask = scriptedAsker({ 'Save API keys': true, 'DashScope API key': 'sk-test-not-a-real-key-0000' });
+    const { file, wroteKeys } = await runInit({ global: true }, { fs: nodeOutputFs, cwd: '/nowhere', home: dir, ask });
+    expect(wroteKeys).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const data = JSON.parse(readFileSync(file, 'utf8'));
+    expect(data.providers.dashscope.apiKey).toBe('sk-test-not-a-real-key-0000');
+    expect(data.providers.modelscope.apiKey).toBeUndefined();
+  });
+
+  it('refuses without a terminal unless every answer is a flag', async () => {
+    const dir = setup();
+    await expect(runInit({}, { fs: nodeOutputFs, cwd: dir, home: dir })).rejects.toMatchObject({
+      kind: 'usage',
+      hint: expect.stringContaining('--yes'),
+    });
+    const { file } = await runInit(
+      { modelscopeModel: 'm/x', dashscopeModel: 'd', colors: '4', width: '1320', format: 'png', saveKeys: false },
+      { fs: nodeOutputFs, cwd: dir, home: dir },
+    );
+    expect(JSON.parse(readFileSync(file, 'utf8')).loom).toEqual({ colors: 4, width: 1320 });
+  });
+
+  it('checks flag values and never replaces a file without --force', async () => {
+    const dir = setup();
+    await expect(runInit({ yes: true, colors: '1' }, { fs: nodeOutputFs, cwd: dir, home: dir })).rejects.toThrow('--colors: expected an integer from 2 to 256');
+    writeFileSync(path.join(dir, '.imagegenrc.json'), '{"keep":true}');
+    await expect(runInit({ yes: true }, { fs: nodeOutputFs, cwd: dir, home: dir })).rejects.toThrow('already exists');
+    await runInit({ yes: true, force: true }, { fs: nodeOutputFs, cwd: dir, home: dir });
+    expect(JSON.parse(readFileSync(path.join(dir, '.imagegenrc.json'), 'utf8')).keep).toBeUndefined();
+  });
+});

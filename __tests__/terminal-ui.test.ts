@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import { colorLevel, createTerminalUi } from '../src/cli/ui.js';
+import { ImagegenError } from '../src/core/errors.js';
+import { EXIT_CODES, exitCodeFor } from '../src/cli/exit-codes.js';
+
+function sink(isTTY = false) {
+  const chunks: string[] = [];
+  return { isTTY, write: (s: string) => void chunks.push(s), text: () => chunks.join('') };
+}
+
+describe('colorLevel', () => {
+  it('colours only a TTY, and never with NO_COLOR, TERM=dumb or --no-color', () => {
+    expect(colorLevel({}, true, true)).toBe(1);
+    expect(colorLevel({}, false, true)).toBe(0);
+    expect(colorLevel({ NO_COLOR: '1' }, true, true)).toBe(0);
+    expect(colorLevel({ TERM: 'dumb' }, true, true)).toBe(0);
+    expect(colorLevel({}, true, false)).toBe(0);
+  });
+
+  it('lets FORCE_COLOR decide when set, but not over --no-color', () => {
+    expect(colorLevel({ FORCE_COLOR: '1' }, false, true)).toBe(1);
+    expect(colorLevel({ FORCE_COLOR: '3', NO_COLOR: '1' }, false, true)).toBe(3);
+    expect(colorLevel({ FORCE_COLOR: '0' }, true, true)).toBe(0);
+    expect(colorLevel({ FORCE_COLOR: '1' }, true, false)).toBe(0);
+  });
+});
+
+describe('terminal ui', () => {
+  it('prints paths in text mode and NDJSON in json mode; error items only in json', async () => {
+    for (const json of [false, true]) {
+      const stdout = sink();
+      const stderr = sink();
+      const ui = await createTerminalUi({ stdout, stderr, env: {}, json, quiet: false, verbose: false, color: true });
+      ui.result({ status: 'ok', output: '/x/a.png', input: 'a.jpg' });
+      ui.result({ status: 'error', input: 'b.jpg', error: { message: 'bad' } });
+      expect(stdout.text()).toBe(
+        json ? '{"status":"ok","output":"/x/a.png","input":"a.jpg"}\n{"status":"error","input":"b.jpg","error":{"message":"bad"}}\n' : '/x/a.png\n',
+      );
+      expect(stderr.text()).toBe('');
+    }
+  });
+
+  it('prints plain spinner lines off a TTY, nothing with --quiet, but warnings always', async () => {
+    const stderr = sink(false);
+    const ui = await createTerminalUi({ stdout: sink(), stderr, env: {}, json: false, quiet: false, verbose: false, color: true });
+    const s = ui.spinner('working');
+    s.update('still working');
+    s.succeed('done');
+    expect(stderr.text()).toBe('working\ndone\n');
+    const quietErr = sink(false);
+    const quiet = await createTerminalUi({ stdout: sink(), stderr: quietErr, env: {}, json: false, quiet: true, verbose: false, color: true });
+    quiet.spinner('working').succeed('done');
+    quiet.info('note');
+    quiet.warn('careful');
+    expect(quietErr.text()).toBe('warning: careful\n');
+  });
+
+  it('prints a fatal error with its ids and hint, and a stack only with --verbose', async () => {
+    const err = new ImagegenError('auth', 'DashScope rejected the key', { requestId: 'req-1', hint: 'check DASHSCOPE_API_KEY' });
+    for (const verbose of [false, true]) {
+      const stderr = sink(false);
+      const ui = await createTerminalUi({ stdout: sink(), stderr, env: {}, json: false, quiet: false, verbose, color: true });
+      ui.fatal(err);
+      expect(stderr.text()).toContain('error: DashScope rejected the key\n  request id req-1\n  hint: check DASHSCOPE_API_KEY\n');
+      expect(stderr.text().includes('    at ')).toBe(verbose);
+    }
+  });
+});
+
+describe('exit codes', () => {
+  it('maps each error kind to its documented code, anything else to 1', () => {
+    expect(exitCodeFor(new ImagegenError('usage', 'x'))).toBe(2);
+    expect(exitCodeFor(new ImagegenError('rate-limit', 'x'))).toBe(6);
+    expect(exitCodeFor(new ImagegenError('interrupted', 'x'))).toBe(130);
+    expect(exitCodeFor(new Error('boom'))).toBe(1);
+    expect(EXIT_CODES.partial).toBe(8);
+  });
+});

@@ -1,0 +1,33 @@
+import type { ErrorKind } from '../core/errors.js';
+import { isImagegenError } from '../core/errors.js';
+
+/** The one mapping from errors to exit codes. Documented in the README and in --help. */
+export const EXIT_CODES: Record<ErrorKind | 'ok', number> = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  auth: 3,
+  quota: 4,
+  network: 5,
+  'rate-limit': 6,
+  moderation: 7,
+  partial: 8,
+  interrupted: 130,
+};
+
+export function exitCodeFor(err: unknown): number {
+  if (isImagegenError(err)) return EXIT_CODES[err.kind];
+  return EXIT_CODES.failure;
+}
+
+export const EXIT_CODE_HELP = `Exit codes:
+  0    success
+  1    failure (bad input file, task failed at the provider, output exists)
+  2    usage or config error
+  3    authentication: missing or rejected API key
+  4    quota or balance
+  5    network, timeout or server-side failure
+  6    rate limited after retries
+  7    refused by content moderation
+  8    some items of a batch failed
+  130  interrupted`;

@@ -1,0 +1,75 @@
+/**
+ * The process boundary: builds the context, runs the program, prints a fatal error once, and maps errors to
+ * exit codes (the only place that does).
+ */
+import { CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import type { CliContext } from './context.js';
+import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
+import { buildProgram } from './program.js';
+import { createTerminalUi } from './ui.js';
+import { InterruptedError } from '../core/errors.js';
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Runs the CLI and returns the exit code; never exits by itself. */
+export async function run(ctx: CliContext): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(ctx.argv, { from: 'user' });
+    return EXIT_CODES.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; every other parse error is a usage error (commander printed it).
+      return err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+    }
+    const argv = ctx.argv;
+    const ui = await createTerminalUi({
+      stdout: ctx.stdout,
+      stderr: ctx.stderr,
+      env: ctx.env,
+      json: false,
+      quiet: false,
+      verbose: argv.includes('--verbose'),
+      color: !argv.includes('--no-color'),
+    });
+    const name = (err as { name?: string })?.name;
+    // @inquirer/prompts throws ExitPromptError on Ctrl-C at a prompt.
+    ui.fatal(name === 'ExitPromptError' ? new InterruptedError() : err);
+    return name === 'ExitPromptError' ? EXIT_CODES.interrupted : exitCodeFor(err);
+  }
+}
+
+/** Entry point for bin/imagegen.js. */
+export async function main(): Promise<void> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT_CODES.interrupted);
+    process.stderr.write('\ninterrupted: stopping (press Ctrl-C again to quit at once)\n');
+    controller.abort(new InterruptedError());
+  });
+  // A closed pipe (`imagegen … | head`) is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_CODES.ok);
+  });
+  process.exitCode = await run({
+    argv: process.argv.slice(2),
+    env: process.env,
+    cwd: process.cwd(),
+    home: homedir(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdinIsTTY: process.stdin.isTTY === true,
+    signal: controller.signal,
+    version: packageVersion(),
+  });
+}

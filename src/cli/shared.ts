@@ -1,0 +1,84 @@
+/** Pieces the command adapters share: config loading with flag mapping, the terminal UI, prompts. */
+import { Option, type Command } from 'commander';
+import { promises as fsp } from 'node:fs';
+import { loadConfigFile } from '../core/config/load.js';
+import { resolveConfig, type FlagValue, type ResolvedConfig } from '../core/config/resolve.js';
+import type { CliContext, GlobalOptions } from './context.js';
+import { createTerminalUi, type TerminalUi } from './ui.js';
+
+/** Flags that set config keys: option attribute -> [key path, flag as typed]. */
+export const CONFIG_FLAGS: Record<string, [string, string]> = {
+  colors: ['loom.colors', '--colors'],
+  width: ['loom.width', '--width'],
+  hooks: ['loom.width', '--hooks'],
+  minRegion: ['loom.minRegion', '--min-region'],
+  dither: ['loom.dither', '--dither'],
+  palette: ['loom.palette', '--palette'],
+  outDir: ['output.dir', '--out-dir'],
+  format: ['output.format', '--format'],
+};
+
+export function addLoomOptions(cmd: Command): Command {
+  return cmd
+    .option('--colors <n>', 'number of yarn colours, 2-256 (default 8)')
+    .option('--width <ends>', 'warp ends: output width in pixels (default 600)')
+    .addOption(new Option('--hooks <ends>', 'same as --width').hideHelp())
+    .option('--height <picks>', 'weft picks: output height (default: from the aspect ratio and --density)')
+    .option('--density <e>x<p>', 'ends x picks per cm (or per inch with /in), e.g. 24x30; keeps proportions in the cloth')
+    .option('--min-region <px>', 'merge regions smaller than this many pixels (default 4)')
+    .option('--dither <mode>', 'none, ordered or fs (default none: weavers avoid dithering)')
+    .option('--palette <colours>', 'fixed yarn colours: "#hex,#hex,...", a JSON array, or a GIMP .gpl file')
+    .option('--background <hex>', 'colour under transparent pixels (default #ffffff)')
+    .option('--format <fmt>', 'png or bmp (default png)');
+}
+
+export function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option('-o, --output <file>', 'write the result to this file (one input only)')
+    .option('--out-dir <dir>', 'folder for the results (default: the current folder)')
+    .option('--force', 'overwrite existing files', false);
+}
+
+export function configFlags(opts: Record<string, unknown>, extra: Record<string, FlagValue | undefined> = {}): Record<string, FlagValue | undefined> {
+  const flags: Record<string, FlagValue | undefined> = {};
+  for (const [attr, [key, flag]] of Object.entries(CONFIG_FLAGS)) {
+    if (opts[attr] !== undefined) flags[key] = { value: opts[attr], flag };
+  }
+  return { ...flags, ...extra };
+}
+
+export async function loadConfig(ctx: CliContext, global: GlobalOptions, flags: Record<string, FlagValue | undefined>, ui: TerminalUi): Promise<ResolvedConfig> {
+  const explicitPath = global.config ?? (ctx.env.IMAGEGEN_CONFIG || undefined);
+  const file = await loadConfigFile({ explicitPath, cwd: ctx.cwd, home: ctx.home });
+  const resolved = resolveConfig({ file, env: ctx.env, flags });
+  for (const warning of resolved.warnings) ui.warn(warning);
+  if (file) ui.debug(`config: ${file.path}`);
+  return resolved;
+}
+
+export function terminalUi(ctx: CliContext, global: GlobalOptions): Promise<TerminalUi> {
+  return createTerminalUi({
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    env: ctx.env,
+    json: global.json === true,
+    quiet: global.quiet === true,
+    verbose: global.verbose === true,
+    color: global.color !== false,
+  });
+}
+
+export const readText = (file: string) => fsp.readFile(file, 'utf8');
+
+/** @inquirer/prompts, loaded only when a question is asked, writing to stderr so stdout stays clean. */
+export async function prompts() {
+  const inquirer = await import('@inquirer/prompts');
+  const context = { output: process.stderr };
+  return {
+    text: (message: string, defaultValue?: string) => inquirer.input({ message, default: defaultValue, required: true }, context),
+    secret: (message: string) => inquirer.password({ message, mask: '*' }, context),
+    confirm: (message: string, defaultValue: boolean) => inquirer.confirm({ message, default: defaultValue }, context),
+    choice: (message: string, choices: readonly string[], defaultValue: string) =>
+      inquirer.select({ message, choices: choices.map((value) => ({ value })), default: defaultValue }, context),
+  };
+}

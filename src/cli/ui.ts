@@ -1,0 +1,119 @@
+/**
+ * The terminal side of Ui: results to stdout (paths, or NDJSON with --json), everything else to stderr;
+ * an ora spinner only when stderr is a TTY, plain lines otherwise; colour only when allowed.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import { describeError, isImagegenError } from '../core/errors.js';
+import type { Spinner, Ui } from '../core/ui.js';
+
+export interface Writable {
+  write(chunk: string): unknown;
+}
+
+export interface TerminalOptions {
+  stdout: Writable;
+  stderr: Writable & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  /** false when --no-color was given. */
+  color: boolean;
+}
+
+export interface TerminalUi extends Ui {
+  /** Prints an error that ends the run. */
+  fatal(err: unknown): void;
+  chalk: ChalkInstance;
+}
+
+/** FORCE_COLOR wins (as in Node itself), then --no-color, NO_COLOR, a non-TTY stderr and TERM=dumb. */
+export function colorLevel(env: Record<string, string | undefined>, isTTY: boolean, colorFlag: boolean): 0 | 1 | 2 | 3 {
+  if (!colorFlag) return 0;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '') {
+    if (force === '0' || force === 'false') return 0;
+    if (force === '2') return 2;
+    if (force === '3') return 3;
+    return 1;
+  }
+  if (env.NO_COLOR) return 0;
+  if (!isTTY || env.TERM === 'dumb') return 0;
+  return 1;
+}
+
+type OraFactory = (options: Record<string, unknown>) => {
+  start(): unknown;
+  succeed(text?: string): unknown;
+  fail(text?: string): unknown;
+  stop(): unknown;
+  text: string;
+};
+
+export async function createTerminalUi(options: TerminalOptions): Promise<TerminalUi> {
+  const { stdout, stderr, json, quiet, verbose } = options;
+  const isTTY = stderr.isTTY === true;
+  const level = colorLevel(options.env, isTTY, options.color);
+  const chalk = new Chalk({ level });
+  const useSpinner = isTTY && !quiet && options.env.CI === undefined;
+  const ora: OraFactory | undefined = useSpinner ? ((await import('ora')).default as unknown as OraFactory) : undefined;
+  const line = (text: string) => stderr.write(text + '\n');
+
+  const plainSpinner = (text: string): Spinner => {
+    if (!quiet) line(text);
+    return {
+      update() {},
+      succeed(done) {
+        if (!quiet && done) line(done);
+      },
+      fail(failed) {
+        if (!quiet && failed) line(failed);
+      },
+      stop() {},
+    };
+  };
+
+  return {
+    chalk,
+    info(message) {
+      if (!quiet) line(chalk.dim(message));
+    },
+    warn(message) {
+      line(`${chalk.yellow('warning:')} ${message}`);
+    },
+    debug(message) {
+      if (verbose) line(chalk.gray(message));
+    },
+    spinner(text) {
+      if (!ora) return plainSpinner(text);
+      const spinner = ora({ text, stream: stderr, color: level > 0 ? 'cyan' : false, discardStdin: false, isEnabled: true });
+      spinner.start();
+      return {
+        update(next) {
+          spinner.text = next;
+        },
+        succeed: (done) => void spinner.succeed(done),
+        fail: (failed) => void spinner.fail(failed),
+        stop: () => void spinner.stop(),
+      };
+    },
+    result(record) {
+      if (json) stdout.write(JSON.stringify(record) + '\n');
+      else if (record.status !== 'error' && typeof record.output === 'string') stdout.write(record.output + '\n');
+    },
+    fatal(err) {
+      const message = describeError(err);
+      if (isImagegenError(err)) {
+        line(`${chalk.red('error:')} ${message}`);
+        const ids = [err.requestId && `request id ${err.requestId}`, err.taskId && `task id ${err.taskId}`].filter(Boolean);
+        if (ids.length) line(`  ${ids.join(', ')}`);
+        if (err.hint) line(`  ${chalk.dim('hint:')} ${err.hint}`);
+        if (verbose && err.stack) line(chalk.gray(err.stack));
+      } else {
+        line(`${chalk.red('error:')} ${message}`);
+        if (verbose && err instanceof Error && err.stack) line(chalk.gray(err.stack));
+        else line(`  ${chalk.dim('this is unexpected; run again with --verbose for details')}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The loom pipeline as pure functions over flat buffers: fit the grid, choose or take the palette, map,
+ * clean specks, and count what came out. Decoding and encoding live in src/image; this module never
+ * touches files.
+ */
+import type { DitherMode } from '../core/config/schema.js';
+import { toHex } from './color.js';
+import { mapFloydSteinberg, mapOrdered, mapToPalette, type MatchMetric } from './map.js';
+import { choosePalette } from './palette.js';
+import { labelRegions, removeSpecks } from './regions.js';
+import { gridHeight, resizeToGrid } from './resize.js';
+import type { IndexedImage, RgbaImage } from './types.js';
+
+export interface LoomParams {
+  /** Warp ends: the output width. */
+  width: number;
+  /** Weft picks; derived from the aspect ratio and density when absent. */
+  height?: number;
+  /** Ends and picks per unit length; only their ratio matters for the grid. */
+  density?: { ends: number; picks: number };
+  colors: number;
+  dither: DitherMode;
+  minRegion: number;
+  /** Fixed yarn colours (r,g,b triplets); replaces the chosen palette. */
+  palette?: Uint8Array;
+  background?: readonly [number, number, number];
+}
+
+export interface PaletteEntryStats {
+  index: number;
+  hex: string;
+  pixels: number;
+  share: number;
+}
+
+export interface LoomStats {
+  palette: PaletteEntryStats[];
+  regions: number;
+  smallestRegion: number;
+  /** Regions still under minRegion (only possible when one region is the whole image). */
+  regionsBelowMin: number;
+  specksMerged: number;
+  /** Chosen colours that cleaning emptied; they are dropped from the palette. */
+  droppedColors: string[];
+  /** Fixed-palette colours that no pixel uses. */
+  unusedColors: string[];
+}
+
+export interface LoomResult {
+  image: IndexedImage;
+  stats: LoomStats;
+}
+
+export function runLoomPipeline(source: RgbaImage, params: LoomParams): LoomResult {
+  const width = params.width;
+  const height = params.height ?? gridHeight(width, source.width, source.height, params.density);
+  const grid = resizeToGrid(source, width, height, params.background ?? [255, 255, 255]);
+
+  const fixed = params.palette !== undefined;
+  let palette = fixed ? params.palette! : choosePalette(grid, params.colors);
+  const metric: MatchMetric = fixed ? 'ciede2000' : 'lab';
+  let indices =
+    params.dither === 'ordered'
+      ? mapOrdered(grid, palette, metric)
+      : params.dither === 'fs'
+        ? mapFloydSteinberg(grid, palette, metric)
+        : mapToPalette(grid, palette, metric);
+
+  const cleaned = removeSpecks({ width, height, indices, palette }, params.minRegion);
+  indices = cleaned.indices;
+
+  const counts = new Array<number>(palette.length / 3).fill(0);
+  for (let i = 0; i < indices.length; i++) counts[indices[i]]++;
+  const droppedColors: string[] = [];
+  const unusedColors: string[] = [];
+  if (!fixed && counts.some((c) => c === 0)) {
+    // Reindex so that a chosen palette holds exactly the colours in the image.
+    const remap = new Uint8Array(counts.length);
+    const kept: number[] = [];
+    counts.forEach((count, i) => {
+      const hex = toHex(palette[i * 3], palette[i * 3 + 1], palette[i * 3 + 2]);
+      if (count === 0) {
+        droppedColors.push(hex);
+        return;
+      }
+      remap[i] = kept.length / 3;
+      kept.push(palette[i * 3], palette[i * 3 + 1], palette[i * 3 + 2]);
+    });
+    for (let i = 0; i < indices.length; i++) indices[i] = remap[indices[i]];
+    palette = Uint8Array.from(kept);
+  }
+
+  const finalCounts = new Array<number>(palette.length / 3).fill(0);
+  for (let i = 0; i < indices.length; i++) finalCounts[indices[i]]++;
+  const total = indices.length;
+  const stats: LoomStats = {
+    palette: finalCounts.map((pixels, index) => ({
+      index,
+      hex: toHex(palette[index * 3], palette[index * 3 + 1], palette[index * 3 + 2]),
+      pixels,
+      share: Math.round((pixels / total) * 1e4) / 1e4,
+    })),
+    regions: 0,
+    smallestRegion: 0,
+    regionsBelowMin: 0,
+    specksMerged: cleaned.merged,
+    droppedColors,
+    unusedColors,
+  };
+  if (fixed) {
+    for (const entry of stats.palette) if (entry.pixels === 0) unusedColors.push(entry.hex);
+  }
+  const regions = labelRegions(width, height, indices);
+  stats.regions = regions.count;
+  let smallest = regions.count ? Infinity : 0;
+  for (let r = 0; r < regions.count; r++) {
+    if (regions.sizes[r] < smallest) smallest = regions.sizes[r];
+    if (regions.sizes[r] < params.minRegion) stats.regionsBelowMin++;
+  }
+  stats.smallestRegion = smallest;
+
+  return { image: { width, height, indices, palette }, stats };
+}

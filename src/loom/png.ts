@@ -1,0 +1,94 @@
+/**
+ * Indexed-colour PNG encoder (colour type 3) over node:zlib: the smallest bit depth that holds the palette,
+ * a PLTE chunk with exactly the palette, and optional iTXt chunks (UTF-8, so any prompt survives).
+ */
+import { deflateSync } from 'node:zlib';
+import type { IndexedImage } from './types.js';
+
+const CRC_TABLE = new Uint32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  CRC_TABLE[n] = c >>> 0;
+}
+
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(data, 8);
+  out.writeUInt32BE(crc32(out, 4, 8 + data.length), 8 + data.length);
+  return out;
+}
+
+/** The smallest PNG bit depth (1, 2, 4 or 8) that can index `colors` entries. */
+export function pngBitDepth(colors: number): 1 | 2 | 4 | 8 {
+  if (colors <= 2) return 1;
+  if (colors <= 4) return 2;
+  if (colors <= 16) return 4;
+  return 8;
+}
+
+/** Packs one row of indices at `depth` bits per pixel, most significant bits first. */
+export function packRow(indices: Uint8Array, start: number, width: number, depth: number, out: Uint8Array, outStart: number): void {
+  if (depth === 8) {
+    out.set(indices.subarray(start, start + width), outStart);
+    return;
+  }
+  const perByte = 8 / depth;
+  const bytes = Math.ceil(width / perByte);
+  out.fill(0, outStart, outStart + bytes);
+  for (let x = 0; x < width; x++) {
+    const shift = 8 - depth * ((x % perByte) + 1);
+    out[outStart + ((x / perByte) | 0)] |= indices[start + x] << shift;
+  }
+}
+
+export interface PngTextEntry {
+  keyword: string;
+  text: string;
+}
+
+function itxt({ keyword, text }: PngTextEntry): Buffer {
+  // keyword \0 compression-flag compression-method language-tag \0 translated-keyword \0 text
+  return chunk(
+    'iTXt',
+    Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]),
+  );
+}
+
+export function encodeIndexedPng(image: IndexedImage, text: readonly PngTextEntry[] = []): Buffer {
+  const { width, height, indices, palette } = image;
+  const colors = palette.length / 3;
+  if (colors < 1 || colors > 256) throw new RangeError(`a PNG palette holds 1 to 256 colours, not ${colors}`);
+  const depth = pngBitDepth(colors);
+
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = depth;
+  ihdr[9] = 3; // colour type: palette
+  ihdr[10] = 0; // deflate
+  ihdr[11] = 0; // adaptive filtering
+  ihdr[12] = 0; // no interlace
+
+  // Filter type 0 (none) on every row: the PNG spec's advice for palette images.
+  const rowBytes = Math.ceil((width * depth) / 8);
+  const raw = new Uint8Array((rowBytes + 1) * height);
+  for (let y = 0; y < height; y++) packRow(indices, y * width, width, depth, raw, y * (rowBytes + 1) + 1);
+
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('PLTE', palette),
+    ...text.map(itxt),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
+}
