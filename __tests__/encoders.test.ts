@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { inflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
 import { encodeIndexedBmp } from '../src/loom/bmp.js';
-import { crc32, encodeIndexedPng, pngBitDepth } from '../src/loom/png.js';
+import { crc32, encodeIndexedPng, encodeRgbPng, pngBitDepth } from '../src/loom/png.js';
 import type { IndexedImage } from '../src/loom/types.js';
 
 function chunks(png: Buffer): Array<{ type: string; data: Buffer }> {
@@ -105,5 +105,21 @@ describe('BMP encoder', () => {
 
   it('decodes a 1-bit BMP to the same pixels', async () => {
     await decodedMatches(encodeIndexedBmp(pattern(11, 3, 2)), pattern(11, 3, 2));
+  });
+});
+
+describe('truecolour PNG encoder', () => {
+  it('writes an RGB PNG that decodes to the same pixels', async () => {
+    const width = 17;
+    const height = 9;
+    const data = new Uint8Array(width * height * 3);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i % 7) * 13) & 255;
+    const png = encodeRgbPng({ width, height, data });
+    const ihdr = chunks(png)[0].data;
+    expect([ihdr[8], ihdr[9]]).toEqual([8, 2]);
+    const decoded = await Jimp.fromBuffer(png);
+    for (let p = 0; p < width * height; p++) {
+      expect(Array.from(decoded.bitmap.data.subarray(p * 4, p * 4 + 3))).toEqual(Array.from(data.subarray(p * 3, p * 3 + 3)));
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { Ui } from '../../src/core/ui.js';
 export function recordingUi() {
   const lines = { info: [] as string[], warn: [] as string[], debug: [] as string[], spinner: [] as string[] };
   const results: Array<Record<string, unknown>> = [];
+  const data: Array<Record<string, unknown>> = [];
   const ui: Ui = {
     info: (m) => void lines.info.push(m),
     warn: (m) => void lines.warn.push(m),
@@ -18,6 +19,7 @@ export function recordingUi() {
       };
     },
     result: (r) => void results.push(r),
+    data: (r) => void data.push(r),
   };
-  return { ui, lines, results };
+  return { ui, lines, results, data };
 }

@@ -1,8 +1,10 @@
 /** Builds the generate request from parsed options and calls the core. */
 import type { ResolvedConfig } from '../core/config/resolve.js';
-import { AuthError } from '../core/errors.js';
+import { runGenerate } from '../core/generate.js';
 import { validateGenerate } from '../core/generate-request.js';
+import { nodeOutputFs } from '../core/output.js';
 import type { CliContext, GlobalOptions } from './context.js';
+import { parseMaxDownload, providerDeps, readText } from './shared.js';
 import type { TerminalUi } from './ui.js';
 
 export async function runGenerateCommand(
@@ -21,13 +23,19 @@ export async function runGenerateCommand(
     negative: opts.negative as string | undefined,
     lora: opts.lora as string[] | undefined,
   });
-  ui.debug(`generate: ${JSON.stringify(params)}`);
-  if (!resolved.config.providers.modelscope.apiKey) {
-    throw new AuthError('no ModelScope key configured', {
-      provider: 'modelscope',
-      hint: 'set MODELSCOPE_API_KEY, or providers.modelscope.apiKey in .imagegenrc.json (imagegen init)',
-    });
-  }
-  void ctx;
-  throw new AuthError('ModelScope generation is not available in this build', { provider: 'modelscope' });
+  await runGenerate(
+    {
+      params,
+      style: opts.style as string | undefined,
+      keepOriginal: opts.keepOriginal === true,
+      output: opts.output as string | undefined,
+      force: opts.force === true,
+      report: opts.report !== false,
+      reportPath: typeof opts.report === 'string' ? opts.report : undefined,
+      loom: { height: opts.height as string | undefined, density: opts.density as string | undefined, background: opts.background as string | undefined },
+      dryRun: opts.dryRun === true,
+      maxDownloadMb: parseMaxDownload(opts.maxDownload),
+    },
+    { ...providerDeps(ctx, opts, resolved, ui), resolved, ui, fs: nodeOutputFs, readText, cwd: ctx.cwd },
+  );
 }

@@ -52,7 +52,9 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--function <name>', 'DashScope function (replaces the style\'s)')
     .option('--strength <0-1>', 'DashScope strength (replaces the style\'s)')
     .option('-m, --model <id>', 'DashScope model (default wanx2.1-imageedit)')
+    .option('--seed <n>', 'DashScope seed, 0 to 2147483647')
     .option('--no-fallback', 'fail instead of falling back to the local pipeline when DashScope fails')
+    .option('--max-download <MB>', 'largest result download (default 50)')
     .option('--dry-run', 'print the requests that would be sent, send nothing', false)
     .option('--report <file>', 'write the JSON report here (default: beside the image)')
     .option('--no-report', 'do not write the JSON report');
@@ -89,6 +91,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--lora <id[:weight]>', 'LoRA to apply (repeatable, at most 6, weights sum to 1)', (v: string, all: string[] = []) => [...all, v])
     .option('-s, --style <name>', 'finish the picture with this style\'s local loom pipeline (e.g. loom)')
     .option('--keep-original', 'with --style, also keep the raw download', false)
+    .option('--max-download <MB>', 'largest result download (default 50)')
     .option('--dry-run', 'print the requests that would be sent, send nothing', false)
     .option('--report <file>', 'with --style: write the JSON report here')
     .option('--no-report', 'with --style: do not write the JSON report');

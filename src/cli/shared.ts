@@ -3,6 +3,10 @@ import { Option, type Command } from 'commander';
 import { promises as fsp } from 'node:fs';
 import { loadConfigFile } from '../core/config/load.js';
 import { resolveConfig, type FlagValue, type ResolvedConfig } from '../core/config/resolve.js';
+import { UsageError } from '../core/errors.js';
+import type { ProviderDeps } from '../providers/context.js';
+import { gotHttpClient, loggingHttpClient } from '../providers/http.js';
+import { realSleep } from '../providers/poll.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { createTerminalUi, type TerminalUi } from './ui.js';
 
@@ -81,4 +85,18 @@ export async function prompts() {
     choice: (message: string, choices: readonly string[], defaultValue: string) =>
       inquirer.select({ message, choices: choices.map((value) => ({ value })), default: defaultValue }, context),
   };
+}
+
+/** The real HTTP client, clock and sleep; with --verbose every exchange is logged, keys redacted. */
+export function providerDeps(ctx: CliContext, global: GlobalOptions, resolved: ResolvedConfig, ui: TerminalUi): ProviderDeps {
+  const secrets = [resolved.config.providers.dashscope.apiKey, resolved.config.providers.modelscope.apiKey];
+  const http = global.verbose ? loggingHttpClient(gotHttpClient(), (line) => ui.debug(line), secrets) : gotHttpClient();
+  return { http, sleep: realSleep, now: Date.now, ui, signal: ctx.signal };
+}
+
+export function parseMaxDownload(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!(n > 0 && n <= 1000)) throw new UsageError(`--max-download: expected megabytes from 1 to 1000, got "${String(raw)}"`);
+  return n;
 }

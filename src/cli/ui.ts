@@ -101,6 +101,9 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
       if (json) stdout.write(JSON.stringify(record) + '\n');
       else if (record.status !== 'error' && typeof record.output === 'string') stdout.write(record.output + '\n');
     },
+    data(record) {
+      stdout.write(JSON.stringify(record) + '\n');
+    },
     fatal(err) {
       const message = describeError(err);
       if (isImagegenError(err)) {

@@ -5,7 +5,9 @@
 import path from 'node:path';
 import { runBatch } from './batch.js';
 import type { ResolvedConfig } from './config/resolve.js';
+import { DASHSCOPE_FUNCTIONS } from './config/schema.js';
 import { InterruptedError, UsageError } from './errors.js';
+import { planEditRequests, remoteInstruction, type EditOverrides } from './providers.js';
 import { resolveLoomSettings, runLoomJob, type LoomFlags, type LoomJobMeta } from './loom-job.js';
 import { inputStem, type OutputFs } from './output.js';
 import { findStyle } from './styles.js';
@@ -23,6 +25,10 @@ export interface EditRequest {
   report: boolean;
   reportPath?: string;
   loom: LoomFlags;
+  /** Print the requests that would be sent; send and write nothing. */
+  dryRun?: boolean;
+  /** --prompt, --function, --strength, --seed for the remote model. */
+  overrides?: EditOverrides;
 }
 
 /** What a remote restyle returns: the picture to finish locally, and where it came from. */
@@ -53,6 +59,14 @@ export function validateEditRequest(request: EditRequest): void {
   if (request.reportPath && request.inputs.length > 1) {
     throw new UsageError('--report names one file; with several inputs each report is written beside its image');
   }
+  const o = request.overrides ?? {};
+  if (o.function !== undefined && !(DASHSCOPE_FUNCTIONS as readonly string[]).includes(o.function)) {
+    throw new UsageError(`--function: expected one of ${DASHSCOPE_FUNCTIONS.join(', ')}, got "${o.function}"`);
+  }
+  if (o.strength !== undefined && !(o.strength >= 0 && o.strength <= 1)) throw new UsageError('--strength: expected a number from 0 to 1');
+  if (o.seed !== undefined && !(Number.isInteger(o.seed) && o.seed >= 0 && o.seed <= 2 ** 31 - 1)) {
+    throw new UsageError('--seed: expected an integer from 0 to 2147483647');
+  }
 }
 
 export async function runEdit(request: EditRequest, deps: EditDeps): Promise<void> {
@@ -61,6 +75,11 @@ export async function runEdit(request: EditRequest, deps: EditDeps): Promise<voi
   const style = findStyle(request.style, resolved.config.styles);
   const settings = await resolveLoomSettings(resolved, style, request.loom, deps.readText);
   const dir = path.resolve(deps.cwd, resolved.config.output.dir ?? '.');
+  const instruction = remoteInstruction(style, request.overrides ?? {});
+  if (!request.local && instruction.prompt.length > 800) {
+    throw new UsageError(`the instruction has ${instruction.prompt.length} characters; DashScope takes at most 800 and would cut the rest`);
+  }
+  if (request.dryRun) return dryRunEdit(request, deps, style);
   if (!deps.remote) ui.info(request.local ? 'running the local loom pipeline (--local)' : 'no DashScope key configured: running the local loom pipeline');
 
   await runBatch(
@@ -106,4 +125,16 @@ export async function runEdit(request: EditRequest, deps: EditDeps): Promise<voi
     ui,
     deps.signal,
   );
+}
+
+async function dryRunEdit(request: EditRequest, deps: EditDeps, style: ReturnType<typeof findStyle>): Promise<void> {
+  if (request.local) {
+    deps.ui.info('--local sends nothing; nothing to show');
+    return;
+  }
+  if (!deps.resolved.config.providers.dashscope.apiKey) deps.ui.warn('no DashScope key is configured: a real run would be local');
+  for (const input of request.inputs) {
+    const image = await decodeImage(await readInputFile(path.resolve(deps.cwd, input), input), input);
+    for (const planned of await planEditRequests(deps.resolved, style, request.overrides ?? {}, image)) deps.ui.data({ input, ...planned });
+  }
 }

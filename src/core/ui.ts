@@ -19,6 +19,8 @@ export interface Ui {
   spinner(text: string): Spinner;
   /** One result: a path line, or an NDJSON object with --json. */
   result(record: Record<string, unknown>): void;
+  /** A JSON line on stdout whatever the mode (--dry-run's planned requests). */
+  data(record: Record<string, unknown>): void;
 }
 
 /** A Ui that drops everything; handy for library use. */
@@ -28,4 +30,5 @@ export const silentUi: Ui = {
   debug() {},
   spinner: () => ({ update() {}, succeed() {}, fail() {}, stop() {} }),
   result() {},
+  data() {},
 };

@@ -3,7 +3,7 @@
  * a PLTE chunk with exactly the palette, and optional iTXt chunks (UTF-8, so any prompt survives).
  */
 import { deflateSync } from 'node:zlib';
-import type { IndexedImage } from './types.js';
+import type { IndexedImage, RgbImage } from './types.js';
 
 const CRC_TABLE = new Uint32Array(256);
 for (let n = 0; n < 256; n++) {
@@ -61,6 +61,44 @@ function itxt({ keyword, text }: PngTextEntry): Buffer {
     'iTXt',
     Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]),
   );
+}
+
+/**
+ * Truecolour (colour type 2, 8-bit) PNG with the Paeth filter on every row: what photos compress best with.
+ * Used to send pictures to a provider; loom outputs are always indexed.
+ */
+export function encodeRgbPng(image: RgbImage): Buffer {
+  const { width, height, data } = image;
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const stride = width * 3;
+  const raw = new Uint8Array((stride + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const out = y * (stride + 1);
+    const row = y * stride;
+    const prev = row - stride;
+    raw[out] = 4; // Paeth
+    for (let i = 0; i < stride; i++) {
+      const a = i >= 3 ? data[row + i - 3] : 0;
+      const b = y > 0 ? data[prev + i] : 0;
+      const c = y > 0 && i >= 3 ? data[prev + i - 3] : 0;
+      const p = a + b - c;
+      const pa = Math.abs(p - a);
+      const pb = Math.abs(p - b);
+      const pc = Math.abs(p - c);
+      const predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      raw[out + 1 + i] = (data[row + i] - predictor) & 0xff;
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 6 })),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 export function encodeIndexedPng(image: IndexedImage, text: readonly PngTextEntry[] = []): Buffer {

@@ -1,0 +1,126 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runGenerate, type GenerateRequest } from '../src/core/generate.js';
+import { validateGenerate } from '../src/core/generate-request.js';
+import { nodeOutputFs } from '../src/core/output.js';
+import { readText } from '../src/cli/shared.js';
+import type { FakeProviders } from './helpers/fake-providers.js';
+import { MODELSCOPE_KEY, providerHarness, startFake } from './helpers/provider-setup.js';
+import { tempDir } from './helpers/tmp.js';
+
+let fake: FakeProviders;
+beforeAll(async () => {
+  fake = await startFake();
+});
+afterAll(async () => fake.close());
+
+describe('generate on ModelScope', () => {
+  let cleanup = () => {};
+  let dir = '';
+  afterEach(() => {
+    cleanup();
+    fake.requests = [];
+    fake.modelscopeSubmitReplies = [];
+    fake.modelscopeSteps = ['PENDING', 'PROCESSING', 'SUCCEED'];
+  });
+
+  async function generate(prompt: string, extra: Partial<GenerateRequest> = {}, env: Record<string, string> = {}, flags = {}) {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    dir = t.dir;
+    const h = providerHarness(fake, env);
+    const params = validateGenerate(prompt, { model: h.resolved.config.providers.modelscope.model, ...flags });
+    const request: GenerateRequest = { params, keepOriginal: false, force: false, report: true, loom: {}, dryRun: false, ...extra };
+    const error = await runGenerate(request, { ...h.deps, resolved: h.resolved, ui: h.rec.ui, fs: nodeOutputFs, readText, cwd: dir }).then(
+      () => undefined,
+      (err: unknown) => err as Error & Record<string, unknown>,
+    );
+    expect(JSON.stringify([h.rec.lines, h.rec.results, h.rec.data, error?.message, error?.hint])).not.toContain(MODELSCOPE_KEY);
+    return { ...h, error };
+  }
+
+  it('submits asynchronously, polls with the task-type header and saves the picture under a slug', async () => {
+    const { error, rec } = await generate('A red fox among ferns', {}, {}, { seed: '7', steps: '30', size: '1024x768' });
+    expect(error).toBeUndefined();
+    const submit = fake.requests.find((r) => r.method === 'POST')!;
+    expect(submit.path).toBe('/v1/images/generations');
+    expect(submit.headers.authorization).toBe(`Bearer ${MODELSCOPE_KEY}`);
+    expect(submit.headers['x-modelscope-async-mode']).toBe('true');
+    expect(submit.body).toEqual({ model: 'Qwen/Qwen-Image', prompt: 'A red fox among ferns', seed: 7, steps: 30, size: '1024x768' });
+    const polls = fake.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/tasks/'));
+    expect(polls).toHaveLength(3);
+    for (const poll of polls) expect(poll.headers['x-modelscope-task-type']).toBe('image_generation');
+    expect(rec.results[0]).toEqual(expect.objectContaining({ status: 'ok', source: 'modelscope', output: path.join(dir, 'a-red-fox-among-ferns.png'), seed: 7, taskId: expect.stringMatching(/^ms-task-/) }));
+    expect(readFileSync(path.join(dir, 'a-red-fox-among-ferns.png')).equals(fake.result.body)).toBe(true);
+  });
+
+  it('with --style finishes the picture as a loom image and keeps the original on request', async () => {
+    const { error, rec } = await generate('一只猫 on a rug', { style: 'loom', keepOriginal: true });
+    expect(error).toBeUndefined();
+    expect(readdirSync(dir).sort()).toEqual(['一只猫-on-a-rug.loom.json', '一只猫-on-a-rug.loom.png', '一只猫-on-a-rug.png']);
+    expect(rec.results[0]).toEqual(expect.objectContaining({ source: 'modelscope', style: 'loom', prompt: '一只猫 on a rug', width: 32, original: path.join(dir, '一只猫-on-a-rug.png') }));
+    const png = readFileSync(path.join(dir, '一只猫-on-a-rug.loom.png'));
+    expect(png.includes(Buffer.from('一只猫 on a rug', 'utf8'))).toBe(true);
+  });
+
+  it('reports a moderation refusal (FAILED, code 422) as kind moderation', async () => {
+    fake.modelscopeSteps = ['RUNNING', { status: 'FAILED', code: 422, message: 'Output data may contain inappropriate content.' }];
+    const { error } = await generate('a cat');
+    expect(error).toMatchObject({ kind: 'moderation', code: '422', provider: 'modelscope', taskId: expect.stringMatching(/^ms-task-/) });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.each([
+    [{ status: 404, body: { errors: { message: 'model not found' } } }, 'usage', /model id/],
+    [{ status: 403, body: { errors: { message: 'Forbidden' } } }, 'quota', /real-name/],
+    [{ status: 400, body: { errors: { message: 'submit image generation task error' } } }, 'usage', /rejected a parameter/],
+  ])('classifies %j without retrying', async (reply, kind, hint) => {
+    fake.modelscopeSubmitReplies = [reply];
+    const { error } = await generate('a cat');
+    expect(error).toMatchObject({ kind, status: reply.status });
+    expect(String(error!.hint)).toMatch(hint);
+    expect(fake.count('POST', '/v1/images/generations')).toBe(1);
+  });
+
+  it('retries a 429 and then reports the remaining daily quota', async () => {
+    const limited = { status: 429, body: { errors: { message: 'Too Many Requests' } }, headers: { 'modelscope-ratelimit-requests-remaining': '0', 'modelscope-ratelimit-model-requests-remaining': '0' } };
+    fake.modelscopeSubmitReplies = [limited, limited, limited];
+    const { error } = await generate('a cat');
+    expect(error).toMatchObject({ kind: 'rate-limit', status: 429 });
+    expect(error!.hint).toContain('0 calls left today, 0 for this model');
+    expect(fake.count('POST', '/v1/images/generations')).toBe(3);
+  });
+
+  it('stops with kind auth when the key is rejected or missing, sending nothing without one', async () => {
+    const rejected = await generate('a cat', {}, { MODELSCOPE_API_KEY: 'ms-wrong' });
+    expect(rejected.error).toMatchObject({ kind: 'auth', status: 401 });
+    fake.requests = [];
+    const missing = await generate('a cat', {}, { MODELSCOPE_API_KEY: ' ' });
+    // A blank env var counts as unset, so the resolved key is missing.
+    expect(missing.error).toMatchObject({ kind: 'auth', message: 'no ModelScope key configured' });
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('prints the planned requests for --dry-run and sends nothing', async () => {
+    const { error, rec } = await generate('a cat', { dryRun: true }, {}, { lora: ['a/x:0.6', 'b/y:0.4'] });
+    expect(error).toBeUndefined();
+    expect(fake.requests).toEqual([]);
+    expect(rec.data[0]).toEqual({
+      method: 'POST',
+      url: `${fake.url}/v1/images/generations`,
+      headers: { Authorization: 'Bearer ms-…4444', 'Content-Type': 'application/json', 'X-ModelScope-Async-Mode': 'true' },
+      body: { model: 'Qwen/Qwen-Image', prompt: 'a cat', loras: { 'a/x': 0.6, 'b/y': 0.4 } },
+    });
+    expect(rec.data[1]).toEqual(expect.objectContaining({ method: 'GET', url: `${fake.url}/v1/tasks/{task_id}` }));
+  });
+
+  it('refuses a non-https result URL from a non-loopback provider', async () => {
+    fake.resultBase = 'http://203.0.113.9';
+    const { error } = await generate('a cat');
+    fake.resultBase = undefined;
+    expect(error).toMatchObject({ kind: 'failure' });
+    expect(error!.message).toContain('non-https result URL');
+    expect(fake.count('GET', '/results/')).toBe(0);
+  });
+});

@@ -1,0 +1,138 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FakeProviders } from './helpers/fake-providers.js';
+import { DASHSCOPE_KEY, MODELSCOPE_KEY, startFake } from './helpers/provider-setup.js';
+import { runCli } from './helpers/spawn.js';
+import { tempDir } from './helpers/tmp.js';
+
+const SAMPLE = path.resolve('samples/grace-hopper.jpg');
+
+let fake: FakeProviders;
+beforeAll(async () => {
+  fake = await startFake();
+});
+afterAll(async () => fake.close());
+
+describe('imagegen binary against the fake providers', () => {
+  let cleanup = () => {};
+  afterEach(() => {
+    cleanup();
+    fake.requests = [];
+    fake.dashscopeSubmitReplies = [];
+    fake.modelscopeSubmitReplies = [];
+    fake.dashscopeSteps = ['PENDING', 'RUNNING', 'SUCCEEDED'];
+    fake.modelscopeSteps = ['PENDING', 'PROCESSING', 'SUCCEED'];
+  });
+
+  function run(args: string[], env: Record<string, string> = {}) {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    writeFileSync(
+      path.join(t.dir, '.imagegenrc.json'),
+      JSON.stringify({ polling: { intervalMs: 5, maxIntervalMs: 10, timeoutMs: 3000 }, retry: { retries: 1, minTimeoutMs: 1 }, loom: { width: 40 } }),
+    );
+    return runCli(args, {
+      cwd: t.dir,
+      env: {
+        DASHSCOPE_API_KEY: DASHSCOPE_KEY,
+        MODELSCOPE_API_KEY: MODELSCOPE_KEY,
+        IMAGEGEN_DASHSCOPE_BASE_URL: fake.url,
+        IMAGEGEN_MODELSCOPE_BASE_URL: fake.url,
+        ...env,
+      },
+    }).then((r) => {
+      expect(r.stdout + r.stderr).not.toContain(DASHSCOPE_KEY);
+      expect(r.stdout + r.stderr).not.toContain(MODELSCOPE_KEY);
+      return { ...r, dir: t.dir };
+    });
+  }
+
+  it('edit restyles on DashScope and prints the path', async () => {
+    const r = await run(['edit', SAMPLE, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(expect.objectContaining({ source: 'dashscope', output: path.join(r.dir, 'grace-hopper.loom.png'), width: 40 }));
+    expect(fake.count('POST', '/api/v1/services/aigc/image2image/image-synthesis')).toBe(1);
+  });
+
+  it('edit falls back on a FAILED task with one warning and exit 0; --no-fallback exits 5', async () => {
+    fake.dashscopeSteps = [{ status: 'FAILED', code: 'InternalError', message: 'submit algo service error, Internal server error!' }];
+    const r = await run(['edit', SAMPLE, '--json']);
+    expect(r.code).toBe(0);
+    const record = JSON.parse(r.stdout);
+    expect(record.source).toBe('local-fallback');
+    expect(record.remoteError).toEqual(expect.objectContaining({ code: 'InternalError', provider: 'dashscope' }));
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toHaveLength(1);
+    expect(r.stderr).toMatch(/warning: .*DashScope failed \(DashScope InternalError: submit algo service error.*task id ds-task-/);
+    const strict = await run(['edit', SAMPLE, '--no-fallback']);
+    expect(strict.code).toBe(5);
+    expect(strict.stdout).toBe('');
+    expect(strict.stderr).toContain('task id ds-task-');
+    expect(readdirSync(strict.dir)).toEqual(['.imagegenrc.json']);
+  });
+
+  it.each([
+    [{ status: 401, body: { code: 'InvalidApiKey', message: 'Invalid API-key provided.' } }, 3, 'DASHSCOPE_API_KEY'],
+    [{ status: 400, body: { code: 'Arrearage', message: 'Access denied, plesase make sure your account is in good standing.' } }, 4, 'balance'],
+    [{ status: 400, body: { code: 'DataInspectionFailed', message: 'Input data may contain inappropriate content.' } }, 7, 'content check'],
+  ])('edit exits with the code of %j and a hint', async (reply, code, hint) => {
+    fake.dashscopeSubmitReplies = [reply];
+    const r = await run(['edit', SAMPLE]);
+    expect(r.code).toBe(code);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('hint:');
+    expect(r.stderr).toContain(hint);
+    expect(r.stderr).toMatch(/request id req-\d+/);
+    expect(r.stderr).not.toContain('    at ');
+  });
+
+  it('edit exits 6 when still rate limited after retries with --no-fallback', async () => {
+    const limited = { status: 429, body: { code: 'Throttling.RateQuota', message: 'Requests rate limit exceeded, please try again later.' } };
+    fake.dashscopeSubmitReplies = [limited, limited];
+    const r = await run(['edit', SAMPLE, '--no-fallback']);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('retrying in');
+  });
+
+  it('--verbose logs each exchange with the key redacted; --dry-run prints requests and sends nothing', async () => {
+    const verbose = await run(['edit', SAMPLE, '--verbose']);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stderr).toMatch(/→ POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/services\/aigc\/image2image\/image-synthesis .*"Authorization":"Bearer sk-…6666"/);
+    expect(verbose.stderr).toMatch(/← 200 GET .*\/api\/v1\/tasks\//);
+    fake.requests = [];
+    const dry = await run(['edit', SAMPLE, '--dry-run']);
+    expect(dry.code).toBe(0);
+    const lines = dry.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.method)).toEqual(['POST', 'GET']);
+    expect(lines[0].headers['X-DashScope-Async']).toBe('enable');
+    expect(fake.requests).toEqual([]);
+    expect(readdirSync(dry.dir)).toEqual(['.imagegenrc.json']);
+  });
+
+  it('edit runs locally and says so when no DashScope key is configured', async () => {
+    const r = await run(['edit', SAMPLE], { DASHSCOPE_API_KEY: '' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('no DashScope key configured: running the local loom pipeline');
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('generate writes the picture; exit 3 without a key, 7 on a moderation refusal', async () => {
+    const ok = await run(['generate', 'a', 'red', 'fox', '--style', 'loom']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe(path.join(ok.dir, 'a-red-fox.loom.png') + '\n');
+    const nokey = await run(['generate', 'a fox'], { MODELSCOPE_API_KEY: '' });
+    expect(nokey.code).toBe(3);
+    expect(nokey.stderr).toContain('MODELSCOPE_API_KEY');
+    fake.modelscopeSteps = [{ status: 'FAILED', code: 422, message: 'Output data may contain inappropriate content.' }];
+    const refused = await run(['generate', 'a fox']);
+    expect(refused.code).toBe(7);
+    expect(refused.stderr).toContain('inappropriate content');
+  });
+
+  it('generate validates ranges before sending (exit 2)', async () => {
+    const r = await run(['generate', 'a fox', '--steps', '500']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--steps: expected an integer from 1 to 100');
+    expect(fake.requests).toEqual([]);
+  });
+});

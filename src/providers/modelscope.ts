@@ -1,0 +1,120 @@
+/**
+ * ModelScope API-Inference image generation as documented: submit with `X-ModelScope-Async-Mode: true`, then
+ * poll /v1/tasks/{id} with `X-ModelScope-Task-Type: image_generation` until SUCCEED or FAILED. Every other
+ * status means the task is still running.
+ */
+import type { GenerateParams } from '../core/generate-request.js';
+import type { ProviderDeps, ProviderLimits } from './context.js';
+import type { PlannedRequest } from './dashscope.js';
+import type { HttpResponse } from './http.js';
+import { parseJson, parseRetryAfter, providerError, type ProviderError } from './provider-errors.js';
+import { runAsyncTask, type AsyncTaskResult } from './task.js';
+
+export interface ModelscopeSettings {
+  apiKey: string;
+  baseUrl: string;
+}
+
+export function buildGenerateRequest(settings: ModelscopeSettings, params: GenerateParams): PlannedRequest {
+  return {
+    method: 'POST',
+    url: `${settings.baseUrl}/v1/images/generations`,
+    headers: {
+      Authorization: `Bearer ${settings.apiKey}`,
+      'Content-Type': 'application/json',
+      'X-ModelScope-Async-Mode': 'true',
+    },
+    json: params,
+  };
+}
+
+function header(res: HttpResponse, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Remaining daily calls, from the rate-limit headers ModelScope sends. */
+export function quotaNote(res: HttpResponse): string | undefined {
+  const user = header(res, 'modelscope-ratelimit-requests-remaining');
+  const model = header(res, 'modelscope-ratelimit-model-requests-remaining');
+  const parts = [user !== undefined && `${user} calls left today`, model !== undefined && `${model} for this model`].filter(Boolean);
+  return parts.length ? parts.join(', ') : undefined;
+}
+
+function errorFrom(res: HttpResponse, taskId?: string): ProviderError {
+  const body = parseJson(res.body) ?? {};
+  const errors = (body.errors ?? {}) as Record<string, unknown>;
+  const message =
+    (typeof errors.message === 'string' && errors.message) ||
+    (typeof body.message === 'string' && body.message) ||
+    res.body.slice(0, 200) ||
+    undefined;
+  const code = errors.code ?? body.code;
+  return providerError({
+    provider: 'modelscope',
+    status: res.status,
+    code: code === undefined || code === null ? undefined : String(code),
+    message,
+    requestId: typeof body.request_id === 'string' ? body.request_id : undefined,
+    taskId,
+    retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+    note: res.status === 429 ? quotaNote(res) : undefined,
+  });
+}
+
+export async function runGenerateTask(settings: ModelscopeSettings, params: GenerateParams, limits: ProviderLimits, deps: ProviderDeps): Promise<AsyncTaskResult> {
+  const request = buildGenerateRequest(settings, params);
+  const { http, ui } = deps;
+  return runAsyncTask(
+    {
+      provider: 'modelscope',
+      async submit() {
+        const res = await http.request({ ...request, timeoutMs: limits.requestTimeoutMs, signal: deps.signal });
+        const body = parseJson(res.body);
+        // The envelope some ModelScope endpoints use for errors, whatever the status.
+        if (res.status !== 200 || body?.success === false) throw errorFrom(res);
+        const taskId = body?.task_id;
+        if (typeof taskId !== 'string' || !taskId) {
+          throw providerError({ provider: 'modelscope', status: res.status, message: 'the submit answer has no task_id', requestId: body?.request_id as string | undefined });
+        }
+        const note = quotaNote(res);
+        if (note) ui.debug(`ModelScope: ${note}`);
+        return { taskId, requestId: body?.request_id as string | undefined };
+      },
+      async check(taskId) {
+        const res = await http.request({
+          method: 'GET',
+          url: `${settings.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}`,
+          headers: { Authorization: `Bearer ${settings.apiKey}`, 'X-ModelScope-Task-Type': 'image_generation' },
+          timeoutMs: limits.requestTimeoutMs,
+          signal: deps.signal,
+        });
+        if (res.status !== 200) throw errorFrom(res, taskId);
+        const body = parseJson(res.body) ?? {};
+        const status = String(body.task_status ?? 'PENDING');
+        const requestId = typeof body.request_id === 'string' ? body.request_id : undefined;
+        if (status === 'SUCCEED') {
+          const images = Array.isArray(body.output_images) ? body.output_images : [];
+          const first = images.find((u): u is string => typeof u === 'string' && u.length > 0);
+          if (!first) throw providerError({ provider: 'modelscope', code: 'NoResult', message: 'the task succeeded without an image URL', requestId, taskId });
+          return { done: true, value: first };
+        }
+        if (status === 'FAILED') {
+          const errors = (body.errors ?? {}) as Record<string, unknown>;
+          throw providerError({
+            provider: 'modelscope',
+            code: errors.code === undefined ? undefined : String(errors.code),
+            message: typeof errors.message === 'string' ? errors.message : 'the task failed',
+            requestId,
+            taskId,
+          });
+        }
+        // PENDING, RUNNING, PROCESSING and anything undocumented: still running.
+        return { done: false, status };
+      },
+      timeoutHint: 'raise polling.timeoutMs; ModelScope can be slow when busy',
+    },
+    limits,
+    deps,
+  );
+}
