@@ -3,7 +3,8 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, MODELSCOPE_KEY, startFake } from './helpers/provider-setup.js';
-import { runCli } from './helpers/spawn.js';
+import { spawn } from 'node:child_process';
+import { BIN, runCli } from './helpers/spawn.js';
 import { tempDir } from './helpers/tmp.js';
 
 const SAMPLE = path.resolve('samples/grace-hopper.jpg');
@@ -127,6 +128,30 @@ describe('imagegen binary against the fake providers', () => {
     const refused = await run(['generate', 'a fox']);
     expect(refused.code).toBe(7);
     expect(refused.stderr).toContain('inappropriate content');
+  });
+
+  it('Ctrl-C while the DashScope task is queued cancels it, exits 130 and writes nothing', async () => {
+    fake.dashscopeSteps = ['PENDING'];
+    const t = tempDir();
+    cleanup = t.cleanup;
+    writeFileSync(path.join(t.dir, '.imagegenrc.json'), JSON.stringify({ polling: { intervalMs: 20, maxIntervalMs: 20, timeoutMs: 20000 } }));
+    const child = spawn(process.execPath, [BIN, 'edit', SAMPLE], {
+      cwd: t.dir,
+      env: { PATH: process.env.PATH ?? '', HOME: t.dir, DASHSCOPE_API_KEY: DASHSCOPE_KEY, IMAGEGEN_DASHSCOPE_BASE_URL: fake.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const polled = async () => {
+      for (let i = 0; i < 500 && fake.count('GET', '/api/v1/tasks/') < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    };
+    await polled();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(fake.canceled).toHaveLength(1);
+    expect(stderr).toMatch(/interrupted; DashScope task ds-task-\S+ was canceled/);
+    expect(readdirSync(t.dir)).toEqual(['.imagegenrc.json']);
   });
 
   it('generate validates ranges before sending (exit 2)', async () => {

@@ -1,0 +1,75 @@
+import { describe, expect, it } from '@jest/globals';
+import { redactText, shortenBody } from '../src/providers/http.js';
+import { pollPauses } from '../src/providers/poll.js';
+import { checkResultUrl } from '../src/providers/result.js';
+import { classify, parseRetryAfter } from '../src/providers/provider-errors.js';
+import { fitDashscopeSize } from '../src/providers/prepare.js';
+
+describe('poll pauses', () => {
+  const take = (n: number, schedule: { intervalMs: number; maxIntervalMs: number; timeoutMs: number }) => {
+    const it = pollPauses(schedule);
+    return Array.from({ length: n }, () => it.next().value);
+  };
+  it('follow the DashScope SDK by default: 1, 1, 2, 2, 2, 4, 4, 4, then 5 s', () => {
+    expect(take(11, { intervalMs: 1000, maxIntervalMs: 5000, timeoutMs: 1 })).toEqual([1000, 1000, 2000, 2000, 2000, 4000, 4000, 4000, 5000, 5000, 5000]);
+  });
+  it('never go below the first interval, even with a smaller cap', () => {
+    expect(take(4, { intervalMs: 300, maxIntervalMs: 100, timeoutMs: 1 })).toEqual([300, 300, 300, 300]);
+  });
+});
+
+describe('provider answers', () => {
+  it('parse Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('7')).toBe(7000);
+    expect(parseRetryAfter('Sat, 21 Nov 2026 10:00:30 GMT', Date.parse('Sat, 21 Nov 2026 10:00:00 GMT'))).toBe(30_000);
+    expect(parseRetryAfter(undefined)).toBeUndefined();
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+
+  it.each([
+    [{ status: 401 }, 'auth'],
+    [{ status: 400, code: 'Arrearage' }, 'quota'],
+    [{ status: 403 }, 'quota'],
+    [{ status: 429, code: 'Throttling.AllocationQuota' }, 'quota'],
+    [{ status: 429, code: 'Throttling.RateQuota' }, 'rate-limit'],
+    [{ status: 400, code: 'DataInspectionFailed' }, 'moderation'],
+    [{ code: '422' }, 'moderation'],
+    [{ status: 404 }, 'usage'],
+    [{ status: 400, code: 'InvalidParameter' }, 'usage'],
+    [{ status: 500, code: 'InternalError' }, 'network'],
+    [{ code: 'InternalError.Algo' }, 'network'],
+    [{ code: 'CANCELED' }, 'failure'],
+  ])('classify %j as %s', (ctx, kind) => {
+    expect(classify({ provider: 'dashscope', ...ctx }).kind).toBe(kind);
+  });
+});
+
+describe('redaction', () => {
+  it('masks keys anywhere in a text and shortens base64 bodies', () => {
+    const key = 'sk-abcdefghijklmnopqrstuvwxyz123456';
+    expect(redactText(`Bearer ${key} and again ${key}`, [key, undefined])).toBe('Bearer sk-…3456 and again sk-…3456');
+    const body = shortenBody({ input: { base_image_url: 'data:image/png;base64,' + 'A'.repeat(500) }, n: 1 }) as { input: { base_image_url: string } };
+    expect(body.input.base_image_url).toMatch(/… \(522 characters\)$/);
+  });
+});
+
+describe('result URLs', () => {
+  it('accept https, and http only between loopback addresses', () => {
+    expect(() => checkResultUrl('https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/x.png', 'https://dashscope.aliyuncs.com', 'dashscope', 't')).not.toThrow();
+    expect(() => checkResultUrl('http://127.0.0.1:9/x.png', 'http://127.0.0.1:9', 'dashscope', 't')).not.toThrow();
+    expect(() => checkResultUrl('http://example.com/x.png', 'https://dashscope.aliyuncs.com', 'dashscope', 't')).toThrow('non-https');
+    expect(() => checkResultUrl('http://example.com/x.png', 'http://127.0.0.1:9', 'dashscope', 't')).toThrow('non-https');
+    expect(() => checkResultUrl('file:///etc/passwd', 'http://127.0.0.1:9', 'dashscope', 't')).toThrow('non-https');
+  });
+});
+
+describe('DashScope input size', () => {
+  it('brings each side within 512-4096 px, keeping the aspect ratio', () => {
+    expect(fitDashscopeSize(512, 600)).toEqual({ width: 512, height: 600 });
+    expect(fitDashscopeSize(100, 80)).toEqual({ width: 640, height: 512 });
+    expect(fitDashscopeSize(8000, 6000)).toEqual({ width: 4096, height: 3072 });
+    expect(fitDashscopeSize(4000, 500)).toEqual({ width: 4096, height: 512 });
+    expect(fitDashscopeSize(6000, 500)).toBeUndefined(); // 12:1 cannot fit
+    expect(fitDashscopeSize(10000, 100)).toBeUndefined();
+  });
+});
