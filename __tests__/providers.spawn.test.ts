@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FakeProviders } from './helpers/fake-providers.js';
-import { DASHSCOPE_KEY, MODELSCOPE_KEY, startFake } from './helpers/provider-setup.js';
+import { DASHSCOPE_KEY, MODELSCOPE_KEY, fakeEnv, startFake } from './helpers/provider-setup.js';
 import { spawn } from 'node:child_process';
 import { BIN, runCli } from './helpers/spawn.js';
 import { tempDir } from './helpers/tmp.js';
@@ -35,13 +35,7 @@ describe('imagegen binary against the fake providers', () => {
     );
     return runCli(args, {
       cwd: t.dir,
-      env: {
-        DASHSCOPE_API_KEY: DASHSCOPE_KEY,
-        MODELSCOPE_API_KEY: MODELSCOPE_KEY,
-        IMAGEGEN_DASHSCOPE_BASE_URL: fake.url,
-        IMAGEGEN_MODELSCOPE_BASE_URL: fake.url,
-        ...env,
-      },
+      env: fakeEnv(fake, env),
     }).then((r) => {
       expect(r.stdout + r.stderr).not.toContain(DASHSCOPE_KEY);
       expect(r.stdout + r.stderr).not.toContain(MODELSCOPE_KEY);

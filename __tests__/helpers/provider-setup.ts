@@ -28,17 +28,22 @@ export async function startFake(): Promise<FakeProviders> {
   return fake;
 }
 
+/** The env vars that point imagegen at the fake, with test keys. */
+export function fakeEnv(fake: FakeProviders, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    DASHSCOPE_API_KEY: DASHSCOPE_KEY,
+    MODELSCOPE_API_KEY: MODELSCOPE_KEY,
+    IMAGEGEN_DASHSCOPE_BASE_URL: fake.url,
+    IMAGEGEN_MODELSCOPE_BASE_URL: fake.url,
+    ...overrides,
+  };
+}
+
 /** Config pointing at the fake, with keys from env and fast retries; a fake clock that sleep advances. */
 export function providerHarness(fake: FakeProviders, env: Record<string, string> = {}) {
   const resolved = resolveConfig({
     file: { path: 'test', data: { retry: { retries: 2, minTimeoutMs: 1 }, polling: { intervalMs: 1000, maxIntervalMs: 5000, timeoutMs: 60_000 }, loom: { width: 32 } } },
-    env: {
-      DASHSCOPE_API_KEY: DASHSCOPE_KEY,
-      MODELSCOPE_API_KEY: MODELSCOPE_KEY,
-      IMAGEGEN_DASHSCOPE_BASE_URL: fake.url,
-      IMAGEGEN_MODELSCOPE_BASE_URL: fake.url,
-      ...env,
-    },
+    env: fakeEnv(fake, env),
   });
   let clock = 0;
   const slept: number[] = [];
