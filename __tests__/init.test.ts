@@ -14,7 +14,12 @@ function scriptedAsker(answers: Record<string, string | boolean>): Asker & { ask
   };
   return {
     asked,
-    text: async (m, d) => String(answer(m, d)),
+    text: async (m, d, validate) => {
+      const value = String(answer(m, d));
+      // A real prompt would ask again; the script's answers must pass.
+      expect(validate?.(value) ?? true).toBe(true);
+      return value;
+    },
     secret: async (m) => String(answer(m, '')),
     confirm: async (m, d) => Boolean(answer(m, d)),
     choice: async (m, _c, d) => String(answer(m, d)),
@@ -42,6 +47,18 @@ describe('runInit', () => {
       output: { format: 'bmp' },
     });
     expect(ask.asked.some((q) => q.startsWith('Save API keys'))).toBe(true);
+  });
+
+  it('validates answers at the prompt', async () => {
+    const dir = setup();
+    const seen: Array<true | string> = [];
+    const ask = scriptedAsker({});
+    ask.text = async (m, d, validate) => {
+      if (m.startsWith('Yarn colours')) seen.push(validate!('1'), validate!('300'), validate!('12'));
+      return d ?? '';
+    };
+    await runInit({ saveKeys: false }, { fs: nodeOutputFs, cwd: dir, home: dir, ask });
+    expect(seen).toEqual(['expected an integer from 2 to 256', 'expected an integer from 2 to 256', true]);
   });
 
   it('writes keys only when asked, into a file only its owner can read', async () => {

@@ -79,7 +79,8 @@ export async function prompts() {
   const inquirer = await import('@inquirer/prompts');
   const context = { output: process.stderr };
   return {
-    text: (message: string, defaultValue?: string) => inquirer.input({ message, default: defaultValue, required: true }, context),
+    text: (message: string, defaultValue?: string, validate?: (answer: string) => true | string) =>
+      inquirer.input({ message, default: defaultValue, required: true, validate }, context),
     secret: (message: string) => inquirer.password({ message, mask: '*' }, context),
     confirm: (message: string, defaultValue: boolean) => inquirer.confirm({ message, default: defaultValue }, context),
     choice: (message: string, choices: readonly string[], defaultValue: string) =>

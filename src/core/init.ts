@@ -9,7 +9,8 @@ import { ConfigError, UsageError } from './errors.js';
 import { writeFileAtomic, type OutputFs } from './output.js';
 
 export interface Asker {
-  text(message: string, defaultValue?: string): Promise<string>;
+  /** `validate` returns true, or what is wrong, so a bad answer is asked again at once. */
+  text(message: string, defaultValue?: string, validate?: (answer: string) => true | string): Promise<string>;
   secret(message: string): Promise<string>;
   confirm(message: string, defaultValue: boolean): Promise<boolean>;
   choice(message: string, choices: readonly string[], defaultValue: string): Promise<string>;
@@ -38,12 +39,11 @@ export interface InitDeps {
   ask?: Asker;
 }
 
-interface Question<T> {
+interface Question {
   flag: string;
   key: string;
   given: string | undefined;
-  ask: (asker: Asker, def: string) => Promise<string>;
-  convert: (raw: string) => T;
+  ask: (asker: Asker, def: string, validate: (answer: string) => true | string) => Promise<string>;
 }
 
 function checked(key: string, flag: string, raw: string): unknown {
@@ -54,12 +54,12 @@ function checked(key: string, flag: string, raw: string): unknown {
 
 export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file: string; wroteKeys: boolean }> {
   const file = path.join(flags.global ? deps.home : deps.cwd, '.imagegenrc.json');
-  const questions: Array<Question<unknown>> = [
-    { flag: '--modelscope-model', key: 'providers.modelscope.model', given: flags.modelscopeModel, ask: (a, d) => a.text('ModelScope text-to-image model', d), convert: (r) => r },
-    { flag: '--dashscope-model', key: 'providers.dashscope.model', given: flags.dashscopeModel, ask: (a, d) => a.text('DashScope image-edit model', d), convert: (r) => r },
-    { flag: '--colors', key: 'loom.colors', given: flags.colors, ask: (a, d) => a.text('Yarn colours (2-256)', d), convert: (r) => r },
-    { flag: '--width', key: 'loom.width', given: flags.width, ask: (a, d) => a.text('Warp ends (output width)', d), convert: (r) => r },
-    { flag: '--format', key: 'output.format', given: flags.format, ask: (a, d) => a.choice('Output format', OUTPUT_FORMATS, d), convert: (r) => r },
+  const questions: Question[] = [
+    { flag: '--modelscope-model', key: 'providers.modelscope.model', given: flags.modelscopeModel, ask: (a, d, v) => a.text('ModelScope text-to-image model', d, v) },
+    { flag: '--dashscope-model', key: 'providers.dashscope.model', given: flags.dashscopeModel, ask: (a, d, v) => a.text('DashScope image-edit model', d, v) },
+    { flag: '--colors', key: 'loom.colors', given: flags.colors, ask: (a, d, v) => a.text('Yarn colours (2-256)', d, v) },
+    { flag: '--width', key: 'loom.width', given: flags.width, ask: (a, d, v) => a.text('Warp ends (output width)', d, v) },
+    { flag: '--format', key: 'output.format', given: flags.format, ask: (a, d) => a.choice('Output format', OUTPUT_FORMATS, d) },
   ];
 
   const missing = questions.filter((q) => q.given === undefined).map((q) => q.flag);
@@ -81,9 +81,13 @@ export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file:
 
   for (const q of questions) {
     const def = String(KEYS[q.key].default);
+    const validate = (answer: string): true | string => {
+      const result = checkValue(KEYS[q.key].spec, answer);
+      return result.ok ? true : `expected ${result.expected}`;
+    };
     let raw = q.given;
-    if (raw === undefined) raw = flags.yes || !deps.ask ? def : await q.ask(deps.ask, def);
-    set(q.key, checked(q.key, q.flag, q.convert(raw) as string));
+    if (raw === undefined) raw = flags.yes || !deps.ask ? def : await q.ask(deps.ask, def, validate);
+    set(q.key, checked(q.key, q.flag, raw));
   }
 
   let saveKeys = flags.saveKeys ?? (flags.modelscopeKey !== undefined || flags.dashscopeKey !== undefined);
