@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { inflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
 import { encodeIndexedBmp } from '../src/loom/bmp.js';
-import { crc32, encodeIndexedPng, encodeRgbPng, pngBitDepth } from '../src/loom/png.js';
+import { crc32, encodeIndexedPng, encodeRgbPng, packRow, pngBitDepth } from '../src/loom/png.js';
 import type { IndexedImage } from '../src/loom/types.js';
 
 function chunks(png: Buffer): Array<{ type: string; data: Buffer }> {
@@ -59,6 +59,29 @@ describe('PNG encoder', () => {
     const image: IndexedImage = { width: 9, height: 1, indices: Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 1, 1]), palette: Uint8Array.from([0, 0, 0, 255, 255, 255]) };
     const raw = inflateSync(chunks(encodeIndexedPng(image))[2].data);
     expect(Array.from(raw)).toEqual([0, 0b10000001, 0b10000000]);
+  });
+
+  it('packs rows of every width at 1, 2, 4 and 8 bits like a plain bit-by-bit packer, leaving other bytes alone', () => {
+    for (const depth of [1, 2, 4, 8]) {
+      for (let width = 1; width <= 19; width++) {
+        const indices = Uint8Array.from({ length: width + 3 }, (_, i) => (i * 5 + width) % (1 << depth));
+        const bytes = Math.ceil((width * depth) / 8);
+        const want = new Uint8Array(bytes + 2).fill(0xaa);
+        want.fill(0, 1, 1 + bytes);
+        for (let x = 0; x < width; x++) want[1 + Math.floor((x * depth) / 8)] |= indices[2 + x] << (8 - depth - ((x * depth) % 8));
+        const got = new Uint8Array(bytes + 2).fill(0xaa);
+        packRow(indices, 2, width, depth, got, 1);
+        expect(Array.from(got)).toEqual(Array.from(want));
+      }
+    }
+  });
+
+  it('inflates back to the packed rows, for a small image (level 9) and a large one (level 6)', () => {
+    for (const [w, h] of [[64, 48], [1200, 900]]) {
+      const image = pattern(w, h, 8);
+      const raw = inflateSync(chunks(encodeIndexedPng(image)).find((c) => c.type === 'IDAT')!.data);
+      expect(raw.length).toBe((Math.ceil(w / 2) + 1) * h);
+    }
   });
 
   it('stores text as UTF-8 iTXt so Chinese prompts survive', () => {

@@ -4,6 +4,8 @@ import { choosePalette } from '../src/loom/palette.js';
 import { runLoomPipeline } from '../src/loom/pipeline.js';
 import { labelRegions, removeSpecks } from '../src/loom/regions.js';
 import { axisWeights, gridHeight, resizeToGrid } from '../src/loom/resize.js';
+import { linearToSrgbExact, SRGB_TO_LINEAR } from '../src/loom/color.js';
+import type { RgbaImage } from '../src/loom/types.js';
 import { noisyGradient, rgbaImage, rgbImage } from './helpers/images.js';
 
 describe('resize', () => {
@@ -63,6 +65,18 @@ describe('palette', () => {
     const b = choosePalette(img, 8);
     expect(a.length).toBe(24);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+  });
+});
+
+describe('palette on few, close colours', () => {
+  it('still gives N colours for a soft ramp of 20 greys one level apart', () => {
+    const img = rgbImage(200, 10, (x) => [100 + Math.floor(x / 10), 100 + Math.floor(x / 10), 100 + Math.floor(x / 10)]);
+    const palette = choosePalette(img, 8);
+    expect(palette.length).toBe(24);
+    const greys = Array.from(palette).filter((_, i) => i % 3 === 0);
+    expect(greys).toEqual([...greys].sort((a, b) => a - b));
+    expect(Math.min(...greys)).toBeGreaterThanOrEqual(100);
+    expect(Math.max(...greys)).toBeLessThanOrEqual(119);
   });
 });
 
@@ -159,5 +173,137 @@ describe('runLoomPipeline', () => {
     expect(stats.unusedColors).toEqual(['#ff0000']);
     expect(image.indices[0]).toBe(2);
     expect(image.indices[19]).toBe(1);
+  });
+});
+
+/** A seeded generator for the property tests below. */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+describe('resize against a plain reference', () => {
+  /** Output pixel = sum over source pixels of (x overlap × y overlap) in linear light, or linear interpolation when enlarging an axis. */
+  function reference(src: RgbaImage, width: number, height: number, bg: [number, number, number]): number[] {
+    const weights = (srcLen: number, dstLen: number): number[][] =>
+      Array.from({ length: dstLen }, (_, o) => {
+        const w = new Array<number>(srcLen).fill(0);
+        const scale = srcLen / dstLen;
+        if (dstLen <= srcLen) {
+          for (let s = 0; s < srcLen; s++) w[s] = Math.max(0, Math.min(s + 1, (o + 1) * scale) - Math.max(s, o * scale)) / scale;
+        } else {
+          const c = Math.min(srcLen - 1, Math.max(0, (o + 0.5) * scale - 0.5));
+          const s0 = Math.floor(c);
+          w[s0] += 1 - (c - s0);
+          w[Math.min(srcLen - 1, s0 + 1)] += c - s0;
+        }
+        return w;
+      });
+    const wx = weights(src.width, width);
+    const wy = weights(src.height, height);
+    const lin = (p: number, c: number): number => {
+      const a = src.data[p + 3] / 255;
+      return SRGB_TO_LINEAR[src.data[p + c]] * a + SRGB_TO_LINEAR[bg[c]] * (1 - a);
+    };
+    const out: number[] = [];
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        for (let c = 0; c < 3; c++) {
+          let v = 0;
+          for (let sy = 0; sy < src.height; sy++) {
+            if (wy[y][sy] === 0) continue;
+            for (let sx = 0; sx < src.width; sx++) if (wx[x][sx] !== 0) v += wx[x][sx] * wy[y][sy] * lin((sy * src.width + sx) * 4, c);
+          }
+          out.push(linearToSrgbExact(v));
+        }
+      }
+    }
+    return out;
+  }
+
+  it.each([
+    [23, 17, 7, 5],
+    [23, 17, 23, 17],
+    [10, 9, 3, 9],
+    [5, 4, 13, 11],
+    [12, 5, 5, 12],
+    [7, 7, 2, 1],
+  ])('%i×%i -> %i×%i matches within one level, with translucent pixels', (sw, sh, w, h) => {
+    const random = seeded(sw * 1000 + w);
+    const src = rgbaImage(sw, sh, () => [random() * 256, random() * 256, random() * 256, random() < 0.2 ? random() * 256 : 255].map(Math.floor));
+    const bg: [number, number, number] = [30, 200, 90];
+    const got = Array.from(resizeToGrid(src, w, h, bg).data);
+    const want = reference(src, w, h, bg);
+    const worst = Math.max(...got.map((v, i) => Math.abs(v - want[i])));
+    expect(worst).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('regions against plain references', () => {
+  function floodLabels(width: number, height: number, indices: Uint8Array): Int32Array {
+    const labels = new Int32Array(width * height).fill(-1);
+    let count = 0;
+    for (let start = 0; start < labels.length; start++) {
+      if (labels[start] !== -1) continue;
+      const stack = [start];
+      labels[start] = count;
+      while (stack.length) {
+        const p = stack.pop()!;
+        const x = p % width;
+        for (const q of [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, p - width, p + width]) {
+          if (q >= 0 && q < labels.length && labels[q] === -1 && indices[q] === indices[p]) {
+            labels[q] = count;
+            stack.push(q);
+          }
+        }
+      }
+      count++;
+    }
+    return labels;
+  }
+
+  function randomMap(width: number, height: number, colors: number, seed: number): Uint8Array {
+    const random = seeded(seed);
+    const indices = new Uint8Array(width * height);
+    // Blobs and noise: runs along rows, some vertical coherence, and lone pixels.
+    for (let i = 0; i < indices.length; i++) {
+      const r = random();
+      indices[i] = r < 0.5 && i >= width ? indices[i - width] : r < 0.8 && i % width > 0 ? indices[i - 1] : Math.floor(random() * colors);
+    }
+    return indices;
+  }
+
+  it('labels exactly like a flood fill, numbering regions in raster order', () => {
+    for (const [w, h, k, seed] of [[40, 30, 3, 1], [1, 50, 2, 2], [50, 1, 4, 3], [33, 33, 2, 4], [64, 48, 8, 5]]) {
+      const indices = randomMap(w, h, k, seed);
+      const got = labelRegions(w, h, indices);
+      const want = floodLabels(w, h, indices);
+      expect(Array.from(got.labels)).toEqual(Array.from(want));
+      expect(got.count).toBe(Math.max(...want) + 1);
+      const sizes = new Array(got.count).fill(0);
+      want.forEach((l) => sizes[l]++);
+      expect(Array.from(got.sizes)).toEqual(sizes);
+    }
+  });
+
+  it('removes every small region, touches only pixels of small regions, and reports what it left', () => {
+    for (const [w, h, k, seed, minRegion] of [[40, 30, 3, 11, 4], [64, 48, 8, 12, 4], [30, 30, 2, 13, 9], [50, 20, 5, 14, 2]]) {
+      const indices = randomMap(w, h, k, seed);
+      const palette = Uint8Array.from({ length: k * 3 }, (_, i) => (i * 53) % 256);
+      const before = labelRegions(w, h, indices);
+      const out = removeSpecks({ width: w, height: h, indices, palette }, minRegion);
+      const after = labelRegions(w, h, out.indices);
+      expect(Math.min(...after.sizes)).toBeGreaterThanOrEqual(minRegion);
+      expect([out.regions, out.smallestRegion, out.regionsBelowMin]).toEqual([after.count, Math.min(...after.sizes), 0]);
+      for (let p = 0; p < indices.length; p++) {
+        if (before.sizes[before.labels[p]] >= minRegion) expect(out.indices[p]).toBe(indices[p]);
+        expect(out.indices[p]).toBeLessThan(k);
+      }
+      const again = removeSpecks({ width: w, height: h, indices, palette }, minRegion);
+      expect(Buffer.from(again.indices).equals(Buffer.from(out.indices))).toBe(true);
+    }
   });
 });

@@ -10,8 +10,9 @@ for (let i = 0; i < 256; i++) {
   SRGB_TO_LINEAR[i] = c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
 }
 
-const LINEAR_STEPS = 4096;
-const LINEAR_TO_SRGB = new Uint8Array(LINEAR_STEPS + 1);
+/** Steps of the linear -> sRGB table (exported for kernels that inline linearToSrgb). */
+export const LINEAR_STEPS = 4096;
+export const LINEAR_TO_SRGB = new Uint8Array(LINEAR_STEPS + 1);
 for (let i = 0; i <= LINEAR_STEPS; i++) {
   const v = i / LINEAR_STEPS;
   const c = v <= 0.0031308 ? v * 12.92 : 1.055 * v ** (1 / 2.4) - 0.055;

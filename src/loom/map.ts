@@ -2,7 +2,7 @@
  * Maps each pixel to its nearest palette entry. Chosen palettes are matched in CIELAB (the space k-means
  * minimised); fixed yarn palettes by CIEDE2000. Results are cached per distinct colour.
  */
-import { ciede2000, srgbToLab } from './color.js';
+import { ciede2000, SRGB_TO_LINEAR, srgbToLab } from './color.js';
 import type { RgbImage } from './types.js';
 
 export type MatchMetric = 'lab' | 'ciede2000';
@@ -14,45 +14,132 @@ export function paletteLab(palette: Uint8Array): Float32Array {
   return lab;
 }
 
+/** Index of the palette entry nearest to `lab` (CIELAB); ties go to the lower index. */
+export function nearestInLab(lab: ArrayLike<number>, plab: Float32Array, metric: MatchMetric): number {
+  const n = plab.length / 3;
+  const L = lab[0];
+  const A = lab[1];
+  const B = lab[2];
+  let best = 0;
+  let bestD = Infinity;
+  for (let i = 0; i < n; i++) {
+    let d: number;
+    if (metric === 'lab') {
+      const dl = L - plab[i * 3];
+      const da = A - plab[i * 3 + 1];
+      const db = B - plab[i * 3 + 2];
+      d = dl * dl + da * da + db * db;
+    } else {
+      d = ciede2000(L, A, B, plab[i * 3], plab[i * 3 + 1], plab[i * 3 + 2]);
+    }
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/**
+ * A per-colour memo of nearest palette indices: one slot per 24-bit colour holding index + 1 (0 = not yet
+ * known). The typed array is allocated zeroed and only the pages of colours that occur are ever touched.
+ */
+export class NearestCache {
+  readonly plab: Float32Array;
+  private readonly slots: Uint8Array | Uint16Array;
+  private readonly lab = new Float32Array(3);
+
+  constructor(
+    palette: Uint8Array,
+    readonly metric: MatchMetric,
+  ) {
+    this.plab = paletteLab(palette);
+    this.slots = palette.length / 3 < 255 ? new Uint8Array(1 << 24) : new Uint16Array(1 << 24);
+  }
+
+  index(r: number, g: number, b: number): number {
+    const key = (r << 16) | (g << 8) | b;
+    const hit = this.slots[key];
+    if (hit !== 0) return hit - 1;
+    srgbToLab(r, g, b, this.lab);
+    const best = nearestInLab(this.lab, this.plab, this.metric);
+    this.slots[key] = best + 1;
+    return best;
+  }
+}
+
 /** Returns a function from one sRGB colour to its palette index, with a per-colour cache. */
 export function nearestIndexer(palette: Uint8Array, metric: MatchMetric): (r: number, g: number, b: number) => number {
-  const plab = paletteLab(palette);
-  const n = palette.length / 3;
-  const cache = new Map<number, number>();
-  const lab = new Float32Array(3);
-  return (r, g, b) => {
-    const key = (r << 16) | (g << 8) | b;
-    const hit = cache.get(key);
-    if (hit !== undefined) return hit;
-    srgbToLab(r, g, b, lab);
-    let best = 0;
-    let bestD = Infinity;
-    for (let i = 0; i < n; i++) {
-      let d: number;
-      if (metric === 'lab') {
-        const dl = lab[0] - plab[i * 3];
-        const da = lab[1] - plab[i * 3 + 1];
-        const db = lab[2] - plab[i * 3 + 2];
-        d = dl * dl + da * da + db * db;
-      } else {
-        d = ciede2000(lab[0], lab[1], lab[2], plab[i * 3], plab[i * 3 + 1], plab[i * 3 + 2]);
-      }
-      if (d < bestD) {
-        bestD = d;
-        best = i;
-      }
-    }
-    cache.set(key, best);
-    return best;
-  };
+  const cache = new NearestCache(palette, metric);
+  return (r, g, b) => cache.index(r, g, b);
 }
 
 /** Nearest-colour mapping without dithering. */
 export function mapToPalette(image: RgbImage, palette: Uint8Array, metric: MatchMetric = 'lab'): Uint8Array {
-  const indexOf = nearestIndexer(palette, metric);
+  return metric === 'lab' ? mapLab(image, palette) : mapWith(image, palette, metric);
+}
+
+/** Any metric, through the per-colour memo. */
+function mapWith(image: RgbImage, palette: Uint8Array, metric: MatchMetric): Uint8Array {
+  const cache = new NearestCache(palette, metric);
   const d = image.data;
   const out = new Uint8Array(image.width * image.height);
-  for (let i = 0, p = 0; i < out.length; i++, p += 3) out[i] = indexOf(d[p], d[p + 1], d[p + 2]);
+  for (let i = 0, p = 0; i < out.length; i++, p += 3) out[i] = cache.index(d[p], d[p + 1], d[p + 2]);
+  return out;
+}
+
+const EPS = 216 / 24389;
+const KAPPA = 24389 / 27;
+
+/**
+ * Squared CIELAB distance, specialised: the memo is inline (index + 1 per 24-bit colour, 0 = unknown) and
+ * the sRGB -> CIELAB conversion of a new colour is written out (the same arithmetic as srgbToLab).
+ */
+function mapLab(image: RgbImage, palette: Uint8Array): Uint8Array {
+  const plab = paletteLab(palette);
+  const k = palette.length / 3;
+  const d = image.data;
+  const n = image.width * image.height;
+  const out = new Uint8Array(n);
+  const slots = k < 255 ? new Uint8Array(1 << 24) : new Uint16Array(1 << 24);
+  const lin = SRGB_TO_LINEAR;
+  for (let i = 0, p = 0; i < n; i++, p += 3) {
+    const r = d[p];
+    const g = d[p + 1];
+    const b = d[p + 2];
+    const key = (r << 16) | (g << 8) | b;
+    let hit = slots[key];
+    if (hit === 0) {
+      const lr = lin[r];
+      const lg = lin[g];
+      const lb = lin[b];
+      const x = (0.4124564 * lr + 0.3575761 * lg + 0.1804375 * lb) / 0.95047;
+      const y = 0.2126729 * lr + 0.7151522 * lg + 0.072175 * lb;
+      const z = (0.0193339 * lr + 0.119192 * lg + 0.9503041 * lb) / 1.08883;
+      const fx = x > EPS ? Math.cbrt(x) : (KAPPA * x + 16) / 116;
+      const fy = y > EPS ? Math.cbrt(y) : (KAPPA * y + 16) / 116;
+      const fz = z > EPS ? Math.cbrt(z) : (KAPPA * z + 16) / 116;
+      // Rounded to float32 like srgbToLab's output, so both paths pick the same entry.
+      const L = Math.fround(116 * fy - 16);
+      const A = Math.fround(500 * (fx - fy));
+      const B = Math.fround(200 * (fy - fz));
+      let best = 0;
+      let bestD = Infinity;
+      for (let c = 0, q = 0; c < k; c++, q += 3) {
+        const dl = L - plab[q];
+        const da = A - plab[q + 1];
+        const db = B - plab[q + 2];
+        const dd = dl * dl + da * da + db * db;
+        if (dd < bestD) {
+          bestD = dd;
+          best = c;
+        }
+      }
+      hit = best + 1;
+      slots[key] = hit;
+    }
+    out[i] = hit - 1;
+  }
   return out;
 }
 

@@ -1,48 +1,124 @@
 /**
- * Palette choice by weighted k-means in CIELAB. Pixels are first gathered into a colour histogram (bins of
- * 5 or 6 bits per channel, each holding the mean of its pixels), so the cost depends on the number of distinct
- * colours, not on the image size. Seeding is k-means++ with a fixed-seed generator: the same image and
- * colour count always give the same palette.
+ * Palette choice by weighted clustering in CIELAB.
+ *
+ * 1. An image with no more distinct colours than asked keeps exactly its colours.
+ * 2. Otherwise pixels are gathered into a colour histogram (5 bits per channel, each bin holding the mean of
+ *    its pixels; grids above PALETTE_SAMPLE_LIMIT pixels are read on a regular lattice), so the cost depends
+ *    on the number of distinct colours, not on the image size.
+ * 3. Seeding is greedy k-means++ (of a few candidates per step, the one that lowers the potential most) with
+ *    a fixed-seed generator, followed by Lloyd iterations; this runs from a few seeds and keeps the run whose
+ *    pixels end up nearest to their centres (sum of distances).
+ * 4. The winner is refined towards per-cluster medians (iteratively reweighted means, weight 1 / distance):
+ *    the quality measure is a mean colour difference, which medians lower further than means do.
+ *
+ * The same image and colour count always give the same palette.
  */
 import { labToSrgb, srgbToLab } from './color.js';
 import type { RgbImage } from './types.js';
 
 interface Histogram {
   count: number;
-  lab: Float32Array;
+  lab: Float64Array;
   weight: Float64Array;
 }
 
-function buildHistogram(image: RgbImage, bits: number): Histogram {
+/** Per bin of `bits` per channel, interleaved: pixel count, then r, g, b sums (one cache line per pixel). */
+function binSums(image: RgbImage, bits: number, step: number): Float64Array {
   const shift = 8 - bits;
-  const size = 1 << (bits * 3);
-  const n = new Uint32Array(size);
-  const sr = new Float64Array(size);
-  const sg = new Float64Array(size);
-  const sb = new Float64Array(size);
+  const acc = new Float64Array((1 << (bits * 3)) * 4);
   const d = image.data;
-  for (let p = 0; p < d.length; p += 3) {
-    const r = d[p];
-    const g = d[p + 1];
-    const b = d[p + 2];
-    const key = ((r >> shift) << (2 * bits)) | ((g >> shift) << bits) | (b >> shift);
-    n[key]++;
-    sr[key] += r;
-    sg[key] += g;
-    sb[key] += b;
+  const { width, height } = image;
+  for (let y = 0; y < height; y += step) {
+    for (let p = y * width * 3, end = p + width * 3, inc = step * 3; p < end; p += inc) {
+      const r = d[p];
+      const g = d[p + 1];
+      const b = d[p + 2];
+      const k = (((r >> shift) << (2 * bits)) | ((g >> shift) << bits) | (b >> shift)) << 2;
+      acc[k]++;
+      acc[k + 1] += r;
+      acc[k + 2] += g;
+      acc[k + 3] += b;
+    }
   }
+  return acc;
+}
+
+/** The same sums for bins one bit coarser per channel. */
+function coarserSums(fine: Float64Array, bits: number): Float64Array {
+  const c = bits - 1;
+  const out = new Float64Array((1 << (c * 3)) * 4);
+  const mask = (1 << bits) - 1;
+  for (let k = 0; k < fine.length >> 2; k++) {
+    if (fine[k * 4] === 0) continue;
+    const r = (k >> (2 * bits)) >> 1;
+    const g = ((k >> bits) & mask) >> 1;
+    const b = (k & mask) >> 1;
+    const q = ((r << (2 * c)) | (g << c) | b) << 2;
+    out[q] += fine[k * 4];
+    out[q + 1] += fine[k * 4 + 1];
+    out[q + 2] += fine[k * 4 + 2];
+    out[q + 3] += fine[k * 4 + 3];
+  }
+  return out;
+}
+
+/** The occupied bins: the CIELAB colour of each bin's mean pixel, weighted by its pixel count. */
+function histogram(acc: Float64Array): Histogram {
+  const size = acc.length >> 2;
   let count = 0;
-  for (let k = 0; k < size; k++) if (n[k]) count++;
-  const lab = new Float32Array(count * 3);
+  for (let k = 0; k < size; k++) if (acc[k * 4] !== 0) count++;
+  const lab = new Float64Array(count * 3);
   const weight = new Float64Array(count);
+  const one = new Float32Array(3);
   for (let k = 0, i = 0; k < size; k++) {
-    if (!n[k]) continue;
-    const c = n[k];
-    srgbToLab(Math.round(sr[k] / c), Math.round(sg[k] / c), Math.round(sb[k] / c), lab, i * 3);
+    const c = acc[k * 4];
+    if (c === 0) continue;
+    srgbToLab(Math.round(acc[k * 4 + 1] / c), Math.round(acc[k * 4 + 2] / c), Math.round(acc[k * 4 + 3] / c), one);
+    lab[i * 3] = one[0];
+    lab[i * 3 + 1] = one[1];
+    lab[i * 3 + 2] = one[2];
     weight[i] = c;
     i++;
   }
   return { count, lab, weight };
+}
+
+/** One bin per distinct colour (of the pixels on the sampling lattice). */
+function exactHistogram(image: RgbImage, step: number): Histogram {
+  const counts = new Map<number, number>();
+  const d = image.data;
+  const { width, height } = image;
+  for (let y = 0; y < height; y += step) {
+    for (let p = y * width * 3, end = p + width * 3; p < end; p += step * 3) {
+      const key = (d[p] << 16) | (d[p + 1] << 8) | d[p + 2];
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  const keys = [...counts.keys()].sort((a, b) => a - b);
+  const lab = new Float64Array(keys.length * 3);
+  const weight = new Float64Array(keys.length);
+  const one = new Float32Array(3);
+  keys.forEach((key, i) => {
+    srgbToLab(key >> 16, (key >> 8) & 255, key & 255, one);
+    lab.set(one, i * 3);
+    weight[i] = counts.get(key)!;
+  });
+  return { count: keys.length, lab, weight };
+}
+
+/** The image's distinct colours (r,g,b triplets) if there are at most `max`, else undefined. */
+function fewColours(image: RgbImage, max: number): number[] | undefined {
+  const found: number[] = [];
+  const d = image.data;
+  let last = -1;
+  for (let p = 0; p < d.length; p += 3) {
+    const key = (d[p] << 16) | (d[p + 1] << 8) | d[p + 2];
+    if (key === last || found.includes(key)) continue;
+    if (found.length === max) return undefined;
+    found.push(key);
+    last = key;
+  }
+  return found;
 }
 
 /** mulberry32: a tiny deterministic generator for seeding. */
@@ -57,125 +133,231 @@ function generator(seed: number): () => number {
   };
 }
 
-function dist2(lab: Float32Array, i: number, centres: Float64Array, c: number): number {
-  const dl = lab[i * 3] - centres[c * 3];
-  const da = lab[i * 3 + 1] - centres[c * 3 + 1];
-  const db = lab[i * 3 + 2] - centres[c * 3 + 2];
-  return dl * dl + da * da + db * db;
+/** Index drawn with probability weight[i] × (scale ? scale[i] : 1) / total. */
+function draw(random: () => number, weight: Float64Array, scale: Float64Array | undefined, total: number): number {
+  let target = random() * total;
+  const n = weight.length;
+  for (let i = 0; i < n; i++) {
+    target -= scale ? scale[i] * weight[i] : weight[i];
+    if (target <= 0) return i;
+  }
+  return n - 1;
+}
+
+/** Greedy k-means++: each new centre is the best of `tries` candidates drawn by squared distance. */
+function seedCentres(hist: Histogram, k: number, random: () => number, tries: number): Float64Array {
+  const { count, lab, weight } = hist;
+  const centres = new Float64Array(k * 3);
+  const nearest = new Float64Array(count).fill(Infinity);
+  let total = 0;
+  for (let i = 0; i < count; i++) total += weight[i];
+  let pick = draw(random, weight, undefined, total);
+  for (let c = 0; c < k; c++) {
+    const L = lab[pick * 3];
+    const A = lab[pick * 3 + 1];
+    const B = lab[pick * 3 + 2];
+    centres[c * 3] = L;
+    centres[c * 3 + 1] = A;
+    centres[c * 3 + 2] = B;
+    if (c === k - 1) break;
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      const dl = lab[i * 3] - L;
+      const da = lab[i * 3 + 1] - A;
+      const db = lab[i * 3 + 2] - B;
+      const d = dl * dl + da * da + db * db;
+      if (d < nearest[i]) nearest[i] = d;
+      sum += nearest[i] * weight[i];
+    }
+    if (sum === 0) {
+      // Fewer distinct bins than centres: the rest repeat this one and are dropped as duplicates.
+      for (let r = c + 1; r < k; r++) centres.copyWithin(r * 3, c * 3, c * 3 + 3);
+      break;
+    }
+    let bestPotential = Infinity;
+    for (let t = 0; t < tries; t++) {
+      const candidate = draw(random, weight, nearest, sum);
+      const cl = lab[candidate * 3];
+      const ca = lab[candidate * 3 + 1];
+      const cb = lab[candidate * 3 + 2];
+      let potential = 0;
+      for (let i = 0; i < count; i++) {
+        const dl = lab[i * 3] - cl;
+        const da = lab[i * 3 + 1] - ca;
+        const db = lab[i * 3 + 2] - cb;
+        const d = dl * dl + da * da + db * db;
+        potential += (d < nearest[i] ? d : nearest[i]) * weight[i];
+      }
+      if (potential < bestPotential) {
+        bestPotential = potential;
+        pick = candidate;
+      }
+    }
+  }
+  return centres;
+}
+
+/**
+ * One assignment-and-update step over the histogram. `median` false: centres move to their clusters' means
+ * (Lloyd); true: to means weighted by 1 / distance, a step towards the clusters' geometric medians
+ * (Weiszfeld). Returns how many bins changed cluster and the weighted sum of distances before the update.
+ * An emptied cluster takes the bin that is worst served.
+ */
+function step(hist: Histogram, centres: Float64Array, k: number, assign: Int32Array, sums: Float64Array, median: boolean): [number, number] {
+  const { count, lab, weight } = hist;
+  let changed = 0;
+  let cost = 0;
+  sums.fill(0);
+  for (let i = 0; i < count; i++) {
+    const L = lab[i * 3];
+    const A = lab[i * 3 + 1];
+    const B = lab[i * 3 + 2];
+    let best = 0;
+    let bestD = Infinity;
+    for (let c = 0, q = 0; c < k; c++, q += 3) {
+      const dl = L - centres[q];
+      const da = A - centres[q + 1];
+      const db = B - centres[q + 2];
+      const d = dl * dl + da * da + db * db;
+      if (d < bestD) {
+        bestD = d;
+        best = c;
+      }
+    }
+    if (assign[i] !== best) {
+      assign[i] = best;
+      changed++;
+    }
+    const distance = Math.sqrt(bestD);
+    let w = weight[i];
+    cost += distance * w;
+    if (median) w /= distance > 1 ? distance : 1;
+    sums[best * 4] += L * w;
+    sums[best * 4 + 1] += A * w;
+    sums[best * 4 + 2] += B * w;
+    sums[best * 4 + 3] += w;
+  }
+  for (let c = 0; c < k; c++) {
+    const w = sums[c * 4 + 3];
+    if (w > 0) {
+      centres[c * 3] = sums[c * 4] / w;
+      centres[c * 3 + 1] = sums[c * 4 + 1] / w;
+      centres[c * 3 + 2] = sums[c * 4 + 2] / w;
+      continue;
+    }
+    let worst = 0;
+    let worstD = -1;
+    for (let i = 0; i < count; i++) {
+      const a = assign[i] * 3;
+      const dl = lab[i * 3] - centres[a];
+      const da = lab[i * 3 + 1] - centres[a + 1];
+      const db = lab[i * 3 + 2] - centres[a + 2];
+      const d = (dl * dl + da * da + db * db) * weight[i];
+      if (d > worstD) {
+        worstD = d;
+        worst = i;
+      }
+    }
+    centres[c * 3] = lab[worst * 3];
+    centres[c * 3 + 1] = lab[worst * 3 + 1];
+    centres[c * 3 + 2] = lab[worst * 3 + 2];
+    changed++;
+  }
+  return [changed, cost];
 }
 
 export interface PaletteOptions {
-  /** Lloyd iterations at most. */
+  /** Lloyd iterations at most, per seed. */
   maxIterations?: number;
+  /** Seeds tried (default 3 up to 32 colours, else 1). */
+  restarts?: number;
+  /** Seed on a histogram one bit coarser, then refine on the full one (default true). */
+  coarse?: boolean;
+  /** Candidates per greedy k-means++ step (default 2 + ln k). */
+  seedTries?: number;
+  /** Lloyd steps each seed gets before the best one is chosen (default 3). */
+  trialIterations?: number;
+  /** Median refinement steps after the best run (default 10). */
+  medianSteps?: number;
+  /** Largest number of pixels the histogram reads; bigger grids are read every few rows and columns. */
+  sampleLimit?: number;
 }
+
+/** Pixels read for the histogram at most: larger grids are read every `step` rows and columns. */
+export const PALETTE_SAMPLE_LIMIT = 1 << 18;
+
+const HISTOGRAM_BITS = 5;
 
 /**
  * Chooses up to `colors` palette entries (fewer when the image has fewer distinct colours), sorted from dark
  * to light so that index 0 is the darkest yarn. Returns r,g,b triplets.
  */
 export function choosePalette(image: RgbImage, colors: number, options: PaletteOptions = {}): Uint8Array {
-  const hist = buildHistogram(image, colors <= 32 ? 6 : 5);
-  const { count, lab, weight } = hist;
-  const k = Math.min(colors, count);
-  const centres = new Float64Array(k * 3);
+  const exact = fewColours(image, colors);
+  if (exact) return sortedPalette(exact.map((key) => [key >> 16, (key >> 8) & 255, key & 255]));
 
-  // k-means++ seeding, weighted by pixel count.
-  const random = generator(0x1005e);
-  const nearest = new Float64Array(count).fill(Infinity);
-  let total = 0;
-  for (let i = 0; i < count; i++) total += weight[i];
-  let pick = 0;
-  let target = random() * total;
-  for (let i = 0; i < count; i++) {
-    target -= weight[i];
-    if (target <= 0) {
-      pick = i;
-      break;
-    }
+  const limit = options.sampleLimit ?? PALETTE_SAMPLE_LIMIT;
+  const pixels = image.width * image.height;
+  const lattice = pixels > limit ? Math.ceil(Math.sqrt(pixels / limit)) : 1;
+  const bits = HISTOGRAM_BITS;
+  const sums5 = binSums(image, bits, lattice);
+  let hist = histogram(sums5);
+  if (hist.count < 2 * colors) {
+    // Few, close colours (a soft gradient, a scanned drawing): bins of one colour each keep them apart. There
+    // are at most 512 distinct colours per occupied bin, so this stays small.
+    hist = exactHistogram(image, lattice);
   }
-  for (let c = 0; c < k; c++) {
-    centres[c * 3] = lab[pick * 3];
-    centres[c * 3 + 1] = lab[pick * 3 + 1];
-    centres[c * 3 + 2] = lab[pick * 3 + 2];
-    if (c === k - 1) break;
-    let sum = 0;
-    for (let i = 0; i < count; i++) {
-      const d = dist2(lab, i, centres, c);
-      if (d < nearest[i]) nearest[i] = d;
-      sum += nearest[i] * weight[i];
-    }
-    if (sum === 0) break;
-    target = random() * sum;
-    pick = count - 1;
-    for (let i = 0; i < count; i++) {
-      target -= nearest[i] * weight[i];
-      if (target <= 0) {
-        pick = i;
-        break;
-      }
-    }
-  }
-
-  // Lloyd iterations.
-  const assign = new Int32Array(count).fill(-1);
-  const sums = new Float64Array(k * 4);
+  const k = Math.min(colors, hist.count);
+  // Seeds are tried on a histogram one bit coarser (about a fifth of the bins), unless it has too few bins.
+  const sums4 = options.coarse === false || hist.count < 2 * colors ? undefined : coarserSums(sums5, bits);
+  const coarse4 = sums4 ? histogram(sums4) : undefined;
+  const coarse = coarse4 && coarse4.count >= 4 * k ? coarse4 : hist;
   const maxIterations = options.maxIterations ?? 40;
-  for (let iter = 0; iter < maxIterations; iter++) {
-    let changed = 0;
-    sums.fill(0);
-    for (let i = 0; i < count; i++) {
-      let best = 0;
-      let bestD = Infinity;
-      for (let c = 0; c < k; c++) {
-        const d = dist2(lab, i, centres, c);
-        if (d < bestD) {
-          bestD = d;
-          best = c;
-        }
-      }
-      if (assign[i] !== best) {
-        assign[i] = best;
-        changed++;
-      }
-      const w = weight[i];
-      sums[best * 4] += lab[i * 3] * w;
-      sums[best * 4 + 1] += lab[i * 3 + 1] * w;
-      sums[best * 4 + 2] += lab[i * 3 + 2] * w;
-      sums[best * 4 + 3] += w;
-    }
-    for (let c = 0; c < k; c++) {
-      const w = sums[c * 4 + 3];
-      if (w > 0) {
-        centres[c * 3] = sums[c * 4] / w;
-        centres[c * 3 + 1] = sums[c * 4 + 1] / w;
-        centres[c * 3 + 2] = sums[c * 4 + 2] / w;
-      } else {
-        // An empty cluster takes the point that is worst served now.
-        let worst = 0;
-        let worstD = -1;
-        for (let i = 0; i < count; i++) {
-          const d = dist2(lab, i, centres, assign[i]) * weight[i];
-          if (d > worstD) {
-            worstD = d;
-            worst = i;
-          }
-        }
-        centres[c * 3] = lab[worst * 3];
-        centres[c * 3 + 1] = lab[worst * 3 + 1];
-        centres[c * 3 + 2] = lab[worst * 3 + 2];
-        changed++;
-      }
-    }
-    if (changed === 0) break;
-  }
+  const restarts = options.restarts ?? (k <= 32 ? 3 : 1);
+  const tries = options.seedTries ?? 2 + Math.floor(Math.log(k));
+  const assign = new Int32Array(hist.count);
+  const sums = new Float64Array(k * 4);
+  const coarseAssign = coarse === hist ? assign : new Int32Array(coarse.count);
 
-  const entries: Array<[number, number, number, number]> = [];
-  for (let c = 0; c < k; c++) {
-    const [r, g, b] = labToSrgb(centres[c * 3], centres[c * 3 + 1], centres[c * 3 + 2]);
-    entries.push([centres[c * 3], r, g, b]);
+  // Each seed gets a few Lloyd steps; the best of them is then run to convergence.
+  const trialIterations = restarts > 1 ? Math.min(maxIterations, options.trialIterations ?? 3) : maxIterations;
+  let best: Float64Array | undefined;
+  let bestCost = Infinity;
+  for (let run = 0; run < restarts; run++) {
+    const centres = seedCentres(coarse, k, generator(0x1005e + run * 7919), tries);
+    coarseAssign.fill(-1);
+    let cost = Infinity;
+    for (let iter = 0; iter < trialIterations; iter++) {
+      const [changed, before] = step(coarse, centres, k, coarseAssign, sums, false);
+      cost = before;
+      if (changed === 0) break;
+    }
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = centres;
+    }
   }
+  const centres = best!;
+  if (trialIterations < maxIterations || coarse !== hist) {
+    assign.fill(-1);
+    for (let iter = 0; iter < maxIterations; iter++) if (step(hist, centres, k, assign, sums, false)[0] === 0) break;
+  }
+  const medianSteps = options.medianSteps ?? 10;
+  for (let s = 0; s < medianSteps; s++) step(hist, centres, k, assign, sums, true);
+
+  const entries: Array<[number, number, number]> = [];
+  for (let c = 0; c < k; c++) entries.push(labToSrgb(centres[c * 3], centres[c * 3 + 1], centres[c * 3 + 2]));
+  return sortedPalette(entries);
+}
+
+/** Dark to light by CIELAB L*, then by r, g, b; each colour once (gamut clamping can make two the same). */
+function sortedPalette(colours: Array<[number, number, number] | number[]>): Uint8Array {
+  const lab = new Float32Array(3);
+  const entries = colours.map(([r, g, b]) => {
+    srgbToLab(r, g, b, lab);
+    return [lab[0], r, g, b];
+  });
   entries.sort((x, y) => x[0] - y[0] || x[1] - y[1] || x[2] - y[2] || x[3] - y[3]);
-  // Gamut clamping can make two centres the same colour; keep each colour once.
   const seen = new Set<number>();
   const out: number[] = [];
   for (const [, r, g, b] of entries) {

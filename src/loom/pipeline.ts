@@ -7,7 +7,7 @@ import type { DitherMode } from '../core/config/schema.js';
 import { toHex } from './color.js';
 import { mapFloydSteinberg, mapOrdered, mapToPalette, type MatchMetric } from './map.js';
 import { choosePalette } from './palette.js';
-import { labelRegions, removeSpecks } from './regions.js';
+import { removeSpecks } from './regions.js';
 import { gridHeight, resizeToGrid } from './resize.js';
 import type { IndexedImage, RgbaImage } from './types.js';
 
@@ -51,6 +51,12 @@ export interface LoomResult {
   stats: LoomStats;
 }
 
+function countIndices(indices: Uint8Array, colors: number): Int32Array {
+  const counts = new Int32Array(Math.max(256, colors));
+  for (let i = 0; i < indices.length; i++) counts[indices[i]]++;
+  return counts.subarray(0, colors);
+}
+
 export function runLoomPipeline(source: RgbaImage, params: LoomParams): LoomResult {
   const width = params.width;
   const height = params.height ?? gridHeight(width, source.width, source.height, params.density);
@@ -66,11 +72,10 @@ export function runLoomPipeline(source: RgbaImage, params: LoomParams): LoomResu
         ? mapFloydSteinberg(grid, palette, metric)
         : mapToPalette(grid, palette, metric);
 
-  const cleaned = removeSpecks({ width, height, indices, palette }, params.minRegion);
+  const cleaned = removeSpecks({ width, height, indices, palette }, params.minRegion, { source: grid });
   indices = cleaned.indices;
 
-  const counts = new Array<number>(palette.length / 3).fill(0);
-  for (let i = 0; i < indices.length; i++) counts[indices[i]]++;
+  const counts = Array.from(countIndices(indices, palette.length / 3));
   const droppedColors: string[] = [];
   const unusedColors: string[] = [];
   if (!fixed && counts.some((c) => c === 0)) {
@@ -90,8 +95,7 @@ export function runLoomPipeline(source: RgbaImage, params: LoomParams): LoomResu
     palette = Uint8Array.from(kept);
   }
 
-  const finalCounts = new Array<number>(palette.length / 3).fill(0);
-  for (let i = 0; i < indices.length; i++) finalCounts[indices[i]]++;
+  const finalCounts = counts.filter((count) => count > 0 || fixed);
   const total = indices.length;
   const stats: LoomStats = {
     palette: finalCounts.map((pixels, index) => ({
@@ -110,14 +114,10 @@ export function runLoomPipeline(source: RgbaImage, params: LoomParams): LoomResu
   if (fixed) {
     for (const entry of stats.palette) if (entry.pixels === 0) unusedColors.push(entry.hex);
   }
-  const regions = labelRegions(width, height, indices);
-  stats.regions = regions.count;
-  let smallest = regions.count ? Infinity : 0;
-  for (let r = 0; r < regions.count; r++) {
-    if (regions.sizes[r] < smallest) smallest = regions.sizes[r];
-    if (regions.sizes[r] < params.minRegion) stats.regionsBelowMin++;
-  }
-  stats.smallestRegion = smallest;
+  // Speck removal counted the regions it left; reindexing keeps every region whole.
+  stats.regions = cleaned.regions;
+  stats.smallestRegion = cleaned.smallestRegion;
+  stats.regionsBelowMin = cleaned.regionsBelowMin;
 
   return { image: { width, height, indices, palette }, stats };
 }

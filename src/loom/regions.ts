@@ -1,17 +1,20 @@
 /**
  * Speck removal on the index map. Every 4-connected region smaller than `minRegion` pixels is recoloured to
- * the neighbouring colour it shares the longest border with (ties: the closer colour in CIELAB, then the
- * lower index). Work stays in label space, so the colour count can never grow.
+ * the neighbouring colour it shares the longest border with (ties: the colour closer to the speck's own, then
+ * the lower index). Work stays in label space, so the colour count can never grow.
  *
- * Each recolouring joins the speck to at least one neighbouring region, so the number of regions strictly
- * falls and the loop ends. Regions that a recolouring enlarged are left to the next pass, whose labels are
- * fresh.
+ * The map is labelled once. Regions are then merged with a union-find over region labels: a recoloured
+ * speck joins every neighbouring region of its new colour, and the joined region's size is the sum. Specks
+ * are taken smallest first (ties: the one whose first pixel comes first in raster order) from a priority
+ * queue; a speck that joins only other specks and is still too small goes back into the queue with its new
+ * size. Each recolouring lowers the number of regions, so the loop ends, and the order is fully determined.
  */
+import { srgbToLab } from './color.js';
 import { paletteLab } from './map.js';
-import type { IndexedImage } from './types.js';
+import type { IndexedImage, RgbImage } from './types.js';
 
 export interface Regions {
-  /** Region label per pixel. */
+  /** Region label per pixel; labels are numbered in raster order of each region's first pixel. */
   labels: Int32Array;
   /** Pixel count per region. */
   sizes: Int32Array;
@@ -20,132 +23,358 @@ export interface Regions {
   count: number;
 }
 
+/** Root of `i` in a union-find forest, halving paths on the way. */
+function find(parent: Int32Array, i: number): number {
+  while (parent[i] !== i) {
+    const up = parent[parent[i]];
+    parent[i] = up;
+    i = up;
+  }
+  return i;
+}
+
+/** Regions plus the horizontal runs they were built from (runs in raster order). */
+interface RunRegions extends Regions {
+  runs: number;
+  /** First pixel of each run. */
+  runStart: Int32Array;
+  /** One past the last pixel of each run. */
+  runEnd: Int32Array;
+  /** Region of each run. */
+  runRegion: Int32Array;
+}
+
+/**
+ * Labels by runs: each row is cut into runs of equal index; a run joins the runs of the previous row that
+ * overlap it and have its index (union-find over provisional labels, the smaller label being the root).
+ * Regions are then numbered in raster order of their first runs.
+ */
+function labelRuns(width: number, height: number, indices: Uint8Array): RunRegions {
+  const n = width * height;
+  let capacity = Math.max(64, n >> 3);
+  let runStart: Int32Array<ArrayBuffer> = new Int32Array(capacity);
+  let runEnd: Int32Array<ArrayBuffer> = new Int32Array(capacity);
+  let runLabel: Int32Array<ArrayBuffer> = new Int32Array(capacity);
+  const parent = new Int32Array(n + 1);
+  let runs = 0;
+  let next = 0;
+  let prevFirst = 0;
+  let prevLast = 0;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const above = row - width;
+    const rowFirst = runs;
+    let j = prevFirst;
+    for (let x = 0; x < width; ) {
+      const c = indices[row + x];
+      let e = x + 1;
+      while (e < width && indices[row + e] === c) e++;
+      // Runs of the previous row that overlap [x, e): skip those ending at or before x.
+      while (j < prevLast && runEnd[j] - above <= x) j++;
+      let label = -1;
+      for (let k = j; k < prevLast && runStart[k] - above < e; k++) {
+        if (indices[runStart[k]] !== c) continue;
+        const r = find(parent, runLabel[k]);
+        if (label === -1) label = r;
+        else if (r < label) {
+          parent[label] = r;
+          label = r;
+        } else if (r > label) parent[r] = label;
+      }
+      if (label === -1) {
+        parent[next] = next;
+        label = next++;
+      }
+      if (runs === capacity) {
+        capacity *= 2;
+        const grow = (a: Int32Array): Int32Array<ArrayBuffer> => {
+          const b = new Int32Array(capacity);
+          b.set(a);
+          return b;
+        };
+        runStart = grow(runStart);
+        runEnd = grow(runEnd);
+        runLabel = grow(runLabel);
+      }
+      runStart[runs] = row + x;
+      runEnd[runs] = row + e;
+      runLabel[runs] = label;
+      runs++;
+      x = e;
+    }
+    prevFirst = rowFirst;
+    prevLast = runs;
+  }
+  // A parent is always smaller than its child, so one rising pass flattens the forest.
+  for (let i = 0; i < next; i++) parent[i] = parent[parent[i]];
+  const labels = new Int32Array(n);
+  const final = new Int32Array(next).fill(-1);
+  const sizes = new Int32Array(next);
+  const colors = new Int32Array(next);
+  let count = 0;
+  for (let r = 0; r < runs; r++) {
+    const root = parent[runLabel[r]];
+    let region = final[root];
+    if (region === -1) {
+      region = final[root] = count++;
+      colors[region] = indices[runStart[r]];
+    }
+    runLabel[r] = region;
+    labels.fill(region, runStart[r], runEnd[r]);
+    sizes[region] += runEnd[r] - runStart[r];
+  }
+  return {
+    labels,
+    sizes: sizes.slice(0, count),
+    colors: colors.slice(0, count),
+    count,
+    runs,
+    runStart,
+    runEnd,
+    runRegion: runLabel,
+  };
+}
+
 /** Labels the 4-connected regions of equal index. */
 export function labelRegions(width: number, height: number, indices: Uint8Array): Regions {
-  const n = width * height;
-  const labels = new Int32Array(n).fill(-1);
-  const stack = new Int32Array(n);
-  const sizes: number[] = [];
-  const colors: number[] = [];
-  let count = 0;
-  for (let start = 0; start < n; start++) {
-    if (labels[start] !== -1) continue;
-    const color = indices[start];
-    let top = 0;
-    stack[top++] = start;
-    labels[start] = count;
-    let size = 0;
-    while (top > 0) {
-      const p = stack[--top];
-      size++;
-      const x = p % width;
-      if (x > 0 && labels[p - 1] === -1 && indices[p - 1] === color) {
-        labels[p - 1] = count;
-        stack[top++] = p - 1;
-      }
-      if (x < width - 1 && labels[p + 1] === -1 && indices[p + 1] === color) {
-        labels[p + 1] = count;
-        stack[top++] = p + 1;
-      }
-      if (p >= width && labels[p - width] === -1 && indices[p - width] === color) {
-        labels[p - width] = count;
-        stack[top++] = p - width;
-      }
-      if (p + width < n && labels[p + width] === -1 && indices[p + width] === color) {
-        labels[p + width] = count;
-        stack[top++] = p + width;
-      }
-    }
-    sizes.push(size);
-    colors.push(color);
-    count++;
-  }
-  return { labels, sizes: Int32Array.from(sizes), colors: Int32Array.from(colors), count };
+  const { labels, sizes, colors, count } = labelRuns(width, height, indices);
+  return { labels, sizes, colors, count };
 }
 
 export interface CleanResult {
   indices: Uint8Array;
-  /** Regions recoloured in all passes. */
+  /** Regions recoloured. */
   merged: number;
+  /** Rounds of merging (1 when anything was merged; kept for callers of the older multi-pass version). */
   passes: number;
+  /** 4-connected regions in the result. */
+  regions: number;
+  /** Size of the smallest region in the result. */
+  smallestRegion: number;
+  /** Regions still under minRegion: only possible when a region has no neighbour (it is the whole image). */
+  regionsBelowMin: number;
 }
 
-/** Removes regions smaller than `minRegion`. Returns a new index map. */
-export function removeSpecks(image: IndexedImage, minRegion: number, maxPasses = 100): CleanResult {
+export interface SpeckOptions {
+  /**
+   * The grid that was mapped (same size). When given, a tie in border length goes to the neighbouring
+   * colour closest (in CIELAB) to the speck's own source pixels rather than to its palette colour.
+   */
+  source?: RgbImage;
+}
+
+/** A binary min-heap of (key, value) pairs. */
+class Heap {
+  private keys: number[] = [];
+  private values: number[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  push(key: number, value: number): void {
+    const { keys, values } = this;
+    let i = keys.length;
+    keys.push(key);
+    values.push(value);
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (keys[up] <= key) break;
+      keys[i] = keys[up];
+      values[i] = values[up];
+      i = up;
+    }
+    keys[i] = key;
+    values[i] = value;
+  }
+
+  /** The key of the entry pop() last returned. */
+  poppedKey = 0;
+
+  /** Removes the smallest entry and returns its value. */
+  pop(): number {
+    const { keys, values } = this;
+    const top = values[0];
+    this.poppedKey = keys[0];
+    const key = keys.pop()!;
+    const value = values.pop()!;
+    const n = keys.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && keys[child + 1] < keys[child]) child++;
+        if (keys[child] >= key) break;
+        keys[i] = keys[child];
+        values[i] = values[child];
+        i = child;
+      }
+      keys[i] = key;
+      values[i] = value;
+    }
+    return top;
+  }
+}
+
+/** Removes regions smaller than `minRegion`. Returns a new index map and the regions it leaves. */
+export function removeSpecks(image: IndexedImage, minRegion: number, options: SpeckOptions = {}): CleanResult {
   const { width, height, palette } = image;
   const indices = Uint8Array.from(image.indices);
-  if (minRegion <= 1) return { indices, merged: 0, passes: 0 };
+  const n = width * height;
+  const regions = labelRuns(width, height, indices);
+  const { labels, count } = regions;
+  const size = Int32Array.from(regions.sizes);
+  const summary = (merged: number, roots: Int32Array | undefined): CleanResult => {
+    let total = 0;
+    let smallest = Infinity;
+    let below = 0;
+    for (let r = 0; r < count; r++) {
+      if (roots && roots[r] !== r) continue;
+      total++;
+      if (size[r] < smallest) smallest = size[r];
+      if (size[r] < minRegion) below++;
+    }
+    return { indices, merged, passes: merged > 0 ? 1 : 0, regions: total, smallestRegion: total ? smallest : 0, regionsBelowMin: below };
+  };
+  if (minRegion <= 1) return summary(0, undefined);
+
+  // Small regions and their pixels, gathered in one scan.
+  const slot = new Int32Array(count).fill(-1);
+  const small: number[] = [];
+  for (let r = 0; r < count; r++) {
+    if (size[r] < minRegion) {
+      slot[r] = small.length;
+      small.push(r);
+    }
+  }
+  if (small.length === 0) return summary(0, undefined);
+  const offsets = new Int32Array(small.length + 1);
+  for (let i = 0; i < small.length; i++) offsets[i + 1] = offsets[i] + size[small[i]];
+  const fill = offsets.slice(0, small.length);
+  const pixels = new Int32Array(offsets[small.length]);
+  for (let r = 0; r < regions.runs; r++) {
+    const s = slot[regions.runRegion[r]];
+    if (s < 0) continue;
+    for (let p = regions.runStart[r]; p < regions.runEnd[r]; p++) pixels[fill[s]++] = p;
+  }
+
+  // Union-find over regions. Each small root keeps a list of the small regions it holds (to reach their
+  // pixels); a root that is no longer small is never visited again, so its list does not matter.
+  const parent = new Int32Array(count);
+  for (let r = 0; r < count; r++) parent[r] = r;
+  const first = new Int32Array(count); // first pixel in raster order, at the root
+  for (let i = 0; i < small.length; i++) first[small[i]] = pixels[offsets[i]];
+  const memberNext = new Int32Array(small.length).fill(-1);
+  const memberTail = new Int32Array(small.length);
+  for (let i = 0; i < small.length; i++) memberTail[i] = i;
+
+  const queue = new Heap();
+  const enqueue = (root: number): void => queue.push(size[root] * n + first[root], root);
+  for (const r of small) enqueue(r);
+
   const lab = paletteLab(palette);
   const colorCount = palette.length / 3;
-  const n = width * height;
   const border = new Int32Array(colorCount);
+  const own = new Float64Array(3);
+  const px = new Float32Array(3);
+  const { source } = options;
+  const members: number[] = [];
   let merged = 0;
-  let passes = 0;
 
-  for (; passes < maxPasses; ) {
-    const regions = labelRegions(width, height, indices);
-    const small: number[] = [];
-    for (let r = 0; r < regions.count; r++) if (regions.sizes[r] < minRegion) small.push(r);
-    if (small.length === 0) break;
-    passes++;
+  while (queue.size > 0) {
+    const root = queue.pop();
+    // A stale entry: the region has since been joined to another, or has grown (and was queued again).
+    if (parent[root] !== root || Math.floor(queue.poppedKey / n) !== size[root]) continue;
+    const ownColor = indices[pixels[offsets[slot[root]]]];
 
-    // Pixels of each small region, gathered in one scan.
-    const slot = new Int32Array(regions.count).fill(-1);
-    small.forEach((r, i) => (slot[r] = i));
-    const offsets = new Int32Array(small.length + 1);
-    for (let i = 0; i < small.length; i++) offsets[i + 1] = offsets[i] + regions.sizes[small[i]];
-    const fill = offsets.slice(0, small.length);
-    const pixels = new Int32Array(offsets[small.length]);
-    for (let p = 0; p < n; p++) {
-      const s = slot[regions.labels[p]];
-      if (s >= 0) pixels[fill[s]++] = p;
-    }
-
-    // Smallest first; ties by first pixel, so the order is deterministic.
-    const order = small.map((_, i) => i).sort((a, b) => regions.sizes[small[a]] - regions.sizes[small[b]] || pixels[offsets[a]] - pixels[offsets[b]]);
-    const stale = new Uint8Array(regions.count);
-    let changed = 0;
-    for (const i of order) {
-      const region = small[i];
-      if (stale[region]) continue;
-      const own = regions.colors[region];
-      border.fill(0);
-      for (let k = offsets[i]; k < offsets[i + 1]; k++) {
+    border.fill(0);
+    for (let m = slot[root]; m !== -1; m = memberNext[m]) {
+      for (let k = offsets[m]; k < offsets[m + 1]; k++) {
         const p = pixels[k];
         const x = p % width;
-        if (x > 0 && regions.labels[p - 1] !== region) border[indices[p - 1]]++;
-        if (x < width - 1 && regions.labels[p + 1] !== region) border[indices[p + 1]]++;
-        if (p >= width && regions.labels[p - width] !== region) border[indices[p - width]]++;
-        if (p + width < n && regions.labels[p + width] !== region) border[indices[p + width]]++;
+        if (x > 0 && find(parent, labels[p - 1]) !== root) border[indices[p - 1]]++;
+        if (x < width - 1 && find(parent, labels[p + 1]) !== root) border[indices[p + 1]]++;
+        if (p >= width && find(parent, labels[p - width]) !== root) border[indices[p - width]]++;
+        if (p + width < n && find(parent, labels[p + width]) !== root) border[indices[p + width]]++;
       }
-      let best = -1;
-      let bestDist = Infinity;
-      for (let c = 0; c < colorCount; c++) {
-        if (c === own || border[c] === 0) continue;
-        const dl = lab[c * 3] - lab[own * 3];
-        const da = lab[c * 3 + 1] - lab[own * 3 + 1];
-        const db = lab[c * 3 + 2] - lab[own * 3 + 2];
-        const dist = dl * dl + da * da + db * db;
-        if (best === -1 || border[c] > border[best] || (border[c] === border[best] && dist < bestDist)) {
-          best = c;
-          bestDist = dist;
+    }
+
+    // Where ties in border length are settled: the speck's palette colour, or the mean of its source pixels.
+    if (source) {
+      own.fill(0);
+      for (let m = slot[root]; m !== -1; m = memberNext[m]) {
+        for (let k = offsets[m]; k < offsets[m + 1]; k++) {
+          const q = pixels[k] * 3;
+          srgbToLab(source.data[q], source.data[q + 1], source.data[q + 2], px);
+          own[0] += px[0];
+          own[1] += px[1];
+          own[2] += px[2];
         }
       }
-      if (best === -1) continue; // the whole image is one region
-      for (let k = offsets[i]; k < offsets[i + 1]; k++) {
-        const p = pixels[k];
-        indices[p] = best;
-        // The regions this one joins have grown: their labels are stale until the next pass.
-        const x = p % width;
-        if (x > 0 && indices[p - 1] === best) stale[regions.labels[p - 1]] = 1;
-        if (x < width - 1 && indices[p + 1] === best) stale[regions.labels[p + 1]] = 1;
-        if (p >= width && indices[p - width] === best) stale[regions.labels[p - width]] = 1;
-        if (p + width < n && indices[p + width] === best) stale[regions.labels[p + width]] = 1;
-      }
-      changed++;
+      own[0] /= size[root];
+      own[1] /= size[root];
+      own[2] /= size[root];
+    } else {
+      own[0] = lab[ownColor * 3];
+      own[1] = lab[ownColor * 3 + 1];
+      own[2] = lab[ownColor * 3 + 2];
     }
-    merged += changed;
-    if (changed === 0) break;
+    let best = -1;
+    let bestDist = Infinity;
+    for (let c = 0; c < colorCount; c++) {
+      if (c === ownColor || border[c] === 0) continue;
+      const dl = lab[c * 3] - own[0];
+      const da = lab[c * 3 + 1] - own[1];
+      const db = lab[c * 3 + 2] - own[2];
+      const dist = dl * dl + da * da + db * db;
+      if (best === -1 || border[c] > border[best] || (border[c] === border[best] && dist < bestDist)) {
+        best = c;
+        bestDist = dist;
+      }
+    }
+    if (best === -1) continue; // the whole image is one region
+
+    // Recolour, then join every neighbouring region of the new colour. (Joining appends lists, so the
+    // members are listed first.)
+    members.length = 0;
+    for (let m = slot[root]; m !== -1; m = memberNext[m]) {
+      members.push(m);
+      for (let k = offsets[m]; k < offsets[m + 1]; k++) indices[pixels[k]] = best;
+    }
+    let into = root;
+    for (const m of members) {
+      for (let k = offsets[m]; k < offsets[m + 1]; k++) {
+        const p = pixels[k];
+        const x = p % width;
+        if (x > 0 && indices[p - 1] === best) into = join(into, labels[p - 1]);
+        if (x < width - 1 && indices[p + 1] === best) into = join(into, labels[p + 1]);
+        if (p >= width && indices[p - width] === best) into = join(into, labels[p - width]);
+        if (p + width < n && indices[p + width] === best) into = join(into, labels[p + width]);
+      }
+    }
+    merged++;
+    if (size[into] < minRegion) enqueue(into);
   }
-  return { indices, merged, passes };
+
+  /** Joins the sets of a (a root) and b; returns the new root. Small members' lists are concatenated. */
+  function join(a: number, b: number): number {
+    const rb = find(parent, b);
+    if (rb === a) return a;
+    const [keep, gone] = a < rb ? [a, rb] : [rb, a];
+    parent[gone] = keep;
+    if (size[keep] < minRegion && size[gone] < minRegion) {
+      // Both are small: append gone's members to keep's. (Otherwise the result is large and never visited.)
+      const ks = slot[keep];
+      const gs = slot[gone];
+      memberNext[memberTail[ks]] = gs;
+      memberTail[ks] = memberTail[gs];
+      if (first[gone] < first[keep]) first[keep] = first[gone];
+    }
+    size[keep] += size[gone];
+    return keep;
+  }
+
+  for (let r = 0; r < count; r++) parent[r] = find(parent, r);
+  return summary(merged, parent);
 }

@@ -3,7 +3,7 @@
  * covers (a box filter with fractional edges); upscaling interpolates linearly. Alpha is flattened onto the
  * background first, in linear light, so transparent edges do not darken.
  */
-import { linearToSrgb, SRGB_TO_LINEAR } from './color.js';
+import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from './color.js';
 import type { RgbaImage, RgbImage } from './types.js';
 
 interface AxisWeights {
@@ -15,22 +15,25 @@ interface AxisWeights {
   weight: Float32Array;
 }
 
-/** Weights that map `srcLen` samples onto `dstLen`: area coverage when shrinking, linear when enlarging. */
+/**
+ * Weights that map `srcLen` samples onto `dstLen`, as taps per output: area coverage when shrinking (the
+ * same weights resizeToGrid applies, from spans()), linear interpolation when enlarging.
+ */
 export function axisWeights(srcLen: number, dstLen: number): AxisWeights {
   if (dstLen <= srcLen) {
-    const scale = srcLen / dstLen;
-    const taps = Math.ceil(scale) + 1;
+    const taps = Math.ceil(srcLen / dstLen) + 1;
     const index = new Int32Array(dstLen * taps);
     const weight = new Float32Array(dstLen * taps);
+    const { start, end, left, right, full } = spans(srcLen, dstLen);
     for (let o = 0; o < dstLen; o++) {
-      const left = o * scale;
-      const right = Math.min(srcLen, (o + 1) * scale);
-      let t = 0;
-      for (let s = Math.floor(left); s < right && t < taps; s++, t++) {
-        const overlap = Math.min(right, s + 1) - Math.max(left, s);
-        index[o * taps + t] = s;
-        weight[o * taps + t] = overlap / scale;
-      }
+      let t = o * taps;
+      const add = (s: number, w: number): void => {
+        index[t] = s;
+        weight[t++] = w;
+      };
+      if (left[o] !== 0) add(start[o] - 1, left[o]);
+      for (let s = start[o]; s < end[o]; s++) add(s, full);
+      if (right[o] !== 0) add(end[o], right[o]);
     }
     return { taps, index, weight };
   }
@@ -52,8 +55,191 @@ export function axisWeights(srcLen: number, dstLen: number): AxisWeights {
 }
 
 /**
+ * For shrinking, seen from the output: output o averages the whole source samples [start[o], end[o]) with
+ * weight `full` each, plus the samples that straddle its edges: start[o] - 1 with weight left[o] and end[o]
+ * with weight right[o] (weights 0 when the edge falls between samples). The weights are the source area
+ * each output covers, normalised to sum to 1, computed exactly from integers.
+ */
+interface Spans {
+  start: Int32Array;
+  end: Int32Array;
+  left: Float64Array;
+  right: Float64Array;
+  full: number;
+}
+
+function spans(srcLen: number, dstLen: number): Spans {
+  const start = new Int32Array(dstLen);
+  const end = new Int32Array(dstLen);
+  const left = new Float64Array(dstLen);
+  const right = new Float64Array(dstLen);
+  for (let o = 0; o < dstLen; o++) {
+    // Output o covers source [o * srcLen / dstLen, (o + 1) * srcLen / dstLen); lo and hi are in 1 / dstLen.
+    const lo = o * srcLen;
+    const hi = (o + 1) * srcLen;
+    const s = Math.ceil(lo / dstLen);
+    const e = Math.floor(hi / dstLen);
+    start[o] = s;
+    end[o] = e;
+    left[o] = (s * dstLen - lo) / srcLen; // part of sample s - 1 inside, if any
+    right[o] = e < srcLen ? (hi - e * dstLen) / srcLen : 0; // part of sample e inside, if any
+  }
+  return { start, end, left, right, full: dstLen / srcLen };
+}
+
+/** What every row of one resize shares; top-level row functions take it instead of closures. */
+interface RowContext {
+  data: Uint8Array | Uint8ClampedArray;
+  sw: number;
+  width: number;
+  bgR: number;
+  bgG: number;
+  bgB: number;
+  /** Set when shrinking (or keeping) the width. */
+  spans: Spans | undefined;
+  /** Set when enlarging the width. */
+  gather: AxisWeights | undefined;
+  /** Linear-light source row, for enlarging. */
+  line: Float64Array;
+}
+
+/** The linear-light value of channel c (0..2) of pixel p (byte offset), alpha flattened onto the background. */
+function linearAt(ctx: RowContext, p: number, c: number): number {
+  const data = ctx.data;
+  const v = SRGB_TO_LINEAR[data[p + c]];
+  const a = data[p + 3];
+  if (a === 255) return v;
+  const bg = c === 0 ? ctx.bgR : c === 1 ? ctx.bgG : ctx.bgB;
+  const af = a / 255;
+  return v * af + bg * (1 - af);
+}
+
+/**
+ * Source row y, resampled to `width` samples, added into `acc` with weight `wa` and, when `wb` is not 0,
+ * into `next` with weight `wb` (a source row straddling two output rows).
+ */
+function addRow(ctx: RowContext, y: number, acc: Float64Array, wa: number, next: Float64Array, wb: number): void {
+  if (ctx.spans) addShrunkRow(ctx, ctx.spans, y, acc, wa, next, wb);
+  else addEnlargedRow(ctx, ctx.gather!, y, acc, wa, next, wb);
+}
+
+function addShrunkRow(ctx: RowContext, hs: Spans, y: number, acc: Float64Array, wa: number, next: Float64Array, wb: number): void {
+  const { data, sw, width, bgR, bgG, bgB } = ctx;
+  const { end, left, right, full } = hs;
+  const lut = SRGB_TO_LINEAR;
+  let carryR = 0;
+  let carryG = 0;
+  let carryB = 0;
+  // Walk the source pixels once, summing into the current output in locals. A pixel that straddles the
+  // edge between outputs o and o + 1 gives right[o] to o and the rest of its weight (left[o + 1]) to o + 1.
+  let p = y * sw * 4;
+  let x = 0;
+  let q = 0;
+  for (let o = 0; o < width; o++, q += 3) {
+    let r = 0;
+    let g = 0;
+    let b = 0;
+    for (const e = end[o]; x < e; x++, p += 4) {
+      const a = data[p + 3];
+      if (a === 255) {
+        r += lut[data[p]];
+        g += lut[data[p + 1]];
+        b += lut[data[p + 2]];
+      } else {
+        const af = a / 255;
+        const bf = 1 - af;
+        r += lut[data[p]] * af + bgR * bf;
+        g += lut[data[p + 1]] * af + bgG * bf;
+        b += lut[data[p + 2]] * af + bgB * bf;
+      }
+    }
+    r *= full;
+    g *= full;
+    b *= full;
+    // The carried-in part of the previous straddling pixel.
+    r += carryR;
+    g += carryG;
+    b += carryB;
+    carryR = carryG = carryB = 0;
+    const wr = right[o];
+    if (wr !== 0) {
+      // Pixel x straddles into the next output.
+      const a = data[p + 3];
+      let pr = lut[data[p]];
+      let pg = lut[data[p + 1]];
+      let pb = lut[data[p + 2]];
+      if (a !== 255) {
+        const af = a / 255;
+        const bf = 1 - af;
+        pr = pr * af + bgR * bf;
+        pg = pg * af + bgG * bf;
+        pb = pb * af + bgB * bf;
+      }
+      r += pr * wr;
+      g += pg * wr;
+      b += pb * wr;
+      const wl = left[o + 1];
+      carryR = pr * wl;
+      carryG = pg * wl;
+      carryB = pb * wl;
+      x++;
+      p += 4;
+    }
+    acc[q] += r * wa;
+    acc[q + 1] += g * wa;
+    acc[q + 2] += b * wa;
+    if (wb !== 0) {
+      next[q] += r * wb;
+      next[q + 1] += g * wb;
+      next[q + 2] += b * wb;
+    }
+  }
+}
+
+function addEnlargedRow(ctx: RowContext, hg: AxisWeights, y: number, acc: Float64Array, wa: number, next: Float64Array, wb: number): void {
+  const { sw, width, line: row } = ctx;
+  for (let x = 0, p = y * sw * 4, q = 0; x < sw; x++, p += 4, q += 3) {
+    row[q] = linearAt(ctx, p, 0);
+    row[q + 1] = linearAt(ctx, p, 1);
+    row[q + 2] = linearAt(ctx, p, 2);
+  }
+  const { index, weight } = hg;
+  for (let o = 0, m = 0; o < width; o++, m += 3) {
+    const s0 = index[o * 2] * 3;
+    const s1 = index[o * 2 + 1] * 3;
+    const f0 = weight[o * 2];
+    const f1 = weight[o * 2 + 1];
+    const r = row[s0] * f0 + row[s1] * f1;
+    const g = row[s0 + 1] * f0 + row[s1 + 1] * f1;
+    const b = row[s0 + 2] * f0 + row[s1 + 2] * f1;
+    acc[m] += r * wa;
+    acc[m + 1] += g * wa;
+    acc[m + 2] += b * wa;
+    if (wb !== 0) {
+      next[m] += r * wb;
+      next[m + 1] += g * wb;
+      next[m + 2] += b * wb;
+    }
+  }
+}
+
+function emitRow(out: Uint8Array, start: number, acc: Float64Array, length: number): void {
+  // linearToSrgb, written out: clamp, then the table.
+  const table = LINEAR_TO_SRGB;
+  const steps = LINEAR_STEPS;
+  for (let i = 0; i < length; i++) {
+    const v = acc[i];
+    out[start + i] = v <= 0 ? 0 : v >= 1 ? 255 : table[(v * steps + 0.5) | 0];
+  }
+}
+
+/**
  * Resizes an RGBA image to `width` × `height`, flattening alpha onto `background` (sRGB bytes).
  * Returns 3-byte sRGB pixels.
+ *
+ * Rows stream through: each source row is taken to linear light and resampled horizontally, then added into
+ * the one or two output rows it covers (shrinking), or into the two output rows it lies between
+ * (enlarging). Memory beyond the output is a few rows.
  */
 export function resizeToGrid(
   src: RgbaImage,
@@ -63,69 +249,69 @@ export function resizeToGrid(
 ): RgbImage {
   const sw = src.width;
   const sh = src.height;
-  const data = src.data;
-  const bgR = SRGB_TO_LINEAR[background[0]];
-  const bgG = SRGB_TO_LINEAR[background[1]];
-  const bgB = SRGB_TO_LINEAR[background[2]];
-  const hw = axisWeights(sw, width);
-  const vw = axisWeights(sh, height);
+  const stride = width * 3;
+  const out = new Uint8Array(width * height * 3);
+  const hShrink = width <= sw;
+  const ctx: RowContext = {
+    data: src.data,
+    sw,
+    width,
+    bgR: SRGB_TO_LINEAR[background[0]],
+    bgG: SRGB_TO_LINEAR[background[1]],
+    bgB: SRGB_TO_LINEAR[background[2]],
+    spans: hShrink ? spans(sw, width) : undefined,
+    gather: hShrink ? undefined : axisWeights(sw, width),
+    line: new Float64Array(hShrink ? 0 : sw * 3),
+  };
+  let acc = new Float64Array(stride);
+  let next = new Float64Array(stride);
+  const none = new Float64Array(0);
 
-  // Pass 1: each source row -> linear light, alpha flattened, resampled horizontally.
-  const row = new Float32Array(sw * 3);
-  const mid = new Float32Array(sh * width * 3);
-  const hTaps = hw.taps;
-  for (let y = 0; y < sh; y++) {
-    let p = y * sw * 4;
-    for (let x = 0, q = 0; x < sw; x++, p += 4, q += 3) {
-      const a = data[p + 3];
-      if (a === 255) {
-        row[q] = SRGB_TO_LINEAR[data[p]];
-        row[q + 1] = SRGB_TO_LINEAR[data[p + 1]];
-        row[q + 2] = SRGB_TO_LINEAR[data[p + 2]];
-      } else {
-        const af = a / 255;
-        const bf = 1 - af;
-        row[q] = SRGB_TO_LINEAR[data[p]] * af + bgR * bf;
-        row[q + 1] = SRGB_TO_LINEAR[data[p + 1]] * af + bgG * bf;
-        row[q + 2] = SRGB_TO_LINEAR[data[p + 2]] * af + bgB * bf;
+  if (height <= sh) {
+    // Vertical shrink: each source row adds into the output row it starts in and, straddling, the next.
+    const vs = spans(sh, height);
+    let current = 0;
+    for (let y = 0; y < sh; y++) {
+      // Source row y lies in output row o, or straddles the edge between o and o + 1.
+      const o = Math.min(height - 1, Math.floor((y * height) / sh));
+      if (o !== current) {
+        emitRow(out, current * stride, acc, stride);
+        const done = acc;
+        acc = next;
+        next = done;
+        next.fill(0);
+        current = o;
       }
+      const straddles = vs.end[o] === y && vs.right[o] !== 0;
+      if (straddles) addRow(ctx, y, acc, vs.right[o], next, vs.left[o + 1]);
+      else addRow(ctx, y, acc, vs.full, none, 0);
     }
-    let m = y * width * 3;
-    for (let o = 0; o < width; o++, m += 3) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      const base = o * hTaps;
-      for (let t = 0; t < hTaps; t++) {
-        const w = hw.weight[base + t];
-        if (w === 0) continue;
-        const s = hw.index[base + t] * 3;
-        r += row[s] * w;
-        g += row[s + 1] * w;
-        b += row[s + 2] * w;
-      }
-      mid[m] = r;
-      mid[m + 1] = g;
-      mid[m + 2] = b;
-    }
+    emitRow(out, current * stride, acc, stride);
+    return { width, height, data: out };
   }
 
-  // Pass 2: vertical resampling, back to sRGB bytes.
-  const out = new Uint8Array(width * height * 3);
-  const acc = new Float32Array(width * 3);
-  const vTaps = vw.taps;
-  const stride = width * 3;
+  // Vertical enlarge: each output row interpolates two source rows, and each source row feeds the few output
+  // rows around it; gather instead, resampling each needed source row into one of two cached rows.
+  const vw = axisWeights(sh, height);
+  const rows = [new Float64Array(stride), new Float64Array(stride)];
+  const keys = [-1, -1];
   for (let o = 0; o < height; o++) {
     acc.fill(0);
-    const base = o * vTaps;
-    for (let t = 0; t < vTaps; t++) {
-      const w = vw.weight[base + t];
-      if (w === 0) continue;
-      const rowStart = vw.index[base + t] * stride;
-      for (let i = 0; i < stride; i++) acc[i] += mid[rowStart + i] * w;
+    for (let t = 0; t < 2; t++) {
+      const y = vw.index[o * 2 + t];
+      let slot = keys[0] === y ? 0 : keys[1] === y ? 1 : -1;
+      if (slot < 0) {
+        // Rows are asked for in rising order, so the smaller key is the one no longer needed.
+        slot = keys[0] < keys[1] ? 0 : 1;
+        keys[slot] = y;
+        rows[slot].fill(0);
+        addRow(ctx, y, rows[slot], 1, none, 0);
+      }
+      const row = rows[slot];
+      const f = vw.weight[o * 2 + t];
+      for (let i = 0; i < stride; i++) acc[i] += row[i] * f;
     }
-    const outStart = o * stride;
-    for (let i = 0; i < stride; i++) out[outStart + i] = linearToSrgb(acc[i]);
+    emitRow(out, o * stride, acc, stride);
   }
   return { width, height, data: out };
 }
