@@ -1,20 +1,14 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from './helpers/spawn.js';
-import { tempDir } from './helpers/tmp.js';
+import { tempDirsPerTest } from './helpers/tmp.js';
 
 const SAMPLE = path.resolve('samples/grace-hopper.jpg');
 const ANSI = /\x1b\[/;
 
 describe('imagegen binary', () => {
-  let cleanup = () => {};
-  afterEach(() => cleanup());
-  const setup = () => {
-    const t = tempDir();
-    cleanup = t.cleanup;
-    return t.dir;
-  };
+  const setup = tempDirsPerTest();
 
   it('prints help with examples and exit codes on stdout', async () => {
     const r = await runCli(['--help']);
@@ -147,5 +141,53 @@ describe('imagegen binary', () => {
     const ok = await runCli(['init', '--yes'], { cwd: dir });
     expect(ok.code).toBe(0);
     expect(ok.stdout.trim()).toBe(path.join(dir, '.imagegenrc.json'));
+  });
+});
+
+describe('bad input to the loom pipeline', () => {
+  const setup = tempDirsPerTest();
+
+  /** A PNG signature and an IHDR that claims `width` × `height`, with no pixel data after it. */
+  function claimedPng(width: number, height: number): Buffer {
+    const ihdr = Buffer.alloc(25);
+    ihdr.writeUInt32BE(13, 0);
+    ihdr.write('IHDR', 4, 'latin1');
+    ihdr.writeUInt32BE(width, 8);
+    ihdr.writeUInt32BE(height, 12);
+    ihdr.set([8, 6, 0, 0, 0], 16);
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr]);
+  }
+
+  it.each([
+    ['a zero-byte file', (dir: string) => writeFileSync(path.join(dir, 'in.png'), ''), [], 1, 'in.png: is empty'],
+    ['a header claiming 50000 × 50000', (dir: string) => writeFileSync(path.join(dir, 'in.png'), claimedPng(50000, 50000)), [], 1, '50000 × 50000 pixels'],
+    ['an image over --max-pixels', (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)), ['--max-pixels', '0.1'], 1, 'more than the limit of 100000 pixels'],
+    ['a missing palette file', (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)), ['--palette', 'yarns.gpl'], 1, 'palette file yarns.gpl: no such file'],
+    ['a width of 0', (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)), ['--width', '0'], 2, '--width: expected an integer from 1 to'],
+    ['a bad density', (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)), ['--density', '20by30'], 2, '--density: expected <ends>x<picks>'],
+  ])('refuses %s with one line, the right exit code and no output', async (_name, make, args, code, message) => {
+    const dir = setup();
+    make(dir);
+    const r = await runCli(['edit', 'in.png', '--local', ...(args as string[])], { cwd: dir });
+    expect(r.code).toBe(code);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    expect(r.stderr).not.toContain('    at ');
+    expect(readdirSync(dir)).toEqual(['in.png']);
+  });
+
+  it('takes a GIMP palette file and reports the woven size for a density', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, 'yarns.gpl'), 'GIMP Palette\nName: yarns\n#\n 20  20  20\tblack\n240 235 220\tcream\n170  40  40\tred\n');
+    const r = await runCli(['edit', SAMPLE, '--local', '--palette', 'yarns.gpl', '--width', '120', '--density', '24x30', '--format', 'bmp'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(dir, 'grace-hopper.loom.json'), 'utf8'));
+    expect(report.grid).toEqual({ ends: 120, picks: 176 }); // 120 × 600/512 × 30/24
+    expect(report.woven).toEqual({ width: 5, length: 5.87, unit: 'cm' });
+    expect(report.palette.map((p: { hex: string }) => p.hex)).toEqual(['#141414', '#f0ebdc', '#aa2828']);
+    const bmp = readFileSync(path.join(dir, 'grace-hopper.loom.bmp'));
+    expect(bmp.readUInt16LE(28)).toBe(8);
+    expect(bmp.readUInt32LE(46)).toBe(3);
   });
 });

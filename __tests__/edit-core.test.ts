@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Jimp } from 'jimp';
@@ -7,7 +7,7 @@ import { runEdit, type EditRequest } from '../src/core/edit.js';
 import { nodeOutputFs } from '../src/core/output.js';
 import { readText } from '../src/cli/shared.js';
 import { noisyGradient } from './helpers/images.js';
-import { tempDir } from './helpers/tmp.js';
+import { tempDirsPerTest } from './helpers/tmp.js';
 import { recordingUi } from './helpers/ui.js';
 
 const SAMPLE = path.resolve('samples/grace-hopper.jpg');
@@ -17,13 +17,7 @@ function request(inputs: string[], extra: Partial<EditRequest> = {}): EditReques
 }
 
 describe('runEdit (local)', () => {
-  let cleanup = () => {};
-  afterEach(() => cleanup());
-  const setup = () => {
-    const t = tempDir();
-    cleanup = t.cleanup;
-    return t.dir;
-  };
+  const setup = tempDirsPerTest();
   const deps = (cwd: string, flags = {}) => {
     const rec = recordingUi();
     return { rec, deps: { resolved: resolveConfig({ env: {}, flags }), ui: rec.ui, fs: nodeOutputFs, readText, cwd } };

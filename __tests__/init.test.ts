@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runInit, type Asker } from '../src/core/init.js';
 import { nodeOutputFs } from '../src/core/output.js';
-import { tempDir } from './helpers/tmp.js';
+import { tempDirsPerTest } from './helpers/tmp.js';
 
 function scriptedAsker(answers: Record<string, string | boolean>): Asker & { asked: string[] } {
   const asked: string[] = [];
@@ -27,13 +27,7 @@ function scriptedAsker(answers: Record<string, string | boolean>): Asker & { ask
 }
 
 describe('runInit', () => {
-  let cleanup = () => {};
-  afterEach(() => cleanup());
-  const setup = () => {
-    const t = tempDir();
-    cleanup = t.cleanup;
-    return t.dir;
-  };
+  const setup = tempDirsPerTest();
 
   it('asks for the settings and writes them without keys by default', async () => {
     const dir = setup();

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { OutputExistsError } from '../src/core/errors.js';
 import { inputStem, nextFreeName, nodeOutputFs, slugify, writeFileAtomic, type OutputFs } from '../src/core/output.js';
-import { tempDir } from './helpers/tmp.js';
+import { tempDirsPerTest } from './helpers/tmp.js';
 
 describe('names', () => {
   it('slugifies prompts into short file names', () => {
@@ -22,13 +22,7 @@ describe('names', () => {
 });
 
 describe('files', () => {
-  let cleanup = () => {};
-  afterEach(() => cleanup());
-  const setup = () => {
-    const t = tempDir();
-    cleanup = t.cleanup;
-    return t.dir;
-  };
+  const setup = tempDirsPerTest();
 
   it('picks the next free name, counting companion files', async () => {
     const dir = setup();

@@ -1,3 +1,4 @@
+import { afterEach } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,4 +7,17 @@ import path from 'node:path';
 export function tempDir(prefix = 'imagegen-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** For a describe block: returns a maker of temporary folders that are all removed after each test. */
+export function tempDirsPerTest(): () => string {
+  const made: Array<() => void> = [];
+  afterEach(() => {
+    for (const cleanup of made.splice(0)) cleanup();
+  });
+  return () => {
+    const t = tempDir();
+    made.push(t.cleanup);
+    return t.dir;
+  };
 }

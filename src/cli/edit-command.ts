@@ -5,7 +5,7 @@ import { UsageError } from '../core/errors.js';
 import { nodeOutputFs } from '../core/output.js';
 import { dashscopeEditor, providerLimits } from '../core/providers.js';
 import type { CliContext, GlobalOptions } from './context.js';
-import { parseMaxDownload, providerDeps, readText } from './shared.js';
+import { parseMaxDownload, parseMaxPixels, providerDeps, readText } from './shared.js';
 import type { TerminalUi } from './ui.js';
 
 function number(flag: string, raw: unknown): number | undefined {
@@ -42,6 +42,7 @@ export async function runEditCommand(
       strength: number('--strength', opts.strength),
       seed: number('--seed', opts.seed),
     },
+    maxPixels: parseMaxPixels(opts.maxPixels),
   };
   const hasKey = Boolean(resolved.config.providers.dashscope.apiKey);
   const remote =

@@ -55,6 +55,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--seed <n>', 'DashScope seed, 0 to 2147483647')
     .option('--no-fallback', 'fail instead of falling back to the local pipeline when DashScope fails')
     .option('--max-download <MB>', 'largest result download (default 50)')
+    .option('--max-pixels <MP>', 'refuse inputs over this many megapixels, checked before decoding (default 100)')
     .option('--dry-run', 'print the requests that would be sent, send nothing', false)
     .option('--report <file>', 'write the JSON report here (default: beside the image)')
     .option('--no-report', 'do not write the JSON report');

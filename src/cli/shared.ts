@@ -101,3 +101,11 @@ export function parseMaxDownload(raw: unknown): number | undefined {
   if (!(n > 0 && n <= 1000)) throw new UsageError(`--max-download: expected megabytes from 1 to 1000, got "${String(raw)}"`);
   return n;
 }
+
+/** --max-pixels in megapixels (decimal allowed): 0.01 to 1000. */
+export function parseMaxPixels(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const mp = Number(raw);
+  if (String(raw).trim() === '' || !(mp >= 0.01 && mp <= 1000)) throw new UsageError(`--max-pixels: expected megapixels from 0.01 to 1000, got "${String(raw)}"`);
+  return Math.round(mp * 1e6);
+}

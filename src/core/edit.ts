@@ -29,6 +29,8 @@ export interface EditRequest {
   dryRun?: boolean;
   /** --prompt, --function, --strength, --seed for the remote model. */
   overrides?: EditOverrides;
+  /** Refuse inputs whose header declares more pixels than this (--max-pixels). */
+  maxPixels?: number;
 }
 
 /** What a remote restyle returns: the picture to finish locally, and where it came from. */
@@ -88,7 +90,7 @@ export async function runEdit(request: EditRequest, deps: EditDeps): Promise<voi
     async (input) => {
       const file = path.resolve(deps.cwd, input);
       const bytes = await readInputFile(file, input);
-      const decoded = await decodeImage(bytes, input);
+      const decoded = await decodeImage(bytes, input, { maxPixels: request.maxPixels });
       if (deps.signal?.aborted) throw new InterruptedError();
 
       let image = decoded;
@@ -134,7 +136,7 @@ async function dryRunEdit(request: EditRequest, deps: EditDeps, style: ReturnTyp
   }
   if (!deps.resolved.config.providers.dashscope.apiKey) deps.ui.warn('no DashScope key is configured: a real run would be local');
   for (const input of request.inputs) {
-    const image = await decodeImage(await readInputFile(path.resolve(deps.cwd, input), input), input);
+    const image = await decodeImage(await readInputFile(path.resolve(deps.cwd, input), input), input, { maxPixels: request.maxPixels });
     for (const planned of await planEditRequests(deps.resolved, style, request.overrides ?? {}, image)) deps.ui.data({ input, ...planned });
   }
 }
