@@ -177,6 +177,19 @@ describe('bad input to the loom pipeline', () => {
     expect(readdirSync(dir)).toEqual(['in.png']);
   });
 
+  it('never replaces an existing --report file without --force, and writes no image then', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, 'mine.json'), 'KEEP');
+    const r = await runCli(['edit', SAMPLE, '--local', '--report', 'mine.json', '--width', '40'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('mine.json already exists');
+    expect(readFileSync(path.join(dir, 'mine.json'), 'utf8')).toBe('KEEP');
+    expect(readdirSync(dir)).toEqual(['mine.json']);
+    const forced = await runCli(['edit', SAMPLE, '--local', '--report', 'mine.json', '--width', '40', '--force'], { cwd: dir });
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(dir, 'mine.json'), 'utf8')).grid.ends).toBe(40);
+  });
+
   it('takes a GIMP palette file and reports the woven size for a density', async () => {
     const dir = setup();
     writeFileSync(path.join(dir, 'yarns.gpl'), 'GIMP Palette\nName: yarns\n#\n 20  20  20\tblack\n240 235 220\tcream\n170  40  40\tred\n');

@@ -94,6 +94,13 @@ describe('runEdit (local)', () => {
     expect(existsSync(path.join(dir, 'missing.loom.png'))).toBe(false);
   });
 
+  it('does not hold a local run to DashScope\'s 800-character instruction limit', async () => {
+    const dir = setup();
+    const { rec, deps: d } = deps(dir, { 'loom.width': { value: '30', flag: '--width' } });
+    await runEdit(request([SAMPLE], { local: false, overrides: { prompt: 'x'.repeat(900) } }), d);
+    expect(rec.results[0]).toEqual(expect.objectContaining({ status: 'ok', source: 'local' }));
+  });
+
   it('rejects an unknown style and -o with several inputs as usage errors', async () => {
     const dir = setup();
     const { deps: d } = deps(dir);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { redactText, shortenBody } from '../src/providers/http.js';
+import { NetworkError, redactHeaders, redactText, shortenBody } from '../src/providers/http.js';
+import { isRetryable } from '../src/providers/retry.js';
+import { ProviderError } from '../src/providers/provider-errors.js';
 import { pollPauses } from '../src/providers/poll.js';
 import { checkResultUrl } from '../src/providers/result.js';
 import { classify, parseRetryAfter } from '../src/providers/provider-errors.js';
@@ -50,6 +52,26 @@ describe('redaction', () => {
     expect(redactText(`Bearer ${key} and again ${key}`, [key, undefined])).toBe('Bearer sk-…3456 and again sk-…3456');
     const body = shortenBody({ input: { base_image_url: 'data:image/png;base64,' + 'A'.repeat(500) }, n: 1 }) as { input: { base_image_url: string } };
     expect(body.input.base_image_url).toMatch(/… \(522 characters\)$/);
+  });
+});
+
+describe('redaction of short or unknown keys', () => {
+  it('masks any Authorization token and short secrets completely', () => {
+    expect(redactHeaders({ Authorization: 'Bearer abc12', 'X-Other': 'abc12' }, ['abc12'])).toEqual({ Authorization: 'Bearer …', 'X-Other': '…' });
+    expect(redactHeaders({ Authorization: 'Bearer sk-unknown-key-0000000' }, [])).toEqual({ Authorization: 'Bearer sk-…0000' });
+    expect(redactHeaders({ Authorization: 'Bearer (no key configured)' }, [])).toEqual({ Authorization: 'Bearer (no key configured)' });
+  });
+});
+
+describe('submit retries', () => {
+  it('retry 429, 5xx and connections that never got through, but not errors after the request may have arrived', () => {
+    expect(isRetryable(new ProviderError('rate-limit', 'x', { status: 429 }))).toBe(true);
+    expect(isRetryable(new ProviderError('network', 'x', { status: 503 }))).toBe(true);
+    expect(isRetryable(new NetworkError('refused', { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isRetryable(new NetworkError('reset', { code: 'ECONNRESET' }))).toBe(false);
+    expect(isRetryable(new NetworkError('timed out', { code: 'ETIMEDOUT' }))).toBe(false);
+    expect(isRetryable(new ProviderError('network', 'task failed', { code: 'InternalError' }))).toBe(false);
+    expect(isRetryable(new ProviderError('auth', 'x', { status: 401 }))).toBe(false);
   });
 });
 

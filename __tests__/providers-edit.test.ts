@@ -162,6 +162,33 @@ describe('edit through DashScope', () => {
     expect(strict.error).toMatchObject({ kind: 'network', code: 'InternalError' });
   });
 
+  it('treats a task that FAILED with a parameter code as a task failure: fallback, or kind failure (exit 1)', async () => {
+    fake.dashscopeSteps = ['PENDING', { status: 'FAILED', code: 'InvalidParameter', message: 'url error, please check url!' }];
+    const fell = await edit();
+    expect(fell.error).toBeUndefined();
+    expect(fell.rec.results[0]).toEqual(expect.objectContaining({ source: 'local-fallback', remoteError: expect.objectContaining({ kind: 'failure', code: 'InvalidParameter' }) }));
+    const strict = await edit({ fallback: false });
+    expect(strict.error).toMatchObject({ kind: 'failure', code: 'InvalidParameter' });
+  });
+
+  it('checks -o and its report before calling DashScope, and sends nothing when one exists', async () => {
+    const t = tempDir();
+    const taken = path.join(t.dir, 'out.json');
+    await import('node:fs').then((fs) => fs.writeFileSync(taken, 'keep'));
+    const { error } = await edit({ request: { output: path.join(t.dir, 'out.png') } });
+    const left = readdirSync(t.dir);
+    t.cleanup();
+    expect(error).toMatchObject({ kind: 'failure', message: `${taken} already exists` });
+    expect(fake.requests).toEqual([]);
+    expect(left).toEqual(['out.json']);
+  });
+
+  it('refuses description_edit_with_mask (no mask is sent) before sending anything', async () => {
+    const { error } = await edit({ request: { overrides: { function: 'description_edit_with_mask' } } });
+    expect(error).toMatchObject({ kind: 'usage', hint: 'use description_edit' });
+    expect(fake.requests).toEqual([]);
+  });
+
   it('gives up on a task that never finishes at the deadline, with its id', async () => {
     fake.dashscopeSteps = ['PENDING', 'RUNNING'];
     const { error, slept } = await edit({ fallback: false });

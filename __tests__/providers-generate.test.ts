@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runGenerate, type GenerateRequest } from '../src/core/generate.js';
 import { validateGenerate } from '../src/core/generate-request.js';
@@ -99,6 +99,30 @@ describe('generate on ModelScope', () => {
     const missing = await generate('a cat', {}, { MODELSCOPE_API_KEY: ' ' });
     // A blank env var counts as unset, so the resolved key is missing.
     expect(missing.error).toMatchObject({ kind: 'auth', message: 'no ModelScope key configured' });
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('reads the success:false envelope on a poll as the error it is, and polls again after a non-JSON answer', async () => {
+    fake.modelscopeSteps = ['PENDING', { status: 200, body: { success: false, code: 'InvalidToken', message: 'token invalid' } }];
+    const failed = await generate('a cat');
+    expect(failed.error).toMatchObject({ provider: 'modelscope', code: 'InvalidToken', message: expect.stringContaining('token invalid') });
+    expect(failed.error!.code).not.toBe('WaitTaskTimeout');
+    fake.requests = [];
+    fake.modelscopeSteps = ['PENDING', { status: 200, body: '<html>gateway hiccup</html>' }, 'SUCCEED'];
+    const recovered = await generate('a cat');
+    expect(recovered.error).toBeUndefined();
+    expect(fake.count('GET', '/v1/tasks/')).toBe(3);
+  });
+
+  it('checks -o before generating: an existing file stops the run and nothing is sent', async () => {
+    const t = tempDir();
+    const target = path.join(t.dir, 'fox.png');
+    writeFileSync(target, 'mine');
+    const { error } = await generate('a fox', { output: target });
+    const kept = readFileSync(target, 'utf8');
+    t.cleanup();
+    expect(error).toMatchObject({ kind: 'failure', message: `${target} already exists` });
+    expect(kept).toBe('mine');
     expect(fake.requests).toEqual([]);
   });
 

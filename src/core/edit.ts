@@ -8,7 +8,7 @@ import type { ResolvedConfig } from './config/resolve.js';
 import { DASHSCOPE_FUNCTIONS } from './config/schema.js';
 import { InterruptedError, UsageError } from './errors.js';
 import { planEditRequests, remoteInstruction, type EditOverrides } from './providers.js';
-import { resolveLoomSettings, runLoomJob, type LoomFlags, type LoomJobMeta } from './loom-job.js';
+import { checkExactTargets, resolveLoomSettings, runLoomJob, type LoomFlags, type LoomJobMeta, type OutputChoice } from './loom-job.js';
 import { inputStem, type OutputFs } from './output.js';
 import { findStyle } from './styles.js';
 import type { Ui } from './ui.js';
@@ -78,8 +78,13 @@ export async function runEdit(request: EditRequest, deps: EditDeps): Promise<voi
   const settings = await resolveLoomSettings(resolved, style, request.loom, deps.readText);
   const dir = path.resolve(deps.cwd, resolved.config.output.dir ?? '.');
   const instruction = remoteInstruction(style, request.overrides ?? {});
-  if (!request.local && instruction.prompt.length > 800) {
-    throw new UsageError(`the instruction has ${instruction.prompt.length} characters; DashScope takes at most 800 and would cut the rest`);
+  if (deps.remote || request.dryRun) {
+    if (instruction.prompt.length > 800) {
+      throw new UsageError(`the instruction has ${instruction.prompt.length} characters; DashScope takes at most 800 and would cut the rest`);
+    }
+    if (instruction.function === 'description_edit_with_mask') {
+      throw new UsageError('description_edit_with_mask needs a mask image, which imagegen does not send', { hint: 'use description_edit' });
+    }
   }
   if (request.dryRun) return dryRunEdit(request, deps, style);
   if (!deps.remote) ui.info(request.local ? 'running the local loom pipeline (--local)' : 'no DashScope key configured: running the local loom pipeline');
@@ -89,6 +94,15 @@ export async function runEdit(request: EditRequest, deps: EditDeps): Promise<voi
     (input) => input,
     async (input) => {
       const file = path.resolve(deps.cwd, input);
+      const out: OutputChoice = {
+        output: request.output && path.resolve(deps.cwd, request.output),
+        dir,
+        stem: `${inputStem(input)}.${style.name}`,
+        force: request.force,
+        report: request.report,
+        reportPath: request.reportPath && path.resolve(deps.cwd, request.reportPath),
+      };
+      await checkExactTargets(out, deps.fs);
       const bytes = await readInputFile(file, input);
       const decoded = await decodeImage(bytes, input, { maxPixels: request.maxPixels });
       if (deps.signal?.aborted) throw new InterruptedError();
@@ -103,20 +117,7 @@ export async function runEdit(request: EditRequest, deps: EditDeps): Promise<voi
       if (deps.signal?.aborted) throw new InterruptedError();
       const spinner = ui.spinner(`${input}: weaving ${settings.width} ends, ${settings.colors} colours`);
       try {
-        const { record } = await runLoomJob(
-          image,
-          settings,
-          meta,
-          {
-            output: request.output && path.resolve(deps.cwd, request.output),
-            dir,
-            stem: `${inputStem(input)}.${style.name}`,
-            force: request.force,
-            report: request.report,
-            reportPath: request.reportPath && path.resolve(deps.cwd, request.reportPath),
-          },
-          deps.fs,
-        );
+        const { record } = await runLoomJob(image, settings, meta, out, deps.fs);
         spinner.succeed(`${input} → ${path.relative(deps.cwd, record.output as string) || record.output}`);
         return record;
       } catch (err) {

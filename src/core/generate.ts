@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ResolvedConfig } from './config/resolve.js';
 import { AuthError, ImagegenError, describeError } from './errors.js';
 import type { GenerateParams } from './generate-request.js';
-import { resolveLoomSettings, runLoomJob, type LoomFlags } from './loom-job.js';
+import { checkExactTargets, resolveLoomSettings, runLoomJob, type LoomFlags, type OutputChoice } from './loom-job.js';
 import { nextFreeName, slugify, writeFileAtomic, type OutputFs } from './output.js';
 import { describeRequest, providerLimits } from './providers.js';
 import { findStyle } from './styles.js';
@@ -63,6 +63,19 @@ export async function runGenerate(request: GenerateRequest, deps: GenerateDeps):
     });
   }
 
+  const dir = path.resolve(deps.cwd, resolved.config.output.dir ?? '.');
+  const slug = slugify(request.params.prompt);
+  const out: OutputChoice = {
+    output: request.output && path.resolve(deps.cwd, request.output),
+    dir,
+    stem: style ? `${slug}.${style.name}` : slug,
+    force: request.force,
+    report: request.report && style !== undefined,
+    reportPath: request.reportPath && path.resolve(deps.cwd, request.reportPath),
+  };
+  // Before the (billed) generation: an exact target that exists stops the run unless --force.
+  await checkExactTargets(out, deps.fs);
+
   const limits = providerLimits(resolved, request.maxDownloadMb);
   const providerDeps: ProviderDeps = { http: deps.http, sleep: deps.sleep, now: deps.now, ui, signal: deps.signal };
   const task = await runGenerateTask({ apiKey: ms.apiKey, baseUrl: ms.baseUrl }, request.params, limits, providerDeps);
@@ -77,8 +90,6 @@ export async function runGenerate(request: GenerateRequest, deps: GenerateDeps):
     throw new ImagegenError('failure', `ModelScope returned something that is not a usable image: ${describeError(err)}`, { provider: 'modelscope', taskId: task.taskId });
   }
 
-  const dir = path.resolve(deps.cwd, resolved.config.output.dir ?? '.');
-  const slug = slugify(request.params.prompt);
   const meta = { prompt: request.params.prompt, model: request.params.model, taskId: task.taskId, seed: request.params.seed };
 
   const writeOriginal = async (exact?: string) => {
@@ -98,14 +109,7 @@ export async function runGenerate(request: GenerateRequest, deps: GenerateDeps):
     image,
     settings,
     { prompt: request.params.prompt, style: style.name, source: 'modelscope', taskId: task.taskId, model: request.params.model },
-    {
-      output: request.output && path.resolve(deps.cwd, request.output),
-      dir,
-      stem: `${slug}.${style.name}`,
-      force: request.force,
-      report: request.report,
-      reportPath: request.reportPath && path.resolve(deps.cwd, request.reportPath),
-    },
+    out,
     deps.fs,
   );
   ui.result({ ...record, ...meta, ...(original ? { original } : {}) });

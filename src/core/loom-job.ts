@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ResolvedConfig } from './config/resolve.js';
 import type { DitherMode, LoomSettings, OutputFormat } from './config/schema.js';
 import { UsageError } from './errors.js';
-import { nextFreeName, writeFileAtomic, type OutputFs } from './output.js';
+import { assertFree, nextFreeName, writeFileAtomic, type OutputFs } from './output.js';
 import type { StylePreset } from './styles.js';
 import { parseHex } from '../loom/color.js';
 import { runLoomPipeline, type LoomStats } from '../loom/pipeline.js';
@@ -127,6 +127,24 @@ export interface OutputChoice {
   reportPath?: string;
 }
 
+/** The report beside an image: cat.loom.png -> cat.loom.json. */
+export function reportFileFor(imageFile: string): string {
+  return imageFile.replace(/\.[^./\\]+$/, '') + '.json';
+}
+
+/**
+ * Fails before any work (and before a billed remote call) when an exact target (-o, --report, or the report
+ * beside -o) already exists and --force was not given. Derived names pick a free name later instead.
+ */
+export async function checkExactTargets(out: OutputChoice, fs: OutputFs): Promise<void> {
+  if (out.force) return;
+  const files: string[] = [];
+  if (out.output) files.push(path.resolve(out.output));
+  if (out.report && out.reportPath) files.push(path.resolve(out.reportPath));
+  else if (out.report && out.output) files.push(reportFileFor(path.resolve(out.output)));
+  await assertFree(fs, files);
+}
+
 export interface LoomJobResult {
   record: Record<string, unknown>;
   stats: LoomStats;
@@ -165,7 +183,7 @@ export async function runLoomJob(
     await fs.mkdir(out.dir, { recursive: true });
     file = await nextFreeName(fs, out.dir, out.stem, ext, out.report && !out.reportPath ? ['json'] : []);
   }
-  const reportFile = !out.report ? undefined : out.reportPath ? path.resolve(out.reportPath) : file.replace(/\.[^./\\]+$/, '') + '.json';
+  const reportFile = !out.report ? undefined : out.reportPath ? path.resolve(out.reportPath) : reportFileFor(file);
 
   const settingsRecord = {
     width: settings.width,
@@ -215,7 +233,7 @@ export async function runLoomJob(
         remoteError: meta.remoteError ?? null,
       },
     };
-    await writeFileAtomic(fs, reportFile, JSON.stringify(report, null, 2) + '\n', { overwrite: out.force || !!out.reportPath });
+    await writeFileAtomic(fs, reportFile, JSON.stringify(report, null, 2) + '\n', { overwrite: out.force });
   }
 
   const record: Record<string, unknown> = {

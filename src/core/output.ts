@@ -84,6 +84,11 @@ export async function nextFreeName(
   throw new OutputExistsError(path.join(dir, `${stem}.${ext}`));
 }
 
+/** Throws OutputExistsError for the first of `files` that exists. */
+export async function assertFree(fs: OutputFs, files: readonly string[]): Promise<void> {
+  for (const file of files) if (await exists(fs, file)) throw new OutputExistsError(file);
+}
+
 /**
  * Writes `data` to `file` through a temporary file in the same folder. Without `overwrite`, an existing
  * `file` is an error, checked atomically (a hard link fails if the target exists).

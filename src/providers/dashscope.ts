@@ -112,10 +112,11 @@ export async function runEditTask(settings: DashscopeSettings, input: EditTaskIn
             message: (failed?.message as string) ?? 'the task succeeded without an image URL',
             requestId,
             taskId,
+            taskFailed: true,
           });
         }
         if (status === 'FAILED') {
-          throw providerError({ provider: 'dashscope', code: output.code as string | undefined, message: (output.message as string) ?? 'the task failed', requestId, taskId });
+          throw providerError({ provider: 'dashscope', code: output.code as string | undefined, message: (output.message as string) ?? 'the task failed', requestId, taskId, taskFailed: true });
         }
         if (status === 'CANCELED') throw providerError({ provider: 'dashscope', code: 'CANCELED', message: 'the task was canceled', requestId, taskId });
         if (status === 'UNKNOWN') {

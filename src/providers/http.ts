@@ -53,11 +53,11 @@ export class DownloadTooLargeError extends ImagegenError {
   }
 }
 
-/** Masks every secret in a text: `sk-…abcd`. */
+/** Masks every secret in a text: `sk-…abcd`, or `…` for one too short to show any of. */
 export function redactText(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
   for (const secret of secrets) {
-    if (!secret || secret.length < 6) continue;
+    if (!secret) continue;
     out = out.split(secret).join(secret.length >= 12 ? `${secret.slice(0, 3)}…${secret.slice(-4)}` : '…');
   }
   return out;
@@ -75,8 +75,17 @@ export function shortenBody(value: unknown, max = 96): unknown {
   return value;
 }
 
+/** Headers with secrets masked; an Authorization token is masked even if it is not a known key. */
 export function redactHeaders(headers: Record<string, string>, secrets: readonly (string | undefined)[]): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, redactText(v, secrets)]));
+  return Object.fromEntries(
+    Object.entries(headers).map(([k, v]) => {
+      if (k.toLowerCase() !== 'authorization') return [k, redactText(v, secrets)];
+      const m = /^(\S+\s+)(.+)$/.exec(v);
+      const token = m ? m[2] : v;
+      const masked = token.length >= 12 ? `${token.slice(0, 3)}…${token.slice(-4)}` : '…';
+      return [k, token.startsWith('(') ? v : `${m ? m[1] : ''}${masked}`];
+    }),
+  );
 }
 
 function networkError(err: unknown, url: string, signal?: AbortSignal): ImagegenError {

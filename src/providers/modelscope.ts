@@ -6,7 +6,7 @@
 import type { GenerateParams } from '../core/generate-request.js';
 import type { ProviderDeps, ProviderLimits } from './context.js';
 import type { PlannedRequest } from './dashscope.js';
-import type { HttpResponse } from './http.js';
+import { NetworkError, type HttpResponse } from './http.js';
 import { parseJson, parseRetryAfter, providerError, type ProviderError } from './provider-errors.js';
 import { runAsyncTask, type AsyncTaskResult } from './task.js';
 
@@ -89,8 +89,11 @@ export async function runGenerateTask(settings: ModelscopeSettings, params: Gene
           timeoutMs: limits.requestTimeoutMs,
           signal: deps.signal,
         });
-        if (res.status !== 200) throw errorFrom(res, taskId);
-        const body = parseJson(res.body) ?? {};
+        const parsed = parseJson(res.body);
+        if (res.status !== 200 || parsed?.success === false) throw errorFrom(res, taskId);
+        // An answer that is not JSON says nothing about the task: poll again.
+        if (!parsed) throw new NetworkError('ModelScope answered a poll with something that is not JSON', { provider: 'modelscope', taskId });
+        const body = parsed;
         const status = String(body.task_status ?? 'PENDING');
         const requestId = typeof body.request_id === 'string' ? body.request_id : undefined;
         if (status === 'SUCCEED') {
@@ -107,6 +110,7 @@ export async function runGenerateTask(settings: ModelscopeSettings, params: Gene
             message: typeof errors.message === 'string' ? errors.message : 'the task failed',
             requestId,
             taskId,
+            taskFailed: true,
           });
         }
         // PENDING, RUNNING, PROCESSING and anything undocumented: still running.

@@ -28,6 +28,8 @@ export interface ErrorContext {
   retryAfterMs?: number;
   /** Extra words for the hint, such as remaining quota from headers. */
   note?: string;
+  /** The error is a task's FAILED status, not an HTTP answer. */
+  taskFailed?: boolean;
 }
 
 /** Kind and hint for a provider answer, from the HTTP status and the provider's code. */
@@ -77,7 +79,10 @@ export function classify(ctx: ErrorContext): { kind: ErrorKind; hint: string } {
 }
 
 export function providerError(ctx: ErrorContext): ProviderError {
-  const { kind, hint } = classify(ctx);
+  const classified = classify(ctx);
+  // A task that ran and FAILED with a parameter-type code failed at the provider (exit 1, fallback allowed):
+  // what we sent was accepted at submit.
+  const { kind, hint } = ctx.taskFailed && classified.kind === 'usage' ? { kind: 'failure' as const, hint: `the ${LABEL[ctx.provider]} task failed` } : classified;
   const parts = [
     LABEL[ctx.provider],
     ctx.status === undefined ? undefined : `HTTP ${ctx.status}`,

@@ -4,6 +4,7 @@
  */
 import pRetry, { AbortError } from 'p-retry';
 import { isImagegenError } from '../core/errors.js';
+import { NetworkError } from './http.js';
 import type { Sleep } from './poll.js';
 import { ProviderError } from './provider-errors.js';
 
@@ -19,10 +20,14 @@ export interface RetryOptions {
 /** Longest Retry-After we wait for; beyond it the request fails at once. */
 export const MAX_RETRY_AFTER_MS = 120_000;
 
+/** Connection failures that happen before a request is sent: retrying cannot create a second task. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 export function isRetryable(err: unknown): boolean {
   if (!isImagegenError(err)) return false;
   if (err.kind === 'rate-limit') return true;
-  return err.kind === 'network' && (err.status === undefined || err.status >= 500 || err.status === 408);
+  if (err instanceof NetworkError) return NEVER_SENT.has(err.code ?? '');
+  return err.kind === 'network' && err.status !== undefined && (err.status >= 500 || err.status === 408);
 }
 
 export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
