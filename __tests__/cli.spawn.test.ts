@@ -58,7 +58,7 @@ describe('imagegen binary', () => {
   it('shows the resolved config with sources, keys redacted', async () => {
     const dir = setup();
     writeFileSync(path.join(dir, '.imagegenrc.json'), '{"loom": {"colors": 5}, "surprise": 1}');
-    const key = 'sk-0123456789abcdef0123456789abcdef';
+    const key = 'sk-test-key-0123456789-cdef';
     const r = await runCli(['config', '--json', '--width', '900'], { cwd: dir, env: { DASHSCOPE_API_KEY: key } });
     expect(r.code).toBe(0);
     const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));

@@ -80,11 +80,11 @@ describe('resolveConfig', () => {
   });
 
   it('lists every value with its source and redacts keys', () => {
-    const resolved = resolveConfig({ env: { MODELSCOPE_API_KEY: 'ms-12345678-aaaa-bbbb-cccc-1234567890ab' } });
+    const resolved = resolveConfig({ env: { MODELSCOPE_API_KEY: 'ms-test-token-1234-90ab' } });
     const rows = configRows(resolved);
     const key = rows.find((r) => r.key === 'providers.modelscope.apiKey');
     expect(key).toEqual({ key: 'providers.modelscope.apiKey', value: 'ms-…90ab', source: 'env MODELSCOPE_API_KEY' });
-    expect(JSON.stringify(rows)).not.toContain('12345678-aaaa');
+    expect(JSON.stringify(rows)).not.toContain('test-token');
     expect(rows.find((r) => r.key === 'loom.width')).toEqual({ key: 'loom.width', value: 600, source: 'default' });
   });
 

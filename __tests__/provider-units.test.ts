@@ -48,7 +48,7 @@ describe('provider answers', () => {
 
 describe('redaction', () => {
   it('masks keys anywhere in a text and shortens base64 bodies', () => {
-    const key = 'sk-abcdefghijklmnopqrstuvwxyz123456';
+    const key = 'sk-test-redaction-key-3456';
     expect(redactText(`Bearer ${key} and again ${key}`, [key, undefined])).toBe('Bearer sk-…3456 and again sk-…3456');
     const body = shortenBody({ input: { base_image_url: 'data:image/png;base64,' + 'A'.repeat(500) }, n: 1 }) as { input: { base_image_url: string } };
     expect(body.input.base_image_url).toMatch(/… \(522 characters\)$/);

@@ -134,7 +134,7 @@ export class FakeProviders {
         DASHSCOPE_FUNCTIONS.includes(String(input.function)) &&
         typeof input.prompt === 'string' &&
         typeof input.base_image_url === 'string' &&
-        /^(data:image\/[a-z]+;base64,|https?:\/\/)/.test(input.base_image_url) &&
+        /^(data:image\/[a-z]+;base64,|https?:\/\/)/.exec(input.base_image_url) !== null &&
         (b?.parameters === undefined || typeof b.parameters === 'object');
       if (!ok) {
         return this.send(res, { status: 400, body: { code: 'InvalidParameter', message: 'Required parameter(s) missing or invalid, please check the request parameters.', request_id } });

@@ -4,8 +4,8 @@ import { gotHttpClient } from '../../src/providers/http.js';
 import { FakeProviders } from './fake-providers.js';
 import { recordingUi } from './ui.js';
 
-export const DASHSCOPE_KEY = 'sk-fake0000111122223333444455556666';
-export const MODELSCOPE_KEY = 'ms-00000000-1111-2222-3333-444444444444';
+export const DASHSCOPE_KEY = 'sk-test-fake-key-6666';
+export const MODELSCOPE_KEY = 'ms-test-fake-token-4444';
 
 /** A small PNG for the fake to serve as a result. */
 export async function resultPng(width = 64, height = 48): Promise<Buffer> {
