@@ -110,9 +110,6 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
-/** A provider refused or could not be asked: kind says how (auth, quota, network, …). */
-export class ProviderError extends ImagegenError {}
-
 export class AuthError extends ImagegenError {
   constructor(message: string, details: ErrorDetails = {}) {
     super('auth', message, details);

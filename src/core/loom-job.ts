@@ -10,6 +10,7 @@ import { assertFree, nextFreeName, writeFileAtomic, type OutputFs } from './outp
 import type { StylePreset } from './styles.js';
 import { parseHex } from '../loom/color.js';
 import { runLoomPipeline, type LoomStats } from '../loom/pipeline.js';
+import { gridHeight } from '../loom/resize.js';
 import type { RgbaImage } from '../loom/types.js';
 import { encodeLoomImage } from '../image/encode.js';
 import { parsePaletteSpec, type ReadText } from '../image/palette-spec.js';
@@ -157,9 +158,7 @@ export async function runLoomJob(
   out: OutputChoice,
   fs: OutputFs,
 ): Promise<LoomJobResult> {
-  const height =
-    settings.height ??
-    Math.max(1, Math.round(((settings.width * source.height) / source.width) * (settings.density ? settings.density.picks / settings.density.ends : 1)));
+  const height = settings.height ?? gridHeight(settings.width, source.width, source.height, settings.density);
   if (height > MAX_GRID_SIDE) {
     throw new UsageError(`the grid would be ${settings.width} × ${height}; at most ${MAX_GRID_SIDE} picks are allowed`, {
       hint: 'give a smaller --width or an explicit --height',

@@ -22,13 +22,3 @@ export interface Ui {
   /** A JSON line on stdout whatever the mode (--dry-run's planned requests). */
   data(record: Record<string, unknown>): void;
 }
-
-/** A Ui that drops everything; handy for library use. */
-export const silentUi: Ui = {
-  info() {},
-  warn() {},
-  debug() {},
-  spinner: () => ({ update() {}, succeed() {}, fail() {}, stop() {} }),
-  result() {},
-  data() {},
-};

@@ -21,7 +21,3 @@ export interface IndexedImage {
   indices: Uint8Array;
   palette: Uint8Array;
 }
-
-export function paletteSize(image: Pick<IndexedImage, 'palette'>): number {
-  return image.palette.length / 3;
-}
