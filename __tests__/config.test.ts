@@ -1,15 +1,15 @@
 import { describe, expect, it, afterEach } from '@jest/globals';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfigFile } from '../src/core/config/load.js';
-import { configRows, redactSecret, resolveConfig } from '../src/core/config/resolve.js';
-import { ConfigError } from '../src/core/errors.js';
+import { loadConfigFile } from '../src/config/load.js';
+import { configRows, redactSecret, resolveConfig } from '../src/config/resolve.js';
+import { ConfigError } from '../src/kernel/errors.js';
 import { tempDir } from './helpers/tmp.js';
 
 describe('resolveConfig', () => {
   it('uses defaults when nothing is given', () => {
     const { config, sources } = resolveConfig({ env: {} });
-    expect(config.loom).toEqual({ colors: 8, width: 600, minRegion: 4, dither: 'none' });
+    expect(config.loom).toEqual({ colors: 8, width: 600, minRegion: 4, dither: 'none', background: '#ffffff' });
     expect(config.providers.modelscope.baseUrl).toBe('https://api-inference.modelscope.cn');
     expect(config.providers.dashscope.model).toBe('wanx2.1-imageedit');
     expect(config.polling.timeoutMs).toBe(300_000);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { deflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
-import { InputError } from '../src/core/errors.js';
-import { decodeImage, DEFAULT_MAX_PIXELS } from '../src/image/decode.js';
+import { InputError } from '../src/kernel/errors.js';
+import { decodeImage } from '../src/image/decode.js';
 import { readImageHeader, readJpegOrientation } from '../src/image/header.js';
 import { applyOrientation } from '../src/image/orient.js';
-import { pngChunk } from '../src/loom/png.js';
+import { pngChunk } from '../src/formats/png.js';
 import type { RgbaImage } from '../src/loom/types.js';
 import { noisyGradient } from './helpers/images.js';
 
@@ -241,7 +241,6 @@ describe('decodeImage', () => {
   });
 
   it('refuses a file whose header claims more pixels than the limit, before decoding it', async () => {
-    expect(DEFAULT_MAX_PIXELS).toBe(100_000_000);
     const err = await decodeImage(pngClaiming(50000, 50000), 'huge.png').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { inflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
-import { encodeIndexedBmp } from '../src/loom/bmp.js';
-import { crc32, encodeIndexedPng, encodeRgbPng, packRow, pngBitDepth } from '../src/loom/png.js';
+import { encodeIndexedBmp } from '../src/formats/bmp.js';
+import { packRow } from '../src/formats/pack.js';
+import { crc32, encodeIndexedPng, encodeRgbPng, pngBitDepth } from '../src/formats/png.js';
 import type { IndexedImage } from '../src/loom/types.js';
 
 function chunks(png: Buffer): Array<{ type: string; data: Buffer }> {

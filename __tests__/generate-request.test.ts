@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseLoras, sizeRange, validateGenerate } from '../src/core/generate-request.js';
+import { parseLoras, sizeRange, validateGenerate } from '../src/providers/modelscope/request.js';
 
 const model = 'Qwen/Qwen-Image';
 
 describe('validateGenerate', () => {
   it('builds the documented body fields', () => {
-    expect(validateGenerate('  a cat  ', { model, size: '1024x768', seed: '42', steps: '30', guidance: '3.5', negative: 'blur' })).toEqual({
+    expect(validateGenerate('  a cat  ', { size: '1024x768', seed: '42', steps: '30', guidance: '3.5', negative: 'blur' }, model)).toEqual({
       model,
       prompt: 'a cat',
       size: '1024x768',
@@ -26,13 +26,13 @@ describe('validateGenerate', () => {
     [{ size: '1024*1024' }, '--size: expected WIDTHxHEIGHT'],
     [{ size: '2048x2048' }, '--size: Qwen/Qwen-Image takes sides from 64 to 1664 px'],
   ])('rejects %j', (flags, message) => {
-    expect(() => validateGenerate('a cat', { model, ...flags })).toThrow(message);
+    expect(() => validateGenerate('a cat', flags, model)).toThrow(message);
   });
 
   it('rejects empty and overlong prompts', () => {
-    expect(() => validateGenerate('  ', { model })).toThrow('needs a prompt');
-    expect(() => validateGenerate('x'.repeat(2000), { model })).toThrow('fewer than 2000');
-    expect(validateGenerate('x'.repeat(1999), { model }).prompt).toHaveLength(1999);
+    expect(() => validateGenerate('  ', {}, model)).toThrow('needs a prompt');
+    expect(() => validateGenerate('x'.repeat(2000), {}, model)).toThrow('fewer than 2000');
+    expect(validateGenerate('x'.repeat(1999), {}, model).prompt).toHaveLength(1999);
   });
 
   it('knows the size range of each model family', () => {

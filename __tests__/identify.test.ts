@@ -1,13 +1,14 @@
 /**
  * ImageMagick must read our PNG and BMP back as palette images with exactly the chosen colours.
- * .ci/run installs ImageMagick; on a machine without `identify` these tests are skipped.
+ * .ci/run installs ImageMagick and sets CI, where a missing `identify` fails the run; a developer's machine
+ * without it skips these tests.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { encodeIndexedBmp } from '../src/loom/bmp.js';
-import { encodeIndexedPng } from '../src/loom/png.js';
+import { encodeIndexedBmp } from '../src/formats/bmp.js';
+import { encodeIndexedPng } from '../src/formats/png.js';
 import { runLoomPipeline } from '../src/loom/pipeline.js';
 import { noisyGradient } from './helpers/images.js';
 import { tempDir } from './helpers/tmp.js';
@@ -23,6 +24,12 @@ const IDENTIFY = ['/usr/bin/identify', 'identify'].find((bin) => {
 // The real ImageMagick convert sits beside identify (/usr/local/bin/convert may be a stand-in).
 const CONVERT = IDENTIFY === '/usr/bin/identify' ? '/usr/bin/convert' : 'convert';
 const maybe = IDENTIFY ? describe : describe.skip;
+
+if (!IDENTIFY && process.env.CI) {
+  it('has ImageMagick identify in CI', () => {
+    throw new Error('ImageMagick identify is not installed; .ci/run installs it with apt-get');
+  });
+}
 
 maybe('ImageMagick reads our outputs back', () => {
   const t = tempDir();

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runInit, type Asker } from '../src/core/init.js';
-import { nodeOutputFs } from '../src/core/output.js';
+import { nodeFs as nodeOutputFs } from '../src/cli/services.js';
+import { runInit } from '../src/config/init.js';
+import type { Prompts as Asker } from '../src/kernel/ports.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
 function scriptedAsker(answers: Record<string, string | boolean>): Asker & { asked: string[] } {
@@ -32,7 +33,7 @@ describe('runInit', () => {
   it('asks for the settings and writes them without keys by default', async () => {
     const dir = setup();
     const ask = scriptedAsker({ 'Yarn colours': '6', 'Output format': 'bmp' });
-    const { file, wroteKeys } = await runInit({}, { fs: nodeOutputFs, cwd: dir, home: '/nowhere', ask });
+    const { file, wroteKeys } = await runInit({}, { fs: nodeOutputFs, cwd: dir, home: '/nowhere', prompts: ask });
     expect(file).toBe(path.join(dir, '.imagegenrc.json'));
     expect(wroteKeys).toBe(false);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
@@ -51,14 +52,14 @@ describe('runInit', () => {
       if (m.startsWith('Yarn colours')) seen.push(validate!('1'), validate!('300'), validate!('12'));
       return d ?? '';
     };
-    await runInit({ saveKeys: false }, { fs: nodeOutputFs, cwd: dir, home: dir, ask });
+    await runInit({ saveKeys: false }, { fs: nodeOutputFs, cwd: dir, home: dir, prompts: ask });
     expect(seen).toEqual(['expected an integer from 2 to 256', 'expected an integer from 2 to 256', true]);
   });
 
   it('writes keys only when asked, into a file only its owner can read', async () => {
     const dir = setup();
     const ask = scriptedAsker({ 'Save API keys': true, 'DashScope API key': 'sk-test-not-a-real-key-0000' });
-    const { file, wroteKeys } = await runInit({ global: true }, { fs: nodeOutputFs, cwd: '/nowhere', home: dir, ask });
+    const { file, wroteKeys } = await runInit({ global: true }, { fs: nodeOutputFs, cwd: '/nowhere', home: dir, prompts: ask });
     expect(wroteKeys).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const data = JSON.parse(readFileSync(file, 'utf8'));
@@ -73,7 +74,7 @@ describe('runInit', () => {
       hint: expect.stringContaining('--yes'),
     });
     const { file } = await runInit(
-      { modelscopeModel: 'm/x', dashscopeModel: 'd', colors: '4', width: '1320', format: 'png', saveKeys: false },
+      { models: { modelscope: 'm/x', dashscope: 'd' }, colors: '4', width: '1320', format: 'png', saveKeys: false },
       { fs: nodeOutputFs, cwd: dir, home: dir },
     );
     expect(JSON.parse(readFileSync(file, 'utf8')).loom).toEqual({ colors: 4, width: 1320 });

@@ -10,7 +10,7 @@ import { ciede2000, srgbToLab } from '../src/loom/color.js';
 import { mapToPalette, paletteLab } from '../src/loom/map.js';
 import { choosePalette } from '../src/loom/palette.js';
 import { runLoomPipeline } from '../src/loom/pipeline.js';
-import { encodeIndexedPng } from '../src/loom/png.js';
+import { encodeIndexedPng } from '../src/formats/png.js';
 import { labelRegions, removeSpecks } from '../src/loom/regions.js';
 import { resizeToGrid } from '../src/loom/resize.js';
 import type { RgbaImage, RgbImage } from '../src/loom/types.js';

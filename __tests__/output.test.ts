@@ -1,8 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { OutputExistsError } from '../src/core/errors.js';
-import { inputStem, nextFreeName, nodeOutputFs, slugify, writeFileAtomic, type OutputFs } from '../src/core/output.js';
+import { nodeFs } from '../src/cli/services.js';
+import { inputStem, slugify } from '../src/jobs/names.js';
+import { OutputExistsError } from '../src/kernel/errors.js';
+import { writeFileAtomic } from '../src/kernel/fs.js';
+import type { Fs } from '../src/kernel/ports.js';
+import { writePair, type PairFile, type Target } from '../src/stages/write.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
 describe('names', () => {
@@ -21,25 +25,82 @@ describe('names', () => {
   });
 });
 
-describe('files', () => {
+const image: PairFile = { ext: 'png', render: () => 'image bytes' };
+const report: PairFile = { ext: 'json', render: (imageFile) => JSON.stringify({ image: path.basename(imageFile) }) };
+const derived = (dir: string): Target => ({ dir, stem: 'cat.loom', force: false, report: true });
+
+describe('pairs of files', () => {
   const setup = tempDirsPerTest();
 
-  it('picks the next free name, counting companion files', async () => {
+  it('picks the next free name, counting the report', async () => {
     const dir = setup();
-    expect(await nextFreeName(nodeOutputFs, dir, 'cat.loom', 'png', ['json'])).toBe(path.join(dir, 'cat.loom.png'));
-    writeFileSync(path.join(dir, 'cat.loom.png'), 'x');
-    expect(await nextFreeName(nodeOutputFs, dir, 'cat.loom', 'png', ['json'])).toBe(path.join(dir, 'cat.loom-2.png'));
+    expect(await writePair(nodeFs, derived(dir), image, report)).toEqual({ image: path.join(dir, 'cat.loom.png'), report: path.join(dir, 'cat.loom.json') });
     writeFileSync(path.join(dir, 'cat.loom-2.json'), 'x');
-    expect(await nextFreeName(nodeOutputFs, dir, 'cat.loom', 'png', ['json'])).toBe(path.join(dir, 'cat.loom-3.png'));
+    const third = await writePair(nodeFs, derived(dir), image, report);
+    expect(third.image).toBe(path.join(dir, 'cat.loom-3.png'));
+    expect(JSON.parse(readFileSync(third.report!, 'utf8'))).toEqual({ image: 'cat.loom-3.png' });
+    expect(readdirSync(dir).sort()).toEqual(['cat.loom-2.json', 'cat.loom-3.json', 'cat.loom-3.png', 'cat.loom.json', 'cat.loom.png']);
   });
+
+  it('gives concurrent writers of one stem distinct names and never fails', async () => {
+    const dir = setup();
+    const written = await Promise.all(Array.from({ length: 6 }, () => writePair(nodeFs, derived(dir), image, report)));
+    const names = written.map((w) => path.basename(w.image)).sort();
+    expect(new Set(names).size).toBe(6);
+    for (const w of written) expect(JSON.parse(readFileSync(w.report!, 'utf8')).image).toBe(path.basename(w.image));
+    expect(readdirSync(dir)).toHaveLength(12);
+  });
+
+  it('writes both or neither: a report that cannot be placed takes its image back', async () => {
+    const dir = setup();
+    const failing: Fs = {
+      ...nodeFs,
+      link: async (from, to) => {
+        if (to.endsWith('.json')) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        return nodeFs.link(from, to);
+      },
+    };
+    await expect(writePair(failing, derived(dir), image, report)).rejects.toThrow('no space left');
+    await expect(writePair(failing, { ...derived(dir), exact: path.join(dir, 'x.png') }, image, report)).rejects.toThrow('no space left');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('puts a --report FILE at that path beside a derived image name, refusing to replace it unforced', async () => {
+    const dir = setup();
+    const mine = path.join(dir, 'mine.json');
+    writeFileSync(path.join(dir, 'cat.loom.png'), 'taken');
+    const written = await writePair(nodeFs, { ...derived(dir), report: mine }, image, report);
+    expect(written).toEqual({ image: path.join(dir, 'cat.loom-2.png'), report: mine });
+    expect(JSON.parse(readFileSync(mine, 'utf8'))).toEqual({ image: 'cat.loom-2.png' });
+    await expect(writePair(nodeFs, { ...derived(dir), report: mine }, image, report)).rejects.toThrow(OutputExistsError);
+    expect(readdirSync(dir).sort()).toEqual(['cat.loom-2.png', 'cat.loom.png', 'mine.json']);
+  });
+
+  it('refuses an exact target that exists, unless forced, and writes nothing after an interrupt', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, 'x.json'), 'keep');
+    const exact = { ...derived(dir), exact: path.join(dir, 'x.png') };
+    await expect(writePair(nodeFs, exact, image, report)).rejects.toThrow(OutputExistsError);
+    expect(readdirSync(dir)).toEqual(['x.json']);
+    await writePair(nodeFs, { ...exact, force: true }, image, report);
+    expect(readFileSync(path.join(dir, 'x.json'), 'utf8')).toBe('{"image":"x.png"}');
+    const controller = new AbortController();
+    controller.abort();
+    await expect(writePair(nodeFs, derived(dir), image, report, controller.signal)).rejects.toMatchObject({ kind: 'interrupted' });
+    expect(readdirSync(dir).sort()).toEqual(['x.json', 'x.png']);
+  });
+});
+
+describe('files', () => {
+  const setup = tempDirsPerTest();
 
   it('never replaces a file without overwrite, and leaves no temporary file', async () => {
     const dir = setup();
     const file = path.join(dir, 'out.png');
     writeFileSync(file, 'old');
-    await expect(writeFileAtomic(nodeOutputFs, file, 'new')).rejects.toThrow(OutputExistsError);
+    await expect(writeFileAtomic(nodeFs, file, 'new')).rejects.toThrow(OutputExistsError);
     expect(readFileSync(file, 'utf8')).toBe('old');
-    await writeFileAtomic(nodeOutputFs, file, 'new', { overwrite: true });
+    await writeFileAtomic(nodeFs, file, 'new', { overwrite: true });
     expect(readFileSync(file, 'utf8')).toBe('new');
     expect(readdirSync(dir)).toEqual(['out.png']);
   });
@@ -47,14 +108,23 @@ describe('files', () => {
   it('creates files with the requested mode', async () => {
     const dir = setup();
     const file = path.join(dir, 'secret.json');
-    await writeFileAtomic(nodeOutputFs, file, '{}', { mode: 0o600 });
+    await writeFileAtomic(nodeFs, file, '{}', { mode: 0o600 });
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('removes the temporary file when the final step fails', async () => {
     const dir = setup();
-    const failing: OutputFs = { ...nodeOutputFs, link: async () => Promise.reject(Object.assign(new Error('disk gone'), { code: 'EIO' })) };
+    const failing: Fs = { ...nodeFs, link: async () => Promise.reject(Object.assign(new Error('disk gone'), { code: 'EIO' })) };
     await expect(writeFileAtomic(failing, path.join(dir, 'a.png'), 'data')).rejects.toThrow('disk gone');
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('places files where the file system has no hard links, still never replacing one', async () => {
+    const dir = setup();
+    const noLinks: Fs = { ...nodeFs, link: async () => Promise.reject(Object.assign(new Error('not permitted'), { code: 'EPERM' })) };
+    await writeFileAtomic(noLinks, path.join(dir, 'a.png'), 'one');
+    await expect(writeFileAtomic(noLinks, path.join(dir, 'a.png'), 'two')).rejects.toThrow(OutputExistsError);
+    expect(readFileSync(path.join(dir, 'a.png'), 'utf8')).toBe('one');
+    expect(readdirSync(dir)).toEqual(['a.png']);
   });
 });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { NetworkError, redactHeaders, redactText, shortenBody } from '../src/providers/http.js';
-import { isRetryable } from '../src/providers/retry.js';
-import { ProviderError } from '../src/providers/provider-errors.js';
-import { pollPauses } from '../src/providers/poll.js';
-import { checkResultUrl } from '../src/providers/result.js';
-import { classify, parseRetryAfter } from '../src/providers/provider-errors.js';
-import { fitDashscopeSize } from '../src/providers/prepare.js';
+import { NetworkError, ProviderError } from '../src/kernel/errors.js';
+import { Redactor, shortenBody } from '../src/kernel/redact.js';
+import { dashscope } from '../src/providers/dashscope/index.js';
+import { fitDashscopeSize } from '../src/providers/dashscope/prepare.js';
+import { classify, parseRetryAfter } from '../src/providers/shared/errors.js';
+import { pollPauses } from '../src/providers/shared/poll.js';
+import { checkResultUrl } from '../src/providers/shared/result.js';
+import { isRetryable } from '../src/providers/shared/retry.js';
 
 describe('poll pauses', () => {
   const take = (n: number, schedule: { intervalMs: number; maxIntervalMs: number; timeoutMs: number }) => {
@@ -42,14 +43,14 @@ describe('provider answers', () => {
     [{ code: 'InternalError.Algo' }, 'network'],
     [{ code: 'CANCELED' }, 'failure'],
   ])('classify %j as %s', (ctx, kind) => {
-    expect(classify({ provider: 'dashscope', ...ctx }).kind).toBe(kind);
+    expect(classify({ provider: dashscope, ...ctx }).kind).toBe(kind);
   });
 });
 
 describe('redaction', () => {
   it('masks keys anywhere in a text and shortens base64 bodies', () => {
     const key = 'sk-test-redaction-key-3456';
-    expect(redactText(`Bearer ${key} and again ${key}`, [key, undefined])).toBe('Bearer sk-…3456 and again sk-…3456');
+    expect(new Redactor([key, undefined]).text(`Bearer ${key} and again ${key}`)).toBe('Bearer sk-…3456 and again sk-…3456');
     const body = shortenBody({ input: { base_image_url: 'data:image/png;base64,' + 'A'.repeat(500) }, n: 1 }) as { input: { base_image_url: string } };
     expect(body.input.base_image_url).toMatch(/… \(522 characters\)$/);
   });
@@ -57,9 +58,15 @@ describe('redaction', () => {
 
 describe('redaction of short or unknown keys', () => {
   it('masks any Authorization token and short secrets completely', () => {
-    expect(redactHeaders({ Authorization: 'Bearer abc12', 'X-Other': 'abc12' }, ['abc12'])).toEqual({ Authorization: 'Bearer …', 'X-Other': '…' });
-    expect(redactHeaders({ Authorization: 'Bearer sk-unknown-key-0000000' }, [])).toEqual({ Authorization: 'Bearer sk-…0000' });
-    expect(redactHeaders({ Authorization: 'Bearer (no key configured)' }, [])).toEqual({ Authorization: 'Bearer (no key configured)' });
+    expect(new Redactor(['abc12']).headers({ Authorization: 'Bearer abc12', 'X-Other': 'abc12' })).toEqual({ Authorization: 'Bearer …', 'X-Other': '…' });
+    expect(new Redactor().headers({ Authorization: 'Bearer sk-unknown-key-0000000' })).toEqual({ Authorization: 'Bearer sk-…0000' });
+    expect(new Redactor().headers({ Authorization: 'Bearer (no key configured)' })).toEqual({ Authorization: 'Bearer (no key configured)' });
+  });
+
+  it('masks any bearer token in free text, and keys echoed back in JSON values', () => {
+    const redactor = new Redactor(['sk-test-configured-key-1111']);
+    expect(redactor.text('proxy said: Authorization: Bearer sk-other-token-22222222')).toBe('proxy said: Authorization: Bearer sk-…2222');
+    expect(redactor.value({ error: { message: 'bad key sk-test-configured-key-1111' } })).toEqual({ error: { message: 'bad key sk-…1111' } });
   });
 });
 

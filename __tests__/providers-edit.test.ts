@@ -2,10 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Jimp } from 'jimp';
-import { runEdit, type EditRequest } from '../src/core/edit.js';
-import { nodeOutputFs } from '../src/core/output.js';
-import { dashscopeEditor, providerLimits } from '../src/core/providers.js';
-import { readText } from '../src/cli/shared.js';
+import { runEdit, type EditSpec } from '../src/jobs/edit.js';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, providerHarness, startFake } from './helpers/provider-setup.js';
 import { tempDir } from './helpers/tmp.js';
@@ -34,22 +31,32 @@ describe('edit through DashScope', () => {
     fake.result = savedResult;
   });
 
-  async function edit(options: { fallback?: boolean; request?: Partial<EditRequest>; abortAfterPolls?: number; maxDownloadMb?: number } = {}) {
+  async function edit(options: { fallback?: boolean; request?: Partial<EditSpec>; abortAfterPolls?: number; maxDownloadMb?: number } = {}) {
     const t = tempDir();
     cleanup = t.cleanup;
     dir = t.dir;
-    const h = providerHarness(fake);
+    const h = providerHarness(fake, dir);
     if (options.abortAfterPolls !== undefined) {
-      const sleep = h.deps.sleep;
+      const sleep = h.services.sleep;
       let polls = 0;
-      h.deps.sleep = async (ms: number) => {
+      h.services.sleep = async (ms: number) => {
         if (++polls >= options.abortAfterPolls!) h.controller.abort();
         await sleep(ms);
       };
     }
-    const remote = dashscopeEditor({ resolved: h.resolved, overrides: {}, fallback: options.fallback ?? true, limits: providerLimits(h.resolved, options.maxDownloadMb), deps: h.deps });
-    const request: EditRequest = { inputs: [SAMPLE], style: 'loom', local: false, force: false, report: true, loom: {}, ...options.request };
-    const outcome = await runEdit(request, { resolved: h.resolved, ui: h.rec.ui, fs: nodeOutputFs, readText, cwd: dir, signal: h.controller.signal, remote }).then(
+    const spec: EditSpec = {
+      inputs: [SAMPLE],
+      style: 'loom',
+      local: false,
+      fallback: options.fallback ?? true,
+      dryRun: false,
+      force: false,
+      report: true,
+      instruction: {},
+      maxDownloadMb: options.maxDownloadMb,
+      ...options.request,
+    };
+    const outcome = await runEdit(spec, h.resolved, h.services).then(
       () => undefined,
       (err: unknown) => err,
     );
@@ -156,7 +163,7 @@ describe('edit through DashScope', () => {
     fake.dashscopeSteps = ['PENDING', { status: 'FAILED', code: 'InternalError', message: 'submit algo service error, Internal server error!' }];
     const { error, rec } = await edit();
     expect(error).toBeUndefined();
-    const remoteError = rec.results[0].remoteError as Record<string, unknown>;
+    const remoteError = rec.results[0].remoteError;
     expect(remoteError).toEqual(expect.objectContaining({ kind: 'network', code: 'InternalError', taskId: expect.stringMatching(/^ds-task-/) }));
     const strict = await edit({ fallback: false });
     expect(strict.error).toMatchObject({ kind: 'network', code: 'InternalError' });
@@ -184,7 +191,7 @@ describe('edit through DashScope', () => {
   });
 
   it('refuses description_edit_with_mask (no mask is sent) before sending anything', async () => {
-    const { error } = await edit({ request: { overrides: { function: 'description_edit_with_mask' } } });
+    const { error } = await edit({ request: { instruction: { function: 'description_edit_with_mask' } } });
     expect(error).toMatchObject({ kind: 'usage', hint: 'use description_edit' });
     expect(fake.requests).toEqual([]);
   });
@@ -236,7 +243,7 @@ describe('edit through DashScope', () => {
   });
 
   it('refuses an instruction over 800 characters before sending anything', async () => {
-    const { error } = await edit({ request: { overrides: { prompt: 'x'.repeat(801) } } });
+    const { error } = await edit({ request: { instruction: { prompt: 'x'.repeat(801) } } });
     expect(error).toMatchObject({ kind: 'usage' });
     expect(fake.requests).toEqual([]);
   });
@@ -244,10 +251,11 @@ describe('edit through DashScope', () => {
   it('prints the planned requests for --dry-run, key redacted, and sends nothing', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
-    const h = providerHarness(fake);
+    const h = providerHarness(fake, t.dir);
     await runEdit(
-      { inputs: [SAMPLE], style: 'poster', local: false, force: false, report: true, loom: {}, dryRun: true, overrides: { strength: 0.2 } },
-      { resolved: h.resolved, ui: h.rec.ui, fs: nodeOutputFs, readText, cwd: t.dir },
+      { inputs: [SAMPLE], style: 'poster', local: false, fallback: true, force: false, report: true, dryRun: true, instruction: { strength: 0.2 } },
+      h.resolved,
+      h.services,
     );
     expect(fake.requests).toEqual([]);
     expect(readdirSync(t.dir)).toEqual([]);

@@ -1,10 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runGenerate, type GenerateRequest } from '../src/core/generate.js';
-import { validateGenerate } from '../src/core/generate-request.js';
-import { nodeOutputFs } from '../src/core/output.js';
-import { readText } from '../src/cli/shared.js';
+import { runGenerate, type GenerateSpec } from '../src/jobs/generate.js';
+import type { GenerateOptions } from '../src/providers/types.js';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { MODELSCOPE_KEY, providerHarness, startFake } from './helpers/provider-setup.js';
 import { tempDir } from './helpers/tmp.js';
@@ -25,14 +23,13 @@ describe('generate on ModelScope', () => {
     fake.modelscopeSteps = ['PENDING', 'PROCESSING', 'SUCCEED'];
   });
 
-  async function generate(prompt: string, extra: Partial<GenerateRequest> = {}, env: Record<string, string> = {}, flags = {}) {
+  async function generate(prompt: string, extra: Partial<GenerateSpec> = {}, env: Record<string, string> = {}, options: GenerateOptions = {}) {
     const t = tempDir();
     cleanup = t.cleanup;
     dir = t.dir;
-    const h = providerHarness(fake, env);
-    const params = validateGenerate(prompt, { model: h.resolved.config.providers.modelscope.model, ...flags });
-    const request: GenerateRequest = { params, keepOriginal: false, force: false, report: true, loom: {}, dryRun: false, ...extra };
-    const error = await runGenerate(request, { ...h.deps, resolved: h.resolved, ui: h.rec.ui, fs: nodeOutputFs, readText, cwd: dir }).then(
+    const h = providerHarness(fake, dir, env);
+    const spec: GenerateSpec = { prompt, options, keepOriginal: false, force: false, report: true, dryRun: false, ...extra };
+    const error = await runGenerate(spec, h.resolved, h.services).then(
       () => undefined,
       (err: unknown) => err as Error & Record<string, unknown>,
     );
@@ -106,7 +103,8 @@ describe('generate on ModelScope', () => {
     fake.modelscopeSteps = ['PENDING', { status: 200, body: { success: false, code: 'InvalidToken', message: 'token invalid' } }];
     const failed = await generate('a cat');
     expect(failed.error).toMatchObject({ provider: 'modelscope', code: 'InvalidToken', message: expect.stringContaining('token invalid') });
-    expect(failed.error!.code).not.toBe('WaitTaskTimeout');
+    // Ended by the envelope at the second poll, not by the deadline.
+    expect(fake.count('GET', '/v1/tasks/')).toBe(2);
     fake.requests = [];
     fake.modelscopeSteps = ['PENDING', { status: 200, body: '<html>gateway hiccup</html>' }, 'SUCCEED'];
     const recovered = await generate('a cat');

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { colorLevel, createTerminalUi } from '../src/cli/ui.js';
-import { ImagegenError } from '../src/core/errors.js';
-import { EXIT_CODES, exitCodeFor } from '../src/cli/exit-codes.js';
+import { ImagegenError } from '../src/kernel/errors.js';
+import { exitCodeFor } from '../src/cli/exit-codes.js';
+import type { JobRecord } from '../src/kernel/records.js';
+import { Redactor } from '../src/kernel/redact.js';
 
 function sink(isTTY = false) {
   const chunks: string[] = [];
@@ -30,9 +32,9 @@ describe('terminal ui', () => {
     for (const json of [false, true]) {
       const stdout = sink();
       const stderr = sink();
-      const ui = await createTerminalUi({ stdout, stderr, env: {}, json, quiet: false, verbose: false, color: true });
-      ui.result({ status: 'ok', output: '/x/a.png', input: 'a.jpg' });
-      ui.result({ status: 'error', input: 'b.jpg', error: { message: 'bad' } });
+      const ui = await createTerminalUi({ stdout, stderr, env: {}, json, quiet: false, verbose: false, color: true, redactor: new Redactor() });
+      ui.result({ status: 'ok', output: '/x/a.png', input: 'a.jpg' } as JobRecord);
+      ui.result({ status: 'error', input: 'b.jpg', error: { message: 'bad' } } as JobRecord);
       expect(stdout.text()).toBe(
         json ? '{"status":"ok","output":"/x/a.png","input":"a.jpg"}\n{"status":"error","input":"b.jpg","error":{"message":"bad"}}\n' : '/x/a.png\n',
       );
@@ -42,13 +44,13 @@ describe('terminal ui', () => {
 
   it('prints plain spinner lines off a TTY, nothing with --quiet, but warnings always', async () => {
     const stderr = sink(false);
-    const ui = await createTerminalUi({ stdout: sink(), stderr, env: {}, json: false, quiet: false, verbose: false, color: true });
+    const ui = await createTerminalUi({ stdout: sink(), stderr, env: {}, json: false, quiet: false, verbose: false, color: true, redactor: new Redactor() });
     const s = ui.spinner('working');
     s.update('still working');
     s.succeed('done');
     expect(stderr.text()).toBe('working\ndone\n');
     const quietErr = sink(false);
-    const quiet = await createTerminalUi({ stdout: sink(), stderr: quietErr, env: {}, json: false, quiet: true, verbose: false, color: true });
+    const quiet = await createTerminalUi({ stdout: sink(), stderr: quietErr, env: {}, json: false, quiet: true, verbose: false, color: true, redactor: new Redactor() });
     quiet.spinner('working').succeed('done');
     quiet.info('note');
     quiet.warn('careful');
@@ -59,7 +61,7 @@ describe('terminal ui', () => {
     const err = new ImagegenError('auth', 'DashScope rejected the key', { requestId: 'req-1', hint: 'check DASHSCOPE_API_KEY' });
     for (const verbose of [false, true]) {
       const stderr = sink(false);
-      const ui = await createTerminalUi({ stdout: sink(), stderr, env: {}, json: false, quiet: false, verbose, color: true });
+      const ui = await createTerminalUi({ stdout: sink(), stderr, env: {}, json: false, quiet: false, verbose, color: true, redactor: new Redactor() });
       ui.fatal(err);
       expect(stderr.text()).toContain('error: DashScope rejected the key\n  request id req-1\n  hint: check DASHSCOPE_API_KEY\n');
       expect(stderr.text().includes('    at ')).toBe(verbose);
@@ -73,6 +75,5 @@ describe('exit codes', () => {
     expect(exitCodeFor(new ImagegenError('rate-limit', 'x'))).toBe(6);
     expect(exitCodeFor(new ImagegenError('interrupted', 'x'))).toBe(130);
     expect(exitCodeFor(new Error('boom'))).toBe(1);
-    expect(EXIT_CODES.partial).toBe(8);
   });
 });

@@ -30,7 +30,7 @@ const { decodeImage } = await import(dist('image/decode.js'));
 const { resizeToGrid, gridHeight } = await import(dist('loom/resize.js'));
 const { srgbToLab, ciede2000 } = await import(dist('loom/color.js'));
 const { labelRegions } = await import(dist('loom/regions.js'));
-const { encodeRgbPng } = await import(dist('loom/png.js'));
+const { encodeRgbPng } = await import(dist('formats/png.js'));
 
 const WIDTH = 1200;
 const COLORS = 8;

@@ -27,7 +27,7 @@ export interface FakeOptions {
   modelscopeKey: string;
 }
 
-export const DASHSCOPE_FUNCTIONS = [
+const DASHSCOPE_FUNCTIONS = [
   'stylization_all', 'stylization_local', 'description_edit', 'description_edit_with_mask', 'remove_watermark',
   'expand', 'super_resolution', 'colorization', 'doodle', 'control_cartoon_feature',
 ];

@@ -1,14 +1,14 @@
 import { Jimp } from 'jimp';
-import { resolveConfig } from '../../src/core/config/resolve.js';
-import { gotHttpClient } from '../../src/providers/http.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { configuredKeys } from '../../src/jobs/providers.js';
 import { FakeProviders } from './fake-providers.js';
-import { recordingUi } from './ui.js';
+import { testServices } from './services.js';
 
 export const DASHSCOPE_KEY = 'sk-test-fake-key-6666';
 export const MODELSCOPE_KEY = 'ms-test-fake-token-4444';
 
 /** A small PNG for the fake to serve as a result. */
-export async function resultPng(width = 64, height = 48): Promise<Buffer> {
+async function resultPng(width = 64, height = 48): Promise<Buffer> {
   const data = Buffer.alloc(width * height * 4);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -39,30 +39,13 @@ export function fakeEnv(fake: FakeProviders, overrides: Record<string, string> =
   };
 }
 
-/** Config pointing at the fake, with keys from env and fast retries; a fake clock that sleep advances. */
-export function providerHarness(fake: FakeProviders, env: Record<string, string> = {}) {
+/** Config pointing at the fake, with keys from env and fast retries; services with a fake clock. */
+export function providerHarness(fake: FakeProviders, cwd: string, env: Record<string, string> = {}) {
   const resolved = resolveConfig({
     file: { path: 'test', data: { retry: { retries: 2, minTimeoutMs: 1 }, polling: { intervalMs: 1000, maxIntervalMs: 5000, timeoutMs: 60_000 }, loom: { width: 32 } } },
     env: fakeEnv(fake, env),
   });
-  let clock = 0;
-  const slept: number[] = [];
-  const rec = recordingUi();
-  const controller = new AbortController();
-  return {
-    resolved,
-    rec,
-    slept,
-    controller,
-    deps: {
-      http: gotHttpClient(),
-      sleep: async (ms: number) => {
-        slept.push(ms);
-        clock += ms;
-      },
-      now: () => clock,
-      ui: rec.ui,
-      signal: controller.signal,
-    },
-  };
+  const harness = testServices(cwd);
+  harness.services.redactor.add(configuredKeys(resolved));
+  return { resolved, ...harness };
 }

@@ -1,9 +1,10 @@
-import type { Ui } from '../../src/core/ui.js';
+import type { Ui } from '../../src/kernel/ports.js';
+import type { JobRecord } from '../../src/kernel/records.js';
 
 /** A Ui that records what the core said, for assertions. */
 export function recordingUi() {
   const lines = { info: [] as string[], warn: [] as string[], debug: [] as string[], spinner: [] as string[] };
-  const results: Array<Record<string, unknown>> = [];
+  const results: JobRecord[] = [];
   const data: Array<Record<string, unknown>> = [];
   const ui: Ui = {
     info: (m) => void lines.info.push(m),

@@ -1,5 +1,5 @@
-import type { ErrorKind } from '../core/errors.js';
-import { isImagegenError } from '../core/errors.js';
+import type { ErrorKind } from '../kernel/errors.js';
+import { isImagegenError } from '../kernel/errors.js';
 
 /** The one mapping from errors to exit codes. Documented in the README and in --help. */
 export const EXIT_CODES: Record<ErrorKind | 'ok', number> = {

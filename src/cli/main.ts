@@ -8,8 +8,8 @@ import { homedir } from 'node:os';
 import type { CliContext } from './context.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { buildProgram } from './program.js';
-import { createTerminalUi } from './ui.js';
-import { InterruptedError } from '../core/errors.js';
+import { InterruptedError } from '../kernel/errors.js';
+import { Redactor } from '../kernel/redact.js';
 
 function packageVersion(): string {
   try {
@@ -31,6 +31,9 @@ export async function run(ctx: CliContext): Promise<number> {
       return err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
     const argv = ctx.argv;
+    const { createTerminalUi } = await import('./ui.js');
+    // Keys from the environment are masked here too: an error may quote one.
+    const redactor = new Redactor(Object.entries(ctx.env).filter(([name]) => /API_KEY$/.test(name)).map(([, value]) => value));
     const ui = await createTerminalUi({
       stdout: ctx.stdout,
       stderr: ctx.stderr,
@@ -39,6 +42,7 @@ export async function run(ctx: CliContext): Promise<number> {
       quiet: false,
       verbose: argv.includes('--verbose'),
       color: !argv.includes('--no-color'),
+      redactor,
     });
     const name = (err as { name?: string })?.name;
     // @inquirer/prompts throws ExitPromptError on Ctrl-C at a prompt.
@@ -51,12 +55,14 @@ export async function run(ctx: CliContext): Promise<number> {
 export async function main(): Promise<void> {
   const controller = new AbortController();
   let interrupts = 0;
-  process.on('SIGINT', () => {
+  const stop = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT_CODES.interrupted);
-    process.stderr.write('\ninterrupted: stopping (press Ctrl-C again to quit at once)\n');
+    process.stderr.write(signal === 'SIGINT' ? '\ninterrupted: stopping (press Ctrl-C again to quit at once)\n' : `\n${signal}: stopping\n`);
     controller.abort(new InterruptedError());
-  });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   // A closed pipe (`imagegen … | head`) is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT_CODES.ok);

@@ -3,8 +3,9 @@
  * an ora spinner only when stderr is a TTY, plain lines otherwise; colour only when allowed.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
-import { describeError, isImagegenError } from '../core/errors.js';
-import type { Spinner, Ui } from '../core/ui.js';
+import { describeError, isImagegenError } from '../kernel/errors.js';
+import type { Spinner, Ui } from '../kernel/ports.js';
+import type { Redactor } from '../kernel/redact.js';
 
 export interface Writable {
   write(chunk: string): unknown;
@@ -19,12 +20,19 @@ export interface TerminalOptions {
   verbose: boolean;
   /** false when --no-color was given. */
   color: boolean;
+  /** Masks configured keys in everything printed. */
+  redactor: Redactor;
 }
 
 export interface TerminalUi extends Ui {
   /** Prints an error that ends the run. */
   fatal(err: unknown): void;
   chalk: ChalkInstance;
+}
+
+/** Control characters from outside (file names, provider messages) shown as escapes, never sent raw. */
+function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** FORCE_COLOR wins (as in Node itself), then --no-color, NO_COLOR, a non-TTY stderr and TERM=dumb. */
@@ -57,17 +65,20 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
   const chalk = new Chalk({ level });
   const useSpinner = isTTY && !quiet && options.env.CI === undefined;
   const ora: OraFactory | undefined = useSpinner ? ((await import('ora')).default as unknown as OraFactory) : undefined;
+  const { redactor } = options;
   const line = (text: string) => stderr.write(text + '\n');
+  /** What a message from anywhere becomes before it is printed: keys masked, controls escaped. */
+  const clean = (text: string) => escapeControls(redactor.text(text));
 
   const plainSpinner = (text: string): Spinner => {
     if (!quiet) line(text);
     return {
       update() {},
       succeed(done) {
-        if (!quiet && done) line(done);
+        if (!quiet && done) line(clean(done));
       },
       fail(failed) {
-        if (!quiet && failed) line(failed);
+        if (!quiet && failed) line(clean(failed));
       },
       stop() {},
     };
@@ -76,45 +87,47 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
   return {
     chalk,
     info(message) {
-      if (!quiet) line(chalk.dim(message));
+      if (!quiet) line(chalk.dim(clean(message)));
     },
     warn(message) {
-      line(`${chalk.yellow('warning:')} ${message}`);
+      line(`${chalk.yellow('warning:')} ${clean(message)}`);
     },
     debug(message) {
-      if (verbose) line(chalk.gray(message));
+      if (verbose) line(chalk.gray(clean(message)));
     },
-    spinner(text) {
+    spinner(raw) {
+      const text = clean(raw);
       if (!ora) return plainSpinner(text);
       const spinner = ora({ text, stream: stderr, color: level > 0 ? 'cyan' : false, discardStdin: false, isEnabled: true });
       spinner.start();
       return {
         update(next) {
-          spinner.text = next;
+          spinner.text = clean(next);
         },
-        succeed: (done) => void spinner.succeed(done),
-        fail: (failed) => void spinner.fail(failed),
+        succeed: (done) => void spinner.succeed(done === undefined ? undefined : clean(done)),
+        fail: (failed) => void spinner.fail(failed === undefined ? undefined : clean(failed)),
         stop: () => void spinner.stop(),
       };
     },
     result(record) {
-      if (json) stdout.write(JSON.stringify(record) + '\n');
-      else if (record.status !== 'error' && typeof record.output === 'string') stdout.write(record.output + '\n');
+      // JSON escapes control characters itself; a bare path line is escaped like any message.
+      if (json) stdout.write(redactor.text(JSON.stringify(record)) + '\n');
+      else if (record.status === 'ok' && typeof record.output === 'string') stdout.write(clean(record.output) + '\n');
     },
     data(record) {
-      stdout.write(JSON.stringify(record) + '\n');
+      stdout.write(redactor.text(JSON.stringify(record)) + '\n');
     },
     fatal(err) {
-      const message = describeError(err);
+      const message = clean(describeError(err));
       if (isImagegenError(err)) {
         line(`${chalk.red('error:')} ${message}`);
         const ids = [err.requestId && `request id ${err.requestId}`, err.taskId && `task id ${err.taskId}`].filter(Boolean);
-        if (ids.length) line(`  ${ids.join(', ')}`);
-        if (err.hint) line(`  ${chalk.dim('hint:')} ${err.hint}`);
-        if (verbose && err.stack) line(chalk.gray(err.stack));
+        if (ids.length) line(`  ${clean(ids.join(', '))}`);
+        if (err.hint) line(`  ${chalk.dim('hint:')} ${clean(err.hint)}`);
+        if (verbose && err.stack) line(chalk.gray(clean(err.stack)));
       } else {
         line(`${chalk.red('error:')} ${message}`);
-        if (verbose && err instanceof Error && err.stack) line(chalk.gray(err.stack));
+        if (verbose && err instanceof Error && err.stack) line(chalk.gray(clean(err.stack)));
         else line(`  ${chalk.dim('this is unexpected; run again with --verbose for details')}`);
       }
     },

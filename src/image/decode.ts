@@ -16,35 +16,18 @@
  * orientation 6, against 0.04 s here). Every other file goes through the jimp instance's fromBuffer, which
  * sniffs the type and applies the orientation itself.
  */
-import { promises as fsp } from 'node:fs';
-import { InputError } from '../core/errors.js';
+import { InputError } from '../kernel/errors.js';
 import type { RgbaImage } from '../loom/types.js';
 import { readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
 import { decodeFormats, formatFor, type Bitmap } from './wasm-codecs.js';
 
 /** Largest image, in pixels, that decodeImage accepts unless told otherwise (10,000 × 10,000). */
-export const DEFAULT_MAX_PIXELS = 100_000_000;
+const DEFAULT_MAX_PIXELS = 100_000_000;
 
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (default DEFAULT_MAX_PIXELS). */
   maxPixels?: number;
-}
-
-/** Reads an input file; `label` (the path as the user typed it) names it in errors. */
-export async function readInputFile(file: string, label = file): Promise<Buffer> {
-  let bytes: Buffer;
-  try {
-    bytes = await fsp.readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`${label}: no such file`);
-    if (code === 'EISDIR') throw new InputError(`${label}: is a folder, not an image`);
-    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${label}: permission denied`);
-    throw new InputError(`${label}: cannot be read (${code ?? 'unknown error'})`);
-  }
-  if (bytes.length === 0) throw new InputError(`${label}: is empty (0 bytes)`);
-  return bytes;
 }
 
 interface DecodingJimp {

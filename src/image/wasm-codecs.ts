@@ -109,7 +109,7 @@ async function decodeEmscripten(load: () => Promise<EmscriptenCodec>, data: Buff
   } catch (err) {
     const said = codec.messages.filter((m) => m.trim() !== '').at(-1);
     await codec.reset();
-    throw new Error(said ?? `${what} decoder: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(said ?? `${what} decoder: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const premature = codec.messages.find((m) => /premature end/i.test(m));
   if (premature) throw new TruncatedError(premature.trim());

@@ -49,7 +49,7 @@ function labFInv(t: number): number {
 }
 
 /** Linear RGB (0..1) -> CIELAB, written into out[offset..offset+2]. */
-export function linearRgbToLab(r: number, g: number, b: number, out: Float32Array | number[], offset = 0): void {
+function linearRgbToLab(r: number, g: number, b: number, out: Float32Array | number[], offset = 0): void {
   const x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / XN;
   const y = (0.2126729 * r + 0.7151522 * g + 0.072175 * b) / YN;
   const z = (0.0193339 * r + 0.119192 * g + 0.9503041 * b) / ZN;
@@ -67,7 +67,7 @@ export function srgbToLab(r: number, g: number, b: number, out: Float32Array | n
 }
 
 /** CIELAB -> linear RGB (unclamped; may be out of gamut). */
-export function labToLinearRgb(L: number, a: number, b: number): [number, number, number] {
+function labToLinearRgb(L: number, a: number, b: number): [number, number, number] {
   const fy = (L + 16) / 116;
   const fx = fy + a / 500;
   const fz = fy - b / 200;

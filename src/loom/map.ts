@@ -15,7 +15,7 @@ export function paletteLab(palette: Uint8Array): Float32Array {
 }
 
 /** Index of the palette entry nearest to `lab` (CIELAB); ties go to the lower index. */
-export function nearestInLab(lab: ArrayLike<number>, plab: Float32Array, metric: MatchMetric): number {
+function nearestInLab(lab: ArrayLike<number>, plab: Float32Array, metric: MatchMetric): number {
   const n = plab.length / 3;
   const L = lab[0];
   const A = lab[1];
@@ -44,7 +44,7 @@ export function nearestInLab(lab: ArrayLike<number>, plab: Float32Array, metric:
  * A per-colour memo of nearest palette indices: one slot per 24-bit colour holding index + 1 (0 = not yet
  * known). The typed array is allocated zeroed and only the pages of colours that occur are ever touched.
  */
-export class NearestCache {
+class NearestCache {
   readonly plab: Float32Array;
   private readonly slots: Uint8Array | Uint16Array;
   private readonly lab = new Float32Array(3);
@@ -69,7 +69,7 @@ export class NearestCache {
 }
 
 /** Returns a function from one sRGB colour to its palette index, with a per-colour cache. */
-export function nearestIndexer(palette: Uint8Array, metric: MatchMetric): (r: number, g: number, b: number) => number {
+function nearestIndexer(palette: Uint8Array, metric: MatchMetric): (r: number, g: number, b: number) => number {
   const cache = new NearestCache(palette, metric);
   return (r, g, b) => cache.index(r, g, b);
 }

@@ -284,7 +284,7 @@ export interface PaletteOptions {
 }
 
 /** Pixels read for the histogram at most: larger grids are read every `step` rows and columns. */
-export const PALETTE_SAMPLE_LIMIT = 1 << 18;
+const PALETTE_SAMPLE_LIMIT = 1 << 18;
 
 const HISTOGRAM_BITS = 5;
 

@@ -3,37 +3,21 @@
  * clean specks, and count what came out. Decoding and encoding live in src/image; this module never
  * touches files.
  */
-import type { DitherMode } from '../core/config/schema.js';
 import { toHex } from './color.js';
 import { mapFloydSteinberg, mapOrdered, mapToPalette, type MatchMetric } from './map.js';
 import { choosePalette } from './palette.js';
 import { removeSpecks } from './regions.js';
 import { gridHeight, resizeToGrid } from './resize.js';
-import type { IndexedImage, RgbaImage } from './types.js';
+import type { IndexedImage, LoomSettings, RgbaImage } from './types.js';
 
-export interface LoomParams {
-  /** Warp ends: the output width. */
-  width: number;
-  /** Weft picks; derived from the aspect ratio and density when absent. */
-  height?: number;
-  /** Ends and picks per unit length; only their ratio matters for the grid. */
-  density?: { ends: number; picks: number };
-  colors: number;
-  dither: DitherMode;
-  minRegion: number;
-  /** Fixed yarn colours (r,g,b triplets); replaces the chosen palette. */
-  palette?: Uint8Array;
-  background?: readonly [number, number, number];
-}
-
-export interface PaletteEntryStats {
+interface PaletteEntryStats {
   index: number;
   hex: string;
   pixels: number;
   share: number;
 }
 
-export interface LoomStats {
+interface LoomStats {
   palette: PaletteEntryStats[];
   regions: number;
   smallestRegion: number;
@@ -57,10 +41,10 @@ function countIndices(indices: Uint8Array, colors: number): Int32Array {
   return counts.subarray(0, colors);
 }
 
-export function runLoomPipeline(source: RgbaImage, params: LoomParams): LoomResult {
+export function runLoomPipeline(source: RgbaImage, params: LoomSettings): LoomResult {
   const width = params.width;
   const height = params.height ?? gridHeight(width, source.width, source.height, params.density);
-  const grid = resizeToGrid(source, width, height, params.background ?? [255, 255, 255]);
+  const grid = resizeToGrid(source, width, height, params.background);
 
   const fixed = params.palette !== undefined;
   let palette = fixed ? params.palette! : choosePalette(grid, params.colors);

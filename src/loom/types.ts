@@ -21,3 +21,29 @@ export interface IndexedImage {
   indices: Uint8Array;
   palette: Uint8Array;
 }
+
+type DitherMode = 'none' | 'ordered' | 'fs';
+
+/** Ends and picks per unit length of the cloth. */
+interface Density {
+  ends: number;
+  picks: number;
+  unit: 'cm' | 'in';
+}
+
+/** Everything the loom pipeline is told: the one description of loom settings. */
+export interface LoomSettings {
+  /** Warp ends: the output width. */
+  width: number;
+  /** Weft picks; derived from the aspect ratio and density when absent. */
+  height?: number;
+  /** Only the ratio of picks to ends matters for the grid; the report gives the woven size from it. */
+  density?: Density;
+  colors: number;
+  dither: DitherMode;
+  minRegion: number;
+  /** Fixed yarn colours (r,g,b triplets); replaces the chosen palette. */
+  palette?: Uint8Array;
+  /** The colour under transparent pixels. */
+  background?: readonly [number, number, number];
+}

@@ -1,0 +1,37 @@
+/** `imagegen edit`: options -> EditSpec -> the edit job. */
+import type { EditSpec } from '../../jobs/edit.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import { configFlags, maxDownloadOption, maxPixelsOption, numberOption, reportChoice } from '../options.js';
+import { createServices, loadConfig } from '../services.js';
+import { UsageError } from '../../kernel/errors.js';
+
+export async function editCommand(ctx: CliContext, opts: GlobalOptions & Record<string, unknown>, inputs: string[]): Promise<void> {
+  const services = await createServices(ctx, opts);
+  if (inputs.length === 0) {
+    if (!services.prompts) throw new UsageError('edit needs at least one input image', { hint: 'imagegen edit <input...>' });
+    inputs = [await services.prompts.text('Image to edit')];
+  }
+  const spec: EditSpec = {
+    inputs,
+    style: opts.style as string,
+    local: opts.local === true,
+    provider: opts.provider as string | undefined,
+    model: opts.model as string | undefined,
+    fallback: opts.fallback !== false,
+    dryRun: opts.dryRun === true,
+    output: opts.output as string | undefined,
+    force: opts.force === true,
+    report: reportChoice(opts),
+    instruction: {
+      prompt: opts.prompt as string | undefined,
+      function: opts.function as string | undefined,
+      strength: numberOption('--strength', opts.strength),
+      seed: numberOption('--seed', opts.seed),
+    },
+    maxPixels: maxPixelsOption(opts.maxPixels),
+    maxDownloadMb: maxDownloadOption(opts.maxDownload),
+  };
+  const resolved = await loadConfig(ctx, opts, configFlags(opts), services);
+  const { runEdit } = await import('../../jobs/edit.js');
+  await runEdit(spec, resolved, services);
+}

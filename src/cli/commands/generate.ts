@@ -1,0 +1,37 @@
+/** `imagegen generate`: options -> GenerateSpec -> the generate job. */
+import type { GenerateSpec } from '../../jobs/generate.js';
+import { UsageError } from '../../kernel/errors.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import { configFlags, maxDownloadOption, reportChoice } from '../options.js';
+import { createServices, loadConfig } from '../services.js';
+
+export async function generateCommand(ctx: CliContext, opts: GlobalOptions & Record<string, unknown>, words: string[]): Promise<void> {
+  const services = await createServices(ctx, opts);
+  let prompt = words.join(' ');
+  if (!prompt.trim()) {
+    if (!services.prompts) throw new UsageError('generate needs a prompt', { hint: 'imagegen generate "a cat on a rug"' });
+    prompt = await services.prompts.text('Prompt');
+  }
+  const spec: GenerateSpec = {
+    prompt,
+    options: {
+      size: opts.size as string | undefined,
+      seed: opts.seed as string | undefined,
+      steps: opts.steps as string | undefined,
+      guidance: opts.guidance as string | undefined,
+      negative: opts.negative as string | undefined,
+      lora: opts.lora as string[] | undefined,
+    },
+    model: opts.model as string | undefined,
+    style: opts.style as string | undefined,
+    keepOriginal: opts.keepOriginal === true,
+    dryRun: opts.dryRun === true,
+    output: opts.output as string | undefined,
+    force: opts.force === true,
+    report: reportChoice(opts),
+    maxDownloadMb: maxDownloadOption(opts.maxDownload),
+  };
+  const resolved = await loadConfig(ctx, opts, configFlags(opts), services);
+  const { runGenerate } = await import('../../jobs/generate.js');
+  await runGenerate(spec, resolved, services);
+}

@@ -1,0 +1,79 @@
+/** Options the commands share, and the flags that set config keys. Only commander here: --help loads nothing else. */
+import { Option, type Command } from 'commander';
+import type { FlagValue } from '../config/resolve.js';
+import { UsageError } from '../kernel/errors.js';
+import { describeRange, toNumberInRange, type NumberRange } from '../kernel/numbers.js';
+
+/** Flags that set config keys: option attribute -> [key path, flag as typed]. */
+const CONFIG_FLAGS: Record<string, [string, string]> = {
+  colors: ['loom.colors', '--colors'],
+  width: ['loom.width', '--width'],
+  hooks: ['loom.width', '--hooks'],
+  height: ['loom.height', '--height'],
+  density: ['loom.density', '--density'],
+  minRegion: ['loom.minRegion', '--min-region'],
+  dither: ['loom.dither', '--dither'],
+  palette: ['loom.palette', '--palette'],
+  background: ['loom.background', '--background'],
+  outDir: ['output.dir', '--out-dir'],
+  format: ['output.format', '--format'],
+};
+
+export function addLoomOptions(cmd: Command): Command {
+  return cmd
+    .option('--colors <n>', 'number of yarn colours, 2-256 (default 8)')
+    .option('--width <ends>', 'warp ends: output width in pixels (default 600)')
+    .addOption(new Option('--hooks <ends>', 'same as --width').hideHelp())
+    .option('--height <picks>', 'weft picks: output height (default: from the aspect ratio and --density)')
+    .option('--density <e>x<p>', 'ends x picks per cm (or per inch with /in), e.g. 24x30; keeps proportions in the cloth')
+    .option('--min-region <px>', 'merge regions smaller than this many pixels (default 4)')
+    .option('--dither <mode>', 'none, ordered or fs (default none: weavers avoid dithering)')
+    .option('--palette <colours>', 'fixed yarn colours: "#hex,#hex,...", a JSON array, or a GIMP .gpl file')
+    .option('--background <hex>', 'colour under transparent pixels (default #ffffff)')
+    .option('--format <fmt>', 'png or bmp (default png; -o with a .png or .bmp name picks it too)');
+}
+
+export function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option('-o, --output <file>', 'write the result to this file (one input only)')
+    .option('--out-dir <dir>', 'folder for the results (default: the current folder)')
+    .option('--force', 'overwrite existing files', false)
+    .option('--report <file>', 'write the JSON report here (default: beside the image)')
+    .option('--no-report', 'do not write the JSON report');
+}
+
+/** The config keys set by flags, with `extra` for command-specific ones. */
+export function configFlags(opts: Record<string, unknown>, extra: Record<string, FlagValue | undefined> = {}): Record<string, FlagValue | undefined> {
+  const flags: Record<string, FlagValue | undefined> = {};
+  for (const [attr, [key, flag]] of Object.entries(CONFIG_FLAGS)) {
+    if (opts[attr] !== undefined) flags[key] = { value: opts[attr], flag };
+  }
+  return { ...flags, ...extra };
+}
+
+/** --report FILE, --no-report, or neither. */
+export function reportChoice(opts: Record<string, unknown>): boolean | string {
+  return typeof opts.report === 'string' ? opts.report : opts.report !== false;
+}
+
+/** A number typed as a flag's value; its range is checked where the value is used. */
+export function numberOption(flag: string, raw: unknown, range: NumberRange = { min: -Infinity, max: Infinity }): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = toNumberInRange(raw, range);
+  if (n === undefined) {
+    const what = Number.isFinite(range.min) ? describeRange(range) : 'a number';
+    throw new UsageError(`${flag}: expected ${what}, got "${String(raw)}"`);
+  }
+  return n;
+}
+
+/** --max-download in megabytes. */
+export function maxDownloadOption(raw: unknown): number | undefined {
+  return numberOption('--max-download', raw, { min: 1, max: 1000 });
+}
+
+/** --max-pixels in megapixels (decimal allowed), returned in pixels. */
+export function maxPixelsOption(raw: unknown): number | undefined {
+  const mp = numberOption('--max-pixels', raw, { min: 0.01, max: 1000 });
+  return mp === undefined ? undefined : Math.round(mp * 1e6);
+}

@@ -1,0 +1,101 @@
+/**
+ * The composition root: the real file system, HTTP (got, loaded on first request), clock, prompts and the
+ * terminal UI, gathered into the one Services container the layers below are given.
+ */
+import { constants, promises as fsp } from 'node:fs';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { InterruptedError } from '../kernel/errors.js';
+import type { Fs, Prompts, Services, Sleep } from '../kernel/ports.js';
+import { Redactor } from '../kernel/redact.js';
+import type { CliContext, GlobalOptions } from './context.js';
+import { isInteractive } from './context.js';
+import { gotHttpClient, loggingHttpClient } from './http.js';
+import type { FlagValue } from '../config/resolve.js';
+import { createTerminalUi, type TerminalUi } from './ui.js';
+
+export const nodeFs: Fs = {
+  readFile: (file) => fsp.readFile(file),
+  readText: (file) => fsp.readFile(file, 'utf8'),
+  writeFile: (file, data, options) => fsp.writeFile(file, data, { mode: options?.mode }),
+  rename: fsp.rename,
+  link: fsp.link,
+  copyFile: (from, to, exclusive) => fsp.copyFile(from, to, exclusive ? constants.COPYFILE_EXCL : 0),
+  unlink: fsp.unlink,
+  stat: fsp.stat,
+  mkdir: fsp.mkdir,
+};
+
+const realSleep: Sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new InterruptedError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new InterruptedError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** @inquirer/prompts, loaded only when a question is asked, writing to stderr so stdout stays clean. */
+async function terminalPrompts(): Promise<Prompts> {
+  const inquirer = await import('@inquirer/prompts');
+  const context = { output: process.stderr };
+  return {
+    text: (message, defaultValue, validate) => inquirer.input({ message, default: defaultValue, required: true, validate }, context),
+    secret: (message) => inquirer.password({ message, mask: '*' }, context),
+    confirm: (message, defaultValue) => inquirer.confirm({ message, default: defaultValue }, context),
+    choice: (message, choices, defaultValue) => inquirer.select({ message, choices: choices.map((value) => ({ value })), default: defaultValue }, context),
+  };
+}
+
+export interface CliServices extends Services {
+  ui: TerminalUi;
+}
+
+/** The services for one command; keys are added to the redactor once the config is loaded. */
+export async function createServices(ctx: CliContext, global: GlobalOptions): Promise<CliServices> {
+  const redactor = new Redactor();
+  const ui = await createTerminalUi({
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    env: ctx.env,
+    json: global.json === true,
+    quiet: global.quiet === true,
+    verbose: global.verbose === true,
+    color: global.color !== false,
+    redactor,
+  });
+  const got = gotHttpClient();
+  return {
+    fs: nodeFs,
+    http: global.verbose ? loggingHttpClient(got, (line) => ui.debug(line), redactor) : got,
+    sleep: realSleep,
+    now: Date.now,
+    ui,
+    prompts: isInteractive(ctx) ? await terminalPrompts() : undefined,
+    signal: ctx.signal,
+    redactor,
+    cwd: ctx.cwd,
+    home: ctx.home,
+    env: ctx.env,
+  };
+}
+
+/** Finds, reads and resolves the config; its keys join the redactor before anything can print them. */
+export async function loadConfig(ctx: CliContext, global: GlobalOptions, flags: Record<string, FlagValue | undefined>, services: CliServices): Promise<ResolvedConfig> {
+  const [{ loadConfigFile }, { resolveConfig }, { configuredKeys }] = await Promise.all([
+    import('../config/load.js'),
+    import('../config/resolve.js'),
+    import('../jobs/providers.js'),
+  ]);
+  const explicitPath = global.config ?? (ctx.env.IMAGEGEN_CONFIG || undefined);
+  const file = await loadConfigFile({ explicitPath, cwd: ctx.cwd, home: ctx.home });
+  const resolved = resolveConfig({ file, env: ctx.env, flags });
+  services.redactor.add(configuredKeys(resolved));
+  for (const warning of resolved.warnings) services.ui.warn(warning);
+  if (file) services.ui.debug(`config: ${file.path}`);
+  return resolved;
+}

@@ -1,0 +1,110 @@
+/**
+ * `imagegen init`: writes .imagegenrc.json from answers given as flags or asked for. Keys are written only
+ * when asked for, and then the file is private (mode 600). Without a terminal, every answer must be a flag
+ * (or --yes for the defaults): it never waits for input that cannot come. The questions about providers come
+ * from the provider registry.
+ */
+import path from 'node:path';
+import { ConfigError, UsageError } from '../kernel/errors.js';
+import { writeFileAtomic } from '../kernel/fs.js';
+import type { Fs, Prompts } from '../kernel/ports.js';
+import { checkValue } from '../kernel/values.js';
+import { formatIds } from '../formats/registry.js';
+import { providerList } from '../providers/registry.js';
+import { configKeys, setPath } from './schema.js';
+
+export interface InitFlags {
+  global?: boolean;
+  force?: boolean;
+  yes?: boolean;
+  /** Model per provider id. */
+  models?: Record<string, string>;
+  colors?: string;
+  width?: string;
+  format?: string;
+  /** true: ask for (or take) keys and write them; false: never write keys. */
+  saveKeys?: boolean;
+  /** Key per provider id (implies saveKeys). */
+  keys?: Record<string, string>;
+}
+
+export interface InitDeps {
+  fs: Fs;
+  cwd: string;
+  home: string;
+  /** Undefined when no one can answer (not a TTY, or CI). */
+  prompts?: Prompts;
+}
+
+interface Question {
+  flag: string;
+  key: string;
+  given: string | undefined;
+  ask: (prompts: Prompts, def: string, validate: (answer: string) => true | string) => Promise<string>;
+}
+
+export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file: string; wroteKeys: boolean }> {
+  const file = path.join(flags.global ? deps.home : deps.cwd, '.imagegenrc.json');
+  const keys = configKeys();
+  const providers = providerList();
+  for (const [flag, given] of [['--model', flags.models], ['--key', flags.keys]] as const) {
+    const unknown = Object.keys(given ?? {}).filter((id) => !providers.some((p) => p.id === id));
+    if (unknown.length) throw new UsageError(`${flag}: no provider named ${unknown.join(', ')}`, { hint: `known: ${providers.map((p) => p.id).join(', ')}` });
+  }
+  const questions: Question[] = [
+    ...providers.map((p) => ({
+      flag: `--${p.id}-model`,
+      key: `providers.${p.id}.model`,
+      given: flags.models?.[p.id],
+      ask: (a: Prompts, d: string, v: (answer: string) => true | string) => a.text(p.modelDescription, d, v),
+    })),
+    { flag: '--colors', key: 'loom.colors', given: flags.colors, ask: (a, d, v) => a.text('Yarn colours (2-256)', d, v) },
+    { flag: '--width', key: 'loom.width', given: flags.width, ask: (a, d, v) => a.text('Warp ends (output width)', d, v) },
+    { flag: '--format', key: 'output.format', given: flags.format, ask: (a, d) => a.choice('Output format', formatIds(), d) },
+  ];
+
+  const givenKeys = Object.entries(flags.keys ?? {});
+  const missing = questions.filter((q) => q.given === undefined).map((q) => q.flag);
+  const keysDecided = flags.saveKeys !== undefined || givenKeys.length > 0;
+  if (!deps.prompts && !flags.yes && (missing.length > 0 || !keysDecided)) {
+    const needed = [...missing, ...(keysDecided ? [] : ['--save-keys or --no-save-keys'])];
+    throw new UsageError('init needs a terminal to ask its questions', { hint: `give ${needed.join(', ')}, or --yes to accept the defaults` });
+  }
+
+  const data: Record<string, unknown> = {};
+  for (const q of questions) {
+    const def = keys[q.key];
+    const validate = (answer: string): true | string => {
+      const result = checkValue(def.spec, answer);
+      return result.ok ? true : `expected ${result.expected}`;
+    };
+    let raw = q.given;
+    if (raw === undefined) raw = flags.yes || !deps.prompts ? String(def.default) : await q.ask(deps.prompts, String(def.default), validate);
+    const result = checkValue(def.spec, raw);
+    if (!result.ok) throw new ConfigError(undefined, q.flag, `expected ${result.expected}, got "${raw}"`);
+    setPath(data, q.key, result.value);
+  }
+
+  let saveKeys = flags.saveKeys ?? givenKeys.length > 0;
+  if (flags.saveKeys === undefined && !saveKeys && !flags.yes && deps.prompts) {
+    const envNames = providers.map((p) => p.keyEnv[0]).join(' / ');
+    saveKeys = await deps.prompts.confirm(`Save API keys in the file? (otherwise use ${envNames})`, false);
+  }
+  let wroteKeys = false;
+  if (saveKeys) {
+    for (const p of providers) {
+      let key = flags.keys?.[p.id];
+      if (key === undefined && deps.prompts && !flags.yes) key = await deps.prompts.secret(`${p.label} API key (empty to skip)`);
+      if (key && key.trim()) {
+        setPath(data, `providers.${p.id}.apiKey`, key.trim());
+        wroteKeys = true;
+      }
+    }
+  }
+
+  await writeFileAtomic(deps.fs, file, JSON.stringify(data, null, 2) + '\n', {
+    overwrite: flags.force === true,
+    mode: wroteKeys ? 0o600 : 0o644,
+  });
+  return { file, wroteKeys };
+}

@@ -1,0 +1,69 @@
+/**
+ * Fixed yarn palettes: '#hex,#hex,…', a JSON array of hex strings, or a GIMP .gpl file.
+ */
+import { InputError, UsageError } from '../kernel/errors.js';
+import { parseHex } from '../loom/color.js';
+
+export type ReadText = (file: string) => Promise<string>;
+
+function fromHexList(items: string[], origin: string): Uint8Array {
+  const out: number[] = [];
+  for (const item of items) {
+    const rgb = parseHex(item);
+    if (!rgb) throw new UsageError(`${origin}: "${item}" is not a #rrggbb colour`);
+    out.push(...rgb);
+  }
+  return checkSize(Uint8Array.from(out), origin);
+}
+
+function checkSize(palette: Uint8Array, origin: string): Uint8Array {
+  const n = palette.length / 3;
+  if (n < 2 || n > 256) throw new UsageError(`${origin}: a palette needs 2 to 256 colours, got ${n}`);
+  return palette;
+}
+
+/** Parses the text of a GIMP palette (.gpl). */
+function parseGpl(text: string, origin: string): Uint8Array {
+  const lines = text.split(/\r?\n/);
+  if (!/^GIMP Palette\s*$/.test(lines[0] ?? '')) throw new InputError(`${origin}: not a GIMP palette (first line must be "GIMP Palette")`);
+  const out: number[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '' || line.startsWith('#') || /^(Name|Columns):/i.test(line)) continue;
+    const m = /^(\d{1,3})\s+(\d{1,3})\s+(\d{1,3})(\s|$)/.exec(line);
+    if (!m) throw new InputError(`${origin}: line ${i + 1} is not "R G B [name]"`);
+    const rgb = [Number(m[1]), Number(m[2]), Number(m[3])];
+    if (rgb.some((v) => v > 255)) throw new InputError(`${origin}: line ${i + 1} has a value above 255`);
+    out.push(...rgb);
+  }
+  return checkSize(Uint8Array.from(out), origin);
+}
+
+export async function parsePaletteSpec(spec: string | string[], readText: ReadText): Promise<Uint8Array> {
+  if (Array.isArray(spec)) return fromHexList(spec, 'palette');
+  const trimmed = spec.trim();
+  if (trimmed.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new UsageError('palette: not a valid JSON array');
+    }
+    if (!Array.isArray(parsed) || !parsed.every((c) => typeof c === 'string')) {
+      throw new UsageError('palette: expected a JSON array of "#rrggbb" strings');
+    }
+    return fromHexList(parsed, 'palette');
+  }
+  if (/^#?[0-9a-f]{6}(\s*,\s*#?[0-9a-f]{6})*$/i.test(trimmed)) {
+    return fromHexList(trimmed.split(',').map((s) => s.trim()), 'palette');
+  }
+  let text: string;
+  try {
+    text = await readText(trimmed);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : 'cannot be read';
+    throw new InputError(`palette file ${trimmed}: ${why}`);
+  }
+  return parseGpl(text, `palette file ${trimmed}`);
+}

@@ -1,0 +1,221 @@
+/**
+ * Pure configuration resolution: defaults < rc file < env vars < flags, with the source of every value
+ * recorded so that `imagegen config` can explain it. No I/O here; the loader reads the file.
+ */
+import { ConfigError } from '../kernel/errors.js';
+import { maskSecret } from '../kernel/redact.js';
+import { checkValue, showValue, type LeafSpec } from '../kernel/values.js';
+import { configKeys, defaultConfig, getPath, setPath, styleKeys, type Config, type KeyDef, type StyleSettings } from './schema.js';
+
+type ValueSource =
+  | { kind: 'default' }
+  | { kind: 'file'; path: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'flag'; name: string };
+
+export interface FlagValue {
+  value: unknown;
+  /** The flag as typed, for messages: '--colors'. */
+  flag: string;
+}
+
+export interface ResolveInput {
+  file?: { path: string; data: unknown };
+  env: Record<string, string | undefined>;
+  /** Flag values keyed by config key path ('loom.colors'). Undefined values are ignored. */
+  flags?: Record<string, FlagValue | undefined>;
+}
+
+export interface ResolvedConfig {
+  config: Config;
+  sources: Record<string, ValueSource>;
+  /** Unknown keys and other things worth a warning; never fatal. */
+  warnings: string[];
+  file?: string;
+}
+
+/** The entry for `key` if the table has one of its own (never one inherited, such as `toString`). */
+function own<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+function sectionsOf(keys: Record<string, KeyDef>): Set<string> {
+  return new Set(
+    Object.keys(keys).flatMap((path) => {
+      const parts = path.split('.');
+      return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
+    }),
+  );
+}
+
+interface Schema {
+  keys: Record<string, KeyDef>;
+  sections: Set<string>;
+  styleKeys: Record<string, LeafSpec>;
+}
+
+const STYLE_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describeGot(spec: LeafSpec, raw: unknown): string {
+  return spec.type === 'string' && spec.secret ? '' : `, got ${showValue(raw)}`;
+}
+
+export function resolveConfig(input: ResolveInput): ResolvedConfig {
+  const keys = configKeys();
+  const schema: Schema = { keys, sections: sectionsOf(keys), styleKeys: styleKeys() };
+  const config = defaultConfig(keys);
+  const sources: Record<string, ValueSource> = {};
+  const warnings: string[] = [];
+  for (const [path, def] of Object.entries(keys)) {
+    if (def.default !== undefined) sources[path] = { kind: 'default' };
+  }
+
+  if (input.file) {
+    const { path: file, data } = input.file;
+    if (data !== undefined && data !== null && !isPlainObject(data)) {
+      throw new ConfigError(file, undefined, `expected an object at the top level, got ${showValue(data)}`);
+    }
+    if (isPlainObject(data)) readSection(schema, data, '', file, config, sources, warnings);
+  }
+
+  for (const [path, def] of Object.entries(keys)) {
+    for (const name of def.env ?? []) {
+      const raw = input.env[name];
+      if (raw === undefined || raw.trim() === '') continue;
+      const checked = checkValue(def.spec, raw.trim());
+      if (!checked.ok) {
+        throw new ConfigError(undefined, name, `expected ${checked.expected}${describeGot(def.spec, raw)}`);
+      }
+      setPath(config, path, checked.value);
+      sources[path] = { kind: 'env', name };
+      break;
+    }
+  }
+
+  for (const [path, flag] of Object.entries(input.flags ?? {})) {
+    if (!flag || flag.value === undefined) continue;
+    const def = own(keys, path);
+    if (!def) throw new Error(`flag ${flag.flag} maps to unknown config key ${path}`);
+    const checked = checkValue(def.spec, flag.value);
+    if (!checked.ok) throw new ConfigError(undefined, flag.flag, `expected ${checked.expected}${describeGot(def.spec, flag.value)}`);
+    setPath(config, path, checked.value);
+    sources[path] = { kind: 'flag', name: flag.flag };
+  }
+
+  if (config.polling.maxIntervalMs < config.polling.intervalMs) {
+    warnings.push('polling.maxIntervalMs is below polling.intervalMs; polls will use polling.intervalMs');
+  }
+  return { config, sources, warnings, file: input.file?.path };
+}
+
+function readSection(
+  schema: Schema,
+  data: Record<string, unknown>,
+  prefix: string,
+  file: string,
+  config: Config,
+  sources: Record<string, ValueSource>,
+  warnings: string[],
+): void {
+  for (const [key, raw] of Object.entries(data)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (path === 'styles') {
+      config.styles = readStyles(schema, raw, file, warnings);
+      sources.styles = { kind: 'file', path: file };
+      continue;
+    }
+    const def = own(schema.keys, path);
+    if (def) {
+      if (raw === null || raw === undefined) continue;
+      const checked = checkValue(def.spec, raw);
+      if (!checked.ok) throw new ConfigError(file, path, `expected ${checked.expected}${describeGot(def.spec, raw)}`);
+      setPath(config, path, checked.value);
+      sources[path] = { kind: 'file', path: file };
+    } else if (schema.sections.has(path)) {
+      if (!isPlainObject(raw)) throw new ConfigError(file, path, `expected an object, got ${showValue(raw)}`);
+      readSection(schema, raw, path, file, config, sources, warnings);
+    } else {
+      warnings.push(`${file}: unknown key ${path} (ignored)`);
+    }
+  }
+}
+
+function readStyles(schema: Schema, raw: unknown, file: string, warnings: string[]): Record<string, StyleSettings> {
+  if (!isPlainObject(raw)) throw new ConfigError(file, 'styles', `expected an object of named styles, got ${showValue(raw)}`);
+  const styles: Record<string, StyleSettings> = {};
+  for (const [name, body] of Object.entries(raw)) {
+    const base = `styles.${name}`;
+    if (!STYLE_NAME.test(name)) throw new ConfigError(file, base, 'a style name is letters, digits, - and _');
+    if (!isPlainObject(body)) throw new ConfigError(file, base, `expected an object, got ${showValue(body)}`);
+    const style: StyleSettings = {};
+    for (const [key, value] of Object.entries(body)) {
+      const path = `${base}.${key}`;
+      if (key === 'loom') {
+        if (!isPlainObject(value)) throw new ConfigError(file, path, `expected an object, got ${showValue(value)}`);
+        const loom: Record<string, unknown> = {};
+        for (const [loomKey, loomValue] of Object.entries(value)) {
+          const def = own(schema.keys, `loom.${loomKey}`);
+          if (!def) {
+            warnings.push(`${file}: unknown key ${path}.${loomKey} (ignored)`);
+            continue;
+          }
+          const checked = checkValue(def.spec, loomValue);
+          if (!checked.ok) throw new ConfigError(file, `${path}.${loomKey}`, `expected ${checked.expected}, got ${showValue(loomValue)}`);
+          loom[loomKey] = checked.value;
+        }
+        style.loom = loom;
+        continue;
+      }
+      const spec = own(schema.styleKeys, key);
+      if (!spec) {
+        warnings.push(`${file}: unknown key ${path} (ignored)`);
+        continue;
+      }
+      const checked = checkValue(spec, value);
+      if (!checked.ok) throw new ConfigError(file, path, `expected ${checked.expected}, got ${showValue(value)}`);
+      (style as Record<string, unknown>)[key] = checked.value;
+    }
+    styles[name] = style;
+  }
+  return styles;
+}
+
+/** Shows a secret as its first three and last four characters: `sk-…abcd`. */
+export function redactSecret(secret: string | undefined): string | undefined {
+  return secret === undefined ? undefined : maskSecret(secret);
+}
+
+function describeSource(source: ValueSource | undefined): string {
+  if (!source) return 'unset';
+  switch (source.kind) {
+    case 'default':
+      return 'default';
+    case 'file':
+      return `file ${source.path}`;
+    case 'env':
+      return `env ${source.name}`;
+    case 'flag':
+      return `flag ${source.name}`;
+  }
+}
+
+/** The resolved values as rows for `imagegen config`, secrets redacted. */
+export function configRows(resolved: ResolvedConfig): Array<{ key: string; value: unknown; source: string }> {
+  const rows = Object.entries(configKeys()).map(([key, def]) => {
+    const value = getPath(resolved.config, key);
+    const secret = def.spec.type === 'string' && def.spec.secret;
+    return {
+      key,
+      value: secret ? redactSecret(value as string | undefined) : value,
+      source: describeSource(resolved.sources[key]),
+    };
+  });
+  for (const name of Object.keys(resolved.config.styles)) {
+    rows.push({ key: `styles.${name}`, value: resolved.config.styles[name], source: describeSource(resolved.sources.styles) });
+  }
+  return rows;
+}

@@ -1,0 +1,122 @@
+/**
+ * The configuration's shape, defaults and per-key validation. One table describes every leaf key so that
+ * the rc file, env vars and flags are all checked the same way and `imagegen config` can list them. Each
+ * provider's keys come from its descriptor, the format names from the format registry.
+ */
+import { formatIds } from '../formats/registry.js';
+import type { LeafSpec } from '../kernel/values.js';
+import type { LoomSettings } from '../loom/types.js';
+import { providerList } from '../providers/registry.js';
+import type { ProviderSettings } from '../providers/types.js';
+
+/** The configurable loom settings: LoomSettings with the palette as written (hex list or .gpl path). */
+export type LoomConfig = Omit<LoomSettings, 'palette' | 'background'> & {
+  palette?: string | string[];
+  /** '#rrggbb' */
+  background: string;
+};
+
+export interface StyleSettings {
+  description?: string;
+  function?: string;
+  prompt?: string;
+  strength?: number;
+  loom?: Partial<LoomConfig>;
+}
+
+export interface Config {
+  providers: Record<string, ProviderSettings>;
+  edit: { provider?: string };
+  polling: { intervalMs: number; maxIntervalMs: number; timeoutMs: number };
+  retry: { retries: number; minTimeoutMs: number };
+  output: { dir?: string; format: string };
+  loom: LoomConfig;
+  styles: Record<string, StyleSettings>;
+}
+
+export interface KeyDef {
+  spec: LeafSpec;
+  default?: unknown;
+  env?: readonly string[];
+  description: string;
+}
+
+/** Largest number of ends or picks accepted; far above any loom (AdaCAD caps at 10,000). */
+export const MAX_GRID_SIDE = 20_000;
+
+const MINUTE = 60_000;
+
+const COMMON_KEYS: Record<string, KeyDef> = {
+  'polling.intervalMs': { spec: { type: 'int', min: 1, max: MINUTE }, default: 1000, description: 'first pause between task polls' },
+  'polling.maxIntervalMs': { spec: { type: 'int', min: 1, max: 10 * MINUTE }, default: 5000, description: 'longest pause between task polls' },
+  'polling.timeoutMs': { spec: { type: 'int', min: 1, max: 24 * 60 * MINUTE }, default: 5 * MINUTE, description: 'give up waiting for a task after this long' },
+  'retry.retries': { spec: { type: 'int', min: 0, max: 10 }, default: 3, description: 'retries of a submit after 429, 5xx or a network error' },
+  'retry.minTimeoutMs': { spec: { type: 'int', min: 1, max: 10 * MINUTE }, default: 1000, description: 'first pause before a retry (doubles each time)' },
+  'output.dir': { spec: { type: 'string' }, description: 'folder for derived output names (default: the current folder)' },
+  'loom.colors': { spec: { type: 'int', min: 2, max: 256 }, default: 8, description: 'number of yarn colours' },
+  'loom.width': { spec: { type: 'int', min: 1, max: MAX_GRID_SIDE }, default: 600, description: 'warp ends (output width in pixels)' },
+  'loom.height': { spec: { type: 'int', min: 1, max: MAX_GRID_SIDE }, description: 'weft picks (default: from the aspect ratio and loom.density)' },
+  'loom.density': { spec: { type: 'density' }, description: 'ends x picks per cm (or /in), e.g. 24x30' },
+  'loom.minRegion': { spec: { type: 'int', min: 1, max: 10_000 }, default: 4, description: 'smallest region in pixels; smaller specks are merged into a neighbour' },
+  'loom.dither': { spec: { type: 'enum', values: ['none', 'ordered', 'fs'] }, default: 'none', description: 'dithering: none, ordered or fs' },
+  'loom.palette': { spec: { type: 'palette' }, description: 'fixed yarn colours: "#hex,#hex", an array of hex strings, or a .gpl file' },
+  'loom.background': { spec: { type: 'color' }, default: '#ffffff', description: 'colour under transparent pixels' },
+};
+
+/**
+ * Every leaf key outside `styles`, with its default and env vars (first listed wins). Built on each call so
+ * that a provider registered later (an extension, a test) has its keys too.
+ */
+export function configKeys(): Record<string, KeyDef> {
+  const keys: Record<string, KeyDef> = {};
+  for (const p of providerList()) {
+    keys[`providers.${p.id}.apiKey`] = { spec: { type: 'string', secret: true }, env: p.keyEnv, description: `${p.label} API key (${p.keyShape})` };
+    keys[`providers.${p.id}.baseUrl`] = { spec: { type: 'url' }, default: p.defaultBaseUrl, env: [p.baseUrlEnv], description: `${p.label} base URL` };
+    keys[`providers.${p.id}.model`] = { spec: { type: 'string' }, default: p.defaultModel, description: p.modelDescription };
+  }
+  const editors = providerList().filter((p) => p.capabilities.includes('edit'));
+  keys['edit.provider'] = {
+    spec: { type: 'enum', values: editors.map((p) => p.id) },
+    description: 'provider for `edit` (default: the first with a key)',
+  };
+  Object.assign(keys, COMMON_KEYS);
+  const formats = formatIds();
+  keys['output.format'] = { spec: { type: 'enum', values: formats }, default: formats[0], description: 'output image format' };
+  return keys;
+}
+
+/** Keys allowed inside `styles.<name>`, with those the providers add; `loom` takes the loom.* keys. */
+export function styleKeys(): Record<string, LeafSpec> {
+  const keys: Record<string, LeafSpec> = { description: { type: 'string' }, prompt: { type: 'string' } };
+  for (const p of providerList()) Object.assign(keys, p.styleKeys);
+  return keys;
+}
+
+export function defaultConfig(keys = configKeys()): Config {
+  const config = { styles: {}, providers: {}, edit: {} } as unknown as Config;
+  for (const [path, def] of Object.entries(keys)) {
+    if (def.default !== undefined) setPath(config, path, def.default);
+  }
+  // Keep every section present even when none of its keys has a default.
+  setPath(config, 'output.dir', undefined);
+  return config;
+}
+
+export function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+export function setPath(obj: object, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = obj as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) {
+    if (!Object.hasOwn(cur, part) || cur[part] === null || typeof cur[part] !== 'object') cur[part] = {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]] = value;
+}

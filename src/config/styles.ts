@@ -1,0 +1,100 @@
+/**
+ * Style presets: what `edit` asks DashScope to do, and how the local loom pipeline finishes the image.
+ * User config (`styles.<name>`) adds presets or overrides fields of the built-in ones.
+ */
+import { UsageError } from '../kernel/errors.js';
+import type { LoomConfig, StyleSettings } from './schema.js';
+
+export interface StylePreset {
+  name: string;
+  description: string;
+  /** DashScope wanx2.1-imageedit `input.function`. */
+  function: string;
+  /** The instruction sent to the remote model. */
+  prompt: string;
+  /** `parameters.strength` (0–1) for functions that take it. */
+  strength?: number;
+  /** Local loom settings this style imposes over the configured ones; flags still win. */
+  loom: Partial<LoomConfig>;
+  builtIn: boolean;
+}
+
+const BUILT_IN_STYLES: readonly StylePreset[] = [
+  {
+    name: 'loom',
+    description: 'flat-colour jacquard design: the configured number of yarn colours, hard edges, no specks',
+    function: 'description_edit',
+    prompt:
+      'Redraw this picture as a flat jacquard weaving design: a few solid colour areas with clean hard edges, ' +
+      'no gradients, no shading, no texture, no text, plain background.',
+    strength: 0.6,
+    loom: {},
+    builtIn: true,
+  },
+  {
+    name: 'silhouette',
+    description: 'two-colour silhouette (black figure on white ground) for a two-structure weave',
+    function: 'description_edit',
+    prompt:
+      'Turn this picture into a bold black silhouette on a plain white background, with smooth clean outlines ' +
+      'and no inner detail, no grey.',
+    strength: 0.7,
+    loom: { colors: 2, palette: ['#000000', '#ffffff'], minRegion: 9 },
+    builtIn: true,
+  },
+  {
+    name: 'poster',
+    description: 'six-colour poster with a fixed yarn palette (black, white, red, gold, blue, green)',
+    function: 'description_edit',
+    prompt:
+      'Redraw this picture as a bold flat poster with a few saturated solid colours and thick clean shapes, ' +
+      'no gradients, no fine detail.',
+    strength: 0.6,
+    loom: { palette: ['#1a1a1a', '#f4f1e8', '#b8262b', '#d9a43b', '#234e8c', '#2f7a4a'], minRegion: 6 },
+    builtIn: true,
+  },
+];
+
+/** Built-in presets with the user's `styles.<name>` entries merged over them. */
+export function styleTable(userStyles: Record<string, StyleSettings> = {}): StylePreset[] {
+  const table = new Map<string, StylePreset>(BUILT_IN_STYLES.map((style) => [style.name, { ...style, loom: { ...style.loom } }]));
+  for (const [name, user] of Object.entries(userStyles)) {
+    const base = table.get(name);
+    if (base) {
+      table.set(name, {
+        ...base,
+        ...definedFields(user),
+        loom: { ...base.loom, ...(user.loom ?? {}) },
+        builtIn: true,
+      });
+    } else {
+      table.set(name, {
+        name,
+        description: user.description ?? 'user-defined style',
+        function: user.function ?? 'description_edit',
+        prompt: user.prompt ?? BUILT_IN_STYLES[0].prompt,
+        strength: user.strength,
+        loom: { ...(user.loom ?? {}) },
+        builtIn: false,
+      });
+    }
+  }
+  return [...table.values()];
+}
+
+function definedFields(user: StyleSettings): Partial<StylePreset> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['description', 'function', 'prompt', 'strength'] as const) {
+    if (user[key] !== undefined) out[key] = user[key];
+  }
+  return out as Partial<StylePreset>;
+}
+
+export function findStyle(name: string, userStyles: Record<string, StyleSettings> = {}): StylePreset {
+  const table = styleTable(userStyles);
+  const style = table.find((s) => s.name === name);
+  if (!style) {
+    throw new UsageError(`unknown style "${name}"`, { hint: `known styles: ${table.map((s) => s.name).join(', ')}` });
+  }
+  return style;
+}

@@ -1,0 +1,75 @@
+/** Which provider a job uses, and the context its calls run in (settings, limits, services). */
+import type { ResolvedConfig } from '../config/resolve.js';
+import { AuthError, UsageError } from '../kernel/errors.js';
+import type { Services } from '../kernel/ports.js';
+import { findProvider, providerList, providersWith } from '../providers/registry.js';
+import {
+  DEFAULT_DOWNLOAD_TIMEOUT_MS,
+  DEFAULT_MAX_DOWNLOAD_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type Capability,
+  type ProviderContext,
+  type ProviderDescriptor,
+  type TaskLimits,
+} from '../providers/types.js';
+
+export function taskLimits(resolved: ResolvedConfig, maxDownloadMb?: number): TaskLimits {
+  return {
+    polling: resolved.config.polling,
+    retry: resolved.config.retry,
+    requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    maxDownloadBytes: maxDownloadMb === undefined ? DEFAULT_MAX_DOWNLOAD_BYTES : maxDownloadMb * 1000 * 1000,
+    downloadTimeoutMs: DEFAULT_DOWNLOAD_TIMEOUT_MS,
+  };
+}
+
+function apiKeyOf(resolved: ResolvedConfig, provider: ProviderDescriptor): string | undefined {
+  return resolved.config.providers[provider.id]?.apiKey;
+}
+
+/** Every configured key, for the redactor. */
+export function configuredKeys(resolved: ResolvedConfig): string[] {
+  return providerList()
+    .map((p) => apiKeyOf(resolved, p))
+    .filter((key): key is string => key !== undefined);
+}
+
+/**
+ * The provider for a capability: the one named (flag or config), else the first that has a key, else the
+ * first that offers it. `keyed` says whether it has a key.
+ */
+export function chooseProvider(resolved: ResolvedConfig, capability: Capability, named?: string): { provider: ProviderDescriptor; keyed: boolean } {
+  const offering = providersWith(capability);
+  if (named !== undefined) {
+    const provider = findProvider(named);
+    if (!provider || !provider.capabilities.includes(capability)) {
+      throw new UsageError(`no provider "${named}" for ${capability}`, { hint: `known: ${offering.map((p) => p.id).join(', ')}` });
+    }
+    return { provider, keyed: Boolean(apiKeyOf(resolved, provider)) };
+  }
+  const keyed = offering.find((p) => apiKeyOf(resolved, p));
+  if (keyed) return { provider: keyed, keyed: true };
+  return { provider: offering[0], keyed: false };
+}
+
+export function missingKeyError(provider: ProviderDescriptor): AuthError {
+  return new AuthError(`no ${provider.label} key configured`, {
+    provider: provider.id,
+    hint: `set ${provider.keyEnv[0]}, or providers.${provider.id}.apiKey in .imagegenrc.json (imagegen init)`,
+  });
+}
+
+export function providerContext(provider: ProviderDescriptor, resolved: ResolvedConfig, services: Services, limits: TaskLimits, model?: string): ProviderContext {
+  const settings = resolved.config.providers[provider.id];
+  return {
+    provider,
+    settings: { ...settings, model: model ?? settings.model, apiKey: settings.apiKey ?? '(no key configured)' },
+    limits,
+    http: services.http,
+    sleep: services.sleep,
+    now: services.now,
+    ui: services.ui,
+    redactor: services.redactor,
+    signal: services.signal,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Safe writes over the Fs port: every file goes to a temporary name in the same folder first and is then
+ * linked (atomic no-overwrite) or renamed into place, so an interrupted run leaves nothing half-written, and
+ * the temporary file is removed on every path.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { OutputExistsError } from './errors.js';
+import type { Fs } from './ports.js';
+
+export async function exists(fs: Fs, file: string): Promise<boolean> {
+  try {
+    await fs.stat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** A temporary name beside `file`: `.name.png.<pid>.<hex>.tmp`. */
+export function tempNameFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Codes with which link() says "this file system has no hard links". */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS']);
+
+/**
+ * Puts the finished temporary file `tmp` at `file` without ever replacing an existing file: a hard link,
+ * which fails with EEXIST when `file` exists, or an exclusive copy where links are not supported. Returns
+ * false when `file` exists; `tmp` stays in place either way.
+ */
+export async function placeExclusive(fs: Fs, tmp: string, file: string): Promise<boolean> {
+  try {
+    await fs.link(tmp, file);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (!NO_LINKS.has(code ?? '')) throw err;
+  }
+  try {
+    await fs.copyFile(tmp, file, true);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/**
+ * Writes `data` to `file` through a temporary file. Without `overwrite`, an existing `file` is an
+ * OutputExistsError, checked atomically.
+ */
+export async function writeFileAtomic(
+  fs: Fs,
+  file: string,
+  data: Uint8Array | string,
+  options: { overwrite?: boolean; mode?: number } = {},
+): Promise<void> {
+  const tmp = tempNameFor(file);
+  try {
+    await fs.writeFile(tmp, data, { mode: options.mode });
+    if (options.overwrite) {
+      await fs.rename(tmp, file);
+      return;
+    }
+    if (!(await placeExclusive(fs, tmp, file))) throw new OutputExistsError(file);
+  } finally {
+    await fs.unlink(tmp).catch(() => undefined);
+  }
+}

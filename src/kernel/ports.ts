@@ -1,0 +1,107 @@
+/**
+ * The ports: what the layers above need from the outside world, as interfaces. The CLI builds one Services
+ * container from the real process (src/cli/services.ts) and passes it down; tests pass their own.
+ */
+import type { JobRecord } from './records.js';
+import type { Redactor } from './redact.js';
+
+export interface Spinner {
+  update(text: string): void;
+  succeed(text?: string): void;
+  fail(text?: string): void;
+  stop(): void;
+}
+
+export interface Ui {
+  /** Progress and notes, to stderr; silent with --quiet. */
+  info(message: string): void;
+  /** Warnings, to stderr, even with --quiet. */
+  warn(message: string): void;
+  /** Details for --verbose, to stderr. */
+  debug(message: string): void;
+  spinner(text: string): Spinner;
+  /** One result: a path line, or an NDJSON record with --json. */
+  result(record: JobRecord): void;
+  /** A JSON line on stdout whatever the mode (--dry-run's planned requests, listings). */
+  data(record: Record<string, unknown>): void;
+}
+
+/** The file-system calls the tool makes; tests pass a failing or recording one. */
+export interface Fs {
+  readFile(file: string): Promise<Buffer>;
+  readText(file: string): Promise<string>;
+  writeFile(file: string, data: Uint8Array | string, options?: { mode?: number }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Fails with EEXIST when `target` exists: the atomic no-overwrite step. */
+  link(existing: string, target: string): Promise<void>;
+  /** With `exclusive`, fails with EEXIST when `target` exists (for file systems without hard links). */
+  copyFile(from: string, to: string, exclusive: boolean): Promise<void>;
+  unlink(file: string): Promise<void>;
+  stat(file: string): Promise<unknown>;
+  mkdir(dir: string, options: { recursive: true }): Promise<unknown>;
+}
+
+interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  json?: unknown;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+interface DownloadOptions {
+  maxBytes: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface DownloadResult {
+  status: number;
+  bytes: Buffer;
+  contentType?: string;
+}
+
+/** Requests resolve for any HTTP status; they reject only with NetworkError (or InterruptedError). */
+export interface HttpClient {
+  request(request: HttpRequest): Promise<HttpResponse>;
+  /** Streams a body, stopping as soon as it passes maxBytes. Non-2xx statuses resolve with an empty body. */
+  download(url: string, options: DownloadOptions): Promise<DownloadResult>;
+}
+
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** Questions asked on the terminal; absent when no one can answer. */
+export interface Prompts {
+  /** `validate` returns true, or what is wrong, so a bad answer is asked again at once. */
+  text(message: string, defaultValue?: string, validate?: (answer: string) => true | string): Promise<string>;
+  secret(message: string): Promise<string>;
+  confirm(message: string, defaultValue: boolean): Promise<boolean>;
+  choice(message: string, choices: readonly string[], defaultValue: string): Promise<string>;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Everything below the CLI needs from outside, in one container. */
+export interface Services {
+  fs: Fs;
+  http: HttpClient;
+  sleep: Sleep;
+  now: () => number;
+  ui: Ui;
+  /** Undefined when no one can answer questions (not a TTY, or CI). */
+  prompts?: Prompts;
+  /** Fires on Ctrl-C or SIGTERM. */
+  signal: AbortSignal;
+  /** Keys to mask in everything that leaves the process. */
+  redactor: Redactor;
+  cwd: string;
+  home: string;
+  env: Env;
+}

@@ -1,0 +1,36 @@
+/**
+ * The typed records that `--json` prints, one NDJSON line per item. Field names are stable: the README
+ * documents them as the NDJSON schema.
+ */
+import type { ErrorRecord } from './errors.js';
+
+export interface JobRecord {
+  status: 'ok' | 'error';
+  /** The input file as given (edit), or null (generate). */
+  input: string | null;
+  /** The prompt (generate). */
+  prompt?: string;
+  /** The written image, or null for a failed item. */
+  output: string | null;
+  /** The JSON report beside the image, when one was written. */
+  report?: string;
+  /** The raw download kept by generate --keep-original. */
+  original?: string;
+  style: string | null;
+  /** 'local', 'local-fallback', or a provider id ('dashscope', 'modelscope'). */
+  source: string | null;
+  provider?: string;
+  model?: string;
+  taskId?: string;
+  requestId?: string;
+  seed?: number;
+  width?: number;
+  height?: number;
+  colors?: number | null;
+  /** Why a remote edit fell back to the local pipeline. */
+  remoteError?: ErrorRecord;
+  /** Why the item failed. */
+  error?: ErrorRecord;
+  /** Wall time of the item. */
+  seconds?: number;
+}

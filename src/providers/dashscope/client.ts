@@ -1,0 +1,136 @@
+/**
+ * DashScope `wanx2.1-imageedit` as documented: an async task submitted with `X-DashScope-Async: enable`,
+ * the image sent as a data URI, then polled at /api/v1/tasks/{id} until SUCCEEDED, FAILED, CANCELED or UNKNOWN.
+ */
+import type { HttpResponse } from '../../kernel/ports.js';
+import type { PlannedRequest } from '../../kernel/redact.js';
+import type { RgbaImage } from '../../loom/types.js';
+import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
+import { fetchResult } from '../shared/result.js';
+import { runAsyncTask } from '../shared/task.js';
+import type { EditInstruction, ProviderClient, ProviderContext } from '../types.js';
+import { prepareForDashscope } from './prepare.js';
+
+const SUBMIT_PATH = '/api/v1/services/aigc/image2image/image-synthesis';
+/** Functions whose `parameters` take `strength`. */
+const TAKES_STRENGTH = new Set(['stylization_all', 'description_edit']);
+
+type Settings = ProviderContext['settings'];
+
+function buildEditRequest(settings: Settings, instruction: EditInstruction, imageDataUri: string): PlannedRequest {
+  const parameters: Record<string, unknown> = { n: 1 };
+  if (instruction.strength !== undefined && TAKES_STRENGTH.has(instruction.function ?? '')) parameters.strength = instruction.strength;
+  if (instruction.seed !== undefined) parameters.seed = instruction.seed;
+  return {
+    method: 'POST',
+    url: settings.baseUrl + SUBMIT_PATH,
+    headers: {
+      Authorization: `Bearer ${settings.apiKey}`,
+      'Content-Type': 'application/json',
+      'X-DashScope-Async': 'enable',
+    },
+    json: {
+      model: settings.model,
+      input: { function: instruction.function, prompt: instruction.prompt, base_image_url: imageDataUri },
+      parameters,
+    },
+  };
+}
+
+function pollRequest(settings: Settings, taskId: string): PlannedRequest {
+  return { method: 'GET', url: `${settings.baseUrl}/api/v1/tasks/${taskId}`, headers: { Authorization: `Bearer ${settings.apiKey}` } };
+}
+
+function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
+  const body = parseJson(res.body) ?? {};
+  return providerError({
+    provider: ctx.provider,
+    status: res.status,
+    code: typeof body.code === 'string' ? body.code : undefined,
+    message: typeof body.message === 'string' ? body.message : typeof body.msg === 'string' ? body.msg : res.body.slice(0, 200) || undefined,
+    requestId: typeof body.request_id === 'string' ? body.request_id : undefined,
+    taskId,
+    retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+  });
+}
+
+async function prepare(image: RgbaImage, ctx: ProviderContext) {
+  const prepared = await prepareForDashscope(image);
+  ctx.ui.debug(`DashScope: sending ${prepared.width}×${prepared.height} ${prepared.mime}, ${prepared.bytes} bytes`);
+  return prepared;
+}
+
+/** Submits, polls and downloads the first result. Ctrl-C while the task is queued cancels it. */
+async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext) {
+  const { settings, http, limits } = ctx;
+  const request = buildEditRequest(settings, instruction, (await prepare(image, ctx)).dataUri);
+  const task = await runAsyncTask(
+    {
+      async submit() {
+        const res = await http.request({ ...request, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
+        if (res.status !== 200) throw errorFrom(ctx, res);
+        const body = parseJson(res.body);
+        const taskId = (body?.output as Record<string, unknown> | undefined)?.task_id;
+        if (typeof taskId !== 'string' || !taskId) {
+          throw providerError({ provider: ctx.provider, status: res.status, message: 'the submit answer has no task id', requestId: body?.request_id as string | undefined });
+        }
+        return { taskId, requestId: body?.request_id as string | undefined };
+      },
+      async check(taskId) {
+        const poll = pollRequest(settings, encodeURIComponent(taskId));
+        const res = await http.request({ ...poll, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
+        if (res.status !== 200) throw errorFrom(ctx, res, taskId);
+        const body = parseJson(res.body);
+        const output = (body?.output ?? {}) as Record<string, unknown>;
+        const status = String(output.task_status ?? 'UNKNOWN');
+        const requestId = body?.request_id as string | undefined;
+        const failure = (code: string | undefined, message: string, taskFailed = false) =>
+          providerError({ provider: ctx.provider, code, message, requestId, taskId, taskFailed });
+        if (status === 'SUCCEEDED') {
+          const results = Array.isArray(output.results) ? (output.results as Array<Record<string, unknown>>) : [];
+          const first = results.find((r) => typeof r.url === 'string' && r.url);
+          if (first) return { done: true, value: first.url as string };
+          const failed = results.find((r) => typeof r.code === 'string');
+          throw failure((failed?.code as string) ?? 'NoResult', (failed?.message as string) ?? 'the task succeeded without an image URL', true);
+        }
+        if (status === 'FAILED') throw failure(output.code as string | undefined, (output.message as string) ?? 'the task failed', true);
+        if (status === 'CANCELED') throw failure('CANCELED', 'the task was canceled');
+        if (status === 'UNKNOWN') throw failure('UNKNOWN', 'the task is unknown or has expired (tasks are kept 24 hours)');
+        return { done: false, status };
+      },
+      async onInterrupt(taskId, lastStatus) {
+        if (lastStatus !== 'PENDING') return 'may still finish';
+        return (await cancelTask(ctx, taskId)) ? 'was canceled' : 'could not be canceled';
+      },
+      timeoutHint: 'raise polling.timeoutMs; the task may still finish, and its result stays 24 hours',
+    },
+    ctx,
+  );
+  const bytes = await fetchResult(task.url, task.taskId, ctx);
+  return { bytes, taskId: task.taskId, requestId: task.requestId, model: settings.model };
+}
+
+/** Best-effort cancel of a queued task; DashScope cancels only PENDING tasks. */
+async function cancelTask(ctx: ProviderContext, taskId: string): Promise<boolean> {
+  try {
+    const res = await ctx.http.request({
+      method: 'POST',
+      url: `${ctx.settings.baseUrl}/api/v1/tasks/${encodeURIComponent(taskId)}/cancel`,
+      headers: { Authorization: `Bearer ${ctx.settings.apiKey}` },
+      timeoutMs: 5000,
+    });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+export const client: ProviderClient = {
+  edit: {
+    async plan(image, instruction, ctx) {
+      const prepared = await prepare(image, ctx);
+      return [buildEditRequest(ctx.settings, instruction, prepared.dataUri), pollRequest(ctx.settings, '{task_id}')];
+    },
+    run: runEdit,
+  },
+};

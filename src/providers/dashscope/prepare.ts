@@ -1,0 +1,64 @@
+/**
+ * Brings a picture within DashScope's input limits (each side 512-4096 px, at most 10 MB) by scaling and
+ * re-encoding, and returns it as a data URI. Pixels come from our decoder, so EXIF orientation is already
+ * applied and alpha is flattened onto white.
+ */
+import { encodeRgbPng } from '../../formats/png.js';
+import { ImagegenError } from '../../kernel/errors.js';
+import { resizeToGrid } from '../../loom/resize.js';
+import type { RgbaImage } from '../../loom/types.js';
+
+const MIN_SIDE = 512;
+const MAX_SIDE = 4096;
+const MAX_BYTES = 10 * 1024 * 1024;
+
+/** The size to send: within [512, 4096] on both sides, aspect kept; undefined when that is impossible. */
+export function fitDashscopeSize(width: number, height: number): { width: number; height: number } | undefined {
+  let scale = 1;
+  if (Math.min(width, height) < MIN_SIDE) scale = MIN_SIDE / Math.min(width, height);
+  if (Math.max(width, height) * scale > MAX_SIDE) scale = MAX_SIDE / Math.max(width, height);
+  const w = Math.round(width * scale);
+  const h = Math.round(height * scale);
+  if (Math.min(w, h) < MIN_SIDE || Math.max(w, h) > MAX_SIDE) return undefined;
+  return { width: w, height: h };
+}
+
+export interface PreparedImage {
+  dataUri: string;
+  width: number;
+  height: number;
+  bytes: number;
+  mime: 'image/png' | 'image/jpeg';
+}
+
+export async function prepareForDashscope(image: RgbaImage): Promise<PreparedImage> {
+  const fit = fitDashscopeSize(image.width, image.height);
+  if (!fit) {
+    throw new ImagegenError('failure', `a ${image.width}×${image.height} picture cannot be brought within DashScope's 512-4096 px per side`, {
+      provider: 'dashscope',
+      hint: 'crop it to a less extreme aspect ratio (at most 8:1)',
+    });
+  }
+  let { width, height } = fit;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const rgb = resizeToGrid(image, width, height);
+    const png = encodeRgbPng(rgb);
+    if (png.length <= MAX_BYTES) return { dataUri: `data:image/png;base64,${png.toString('base64')}`, width, height, bytes: png.length, mime: 'image/png' };
+    // A photo near 4096 px can exceed 10 MB as PNG; JPEG at quality 90 is far smaller.
+    const { Jimp } = await import('jimp');
+    const rgba = Buffer.alloc(width * height * 4, 255);
+    for (let i = 0, j = 0; i < rgb.data.length; i += 3, j += 4) {
+      rgba[j] = rgb.data[i];
+      rgba[j + 1] = rgb.data[i + 1];
+      rgba[j + 2] = rgb.data[i + 2];
+    }
+    const jpeg = await new Jimp({ width, height, data: rgba }).getBuffer('image/jpeg', { quality: 90 });
+    if (jpeg.length <= MAX_BYTES) return { dataUri: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width, height, bytes: jpeg.length, mime: 'image/jpeg' };
+    // Still too large: shrink, but never below the minimum side.
+    const shrink = Math.max(0.8, MIN_SIDE / Math.min(width, height));
+    if (shrink >= 1) break;
+    width = Math.round(width * shrink);
+    height = Math.round(height * shrink);
+  }
+  throw new ImagegenError('failure', 'the picture cannot be encoded within DashScope\'s 10 MB limit', { provider: 'dashscope' });
+}

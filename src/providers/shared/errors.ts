@@ -1,0 +1,80 @@
+/**
+ * Turns provider answers into typed errors with a hint for each known code. Kinds decide exit codes
+ * (src/cli/exit-codes.ts) and whether `edit` may fall back to the local pipeline; the advice that depends on
+ * the service comes from the provider's own hints.
+ */
+import { ProviderError, type ErrorKind } from '../../kernel/errors.js';
+import type { ProviderInfo } from '../types.js';
+
+export interface ErrorContext {
+  provider: ProviderInfo;
+  status?: number;
+  code?: string;
+  message?: string;
+  requestId?: string;
+  taskId?: string;
+  retryAfterMs?: number;
+  /** Extra words for the hint, such as remaining quota from headers. */
+  note?: string;
+  /** The error is a task's FAILED status, not an HTTP answer. */
+  taskFailed?: boolean;
+}
+
+const MODERATION_CODES = new Set(['DataInspectionFailed', 'IPInfringementSuspect', 'InvalidParameter.DataInspection', '422']);
+
+/** Kind and hint for a provider answer, from the HTTP status and the provider's code. */
+export function classify(ctx: ErrorContext): { kind: ErrorKind; hint: string } {
+  const { provider, status, code = '' } = ctx;
+  const name = provider.label;
+  if (status === 401 || code === 'InvalidApiKey') return { kind: 'auth', hint: provider.hints.auth };
+  if (code === 'Arrearage') return { kind: 'quota', hint: `the ${name} account is overdue or has no balance; top it up in the console` };
+  if (code === 'AccessDenied.Unpurchased') return { kind: 'quota', hint: `the model is not activated for this ${name} account; activate it in the console` };
+  if (status === 403 || code.startsWith('AccessDenied')) return { kind: 'quota', hint: provider.hints.forbidden };
+  if (code === 'Throttling.AllocationQuota') return { kind: 'quota', hint: `the allocated ${name} quota is used up; raise it or wait` };
+  if (status === 429 || code.startsWith('Throttling')) return { kind: 'rate-limit', hint: provider.hints.rateLimit };
+  if (MODERATION_CODES.has(code)) return { kind: 'moderation', hint: `${name}'s content check refused the prompt or the image; change them` };
+  if (status === 404) return { kind: 'usage', hint: `${name} does not know this model or path: check the model id and the base URL` };
+  if (code === 'InvalidParameter' || code.startsWith('BadRequest') || code === 'InvalidURL' || code === 'UnsupportedOperation' || status === 400 || status === 413) {
+    return { kind: 'usage', hint: `${name} rejected a parameter: check --function, --strength, --prompt, --size and the model id` };
+  }
+  if (code.startsWith('InternalError') || (status !== undefined && status >= 500) || status === 408 || code === 'RequestTimeOut') {
+    return { kind: 'network', hint: `a server-side failure at ${name}; try again later` };
+  }
+  return { kind: 'failure', hint: `${name} could not complete the task` };
+}
+
+export function providerError(ctx: ErrorContext): ProviderError {
+  const classified = classify(ctx);
+  // A task that ran and FAILED with a parameter-type code failed at the provider (exit 1, fallback allowed):
+  // what we sent was accepted at submit.
+  const { kind, hint } = ctx.taskFailed && classified.kind === 'usage' ? { kind: 'failure' as const, hint: `the ${ctx.provider.label} task failed` } : classified;
+  const parts = [ctx.provider.label, ctx.status === undefined ? undefined : `HTTP ${ctx.status}`, ctx.code || undefined].filter(Boolean);
+  return new ProviderError(kind, `${parts.join(' ')}: ${ctx.message || 'no message'}`, {
+    provider: ctx.provider.id,
+    status: ctx.status,
+    code: ctx.code || undefined,
+    requestId: ctx.requestId,
+    taskId: ctx.taskId,
+    hint: ctx.note ? `${hint} (${ctx.note})` : hint,
+    retryAfterMs: ctx.retryAfterMs,
+  });
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function parseJson(body: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(body) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Retries a submit with p-retry: only after 429, 5xx and network failures (never 400/401/403, which are
+ * deterministic), with exponential pauses, and at least as long as the provider's Retry-After.
+ */
+import pRetry, { AbortError } from 'p-retry';
+import { isImagegenError, NetworkError, ProviderError } from '../../kernel/errors.js';
+import type { Sleep } from '../../kernel/ports.js';
+
+export interface RetryOptions {
+  retries: number;
+  minTimeoutMs: number;
+  sleep: Sleep;
+  signal?: AbortSignal;
+  /** A notice for each retry: "retrying in 2 s (HTTP 429)". */
+  onRetry?: (message: string) => void;
+}
+
+/** Longest Retry-After we wait for; beyond it the request fails at once. */
+const MAX_RETRY_AFTER_MS = 120_000;
+
+/** Connection failures that happen before a request is sent: retrying cannot create a second task. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export function isRetryable(err: unknown): boolean {
+  if (!isImagegenError(err)) return false;
+  if (err.kind === 'rate-limit') return true;
+  if (err instanceof NetworkError) return NEVER_SENT.has(err.code ?? '');
+  return err.kind === 'network' && err.status !== undefined && (err.status >= 500 || err.status === 408);
+}
+
+export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
+  return pRetry(
+    async () => {
+      try {
+        return await attempt();
+      } catch (err) {
+        const tooLong = err instanceof ProviderError && (err.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS;
+        if (!isRetryable(err) || tooLong) throw new AbortError(err as Error);
+        throw err;
+      }
+    },
+    {
+      retries: options.retries,
+      minTimeout: options.minTimeoutMs,
+      factor: 2,
+      signal: options.signal,
+      async onFailedAttempt({ error, retriesLeft, retriesConsumed }) {
+        if (retriesLeft <= 0 || !isRetryable(error)) return;
+        const backoff = options.minTimeoutMs * 2 ** retriesConsumed;
+        const asked = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
+        const wait = Math.max(backoff, asked);
+        const why = error instanceof ProviderError && error.status ? `HTTP ${error.status}${error.code ? ' ' + error.code : ''}` : error.message;
+        options.onRetry?.(`retrying in ${Math.round(wait / 100) / 10} s (${why}); ${retriesLeft} ${retriesLeft === 1 ? 'retry' : 'retries'} left`);
+        // p-retry then waits `backoff` itself; make up the rest of what the provider asked for.
+        if (asked > backoff) await options.sleep(asked - backoff, options.signal);
+      },
+    },
+  );
+}

@@ -1,0 +1,135 @@
+/**
+ * One Provider interface. A provider is a folder (src/providers/<id>/) whose index.ts exports a descriptor
+ * (plain data and cheap checks, safe to load on every run) and whose client is loaded only when a request
+ * is to be made; plus one line in src/providers/registry.ts.
+ */
+import type { HttpClient, Sleep, Ui } from '../kernel/ports.js';
+import type { PlannedRequest, Redactor } from '../kernel/redact.js';
+import type { LeafSpec } from '../kernel/values.js';
+import type { RgbaImage } from '../loom/types.js';
+
+export type Capability = 'edit' | 'generate';
+
+/** What the config holds for each provider (providers.<id>.*). */
+export interface ProviderSettings {
+  apiKey?: string;
+  baseUrl: string;
+  model: string;
+}
+
+export interface TaskLimits {
+  polling: { intervalMs: number; maxIntervalMs: number; timeoutMs: number };
+  retry: { retries: number; minTimeoutMs: number };
+  /** Per-request timeout for API calls. */
+  requestTimeoutMs: number;
+  /** Largest result download. */
+  maxDownloadBytes: number;
+  downloadTimeoutMs: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 120_000;
+export const DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1000 * 1000;
+
+/** Texts a provider gives for the error classes whose advice depends on the service. */
+interface ProviderHints {
+  /** A rejected or missing key. */
+  auth: string;
+  /** HTTP 403 without a more specific code. */
+  forbidden: string;
+  /** Still rate limited after retries. */
+  rateLimit: string;
+}
+
+/** The parts of a descriptor that errors and task frames need. */
+export interface ProviderInfo {
+  id: string;
+  label: string;
+  hints: ProviderHints;
+}
+
+/** Everything a provider call needs: its settings, limits, and the services it may use. */
+export interface ProviderContext {
+  provider: ProviderInfo;
+  settings: ProviderSettings & { apiKey: string };
+  limits: TaskLimits;
+  http: HttpClient;
+  sleep: Sleep;
+  now: () => number;
+  ui: Ui;
+  redactor: Redactor;
+  signal?: AbortSignal;
+}
+
+/** What an edit asks the remote model to do. */
+export interface EditInstruction {
+  prompt: string;
+  /** The provider's edit function, where it has several (DashScope wanx2.1-imageedit). */
+  function?: string;
+  strength?: number;
+  seed?: number;
+}
+
+/** Generate options as given on the command line; the provider validates them. */
+export interface GenerateOptions {
+  size?: string;
+  seed?: string;
+  steps?: string;
+  guidance?: string;
+  negative?: string;
+  lora?: string[];
+}
+
+/** A validated generate request: the prompt and model, plus provider-specific fields. */
+export interface GenerateParams {
+  prompt: string;
+  model: string;
+  seed?: number;
+  [field: string]: unknown;
+}
+
+/** A finished remote task: the picture's bytes and the ids that name it. */
+interface RemoteResult {
+  bytes: Buffer;
+  taskId: string;
+  requestId?: string;
+  model: string;
+}
+
+interface EditClient {
+  /** The requests a run would send, for --dry-run. */
+  plan(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext): Promise<PlannedRequest[]>;
+  run(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext): Promise<RemoteResult>;
+}
+
+interface GenerateClient {
+  plan(params: GenerateParams, ctx: ProviderContext): PlannedRequest[];
+  run(params: GenerateParams, ctx: ProviderContext): Promise<RemoteResult>;
+}
+
+/** The part of a provider loaded only when it is used (HTTP, retries, encoders). */
+export interface ProviderClient {
+  edit?: EditClient;
+  generate?: GenerateClient;
+}
+
+export interface ProviderDescriptor extends ProviderInfo {
+  /** Env vars that hold the key, first found wins. */
+  keyEnv: readonly string[];
+  /** What a key looks like, for `config` and `init`: 'sk-…'. */
+  keyShape: string;
+  baseUrlEnv: string;
+  defaultBaseUrl: string;
+  defaultModel: string;
+  /** What providers.<id>.model is, for `config` and `init`. */
+  modelDescription: string;
+  capabilities: readonly Capability[];
+  /** Fields this provider adds to styles (styles.<name>.<field>), as its instruction takes them. */
+  styleKeys?: Record<string, LeafSpec>;
+  /** Checks an edit instruction before anything is sent (usage errors). */
+  checkInstruction?(instruction: EditInstruction): void;
+  /** Checks generate options before anything is sent and turns them into a request. */
+  validateGenerate?(prompt: string, options: GenerateOptions, model: string): Promise<GenerateParams>;
+  /** Loads the client: HTTP, task frames, encoders. */
+  load(): Promise<ProviderClient>;
+}

@@ -1,0 +1,97 @@
+/**
+ * The acquire stage: where a job's picture comes from. A file (read with a clear error for each way it can
+ * be unusable, then decoded), a remote edit of that picture (with the fallback rule), or a remote generation.
+ */
+import { ImagegenError, InputError, describeError, isImagegenError, throwIfAborted } from '../kernel/errors.js';
+import type { ErrorRecord } from '../kernel/errors.js';
+import type { Fs, Ui } from '../kernel/ports.js';
+import { decodeImage } from '../image/decode.js';
+import { sniffImageType } from '../image/sniff.js';
+import type { RgbaImage } from '../loom/types.js';
+import type { EditInstruction, GenerateParams, ProviderContext, ProviderDescriptor } from '../providers/types.js';
+
+/** Reads an input file; `label` (the path as the user typed it) names it in errors. */
+async function readInputFile(fs: Fs, file: string, label = file): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(`${label}: no such file`);
+    if (code === 'EISDIR') throw new InputError(`${label}: is a folder, not an image`);
+    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${label}: permission denied`);
+    throw new InputError(`${label}: cannot be read (${code ?? 'unknown error'})`);
+  }
+  if (bytes.length === 0) throw new InputError(`${label}: is empty (0 bytes)`);
+  return bytes;
+}
+
+export async function readPicture(fs: Fs, file: string, label: string, maxPixels?: number): Promise<RgbaImage> {
+  return decodeImage(await readInputFile(fs, file, label), label, { maxPixels });
+}
+
+/** Provider failures after which `edit` may finish the picture locally: never usage, key, account or moderation. */
+function mayFallBack(err: unknown): boolean {
+  return isImagegenError(err) && (err.kind === 'network' || err.kind === 'rate-limit' || err.kind === 'failure');
+}
+
+export interface RemotePicture {
+  image: RgbaImage;
+  /** The provider id, or 'local-fallback'. */
+  source: string;
+  model: string;
+  taskId?: string;
+  requestId?: string;
+  remoteError?: ErrorRecord;
+}
+
+async function decodeResult(bytes: Buffer, provider: ProviderDescriptor, taskId: string): Promise<RgbaImage> {
+  try {
+    if (!sniffImageType(bytes)) throw new Error(`${provider.label} result: not a supported image (PNG, JPEG or WebP)`);
+    return await decodeImage(bytes, `${provider.label} result`);
+  } catch (err) {
+    throw new ImagegenError('failure', describeError(err), { provider: provider.id, taskId });
+  }
+}
+
+/** Restyles a picture remotely; with `fallback`, a failure that allows it gives back the picture itself. */
+export async function remoteEdit(
+  provider: ProviderDescriptor,
+  picture: RgbaImage,
+  instruction: EditInstruction,
+  ctx: ProviderContext,
+  options: { fallback: boolean; label: string; ui: Ui },
+): Promise<RemotePicture> {
+  try {
+    const client = await provider.load();
+    const result = await client.edit!.run(picture, instruction, ctx);
+    throwIfAborted(ctx.signal);
+    const image = await decodeResult(result.bytes, provider, result.taskId);
+    return { image, source: provider.id, model: result.model, taskId: result.taskId, requestId: result.requestId };
+  } catch (err) {
+    if (!options.fallback || !mayFallBack(err)) throw err;
+    const e = err as ImagegenError;
+    const ids = [e.requestId && `request id ${e.requestId}`, e.taskId && `task id ${e.taskId}`].filter(Boolean).join(', ');
+    options.ui.warn(`${options.label}: ${provider.label} failed (${e.message}${ids ? '; ' + ids : ''}); finishing with the local pipeline instead`);
+    return { image: picture, source: 'local-fallback', model: ctx.settings.model, remoteError: e.toJSON() };
+  }
+}
+
+export interface GeneratedPicture {
+  bytes: Buffer;
+  ext: string;
+  image: RgbaImage;
+  taskId: string;
+  requestId?: string;
+  model: string;
+}
+
+export async function remoteGenerate(provider: ProviderDescriptor, params: GenerateParams, ctx: ProviderContext): Promise<GeneratedPicture> {
+  const client = await provider.load();
+  const result = await client.generate!.run(params, ctx);
+  throwIfAborted(ctx.signal);
+  const image = await decodeResult(result.bytes, provider, result.taskId).catch((err: ImagegenError) => {
+    throw new ImagegenError('failure', `${provider.label} returned something that is not a usable image: ${err.message}`, { provider: provider.id, taskId: result.taskId });
+  });
+  return { bytes: result.bytes, ext: sniffImageType(result.bytes)!.ext, image, taskId: result.taskId, requestId: result.requestId, model: result.model };
+}
