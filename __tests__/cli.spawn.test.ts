@@ -61,11 +61,22 @@ describe('imagegen binary', () => {
     const key = 'sk-test-key-0123456789-cdef';
     const r = await runCli(['config', '--json', '--width', '900'], { cwd: dir, env: { DASHSCOPE_API_KEY: key } });
     expect(r.code).toBe(0);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const row = (k: string) => rows.find((x) => x.key === k);
-    expect(row('loom.colors')).toEqual({ key: 'loom.colors', value: 5, source: `file ${path.join(dir, '.imagegenrc.json')}` });
+    expect(row('loom.colors')).toEqual({
+      key: 'loom.colors',
+      value: 5,
+      source: `file ${path.join(dir, '.imagegenrc.json')}`,
+    });
     expect(row('loom.width')).toEqual({ key: 'loom.width', value: 900, source: 'flag --width' });
-    expect(row('providers.dashscope.apiKey')).toEqual({ key: 'providers.dashscope.apiKey', value: 'sk-…cdef', source: 'env DASHSCOPE_API_KEY' });
+    expect(row('providers.dashscope.apiKey')).toEqual({
+      key: 'providers.dashscope.apiKey',
+      value: 'sk-…cdef',
+      source: 'env DASHSCOPE_API_KEY',
+    });
     expect(r.stdout + r.stderr).not.toContain(key);
     expect(r.stderr).toContain('unknown key surprise');
   });
@@ -82,12 +93,22 @@ describe('imagegen binary', () => {
 
   it('prints NDJSON with --json and nothing but results on stdout', async () => {
     const dir = setup();
-    const r = await runCli(['--json', 'edit', SAMPLE, '--local', '--width', '100', '--colors', '4', '--quiet'], { cwd: dir });
+    const r = await runCli(['--json', 'edit', SAMPLE, '--local', '--width', '100', '--colors', '4', '--quiet'], {
+      cwd: dir,
+    });
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toEqual(
-      expect.objectContaining({ input: SAMPLE, output: path.join(dir, 'grace-hopper.loom.png'), style: 'loom', source: 'local', width: 100, height: 117, colors: 4 }),
+      expect.objectContaining({
+        input: SAMPLE,
+        output: path.join(dir, 'grace-hopper.loom.png'),
+        style: 'loom',
+        source: 'local',
+        width: 100,
+        height: 117,
+        colors: 4,
+      }),
     );
     expect(r.stderr).toBe('');
   });
@@ -128,7 +149,10 @@ describe('imagegen binary', () => {
   it('lists the styles', async () => {
     const r = await runCli(['styles', '--json']);
     expect(r.code).toBe(0);
-    const names = r.stdout.trim().split('\n').map((l) => JSON.parse(l).name);
+    const names = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).name);
     expect(names).toEqual(expect.arrayContaining(['loom', 'silhouette', 'poster']));
   });
 
@@ -160,11 +184,41 @@ describe('bad input to the loom pipeline', () => {
 
   it.each([
     ['a zero-byte file', (dir: string) => writeFileSync(path.join(dir, 'in.png'), ''), [], 1, 'in.png: is empty'],
-    ['a header claiming 50000 × 50000', (dir: string) => writeFileSync(path.join(dir, 'in.png'), claimedPng(50000, 50000)), [], 1, '50000 × 50000 pixels'],
-    ['an image over --max-pixels', (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)), ['--max-pixels', '0.1'], 1, 'more than the limit of 100000 pixels'],
-    ['a missing palette file', (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)), ['--palette', 'yarns.gpl'], 1, 'palette file yarns.gpl: no such file'],
-    ['a width of 0', (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)), ['--width', '0'], 2, '--width: expected an integer from 1 to'],
-    ['a bad density', (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)), ['--density', '20by30'], 2, '--density: expected <ends>x<picks>'],
+    [
+      'a header claiming 50000 × 50000',
+      (dir: string) => writeFileSync(path.join(dir, 'in.png'), claimedPng(50000, 50000)),
+      [],
+      1,
+      '50000 × 50000 pixels',
+    ],
+    [
+      'an image over --max-pixels',
+      (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)),
+      ['--max-pixels', '0.1'],
+      1,
+      'more than the limit of 100000 pixels',
+    ],
+    [
+      'a missing palette file',
+      (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)),
+      ['--palette', 'yarns.gpl'],
+      1,
+      'palette file yarns.gpl: no such file',
+    ],
+    [
+      'a width of 0',
+      (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)),
+      ['--width', '0'],
+      2,
+      '--width: expected an integer from 1 to',
+    ],
+    [
+      'a bad density',
+      (dir: string) => writeFileSync(path.join(dir, 'in.png'), readFileSync(SAMPLE)),
+      ['--density', '20by30'],
+      2,
+      '--density: expected <ends>x<picks>',
+    ],
   ])('refuses %s with one line, the right exit code and no output', async (_name, make, args, code, message) => {
     const dir = setup();
     make(dir);
@@ -185,15 +239,23 @@ describe('bad input to the loom pipeline', () => {
     expect(r.stderr).toContain('mine.json already exists');
     expect(readFileSync(path.join(dir, 'mine.json'), 'utf8')).toBe('KEEP');
     expect(readdirSync(dir)).toEqual(['mine.json']);
-    const forced = await runCli(['edit', SAMPLE, '--local', '--report', 'mine.json', '--width', '40', '--force'], { cwd: dir });
+    const forced = await runCli(['edit', SAMPLE, '--local', '--report', 'mine.json', '--width', '40', '--force'], {
+      cwd: dir,
+    });
     expect(forced.code).toBe(0);
     expect(JSON.parse(readFileSync(path.join(dir, 'mine.json'), 'utf8')).grid.ends).toBe(40);
   });
 
   it('takes a GIMP palette file and reports the woven size for a density', async () => {
     const dir = setup();
-    writeFileSync(path.join(dir, 'yarns.gpl'), 'GIMP Palette\nName: yarns\n#\n 20  20  20\tblack\n240 235 220\tcream\n170  40  40\tred\n');
-    const r = await runCli(['edit', SAMPLE, '--local', '--palette', 'yarns.gpl', '--width', '120', '--density', '24x30', '--format', 'bmp'], { cwd: dir });
+    writeFileSync(
+      path.join(dir, 'yarns.gpl'),
+      'GIMP Palette\nName: yarns\n#\n 20  20  20\tblack\n240 235 220\tcream\n170  40  40\tred\n',
+    );
+    const r = await runCli(
+      ['edit', SAMPLE, '--local', '--palette', 'yarns.gpl', '--width', '120', '--density', '24x30', '--format', 'bmp'],
+      { cwd: dir },
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(readFileSync(path.join(dir, 'grace-hopper.loom.json'), 'utf8'));
     expect(report.grid).toEqual({ ends: 120, picks: 176 }); // 120 × 600/512 × 30/24

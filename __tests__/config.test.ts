@@ -18,7 +18,10 @@ describe('resolveConfig', () => {
 
   it('applies flags over env over file over defaults, recording each source', () => {
     const { config, sources } = resolveConfig({
-      file: { path: '/p/.imagegenrc.json', data: { loom: { colors: 6, width: 1320 }, providers: { dashscope: { baseUrl: 'https://file.example' } } } },
+      file: {
+        path: '/p/.imagegenrc.json',
+        data: { loom: { colors: 6, width: 1320 }, providers: { dashscope: { baseUrl: 'https://file.example' } } },
+      },
       env: { IMAGEGEN_DASHSCOPE_BASE_URL: 'http://127.0.0.1:9/', DASHSCOPE_API_KEY: 'sk-envkey0000000000' },
       flags: { 'loom.colors': { value: '4', flag: '--colors' } },
     });
@@ -45,18 +48,27 @@ describe('resolveConfig', () => {
   });
 
   it('rejects a section that is not an object, and a top level that is not an object', () => {
-    expect(() => resolveConfig({ file: { path: 'f', data: { loom: 'big' } }, env: {} })).toThrow('f: loom: expected an object');
-    expect(() => resolveConfig({ file: { path: 'f', data: [1, 2] }, env: {} })).toThrow('expected an object at the top level');
+    expect(() => resolveConfig({ file: { path: 'f', data: { loom: 'big' } }, env: {} })).toThrow(
+      'f: loom: expected an object',
+    );
+    expect(() => resolveConfig({ file: { path: 'f', data: [1, 2] }, env: {} })).toThrow(
+      'expected an object at the top level',
+    );
   });
 
   it('warns about unknown keys instead of failing', () => {
-    const { warnings, config } = resolveConfig({ file: { path: 'f', data: { loom: { colours: 5 }, extra: true } }, env: {} });
+    const { warnings, config } = resolveConfig({
+      file: { path: 'f', data: { loom: { colours: 5 }, extra: true } },
+      env: {},
+    });
     expect(warnings).toEqual(['f: unknown key loom.colours (ignored)', 'f: unknown key extra (ignored)']);
     expect(config.loom.colors).toBe(8);
   });
 
   it('validates env vars and flags with the same rules, never echoing a key', () => {
-    expect(() => resolveConfig({ env: { IMAGEGEN_MODELSCOPE_BASE_URL: 'ftp://x' } })).toThrow('IMAGEGEN_MODELSCOPE_BASE_URL: expected an http(s) URL');
+    expect(() => resolveConfig({ env: { IMAGEGEN_MODELSCOPE_BASE_URL: 'ftp://x' } })).toThrow(
+      'IMAGEGEN_MODELSCOPE_BASE_URL: expected an http(s) URL',
+    );
     expect(() => resolveConfig({ env: {}, flags: { 'loom.dither': { value: 'lots', flag: '--dither' } } })).toThrow(
       '--dither: expected one of none, ordered, fs, got "lots"',
     );
@@ -75,8 +87,12 @@ describe('resolveConfig', () => {
       env: {},
     });
     expect(config.styles.tapestry).toEqual({ description: 'd', strength: 0.3, loom: { colors: 5 } });
-    expect(() => resolveConfig({ file: { path: 'f', data: { styles: { t: { function: 'paint' } } } }, env: {} })).toThrow('f: styles.t.function: expected one of');
-    expect(() => resolveConfig({ file: { path: 'f', data: { styles: { t: { strength: 2 } } } }, env: {} })).toThrow('from 0 to 1');
+    expect(() =>
+      resolveConfig({ file: { path: 'f', data: { styles: { t: { function: 'paint' } } } }, env: {} }),
+    ).toThrow('f: styles.t.function: expected one of');
+    expect(() => resolveConfig({ file: { path: 'f', data: { styles: { t: { strength: 2 } } } }, env: {} })).toThrow(
+      'from 0 to 1',
+    );
   });
 
   it('lists every value with its source and redacts keys', () => {
@@ -118,7 +134,10 @@ describe('loadConfigFile', () => {
   it('reads YAML in .imagegenrc and package.json#imagegen, nearest first', async () => {
     const { root, home, project } = setup();
     writeFileSync(path.join(root, 'work', '.imagegenrc'), 'loom:\n  colors: 3\n');
-    writeFileSync(path.join(root, 'work', 'project', 'package.json'), JSON.stringify({ name: 'x', imagegen: { loom: { width: 400 } } }));
+    writeFileSync(
+      path.join(root, 'work', 'project', 'package.json'),
+      JSON.stringify({ name: 'x', imagegen: { loom: { width: 400 } } }),
+    );
     const found = await loadConfigFile({ cwd: project, home });
     expect(found?.data).toEqual({ loom: { width: 400 } });
     writeFileSync(path.join(root, 'work', 'project', 'package.json'), JSON.stringify({ name: 'x' }));
@@ -155,7 +174,11 @@ describe('loadConfigFile', () => {
     const { home, project } = setup();
     const file = path.join(project, 'custom.yml');
     writeFileSync(file, 'output:\n  format: bmp\n');
-    expect((await loadConfigFile({ cwd: project, home, explicitPath: 'custom.yml' }))?.data).toEqual({ output: { format: 'bmp' } });
-    await expect(loadConfigFile({ cwd: project, home, explicitPath: 'nope.json' })).rejects.toThrow(`${path.join(project, 'nope.json')}: no such file`);
+    expect((await loadConfigFile({ cwd: project, home, explicitPath: 'custom.yml' }))?.data).toEqual({
+      output: { format: 'bmp' },
+    });
+    await expect(loadConfigFile({ cwd: project, home, explicitPath: 'nope.json' })).rejects.toThrow(
+      `${path.join(project, 'nope.json')}: no such file`,
+    );
   });
 });

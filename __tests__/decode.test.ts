@@ -15,7 +15,8 @@ type Mime = 'image/png' | 'image/jpeg' | 'image/bmp' | 'image/gif' | 'image/tiff
 function halves(width: number, height: number): InstanceType<typeof Jimp> {
   const data = Buffer.alloc(width * height * 4);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) data.set(x < width / 2 ? [230, 20, 20, 255] : [20, 20, 230, 255], (y * width + x) * 4);
+    for (let x = 0; x < width; x++)
+      data.set(x < width / 2 ? [230, 20, 20, 255] : [20, 20, 230, 255], (y * width + x) * 4);
   }
   return new Jimp({ width, height, data });
 }
@@ -24,7 +25,6 @@ async function encoded(mime: Mime, width = 13, height = 7): Promise<Buffer> {
   const image = halves(width, height);
   return mime === 'image/jpeg' ? image.getBuffer(mime, { quality: 95 }) : image.getBuffer(mime);
 }
-
 
 /** A PNG whose IHDR claims width × height, with a few bytes of image data (not enough for that size). */
 function pngClaiming(width: number, height: number): Buffer {
@@ -185,7 +185,9 @@ describe('EXIF orientation', () => {
       // The byte-wise path (a view not aligned to 4 bytes) gives the same result.
       const unaligned = new Uint8Array(data.length + 1).subarray(1);
       unaligned.set(data);
-      expect(Array.from(applyOrientation({ width: w, height: h, data: unaligned }, o).data)).toEqual(Array.from(out.data));
+      expect(Array.from(applyOrientation({ width: w, height: h, data: unaligned }, o).data)).toEqual(
+        Array.from(out.data),
+      );
     }
   });
 });
@@ -258,7 +260,9 @@ describe('decodeImage', () => {
 
   it('turns cut-short and corrupt files into one InputError line, and decodes the next file fine', async () => {
     const photo = noisyGradient(64, 48);
-    const jpeg = await new Jimp({ width: 64, height: 48, data: Buffer.from(photo.data) }).getBuffer('image/jpeg', { quality: 90 });
+    const jpeg = await new Jimp({ width: 64, height: 48, data: Buffer.from(photo.data) }).getBuffer('image/jpeg', {
+      quality: 90,
+    });
     const png = await encoded('image/png', 64, 48);
     const webp = Buffer.from(WEBP_LOSSY, 'base64');
     const bad: Array<[string, Buffer]> = [
@@ -270,11 +274,15 @@ describe('decodeImage', () => {
     for (const [label, bytes] of bad) {
       const err = await decodeImage(bytes, label).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InputError);
-      expect((err as Error).message).toMatch(new RegExp(`^${label.replace('.', '\\.')}: corrupt or truncated image \\(.+\\)$`));
+      expect((err as Error).message).toMatch(
+        new RegExp(`^${label.replace('.', '\\.')}: corrupt or truncated image \\(.+\\)$`),
+      );
       expect((err as Error).message).not.toContain('\n');
     }
     // libjpeg's own words: the WebAssembly mozjpeg decoder read it, and its warning was not let through.
-    await expect(decodeImage(bad[0][1], 'cut.jpg')).rejects.toThrow('cut.jpg: corrupt or truncated image (Premature end of JPEG file)');
+    await expect(decodeImage(bad[0][1], 'cut.jpg')).rejects.toThrow(
+      'cut.jpg: corrupt or truncated image (Premature end of JPEG file)',
+    );
     expect((await decodeImage(jpeg, 'ok.jpg')).width).toBe(64);
     expect((await decodeImage(png, 'ok.png')).width).toBe(64);
   });

@@ -11,7 +11,17 @@ import { tempDirsPerTest } from './helpers/tmp.js';
 const SAMPLE = path.resolve('samples/grace-hopper.jpg');
 
 function request(inputs: string[], extra: Partial<EditSpec> = {}): EditSpec {
-  return { inputs, style: 'loom', local: true, fallback: true, dryRun: false, force: false, report: true, instruction: {}, ...extra };
+  return {
+    inputs,
+    style: 'loom',
+    local: true,
+    fallback: true,
+    dryRun: false,
+    force: false,
+    report: true,
+    instruction: {},
+    ...extra,
+  };
 }
 
 describe('runEdit (local)', () => {
@@ -24,11 +34,23 @@ describe('runEdit (local)', () => {
 
   it('writes a palette PNG and a report for the sample, and reports the result', async () => {
     const dir = setup();
-    const { rec, run } = deps(dir, { 'loom.width': { value: '120', flag: '--width' }, 'loom.colors': { value: '5', flag: '--colors' } });
+    const { rec, run } = deps(dir, {
+      'loom.width': { value: '120', flag: '--width' },
+      'loom.colors': { value: '5', flag: '--colors' },
+    });
     await run(request([SAMPLE]));
     const out = path.join(dir, 'grace-hopper.loom.png');
     expect(rec.results).toEqual([
-      expect.objectContaining({ status: 'ok', input: SAMPLE, output: out, style: 'loom', source: 'local', width: 120, height: 141, colors: 5 }),
+      expect.objectContaining({
+        status: 'ok',
+        input: SAMPLE,
+        output: out,
+        style: 'loom',
+        source: 'local',
+        width: 120,
+        height: 141,
+        colors: 5,
+      }),
     ]);
     expect(rec.lines.info).toEqual(['running the local loom pipeline (--local)']);
     const decoded = await Jimp.read(out);
@@ -45,7 +67,10 @@ describe('runEdit (local)', () => {
     const { rec, run } = deps(dir, { 'loom.width': { value: '40', flag: '--width' } });
     await run(request([SAMPLE]));
     await run(request([SAMPLE]));
-    expect(rec.results.map((r) => path.basename(r.output as string))).toEqual(['grace-hopper.loom.png', 'grace-hopper.loom-2.png']);
+    expect(rec.results.map((r) => path.basename(r.output as string))).toEqual([
+      'grace-hopper.loom.png',
+      'grace-hopper.loom-2.png',
+    ]);
     const target = path.join(dir, 'taken.png');
     writeFileSync(target, 'keep me');
     await expect(run(request([SAMPLE], { output: target, report: false }))).rejects.toThrow('already exists');
@@ -56,7 +81,10 @@ describe('runEdit (local)', () => {
 
   it('applies the style settings under the flags: silhouette is two colours, BMP on request', async () => {
     const dir = setup();
-    const { rec, run } = deps(dir, { 'loom.width': { value: '64', flag: '--width' }, 'output.format': { value: 'bmp', flag: '--format' } });
+    const { rec, run } = deps(dir, {
+      'loom.width': { value: '64', flag: '--width' },
+      'output.format': { value: 'bmp', flag: '--format' },
+    });
     await run(request([SAMPLE], { style: 'silhouette' }));
     const out = rec.results[0].output as string;
     expect(out.endsWith('grace-hopper.silhouette.bmp')).toBe(true);
@@ -82,7 +110,10 @@ describe('runEdit (local)', () => {
   it('fails a single bad input with its own error and writes nothing', async () => {
     const dir = setup();
     const { run } = deps(dir);
-    await expect(run(request([path.join(dir, 'missing.jpg')]))).rejects.toMatchObject({ kind: 'failure', message: expect.stringContaining('no such file') });
+    await expect(run(request([path.join(dir, 'missing.jpg')]))).rejects.toMatchObject({
+      kind: 'failure',
+      message: expect.stringContaining('no such file'),
+    });
     const empty = path.join(dir, 'empty.png');
     writeFileSync(empty, '');
     await expect(run(request([empty]))).rejects.toThrow('is empty');
@@ -93,7 +124,7 @@ describe('runEdit (local)', () => {
     expect(existsSync(path.join(dir, 'missing.loom.png'))).toBe(false);
   });
 
-  it('does not hold a local run to DashScope\'s 800-character instruction limit', async () => {
+  it("does not hold a local run to DashScope's 800-character instruction limit", async () => {
     const dir = setup();
     const { rec, run } = deps(dir, { 'loom.width': { value: '30', flag: '--width' } });
     await run(request([SAMPLE], { local: false, instruction: { prompt: 'x'.repeat(900) } }));
@@ -113,12 +144,18 @@ describe('runEdit (local)', () => {
     [{ strength: -0.1 }, /--strength: expected a number from 0 to 1/],
     [{ seed: 2 ** 31 }, /--seed: expected an integer from 0 to 2147483647, got 2147483648/],
     [{ seed: 1.5 }, /--seed: expected an integer from 0 to 2147483647/],
-  ])('refuses the remote option %j as a usage error even for a local run, writing nothing', async (instruction, message) => {
-    const dir = setup();
-    const { run } = deps(dir, { 'loom.width': { value: '30', flag: '--width' } });
-    await expect(run(request([SAMPLE], { instruction }))).rejects.toMatchObject({ kind: 'usage', message: expect.stringMatching(message) });
-    expect(readdirSync(dir)).toEqual([]);
-  });
+  ])(
+    'refuses the remote option %j as a usage error even for a local run, writing nothing',
+    async (instruction, message) => {
+      const dir = setup();
+      const { run } = deps(dir, { 'loom.width': { value: '30', flag: '--width' } });
+      await expect(run(request([SAMPLE], { instruction }))).rejects.toMatchObject({
+        kind: 'usage',
+        message: expect.stringMatching(message),
+      });
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
 
   it('accepts the remote options at the ends of their ranges', async () => {
     const dir = setup();
@@ -146,16 +183,25 @@ describe('runEdit (local)', () => {
     const { run } = deps(dir, { 'loom.width': { value: '30', flag: '--width' } });
     await run(request([SAMPLE], { output: path.join(dir, 'a.bmp') }));
     expect(readFileSync(path.join(dir, 'a.bmp')).subarray(0, 2).toString()).toBe('BM');
-    const strict = deps(dir, { 'loom.width': { value: '30', flag: '--width' }, 'output.format': { value: 'bmp', flag: '--format' } });
-    await expect(strict.run(request([SAMPLE], { output: path.join(dir, 'b.png') }))).rejects.toMatchObject({ kind: 'usage' });
+    const strict = deps(dir, {
+      'loom.width': { value: '30', flag: '--width' },
+      'output.format': { value: 'bmp', flag: '--format' },
+    });
+    await expect(strict.run(request([SAMPLE], { output: path.join(dir, 'b.png') }))).rejects.toMatchObject({
+      kind: 'usage',
+    });
     expect(readdirSync(dir).sort()).toEqual(['a.bmp', 'a.json']);
   });
 
   it('refuses a report that would be the image itself', async () => {
     const dir = setup();
     const { run } = deps(dir);
-    await expect(run(request([SAMPLE], { output: path.join(dir, 'x.json'), force: true }))).rejects.toMatchObject({ kind: 'usage' });
-    await expect(run(request([SAMPLE], { output: path.join(dir, 'x.png'), report: path.join(dir, 'x.png'), force: true }))).rejects.toMatchObject({ kind: 'usage' });
+    await expect(run(request([SAMPLE], { output: path.join(dir, 'x.json'), force: true }))).rejects.toMatchObject({
+      kind: 'usage',
+    });
+    await expect(
+      run(request([SAMPLE], { output: path.join(dir, 'x.png'), report: path.join(dir, 'x.png'), force: true })),
+    ).rejects.toMatchObject({ kind: 'usage' });
     expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import type { IndexedImage } from '../src/loom/types.js';
 
 function chunks(png: Buffer): Array<{ type: string; data: Buffer }> {
   const out = [];
-  for (let o = 8; o < png.length; ) {
+  for (let o = 8; o < png.length;) {
     const len = png.readUInt32BE(o);
     const type = png.toString('latin1', o + 4, o + 8);
     const data = png.subarray(o + 8, o + 8 + len);
@@ -33,7 +33,12 @@ async function decodedMatches(bytes: Buffer, image: IndexedImage): Promise<void>
   const d = decoded.bitmap.data;
   for (let i = 0; i < image.indices.length; i++) {
     const c = image.indices[i] * 3;
-    expect([d[i * 4], d[i * 4 + 1], d[i * 4 + 2], d[i * 4 + 3]]).toEqual([image.palette[c], image.palette[c + 1], image.palette[c + 2], 255]);
+    expect([d[i * 4], d[i * 4 + 1], d[i * 4 + 2], d[i * 4 + 3]]).toEqual([
+      image.palette[c],
+      image.palette[c + 1],
+      image.palette[c + 2],
+      255,
+    ]);
   }
 }
 
@@ -42,22 +47,30 @@ describe('PNG encoder', () => {
     expect(crc32(Buffer.from('IEND', 'latin1'))).toBe(0xae426082);
   });
 
-  it.each([2, 3, 4, 5, 16, 17, 256])('writes a palette PNG with %i colours at the smallest bit depth', async (colors) => {
-    const image = pattern(13, 5, colors);
-    const png = encodeIndexedPng(image);
-    const list = chunks(png);
-    expect(list.map((c) => c.type)).toEqual(['IHDR', 'PLTE', 'IDAT', 'IEND']);
-    const ihdr = list[0].data;
-    expect(ihdr[8]).toBe(pngBitDepth(colors));
-    expect(ihdr[9]).toBe(3);
-    expect(list[1].data.equals(Buffer.from(image.palette))).toBe(true);
-    const raw = inflateSync(list[2].data);
-    expect(raw.length).toBe((Math.ceil((13 * ihdr[8]) / 8) + 1) * 5);
-    await decodedMatches(png, image);
-  });
+  it.each([2, 3, 4, 5, 16, 17, 256])(
+    'writes a palette PNG with %i colours at the smallest bit depth',
+    async (colors) => {
+      const image = pattern(13, 5, colors);
+      const png = encodeIndexedPng(image);
+      const list = chunks(png);
+      expect(list.map((c) => c.type)).toEqual(['IHDR', 'PLTE', 'IDAT', 'IEND']);
+      const ihdr = list[0].data;
+      expect(ihdr[8]).toBe(pngBitDepth(colors));
+      expect(ihdr[9]).toBe(3);
+      expect(list[1].data.equals(Buffer.from(image.palette))).toBe(true);
+      const raw = inflateSync(list[2].data);
+      expect(raw.length).toBe((Math.ceil((13 * ihdr[8]) / 8) + 1) * 5);
+      await decodedMatches(png, image);
+    },
+  );
 
   it('packs 1-bit rows most significant bit first', () => {
-    const image: IndexedImage = { width: 9, height: 1, indices: Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 1, 1]), palette: Uint8Array.from([0, 0, 0, 255, 255, 255]) };
+    const image: IndexedImage = {
+      width: 9,
+      height: 1,
+      indices: Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 1, 1]),
+      palette: Uint8Array.from([0, 0, 0, 255, 255, 255]),
+    };
     const raw = inflateSync(chunks(encodeIndexedPng(image))[2].data);
     expect(Array.from(raw)).toEqual([0, 0b10000001, 0b10000000]);
   });
@@ -69,7 +82,8 @@ describe('PNG encoder', () => {
         const bytes = Math.ceil((width * depth) / 8);
         const want = new Uint8Array(bytes + 2).fill(0xaa);
         want.fill(0, 1, 1 + bytes);
-        for (let x = 0; x < width; x++) want[1 + Math.floor((x * depth) / 8)] |= indices[2 + x] << (8 - depth - ((x * depth) % 8));
+        for (let x = 0; x < width; x++)
+          want[1 + Math.floor((x * depth) / 8)] |= indices[2 + x] << (8 - depth - ((x * depth) % 8));
         const got = new Uint8Array(bytes + 2).fill(0xaa);
         packRow(indices, 2, width, depth, got, 1);
         expect(Array.from(got)).toEqual(Array.from(want));
@@ -78,7 +92,10 @@ describe('PNG encoder', () => {
   });
 
   it('inflates back to the packed rows, for a small image (level 9) and a large one (level 6)', () => {
-    for (const [w, h] of [[64, 48], [1200, 900]]) {
+    for (const [w, h] of [
+      [64, 48],
+      [1200, 900],
+    ]) {
       const image = pattern(w, h, 8);
       const raw = inflateSync(chunks(encodeIndexedPng(image)).find((c) => c.type === 'IDAT')!.data);
       expect(raw.length).toBe((Math.ceil(w / 2) + 1) * h);
@@ -143,7 +160,9 @@ describe('truecolour PNG encoder', () => {
     expect([ihdr[8], ihdr[9]]).toEqual([8, 2]);
     const decoded = await Jimp.fromBuffer(png);
     for (let p = 0; p < width * height; p++) {
-      expect(Array.from(decoded.bitmap.data.subarray(p * 4, p * 4 + 3))).toEqual(Array.from(data.subarray(p * 3, p * 3 + 3)));
+      expect(Array.from(decoded.bitmap.data.subarray(p * 4, p * 4 + 3))).toEqual(
+        Array.from(data.subarray(p * 3, p * 3 + 3)),
+      );
     }
   });
 });

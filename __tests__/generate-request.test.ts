@@ -5,7 +5,13 @@ const model = 'Qwen/Qwen-Image';
 
 describe('validateGenerate', () => {
   it('builds the documented body fields', () => {
-    expect(validateGenerate('  a cat  ', { size: '1024x768', seed: '42', steps: '30', guidance: '3.5', negative: 'blur' }, model)).toEqual({
+    expect(
+      validateGenerate(
+        '  a cat  ',
+        { size: '1024x768', seed: '42', steps: '30', guidance: '3.5', negative: 'blur' },
+        model,
+      ),
+    ).toEqual({
       model,
       prompt: 'a cat',
       size: '1024x768',

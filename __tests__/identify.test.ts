@@ -46,7 +46,12 @@ maybe('ImageMagick reads our outputs back', () => {
   }
 
   it.each([2, 5, 8, 40])('%i colours, PNG and BMP', (colors) => {
-    const { image, stats } = runLoomPipeline(noisyGradient(160, 120, colors), { width: 80, colors, dither: 'none', minRegion: 4 });
+    const { image, stats } = runLoomPipeline(noisyGradient(160, 120, colors), {
+      width: 80,
+      colors,
+      dither: 'none',
+      minRegion: 4,
+    });
     const expected = stats.palette.map((p) => p.hex.slice(1)).sort();
     for (const [ext, bytes] of [
       ['png', encodeIndexedPng(image)],

@@ -59,7 +59,10 @@ describe('runInit', () => {
   it('writes keys only when asked, into a file only its owner can read', async () => {
     const dir = setup();
     const ask = scriptedAsker({ 'Save API keys': true, 'DashScope API key': 'sk-test-not-a-real-key-0000' });
-    const { file, wroteKeys } = await runInit({ global: true }, { fs: nodeOutputFs, cwd: '/nowhere', home: dir, prompts: ask });
+    const { file, wroteKeys } = await runInit(
+      { global: true },
+      { fs: nodeOutputFs, cwd: '/nowhere', home: dir, prompts: ask },
+    );
     expect(wroteKeys).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const data = JSON.parse(readFileSync(file, 'utf8'));
@@ -82,7 +85,9 @@ describe('runInit', () => {
 
   it('checks flag values and never replaces a file without --force', async () => {
     const dir = setup();
-    await expect(runInit({ yes: true, colors: '1' }, { fs: nodeOutputFs, cwd: dir, home: dir })).rejects.toThrow('--colors: expected an integer from 2 to 256');
+    await expect(runInit({ yes: true, colors: '1' }, { fs: nodeOutputFs, cwd: dir, home: dir })).rejects.toThrow(
+      '--colors: expected an integer from 2 to 256',
+    );
     writeFileSync(path.join(dir, '.imagegenrc.json'), '{"keep":true}');
     await expect(runInit({ yes: true }, { fs: nodeOutputFs, cwd: dir, home: dir })).rejects.toThrow('already exists');
     await runInit({ yes: true, force: true }, { fs: nodeOutputFs, cwd: dir, home: dir });

@@ -21,7 +21,12 @@ describe('colour conversions', () => {
 
   it('round-trips Lab back to the same sRGB bytes', () => {
     const lab = [0, 0, 0];
-    for (const rgb of [[12, 200, 99], [255, 128, 0], [3, 3, 3], [250, 250, 251]]) {
+    for (const rgb of [
+      [12, 200, 99],
+      [255, 128, 0],
+      [3, 3, 3],
+      [250, 250, 251],
+    ]) {
       srgbToLab(rgb[0], rgb[1], rgb[2], lab);
       expect(labToSrgb(lab[0], lab[1], lab[2])).toEqual(rgb);
     }

@@ -28,7 +28,11 @@ describe('resize', () => {
 
   it('keeps flat colours exact when shrinking or enlarging', () => {
     const flat = rgbaImage(7, 5, () => [10, 120, 230]);
-    for (const [w, h] of [[3, 2], [14, 10], [7, 5]]) {
+    for (const [w, h] of [
+      [3, 2],
+      [14, 10],
+      [7, 5],
+    ]) {
       const out = resizeToGrid(flat, w, h);
       expect(out.width * out.height * 3).toBe(out.data.length);
       expect(new Set(Array.from(out.data)).size).toBe(3);
@@ -70,7 +74,11 @@ describe('palette', () => {
 
 describe('palette on few, close colours', () => {
   it('still gives N colours for a soft ramp of 20 greys one level apart', () => {
-    const img = rgbImage(200, 10, (x) => [100 + Math.floor(x / 10), 100 + Math.floor(x / 10), 100 + Math.floor(x / 10)]);
+    const img = rgbImage(200, 10, (x) => [
+      100 + Math.floor(x / 10),
+      100 + Math.floor(x / 10),
+      100 + Math.floor(x / 10),
+    ]);
     const palette = choosePalette(img, 8);
     expect(palette.length).toBe(24);
     const greys = Array.from(palette).filter((_, i) => i % 3 === 0);
@@ -83,7 +91,17 @@ describe('palette on few, close colours', () => {
 describe('mapping', () => {
   const palette = Uint8Array.from([0, 0, 0, 255, 255, 255, 255, 0, 0]);
   it('maps each pixel to its nearest palette entry', () => {
-    const img = rgbImage(4, 1, (x) => [[10, 10, 10], [240, 250, 245], [200, 40, 30], [90, 90, 90]][x]);
+    const img = rgbImage(
+      4,
+      1,
+      (x) =>
+        [
+          [10, 10, 10],
+          [240, 250, 245],
+          [200, 40, 30],
+          [90, 90, 90],
+        ][x],
+    );
     expect(Array.from(mapToPalette(img, palette))).toEqual([0, 1, 2, 0]);
     expect(Array.from(mapToPalette(img, palette, 'ciede2000'))).toEqual([0, 1, 2, 0]);
   });
@@ -118,11 +136,7 @@ describe('speck removal', () => {
 
   it('merges into the neighbour with the longest shared border', () => {
     // Row 1: a 2-pixel speck of colour 2 with three colour-0 neighbours and five colour-1 neighbours.
-    const indices = Uint8Array.from([
-      0, 1, 1, 1,
-      0, 2, 2, 1,
-      0, 1, 1, 1,
-    ]);
+    const indices = Uint8Array.from([0, 1, 1, 1, 0, 2, 2, 1, 0, 1, 1, 1]);
     const palette = Uint8Array.from([0, 0, 0, 255, 255, 255, 128, 128, 128]);
     const out = removeSpecks({ width: 4, height: 3, indices, palette }, 2 + 1);
     expect(out.indices[5]).toBe(1);
@@ -140,7 +154,10 @@ describe('speck removal', () => {
   });
 
   it('leaves an image that is one small region alone', () => {
-    const out = removeSpecks({ width: 1, height: 2, indices: Uint8Array.from([0, 0]), palette: Uint8Array.from([0, 0, 0, 9, 9, 9]) }, 4);
+    const out = removeSpecks(
+      { width: 1, height: 2, indices: Uint8Array.from([0, 0]), palette: Uint8Array.from([0, 0, 0, 9, 9, 9]) },
+      4,
+    );
     expect(Array.from(out.indices)).toEqual([0, 0]);
   });
 });
@@ -193,7 +210,8 @@ describe('resize against a plain reference', () => {
         const w = new Array<number>(srcLen).fill(0);
         const scale = srcLen / dstLen;
         if (dstLen <= srcLen) {
-          for (let s = 0; s < srcLen; s++) w[s] = Math.max(0, Math.min(s + 1, (o + 1) * scale) - Math.max(s, o * scale)) / scale;
+          for (let s = 0; s < srcLen; s++)
+            w[s] = Math.max(0, Math.min(s + 1, (o + 1) * scale) - Math.max(s, o * scale)) / scale;
         } else {
           const c = Math.min(srcLen - 1, Math.max(0, (o + 0.5) * scale - 0.5));
           const s0 = Math.floor(c);
@@ -215,7 +233,8 @@ describe('resize against a plain reference', () => {
           let v = 0;
           for (let sy = 0; sy < src.height; sy++) {
             if (wy[y][sy] === 0) continue;
-            for (let sx = 0; sx < src.width; sx++) if (wx[x][sx] !== 0) v += wx[x][sx] * wy[y][sy] * lin((sy * src.width + sx) * 4, c);
+            for (let sx = 0; sx < src.width; sx++)
+              if (wx[x][sx] !== 0) v += wx[x][sx] * wy[y][sy] * lin((sy * src.width + sx) * 4, c);
           }
           out.push(linearToSrgbExact(v));
         }
@@ -233,7 +252,9 @@ describe('resize against a plain reference', () => {
     [7, 7, 2, 1],
   ])('%i×%i -> %i×%i matches within one level, with translucent pixels', (sw, sh, w, h) => {
     const random = seeded(sw * 1000 + w);
-    const src = rgbaImage(sw, sh, () => [random() * 256, random() * 256, random() * 256, random() < 0.2 ? random() * 256 : 255].map(Math.floor));
+    const src = rgbaImage(sw, sh, () =>
+      [random() * 256, random() * 256, random() * 256, random() < 0.2 ? random() * 256 : 255].map(Math.floor),
+    );
     const bg: [number, number, number] = [30, 200, 90];
     const got = Array.from(resizeToGrid(src, w, h, bg).data);
     const want = reference(src, w, h, bg);
@@ -271,13 +292,24 @@ describe('regions against plain references', () => {
     // Blobs and noise: runs along rows, some vertical coherence, and lone pixels.
     for (let i = 0; i < indices.length; i++) {
       const r = random();
-      indices[i] = r < 0.5 && i >= width ? indices[i - width] : r < 0.8 && i % width > 0 ? indices[i - 1] : Math.floor(random() * colors);
+      indices[i] =
+        r < 0.5 && i >= width
+          ? indices[i - width]
+          : r < 0.8 && i % width > 0
+            ? indices[i - 1]
+            : Math.floor(random() * colors);
     }
     return indices;
   }
 
   it('labels exactly like a flood fill, numbering regions in raster order', () => {
-    for (const [w, h, k, seed] of [[40, 30, 3, 1], [1, 50, 2, 2], [50, 1, 4, 3], [33, 33, 2, 4], [64, 48, 8, 5]]) {
+    for (const [w, h, k, seed] of [
+      [40, 30, 3, 1],
+      [1, 50, 2, 2],
+      [50, 1, 4, 3],
+      [33, 33, 2, 4],
+      [64, 48, 8, 5],
+    ]) {
       const indices = randomMap(w, h, k, seed);
       const got = labelRegions(w, h, indices);
       const want = floodLabels(w, h, indices);
@@ -290,14 +322,23 @@ describe('regions against plain references', () => {
   });
 
   it('removes every small region, touches only pixels of small regions, and reports what it left', () => {
-    for (const [w, h, k, seed, minRegion] of [[40, 30, 3, 11, 4], [64, 48, 8, 12, 4], [30, 30, 2, 13, 9], [50, 20, 5, 14, 2]]) {
+    for (const [w, h, k, seed, minRegion] of [
+      [40, 30, 3, 11, 4],
+      [64, 48, 8, 12, 4],
+      [30, 30, 2, 13, 9],
+      [50, 20, 5, 14, 2],
+    ]) {
       const indices = randomMap(w, h, k, seed);
       const palette = Uint8Array.from({ length: k * 3 }, (_, i) => (i * 53) % 256);
       const before = labelRegions(w, h, indices);
       const out = removeSpecks({ width: w, height: h, indices, palette }, minRegion);
       const after = labelRegions(w, h, out.indices);
       expect(Math.min(...after.sizes)).toBeGreaterThanOrEqual(minRegion);
-      expect([out.regions, out.smallestRegion, out.regionsBelowMin]).toEqual([after.count, Math.min(...after.sizes), 0]);
+      expect([out.regions, out.smallestRegion, out.regionsBelowMin]).toEqual([
+        after.count,
+        Math.min(...after.sizes),
+        0,
+      ]);
       for (let p = 0; p < indices.length; p++) {
         if (before.sizes[before.labels[p]] >= minRegion) expect(out.indices[p]).toBe(indices[p]);
         expect(out.indices[p]).toBeLessThan(k);

@@ -52,7 +52,8 @@ function photoLike(width: number, height: number, seed: number): RgbaImage {
       }
       const texture = 12 * Math.sin(x * 0.9) * Math.sin(y * 0.7);
       const p = (y * width + x) * 4;
-      for (let i = 0; i < 3; i++) data[p + i] = Math.max(0, Math.min(255, Math.round(c[i] + texture + (rand() - 0.5) * 18)));
+      for (let i = 0; i < 3; i++)
+        data[p + i] = Math.max(0, Math.min(255, Math.round(c[i] + texture + (rand() - 0.5) * 18)));
       data[p + 3] = 255;
     }
   }

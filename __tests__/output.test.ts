@@ -34,12 +34,21 @@ describe('pairs of files', () => {
 
   it('picks the next free name, counting the report', async () => {
     const dir = setup();
-    expect(await writePair(nodeFs, derived(dir), image, report)).toEqual({ image: path.join(dir, 'cat.loom.png'), report: path.join(dir, 'cat.loom.json') });
+    expect(await writePair(nodeFs, derived(dir), image, report)).toEqual({
+      image: path.join(dir, 'cat.loom.png'),
+      report: path.join(dir, 'cat.loom.json'),
+    });
     writeFileSync(path.join(dir, 'cat.loom-2.json'), 'x');
     const third = await writePair(nodeFs, derived(dir), image, report);
     expect(third.image).toBe(path.join(dir, 'cat.loom-3.png'));
     expect(JSON.parse(readFileSync(third.report!, 'utf8'))).toEqual({ image: 'cat.loom-3.png' });
-    expect(readdirSync(dir).sort()).toEqual(['cat.loom-2.json', 'cat.loom-3.json', 'cat.loom-3.png', 'cat.loom.json', 'cat.loom.png']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'cat.loom-2.json',
+      'cat.loom-3.json',
+      'cat.loom-3.png',
+      'cat.loom.json',
+      'cat.loom.png',
+    ]);
   });
 
   it('gives concurrent writers of one stem distinct names and never fails', async () => {
@@ -61,7 +70,9 @@ describe('pairs of files', () => {
       },
     };
     await expect(writePair(failing, derived(dir), image, report)).rejects.toThrow('no space left');
-    await expect(writePair(failing, { ...derived(dir), exact: path.join(dir, 'x.png') }, image, report)).rejects.toThrow('no space left');
+    await expect(
+      writePair(failing, { ...derived(dir), exact: path.join(dir, 'x.png') }, image, report),
+    ).rejects.toThrow('no space left');
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -72,7 +83,9 @@ describe('pairs of files', () => {
     const written = await writePair(nodeFs, { ...derived(dir), report: mine }, image, report);
     expect(written).toEqual({ image: path.join(dir, 'cat.loom-2.png'), report: mine });
     expect(JSON.parse(readFileSync(mine, 'utf8'))).toEqual({ image: 'cat.loom-2.png' });
-    await expect(writePair(nodeFs, { ...derived(dir), report: mine }, image, report)).rejects.toThrow(OutputExistsError);
+    await expect(writePair(nodeFs, { ...derived(dir), report: mine }, image, report)).rejects.toThrow(
+      OutputExistsError,
+    );
     expect(readdirSync(dir).sort()).toEqual(['cat.loom-2.png', 'cat.loom.png', 'mine.json']);
   });
 
@@ -86,7 +99,9 @@ describe('pairs of files', () => {
     expect(readFileSync(path.join(dir, 'x.json'), 'utf8')).toBe('{"image":"x.png"}');
     const controller = new AbortController();
     controller.abort();
-    await expect(writePair(nodeFs, derived(dir), image, report, controller.signal)).rejects.toMatchObject({ kind: 'interrupted' });
+    await expect(writePair(nodeFs, derived(dir), image, report, controller.signal)).rejects.toMatchObject({
+      kind: 'interrupted',
+    });
     expect(readdirSync(dir).sort()).toEqual(['x.json', 'x.png']);
   });
 });
@@ -114,14 +129,20 @@ describe('files', () => {
 
   it('removes the temporary file when the final step fails', async () => {
     const dir = setup();
-    const failing: Fs = { ...nodeFs, link: async () => Promise.reject(Object.assign(new Error('disk gone'), { code: 'EIO' })) };
+    const failing: Fs = {
+      ...nodeFs,
+      link: async () => Promise.reject(Object.assign(new Error('disk gone'), { code: 'EIO' })),
+    };
     await expect(writeFileAtomic(failing, path.join(dir, 'a.png'), 'data')).rejects.toThrow('disk gone');
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it('places files where the file system has no hard links, still never replacing one', async () => {
     const dir = setup();
-    const noLinks: Fs = { ...nodeFs, link: async () => Promise.reject(Object.assign(new Error('not permitted'), { code: 'EPERM' })) };
+    const noLinks: Fs = {
+      ...nodeFs,
+      link: async () => Promise.reject(Object.assign(new Error('not permitted'), { code: 'EPERM' })),
+    };
     await writeFileAtomic(noLinks, path.join(dir, 'a.png'), 'one');
     await expect(writeFileAtomic(noLinks, path.join(dir, 'a.png'), 'two')).rejects.toThrow(OutputExistsError);
     expect(readFileSync(path.join(dir, 'a.png'), 'utf8')).toBe('one');

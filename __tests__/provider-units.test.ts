@@ -14,7 +14,9 @@ describe('poll pauses', () => {
     return Array.from({ length: n }, () => it.next().value);
   };
   it('follow the DashScope SDK by default: 1, 1, 2, 2, 2, 4, 4, 4, then 5 s', () => {
-    expect(take(11, { intervalMs: 1000, maxIntervalMs: 5000, timeoutMs: 1 })).toEqual([1000, 1000, 2000, 2000, 2000, 4000, 4000, 4000, 5000, 5000, 5000]);
+    expect(take(11, { intervalMs: 1000, maxIntervalMs: 5000, timeoutMs: 1 })).toEqual([
+      1000, 1000, 2000, 2000, 2000, 4000, 4000, 4000, 5000, 5000, 5000,
+    ]);
   });
   it('never go below the first interval, even with a smaller cap', () => {
     expect(take(4, { intervalMs: 300, maxIntervalMs: 100, timeoutMs: 1 })).toEqual([300, 300, 300, 300]);
@@ -50,23 +52,38 @@ describe('provider answers', () => {
 describe('redaction', () => {
   it('masks keys anywhere in a text and shortens base64 bodies', () => {
     const key = 'sk-test-redaction-key-3456';
-    expect(new Redactor([key, undefined]).text(`Bearer ${key} and again ${key}`)).toBe('Bearer sk-…3456 and again sk-…3456');
-    const body = shortenBody({ input: { base_image_url: 'data:image/png;base64,' + 'A'.repeat(500) }, n: 1 }) as { input: { base_image_url: string } };
+    expect(new Redactor([key, undefined]).text(`Bearer ${key} and again ${key}`)).toBe(
+      'Bearer sk-…3456 and again sk-…3456',
+    );
+    const body = shortenBody({ input: { base_image_url: 'data:image/png;base64,' + 'A'.repeat(500) }, n: 1 }) as {
+      input: { base_image_url: string };
+    };
     expect(body.input.base_image_url).toMatch(/… \(522 characters\)$/);
   });
 });
 
 describe('redaction of short or unknown keys', () => {
   it('masks any Authorization token and short secrets completely', () => {
-    expect(new Redactor(['abc12']).headers({ Authorization: 'Bearer abc12', 'X-Other': 'abc12' })).toEqual({ Authorization: 'Bearer …', 'X-Other': '…' });
-    expect(new Redactor().headers({ Authorization: 'Bearer sk-unknown-key-0000000' })).toEqual({ Authorization: 'Bearer sk-…0000' });
-    expect(new Redactor().headers({ Authorization: 'Bearer (no key configured)' })).toEqual({ Authorization: 'Bearer (no key configured)' });
+    expect(new Redactor(['abc12']).headers({ Authorization: 'Bearer abc12', 'X-Other': 'abc12' })).toEqual({
+      Authorization: 'Bearer …',
+      'X-Other': '…',
+    });
+    expect(new Redactor().headers({ Authorization: 'Bearer sk-unknown-key-0000000' })).toEqual({
+      Authorization: 'Bearer sk-…0000',
+    });
+    expect(new Redactor().headers({ Authorization: 'Bearer (no key configured)' })).toEqual({
+      Authorization: 'Bearer (no key configured)',
+    });
   });
 
   it('masks any bearer token in free text, and keys echoed back in JSON values', () => {
     const redactor = new Redactor(['sk-test-configured-key-1111']);
-    expect(redactor.text('proxy said: Authorization: Bearer sk-other-token-22222222')).toBe('proxy said: Authorization: Bearer sk-…2222');
-    expect(redactor.value({ error: { message: 'bad key sk-test-configured-key-1111' } })).toEqual({ error: { message: 'bad key sk-…1111' } });
+    expect(redactor.text('proxy said: Authorization: Bearer sk-other-token-22222222')).toBe(
+      'proxy said: Authorization: Bearer sk-…2222',
+    );
+    expect(redactor.value({ error: { message: 'bad key sk-test-configured-key-1111' } })).toEqual({
+      error: { message: 'bad key sk-…1111' },
+    });
   });
 });
 
@@ -84,10 +101,21 @@ describe('submit retries', () => {
 
 describe('result URLs', () => {
   it('accept https, and http only between loopback addresses', () => {
-    expect(() => checkResultUrl('https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/x.png', 'https://dashscope.aliyuncs.com', 'dashscope', 't')).not.toThrow();
+    expect(() =>
+      checkResultUrl(
+        'https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/x.png',
+        'https://dashscope.aliyuncs.com',
+        'dashscope',
+        't',
+      ),
+    ).not.toThrow();
     expect(() => checkResultUrl('http://127.0.0.1:9/x.png', 'http://127.0.0.1:9', 'dashscope', 't')).not.toThrow();
-    expect(() => checkResultUrl('http://example.com/x.png', 'https://dashscope.aliyuncs.com', 'dashscope', 't')).toThrow('non-https');
-    expect(() => checkResultUrl('http://example.com/x.png', 'http://127.0.0.1:9', 'dashscope', 't')).toThrow('non-https');
+    expect(() =>
+      checkResultUrl('http://example.com/x.png', 'https://dashscope.aliyuncs.com', 'dashscope', 't'),
+    ).toThrow('non-https');
+    expect(() => checkResultUrl('http://example.com/x.png', 'http://127.0.0.1:9', 'dashscope', 't')).toThrow(
+      'non-https',
+    );
     expect(() => checkResultUrl('file:///etc/passwd', 'http://127.0.0.1:9', 'dashscope', 't')).toThrow('non-https');
   });
 });

@@ -31,7 +31,9 @@ describe('edit through DashScope', () => {
     fake.result = savedResult;
   });
 
-  async function edit(options: { fallback?: boolean; request?: Partial<EditSpec>; abortAfterPolls?: number; maxDownloadMb?: number } = {}) {
+  async function edit(
+    options: { fallback?: boolean; request?: Partial<EditSpec>; abortAfterPolls?: number; maxDownloadMb?: number } = {},
+  ) {
     const t = tempDir();
     cleanup = t.cleanup;
     dir = t.dir;
@@ -60,7 +62,11 @@ describe('edit through DashScope', () => {
       () => undefined,
       (err: unknown) => err,
     );
-    const everything = JSON.stringify([h.rec.lines, h.rec.results, outcome instanceof Error ? [outcome.message, (outcome as { hint?: string }).hint] : null]);
+    const everything = JSON.stringify([
+      h.rec.lines,
+      h.rec.results,
+      outcome instanceof Error ? [outcome.message, (outcome as { hint?: string }).hint] : null,
+    ]);
     expect(everything).not.toContain(DASHSCOPE_KEY);
     return { ...h, error: outcome as (Error & Record<string, unknown>) | undefined };
   }
@@ -87,7 +93,15 @@ describe('edit through DashScope', () => {
     expect(fake.count('GET', '/api/v1/tasks/')).toBe(3);
     expect(slept).toEqual([1000, 1000]);
     expect(fake.count('GET', '/results/')).toBe(1);
-    expect(rec.results[0]).toEqual(expect.objectContaining({ status: 'ok', source: 'dashscope', taskId: expect.stringMatching(/^ds-task-/), width: 32, height: 24 }));
+    expect(rec.results[0]).toEqual(
+      expect.objectContaining({
+        status: 'ok',
+        source: 'dashscope',
+        taskId: expect.stringMatching(/^ds-task-/),
+        width: 32,
+        height: 24,
+      }),
+    );
     expect(readdirSync(dir).sort()).toEqual(['grace-hopper.loom.json', 'grace-hopper.loom.png']);
   });
 
@@ -104,9 +118,17 @@ describe('edit through DashScope', () => {
   });
 
   it('stops on a rejected key with exit kind auth, without retrying or falling back', async () => {
-    fake.dashscopeSubmitReplies = [{ status: 401, body: { code: 'InvalidApiKey', message: 'Invalid API-key provided.' } }];
+    fake.dashscopeSubmitReplies = [
+      { status: 401, body: { code: 'InvalidApiKey', message: 'Invalid API-key provided.' } },
+    ];
     const { error, rec } = await edit();
-    expect(error).toMatchObject({ kind: 'auth', status: 401, code: 'InvalidApiKey', provider: 'dashscope', requestId: expect.stringMatching(/^req-/) });
+    expect(error).toMatchObject({
+      kind: 'auth',
+      status: 401,
+      code: 'InvalidApiKey',
+      provider: 'dashscope',
+      requestId: expect.stringMatching(/^req-/),
+    });
     expect(error!.hint).toContain('DASHSCOPE_API_KEY');
     expect(fake.count('POST', SUBMIT)).toBe(1);
     expect(rec.results).toEqual([]);
@@ -114,9 +136,18 @@ describe('edit through DashScope', () => {
   });
 
   it.each([
-    [{ status: 400, body: { code: 'Arrearage', message: 'Access denied, plesase make sure your account is in good standing.' } }, 'quota'],
+    [
+      {
+        status: 400,
+        body: { code: 'Arrearage', message: 'Access denied, plesase make sure your account is in good standing.' },
+      },
+      'quota',
+    ],
     [{ status: 403, body: { code: 'AccessDenied.Unpurchased', message: 'Access to model denied.' } }, 'quota'],
-    [{ status: 400, body: { code: 'DataInspectionFailed', message: 'Input data may contain inappropriate content.' } }, 'moderation'],
+    [
+      { status: 400, body: { code: 'DataInspectionFailed', message: 'Input data may contain inappropriate content.' } },
+      'moderation',
+    ],
     [{ status: 400, body: { code: 'InvalidParameter', message: 'Required parameter(s) missing or invalid' } }, 'usage'],
   ])('does not fall back on %j', async (reply, kind) => {
     fake.dashscopeSubmitReplies = [reply];
@@ -127,7 +158,9 @@ describe('edit through DashScope', () => {
   });
 
   it('retries a 500 InternalError submit and then succeeds', async () => {
-    fake.dashscopeSubmitReplies = [{ status: 500, body: { code: 'InternalError', message: 'submit algo service error, Internal server error!' } }];
+    fake.dashscopeSubmitReplies = [
+      { status: 500, body: { code: 'InternalError', message: 'submit algo service error, Internal server error!' } },
+    ];
     const { error, rec } = await edit();
     expect(error).toBeUndefined();
     expect(fake.count('POST', SUBMIT)).toBe(2);
@@ -136,7 +169,13 @@ describe('edit through DashScope', () => {
   });
 
   it('waits as long as Retry-After asks after a 429', async () => {
-    fake.dashscopeSubmitReplies = [{ status: 429, body: { code: 'Throttling.RateQuota', message: 'Requests rate limit exceeded' }, headers: { 'retry-after': '3' } }];
+    fake.dashscopeSubmitReplies = [
+      {
+        status: 429,
+        body: { code: 'Throttling.RateQuota', message: 'Requests rate limit exceeded' },
+        headers: { 'retry-after': '3' },
+      },
+    ];
     const { error, slept } = await edit();
     expect(error).toBeUndefined();
     expect(fake.count('POST', SUBMIT)).toBe(2);
@@ -149,9 +188,18 @@ describe('edit through DashScope', () => {
     const fell = await edit();
     expect(fell.error).toBeUndefined();
     expect(fake.count('POST', SUBMIT)).toBe(3);
-    expect(fell.rec.results[0]).toEqual(expect.objectContaining({ source: 'local-fallback', remoteError: expect.objectContaining({ kind: 'rate-limit', code: 'Throttling' }) }));
-    expect(fell.rec.lines.warn.at(-1)).toMatch(/DashScope failed .*Throttling.*request id req-\d+.*local pipeline instead/);
-    const report = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(path.join(dir, 'grace-hopper.loom.json'), 'utf8')));
+    expect(fell.rec.results[0]).toEqual(
+      expect.objectContaining({
+        source: 'local-fallback',
+        remoteError: expect.objectContaining({ kind: 'rate-limit', code: 'Throttling' }),
+      }),
+    );
+    expect(fell.rec.lines.warn.at(-1)).toMatch(
+      /DashScope failed .*Throttling.*request id req-\d+.*local pipeline instead/,
+    );
+    const report = JSON.parse(
+      await import('node:fs').then((fs) => fs.readFileSync(path.join(dir, 'grace-hopper.loom.json'), 'utf8')),
+    );
     expect(report.source.kind).toBe('local-fallback');
     fake.requests = [];
     fake.dashscopeSubmitReplies = [throttled, throttled, throttled];
@@ -160,20 +208,33 @@ describe('edit through DashScope', () => {
   });
 
   it('falls back when the task FAILS with InternalError, naming the task', async () => {
-    fake.dashscopeSteps = ['PENDING', { status: 'FAILED', code: 'InternalError', message: 'submit algo service error, Internal server error!' }];
+    fake.dashscopeSteps = [
+      'PENDING',
+      { status: 'FAILED', code: 'InternalError', message: 'submit algo service error, Internal server error!' },
+    ];
     const { error, rec } = await edit();
     expect(error).toBeUndefined();
     const remoteError = rec.results[0].remoteError;
-    expect(remoteError).toEqual(expect.objectContaining({ kind: 'network', code: 'InternalError', taskId: expect.stringMatching(/^ds-task-/) }));
+    expect(remoteError).toEqual(
+      expect.objectContaining({ kind: 'network', code: 'InternalError', taskId: expect.stringMatching(/^ds-task-/) }),
+    );
     const strict = await edit({ fallback: false });
     expect(strict.error).toMatchObject({ kind: 'network', code: 'InternalError' });
   });
 
   it('treats a task that FAILED with a parameter code as a task failure: fallback, or kind failure (exit 1)', async () => {
-    fake.dashscopeSteps = ['PENDING', { status: 'FAILED', code: 'InvalidParameter', message: 'url error, please check url!' }];
+    fake.dashscopeSteps = [
+      'PENDING',
+      { status: 'FAILED', code: 'InvalidParameter', message: 'url error, please check url!' },
+    ];
     const fell = await edit();
     expect(fell.error).toBeUndefined();
-    expect(fell.rec.results[0]).toEqual(expect.objectContaining({ source: 'local-fallback', remoteError: expect.objectContaining({ kind: 'failure', code: 'InvalidParameter' }) }));
+    expect(fell.rec.results[0]).toEqual(
+      expect.objectContaining({
+        source: 'local-fallback',
+        remoteError: expect.objectContaining({ kind: 'failure', code: 'InvalidParameter' }),
+      }),
+    );
     const strict = await edit({ fallback: false });
     expect(strict.error).toMatchObject({ kind: 'failure', code: 'InvalidParameter' });
   });
@@ -199,7 +260,11 @@ describe('edit through DashScope', () => {
   it('gives up on a task that never finishes at the deadline, with its id', async () => {
     fake.dashscopeSteps = ['PENDING', 'RUNNING'];
     const { error, slept } = await edit({ fallback: false });
-    expect(error).toMatchObject({ kind: 'network', code: 'WaitTaskTimeout', taskId: expect.stringMatching(/^ds-task-/) });
+    expect(error).toMatchObject({
+      kind: 'network',
+      code: 'WaitTaskTimeout',
+      taskId: expect.stringMatching(/^ds-task-/),
+    });
     expect(error!.message).toMatch(/did not finish within \d+ s \(last status RUNNING\)/);
     // 1, 1, 2, 2, 2, 4, 4, 4, 5, 5, … s, never past the 60 s deadline.
     expect(slept.slice(0, 9)).toEqual([1000, 1000, 2000, 2000, 2000, 4000, 4000, 4000, 5000]);
@@ -207,7 +272,13 @@ describe('edit through DashScope', () => {
   });
 
   it('keeps polling through 503 and 504 answers', async () => {
-    fake.dashscopeSteps = ['PENDING', { status: 503, body: { code: 'ServiceUnavailable' } }, { status: 504, body: {} }, 'RUNNING', 'SUCCEEDED'];
+    fake.dashscopeSteps = [
+      'PENDING',
+      { status: 503, body: { code: 'ServiceUnavailable' } },
+      { status: 504, body: {} },
+      'RUNNING',
+      'SUCCEEDED',
+    ];
     const { error, rec } = await edit({ fallback: false });
     expect(error).toBeUndefined();
     expect(rec.results[0].source).toBe('dashscope');
@@ -220,9 +291,25 @@ describe('edit through DashScope', () => {
   });
 
   it.each([
-    ['an expired result URL', { status: 403, body: Buffer.from('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>'), contentType: 'application/xml' }, /expired or is gone \(HTTP 403\)/],
-    ['a result that is not an image', { status: 200, body: Buffer.from('<html>oops</html>'), contentType: 'text/html' }, /not a supported image/],
-    ['a result over the size cap', { status: 200, body: Buffer.alloc(3_000_000, 1), contentType: 'image/png' }, /larger than 2 MB/],
+    [
+      'an expired result URL',
+      {
+        status: 403,
+        body: Buffer.from('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>'),
+        contentType: 'application/xml',
+      },
+      /expired or is gone \(HTTP 403\)/,
+    ],
+    [
+      'a result that is not an image',
+      { status: 200, body: Buffer.from('<html>oops</html>'), contentType: 'text/html' },
+      /not a supported image/,
+    ],
+    [
+      'a result over the size cap',
+      { status: 200, body: Buffer.alloc(3_000_000, 1), contentType: 'image/png' },
+      /larger than 2 MB/,
+    ],
   ])('handles %s: an error without fallback, the local image with it', async (_name, result, message) => {
     fake.result = result;
     const strict = await edit({ fallback: false, maxDownloadMb: 2 });
@@ -253,14 +340,28 @@ describe('edit through DashScope', () => {
     cleanup = t.cleanup;
     const h = providerHarness(fake, t.dir);
     await runEdit(
-      { inputs: [SAMPLE], style: 'poster', local: false, fallback: true, force: false, report: true, dryRun: true, instruction: { strength: 0.2 } },
+      {
+        inputs: [SAMPLE],
+        style: 'poster',
+        local: false,
+        fallback: true,
+        force: false,
+        report: true,
+        dryRun: true,
+        instruction: { strength: 0.2 },
+      },
       h.resolved,
       h.services,
     );
     expect(fake.requests).toEqual([]);
     expect(readdirSync(t.dir)).toEqual([]);
     expect(h.rec.data).toHaveLength(2);
-    const [submit, poll] = h.rec.data as Array<{ method: string; url: string; headers: Record<string, string>; body?: { input: { base_image_url: string }; parameters: unknown } }>;
+    const [submit, poll] = h.rec.data as Array<{
+      method: string;
+      url: string;
+      headers: Record<string, string>;
+      body?: { input: { base_image_url: string }; parameters: unknown };
+    }>;
     expect(submit.method).toBe('POST');
     expect(submit.url).toBe(fake.url + SUBMIT);
     expect(submit.headers.Authorization).toBe('Bearer sk-…6666');

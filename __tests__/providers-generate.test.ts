@@ -23,55 +23,113 @@ describe('generate on ModelScope', () => {
     fake.modelscopeSteps = ['PENDING', 'PROCESSING', 'SUCCEED'];
   });
 
-  async function generate(prompt: string, extra: Partial<GenerateSpec> = {}, env: Record<string, string> = {}, options: GenerateOptions = {}) {
+  async function generate(
+    prompt: string,
+    extra: Partial<GenerateSpec> = {},
+    env: Record<string, string> = {},
+    options: GenerateOptions = {},
+  ) {
     const t = tempDir();
     cleanup = t.cleanup;
     dir = t.dir;
     const h = providerHarness(fake, dir, env);
-    const spec: GenerateSpec = { prompt, options, keepOriginal: false, force: false, report: true, dryRun: false, ...extra };
+    const spec: GenerateSpec = {
+      prompt,
+      options,
+      keepOriginal: false,
+      force: false,
+      report: true,
+      dryRun: false,
+      ...extra,
+    };
     const error = await runGenerate(spec, h.resolved, h.services).then(
       () => undefined,
       (err: unknown) => err as Error & Record<string, unknown>,
     );
-    expect(JSON.stringify([h.rec.lines, h.rec.results, h.rec.data, error?.message, error?.hint])).not.toContain(MODELSCOPE_KEY);
+    expect(JSON.stringify([h.rec.lines, h.rec.results, h.rec.data, error?.message, error?.hint])).not.toContain(
+      MODELSCOPE_KEY,
+    );
     return { ...h, error };
   }
 
   it('submits asynchronously, polls with the task-type header and saves the picture under a slug', async () => {
-    const { error, rec } = await generate('A red fox among ferns', {}, {}, { seed: '7', steps: '30', size: '1024x768' });
+    const { error, rec } = await generate(
+      'A red fox among ferns',
+      {},
+      {},
+      { seed: '7', steps: '30', size: '1024x768' },
+    );
     expect(error).toBeUndefined();
     const submit = fake.requests.find((r) => r.method === 'POST')!;
     expect(submit.path).toBe('/v1/images/generations');
     expect(submit.headers.authorization).toBe(`Bearer ${MODELSCOPE_KEY}`);
     expect(submit.headers['x-modelscope-async-mode']).toBe('true');
-    expect(submit.body).toEqual({ model: 'Qwen/Qwen-Image', prompt: 'A red fox among ferns', seed: 7, steps: 30, size: '1024x768' });
+    expect(submit.body).toEqual({
+      model: 'Qwen/Qwen-Image',
+      prompt: 'A red fox among ferns',
+      seed: 7,
+      steps: 30,
+      size: '1024x768',
+    });
     const polls = fake.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/tasks/'));
     expect(polls).toHaveLength(3);
     for (const poll of polls) expect(poll.headers['x-modelscope-task-type']).toBe('image_generation');
-    expect(rec.results[0]).toEqual(expect.objectContaining({ status: 'ok', source: 'modelscope', output: path.join(dir, 'a-red-fox-among-ferns.png'), seed: 7, taskId: expect.stringMatching(/^ms-task-/) }));
+    expect(rec.results[0]).toEqual(
+      expect.objectContaining({
+        status: 'ok',
+        source: 'modelscope',
+        output: path.join(dir, 'a-red-fox-among-ferns.png'),
+        seed: 7,
+        taskId: expect.stringMatching(/^ms-task-/),
+      }),
+    );
     expect(readFileSync(path.join(dir, 'a-red-fox-among-ferns.png')).equals(fake.result.body)).toBe(true);
   });
 
   it('with --style finishes the picture as a loom image and keeps the original on request', async () => {
     const { error, rec } = await generate('一只猫 on a rug', { style: 'loom', keepOriginal: true });
     expect(error).toBeUndefined();
-    expect(readdirSync(dir).sort()).toEqual(['一只猫-on-a-rug.loom.json', '一只猫-on-a-rug.loom.png', '一只猫-on-a-rug.png']);
-    expect(rec.results[0]).toEqual(expect.objectContaining({ source: 'modelscope', style: 'loom', prompt: '一只猫 on a rug', width: 32, original: path.join(dir, '一只猫-on-a-rug.png') }));
+    expect(readdirSync(dir).sort()).toEqual([
+      '一只猫-on-a-rug.loom.json',
+      '一只猫-on-a-rug.loom.png',
+      '一只猫-on-a-rug.png',
+    ]);
+    expect(rec.results[0]).toEqual(
+      expect.objectContaining({
+        source: 'modelscope',
+        style: 'loom',
+        prompt: '一只猫 on a rug',
+        width: 32,
+        original: path.join(dir, '一只猫-on-a-rug.png'),
+      }),
+    );
     const png = readFileSync(path.join(dir, '一只猫-on-a-rug.loom.png'));
     expect(png.includes(Buffer.from('一只猫 on a rug', 'utf8'))).toBe(true);
   });
 
   it('reports a moderation refusal (FAILED, code 422) as kind moderation', async () => {
-    fake.modelscopeSteps = ['RUNNING', { status: 'FAILED', code: 422, message: 'Output data may contain inappropriate content.' }];
+    fake.modelscopeSteps = [
+      'RUNNING',
+      { status: 'FAILED', code: 422, message: 'Output data may contain inappropriate content.' },
+    ];
     const { error } = await generate('a cat');
-    expect(error).toMatchObject({ kind: 'moderation', code: '422', provider: 'modelscope', taskId: expect.stringMatching(/^ms-task-/) });
+    expect(error).toMatchObject({
+      kind: 'moderation',
+      code: '422',
+      provider: 'modelscope',
+      taskId: expect.stringMatching(/^ms-task-/),
+    });
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it.each([
     [{ status: 404, body: { errors: { message: 'model not found' } } }, 'usage', /model id/],
     [{ status: 403, body: { errors: { message: 'Forbidden' } } }, 'quota', /real-name/],
-    [{ status: 400, body: { errors: { message: 'submit image generation task error' } } }, 'usage', /rejected a parameter/],
+    [
+      { status: 400, body: { errors: { message: 'submit image generation task error' } } },
+      'usage',
+      /rejected a parameter/,
+    ],
   ])('classifies %j without retrying', async (reply, kind, hint) => {
     fake.modelscopeSubmitReplies = [reply];
     const { error } = await generate('a cat');
@@ -81,7 +139,11 @@ describe('generate on ModelScope', () => {
   });
 
   it('retries a 429 and then reports the remaining daily quota', async () => {
-    const limited = { status: 429, body: { errors: { message: 'Too Many Requests' } }, headers: { 'modelscope-ratelimit-requests-remaining': '0', 'modelscope-ratelimit-model-requests-remaining': '0' } };
+    const limited = {
+      status: 429,
+      body: { errors: { message: 'Too Many Requests' } },
+      headers: { 'modelscope-ratelimit-requests-remaining': '0', 'modelscope-ratelimit-model-requests-remaining': '0' },
+    };
     fake.modelscopeSubmitReplies = [limited, limited, limited];
     const { error } = await generate('a cat');
     expect(error).toMatchObject({ kind: 'rate-limit', status: 429 });
@@ -100,9 +162,16 @@ describe('generate on ModelScope', () => {
   });
 
   it('reads the success:false envelope on a poll as the error it is, and polls again after a non-JSON answer', async () => {
-    fake.modelscopeSteps = ['PENDING', { status: 200, body: { success: false, code: 'InvalidToken', message: 'token invalid' } }];
+    fake.modelscopeSteps = [
+      'PENDING',
+      { status: 200, body: { success: false, code: 'InvalidToken', message: 'token invalid' } },
+    ];
     const failed = await generate('a cat');
-    expect(failed.error).toMatchObject({ provider: 'modelscope', code: 'InvalidToken', message: expect.stringContaining('token invalid') });
+    expect(failed.error).toMatchObject({
+      provider: 'modelscope',
+      code: 'InvalidToken',
+      message: expect.stringContaining('token invalid'),
+    });
     // Ended by the envelope at the second poll, not by the deadline.
     expect(fake.count('GET', '/v1/tasks/')).toBe(2);
     fake.requests = [];
@@ -131,7 +200,11 @@ describe('generate on ModelScope', () => {
     expect(rec.data[0]).toEqual({
       method: 'POST',
       url: `${fake.url}/v1/images/generations`,
-      headers: { Authorization: 'Bearer ms-…4444', 'Content-Type': 'application/json', 'X-ModelScope-Async-Mode': 'true' },
+      headers: {
+        Authorization: 'Bearer ms-…4444',
+        'Content-Type': 'application/json',
+        'X-ModelScope-Async-Mode': 'true',
+      },
       body: { model: 'Qwen/Qwen-Image', prompt: 'a cat', loras: { 'a/x': 0.6, 'b/y': 0.4 } },
     });
     expect(rec.data[1]).toEqual(expect.objectContaining({ method: 'GET', url: `${fake.url}/v1/tasks/{task_id}` }));

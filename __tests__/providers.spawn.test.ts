@@ -31,7 +31,11 @@ describe('imagegen binary against the fake providers', () => {
     cleanup = t.cleanup;
     writeFileSync(
       path.join(t.dir, '.imagegenrc.json'),
-      JSON.stringify({ polling: { intervalMs: 5, maxIntervalMs: 10, timeoutMs: 3000 }, retry: { retries: 1, minTimeoutMs: 1 }, loom: { width: 40 } }),
+      JSON.stringify({
+        polling: { intervalMs: 5, maxIntervalMs: 10, timeoutMs: 3000 },
+        retry: { retries: 1, minTimeoutMs: 1 },
+        loom: { width: 40 },
+      }),
     );
     return runCli(args, {
       cwd: t.dir,
@@ -46,19 +50,25 @@ describe('imagegen binary against the fake providers', () => {
   it('edit restyles on DashScope and prints the path', async () => {
     const r = await run(['edit', SAMPLE, '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(expect.objectContaining({ source: 'dashscope', output: path.join(r.dir, 'grace-hopper.loom.png'), width: 40 }));
+    expect(JSON.parse(r.stdout)).toEqual(
+      expect.objectContaining({ source: 'dashscope', output: path.join(r.dir, 'grace-hopper.loom.png'), width: 40 }),
+    );
     expect(fake.count('POST', '/api/v1/services/aigc/image2image/image-synthesis')).toBe(1);
   });
 
   it('edit falls back on a FAILED task with one warning and exit 0; --no-fallback exits 5', async () => {
-    fake.dashscopeSteps = [{ status: 'FAILED', code: 'InternalError', message: 'submit algo service error, Internal server error!' }];
+    fake.dashscopeSteps = [
+      { status: 'FAILED', code: 'InternalError', message: 'submit algo service error, Internal server error!' },
+    ];
     const r = await run(['edit', SAMPLE, '--json']);
     expect(r.code).toBe(0);
     const record = JSON.parse(r.stdout);
     expect(record.source).toBe('local-fallback');
     expect(record.remoteError).toEqual(expect.objectContaining({ code: 'InternalError', provider: 'dashscope' }));
     expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toHaveLength(1);
-    expect(r.stderr).toMatch(/warning: .*DashScope failed \(DashScope InternalError: submit algo service error.*task id ds-task-/);
+    expect(r.stderr).toMatch(
+      /warning: .*DashScope failed \(DashScope InternalError: submit algo service error.*task id ds-task-/,
+    );
     const strict = await run(['edit', SAMPLE, '--no-fallback']);
     expect(strict.code).toBe(5);
     expect(strict.stdout).toBe('');
@@ -68,8 +78,19 @@ describe('imagegen binary against the fake providers', () => {
 
   it.each([
     [{ status: 401, body: { code: 'InvalidApiKey', message: 'Invalid API-key provided.' } }, 3, 'DASHSCOPE_API_KEY'],
-    [{ status: 400, body: { code: 'Arrearage', message: 'Access denied, plesase make sure your account is in good standing.' } }, 4, 'balance'],
-    [{ status: 400, body: { code: 'DataInspectionFailed', message: 'Input data may contain inappropriate content.' } }, 7, 'content check'],
+    [
+      {
+        status: 400,
+        body: { code: 'Arrearage', message: 'Access denied, plesase make sure your account is in good standing.' },
+      },
+      4,
+      'balance',
+    ],
+    [
+      { status: 400, body: { code: 'DataInspectionFailed', message: 'Input data may contain inappropriate content.' } },
+      7,
+      'content check',
+    ],
   ])('edit exits with the code of %j and a hint', async (reply, code, hint) => {
     fake.dashscopeSubmitReplies = [reply];
     const r = await run(['edit', SAMPLE]);
@@ -82,7 +103,10 @@ describe('imagegen binary against the fake providers', () => {
   });
 
   it('edit exits 6 when still rate limited after retries with --no-fallback', async () => {
-    const limited = { status: 429, body: { code: 'Throttling.RateQuota', message: 'Requests rate limit exceeded, please try again later.' } };
+    const limited = {
+      status: 429,
+      body: { code: 'Throttling.RateQuota', message: 'Requests rate limit exceeded, please try again later.' },
+    };
     fake.dashscopeSubmitReplies = [limited, limited];
     const r = await run(['edit', SAMPLE, '--no-fallback']);
     expect(r.code).toBe(6);
@@ -92,12 +116,17 @@ describe('imagegen binary against the fake providers', () => {
   it('--verbose logs each exchange with the key redacted; --dry-run prints requests and sends nothing', async () => {
     const verbose = await run(['edit', SAMPLE, '--verbose']);
     expect(verbose.code).toBe(0);
-    expect(verbose.stderr).toMatch(/→ POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/services\/aigc\/image2image\/image-synthesis .*"Authorization":"Bearer sk-…6666"/);
+    expect(verbose.stderr).toMatch(
+      /→ POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/services\/aigc\/image2image\/image-synthesis .*"Authorization":"Bearer sk-…6666"/,
+    );
     expect(verbose.stderr).toMatch(/← 200 GET .*\/api\/v1\/tasks\//);
     fake.requests = [];
     const dry = await run(['edit', SAMPLE, '--dry-run']);
     expect(dry.code).toBe(0);
-    const lines = dry.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = dry.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.method)).toEqual(['POST', 'GET']);
     expect(lines[0].headers['X-DashScope-Async']).toBe('enable');
     expect(fake.requests).toEqual([]);
@@ -128,16 +157,25 @@ describe('imagegen binary against the fake providers', () => {
     fake.dashscopeSteps = ['PENDING'];
     const t = tempDir();
     cleanup = t.cleanup;
-    writeFileSync(path.join(t.dir, '.imagegenrc.json'), JSON.stringify({ polling: { intervalMs: 20, maxIntervalMs: 20, timeoutMs: 20000 } }));
+    writeFileSync(
+      path.join(t.dir, '.imagegenrc.json'),
+      JSON.stringify({ polling: { intervalMs: 20, maxIntervalMs: 20, timeoutMs: 20000 } }),
+    );
     const child = spawn(process.execPath, [BIN, 'edit', SAMPLE], {
       cwd: t.dir,
-      env: { PATH: process.env.PATH ?? '', HOME: t.dir, DASHSCOPE_API_KEY: DASHSCOPE_KEY, IMAGEGEN_DASHSCOPE_BASE_URL: fake.url },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: t.dir,
+        DASHSCOPE_API_KEY: DASHSCOPE_KEY,
+        IMAGEGEN_DASHSCOPE_BASE_URL: fake.url,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const polled = async () => {
-      for (let i = 0; i < 500 && fake.count('GET', '/api/v1/tasks/') < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 500 && fake.count('GET', '/api/v1/tasks/') < 2; i++)
+        await new Promise((r) => setTimeout(r, 20));
     };
     await polled();
     child.kill('SIGINT');

@@ -34,7 +34,13 @@ function acmeProvider(asked: EditInstruction[]): ProviderDescriptor {
     hints: { auth: 'check ACME_API_KEY', forbidden: 'not allowed', rateLimit: 'slow down' },
     load: async () => ({
       edit: {
-        plan: async (_image, _instruction, ctx) => [{ method: 'POST', url: `${ctx.settings.baseUrl}/edit`, headers: { Authorization: `Bearer ${ctx.settings.apiKey}` } }],
+        plan: async (_image, _instruction, ctx) => [
+          {
+            method: 'POST',
+            url: `${ctx.settings.baseUrl}/edit`,
+            headers: { Authorization: `Bearer ${ctx.settings.apiKey}` },
+          },
+        ],
         run: async (image, instruction, ctx) => {
           asked.push(instruction);
           const data = Buffer.alloc(image.width * image.height * 4);
@@ -70,20 +76,40 @@ describe('the provider registry', () => {
   it('runs an edit through a provider registered with one call, masking its key everywhere', async () => {
     const asked: EditInstruction[] = [];
     unregister = registerProvider(acmeProvider(asked));
-    expect(Object.keys(configKeys())).toEqual(expect.arrayContaining(['providers.acme.apiKey', 'providers.acme.baseUrl', 'providers.acme.model']));
+    expect(Object.keys(configKeys())).toEqual(
+      expect.arrayContaining(['providers.acme.apiKey', 'providers.acme.baseUrl', 'providers.acme.model']),
+    );
 
     const dir = setup();
-    const resolved = resolveConfig({ env: { ACME_API_KEY: ACME_KEY }, flags: { 'loom.width': { value: '40', flag: '--width' } } });
-    expect(resolved.config.providers.acme).toEqual({ apiKey: ACME_KEY, baseUrl: 'https://acme.example', model: 'acme-edit-1' });
+    const resolved = resolveConfig({
+      env: { ACME_API_KEY: ACME_KEY },
+      flags: { 'loom.width': { value: '40', flag: '--width' } },
+    });
+    expect(resolved.config.providers.acme).toEqual({
+      apiKey: ACME_KEY,
+      baseUrl: 'https://acme.example',
+      model: 'acme-edit-1',
+    });
     const { services, rec } = testServices(dir);
     services.redactor.add(configuredKeys(resolved));
 
     // The only keyed editor is chosen without being named.
     await runEdit(spec(), resolved, services);
     expect(asked).toHaveLength(1);
-    expect(rec.results).toEqual([expect.objectContaining({ status: 'ok', source: 'acme', provider: 'acme', model: 'acme-edit-1', taskId: 'acme-task-1', colors: 2 })]);
+    expect(rec.results).toEqual([
+      expect.objectContaining({
+        status: 'ok',
+        source: 'acme',
+        provider: 'acme',
+        model: 'acme-edit-1',
+        taskId: 'acme-task-1',
+        colors: 2,
+      }),
+    ]);
     const report = readFileSync(path.join(dir, 'grace-hopper.loom.json'), 'utf8');
-    expect(JSON.parse(report).source).toEqual(expect.objectContaining({ kind: 'acme', model: 'acme-edit-1', taskId: 'acme-task-1' }));
+    expect(JSON.parse(report).source).toEqual(
+      expect.objectContaining({ kind: 'acme', model: 'acme-edit-1', taskId: 'acme-task-1' }),
+    );
 
     // --dry-run shows its planned request with the key masked.
     await runEdit(spec({ provider: 'acme', dryRun: true }), resolved, services);
@@ -97,7 +123,10 @@ describe('the provider registry', () => {
     const dir = setup();
     const { services } = testServices(dir);
     const resolved = resolveConfig({ env: {} });
-    await expect(runEdit(spec({ provider: 'acme' }), resolved, services)).rejects.toMatchObject({ kind: 'usage', message: 'no provider "acme" for edit' });
+    await expect(runEdit(spec({ provider: 'acme' }), resolved, services)).rejects.toMatchObject({
+      kind: 'usage',
+      message: 'no provider "acme" for edit',
+    });
     expect(() => registerProvider({ ...acmeProvider([]), id: 'dashscope' })).toThrow('already registered');
   });
 

@@ -32,11 +32,22 @@ describe('terminal ui', () => {
     for (const json of [false, true]) {
       const stdout = sink();
       const stderr = sink();
-      const ui = await createTerminalUi({ stdout, stderr, env: {}, json, quiet: false, verbose: false, color: true, redactor: new Redactor() });
+      const ui = await createTerminalUi({
+        stdout,
+        stderr,
+        env: {},
+        json,
+        quiet: false,
+        verbose: false,
+        color: true,
+        redactor: new Redactor(),
+      });
       ui.result({ status: 'ok', output: '/x/a.png', input: 'a.jpg' } as JobRecord);
       ui.result({ status: 'error', input: 'b.jpg', error: { message: 'bad' } } as JobRecord);
       expect(stdout.text()).toBe(
-        json ? '{"status":"ok","output":"/x/a.png","input":"a.jpg"}\n{"status":"error","input":"b.jpg","error":{"message":"bad"}}\n' : '/x/a.png\n',
+        json
+          ? '{"status":"ok","output":"/x/a.png","input":"a.jpg"}\n{"status":"error","input":"b.jpg","error":{"message":"bad"}}\n'
+          : '/x/a.png\n',
       );
       expect(stderr.text()).toBe('');
     }
@@ -44,13 +55,31 @@ describe('terminal ui', () => {
 
   it('prints plain spinner lines off a TTY, nothing with --quiet, but warnings always', async () => {
     const stderr = sink(false);
-    const ui = await createTerminalUi({ stdout: sink(), stderr, env: {}, json: false, quiet: false, verbose: false, color: true, redactor: new Redactor() });
+    const ui = await createTerminalUi({
+      stdout: sink(),
+      stderr,
+      env: {},
+      json: false,
+      quiet: false,
+      verbose: false,
+      color: true,
+      redactor: new Redactor(),
+    });
     const s = ui.spinner('working');
     s.update('still working');
     s.succeed('done');
     expect(stderr.text()).toBe('working\ndone\n');
     const quietErr = sink(false);
-    const quiet = await createTerminalUi({ stdout: sink(), stderr: quietErr, env: {}, json: false, quiet: true, verbose: false, color: true, redactor: new Redactor() });
+    const quiet = await createTerminalUi({
+      stdout: sink(),
+      stderr: quietErr,
+      env: {},
+      json: false,
+      quiet: true,
+      verbose: false,
+      color: true,
+      redactor: new Redactor(),
+    });
     quiet.spinner('working').succeed('done');
     quiet.info('note');
     quiet.warn('careful');
@@ -58,12 +87,26 @@ describe('terminal ui', () => {
   });
 
   it('prints a fatal error with its ids and hint, and a stack only with --verbose', async () => {
-    const err = new ImagegenError('auth', 'DashScope rejected the key', { requestId: 'req-1', hint: 'check DASHSCOPE_API_KEY' });
+    const err = new ImagegenError('auth', 'DashScope rejected the key', {
+      requestId: 'req-1',
+      hint: 'check DASHSCOPE_API_KEY',
+    });
     for (const verbose of [false, true]) {
       const stderr = sink(false);
-      const ui = await createTerminalUi({ stdout: sink(), stderr, env: {}, json: false, quiet: false, verbose, color: true, redactor: new Redactor() });
+      const ui = await createTerminalUi({
+        stdout: sink(),
+        stderr,
+        env: {},
+        json: false,
+        quiet: false,
+        verbose,
+        color: true,
+        redactor: new Redactor(),
+      });
       ui.fatal(err);
-      expect(stderr.text()).toContain('error: DashScope rejected the key\n  request id req-1\n  hint: check DASHSCOPE_API_KEY\n');
+      expect(stderr.text()).toContain(
+        'error: DashScope rejected the key\n  request id req-1\n  hint: check DASHSCOPE_API_KEY\n',
+      );
       expect(stderr.text().includes('    at ')).toBe(verbose);
     }
   });

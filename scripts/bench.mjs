@@ -69,14 +69,18 @@ function makeInputs() {
   const inputs = [];
   const sample = path.join(root, 'samples', 'grace-hopper.jpg');
   if (!haveConvert) {
-    console.log(`note: ${CONVERT} not found; using samples/grace-hopper.jpg (512x600) as it is and skipping ImageMagick`);
+    console.log(
+      `note: ${CONVERT} not found; using samples/grace-hopper.jpg (512x600) as it is and skipping ImageMagick`,
+    );
     inputs.push({ name: 'hopper-0.3mp', file: sample });
     return inputs;
   }
   const make = (name, src, size) => {
     const file = path.join(out, `${name}.jpg`);
     if (!existsSync(file)) {
-      const r = spawnSync(CONVERT, [src, '-filter', 'Lanczos', '-resize', `${size}!`, '-quality', '92', file], { encoding: 'utf8' });
+      const r = spawnSync(CONVERT, [src, '-filter', 'Lanczos', '-resize', `${size}!`, '-quality', '92', file], {
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(`convert failed for ${name}: ${r.stderr}`);
     }
     inputs.push({ name, file });
@@ -106,9 +110,17 @@ writeFileSync(
 /** Runs a command once; returns wall seconds and peak resident memory in MB (undefined when unknown). */
 function timed(cmd, argv, opts = {}) {
   if (haveTime) {
-    const r = spawnSync(TIME, ['-f', 'BENCH %e %M', cmd, ...argv], { encoding: 'utf8', cwd: root, env: opts.env ?? process.env });
+    const r = spawnSync(TIME, ['-f', 'BENCH %e %M', cmd, ...argv], {
+      encoding: 'utf8',
+      cwd: root,
+      env: opts.env ?? process.env,
+    });
     if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr}`);
-    const line = r.stderr.trim().split('\n').reverse().find((l) => l.startsWith('BENCH '));
+    const line = r.stderr
+      .trim()
+      .split('\n')
+      .reverse()
+      .find((l) => l.startsWith('BENCH '));
     const [, secs, kb] = line.split(' ');
     return { secs: Number(secs), mb: Number(kb) / 1024 };
   }
@@ -133,11 +145,14 @@ function median(values) {
 function repeat(runs, cmd, argv) {
   const results = [];
   for (let i = 0; i < runs; i++) results.push(timed(cmd, argv));
-  return { secs: median(results.map((r) => r.secs)), mb: median(results.map((r) => r.mb)), all: results.map((r) => r.secs) };
+  return {
+    secs: median(results.map((r) => r.secs)),
+    mb: median(results.map((r) => r.mb)),
+    all: results.map((r) => r.secs),
+  };
 }
 
 // --- scoring ------------------------------------------------------------------------------------------------
-
 
 const referenceCache = new Map();
 function reference(source, width, height) {
@@ -145,7 +160,8 @@ function reference(source, width, height) {
   if (!referenceCache.has(key)) {
     const grid = resizeToGrid(source, width, height);
     const lab = new Float32Array(width * height * 3);
-    for (let i = 0, p = 0; i < width * height; i++, p += 3) srgbToLab(grid.data[p], grid.data[p + 1], grid.data[p + 2], lab, p);
+    for (let i = 0, p = 0; i < width * height; i++, p += 3)
+      srgbToLab(grid.data[p], grid.data[p + 1], grid.data[p + 2], lab, p);
     referenceCache.set(key, { grid, lab });
   }
   return referenceCache.get(key);
@@ -198,10 +214,14 @@ async function score(file, source) {
 // --- main ---------------------------------------------------------------------------------------------------
 
 const inputs = makeInputs().filter((i) => !ONLY || i.name.includes(ONLY));
-console.log(`imagegen bench: ${RUNS} runs per timed command (median), width ${WIDTH}, ${COLORS} colours, min region ${MIN_REGION}`);
-console.log(`node ${process.version}; ${haveConvert ? versionOf(CONVERT, '-version') : 'ImageMagick: not found, skipped'}; ` +
-  `${PNGQUANT ? `pngquant ${versionOf(PNGQUANT, '--version')}` : 'pngquant: not found, skipped'}; ` +
-  `${haveTime ? 'time and memory by /usr/bin/time' : '/usr/bin/time not found: wall time measured here, memory for the CLI only'}`);
+console.log(
+  `imagegen bench: ${RUNS} runs per timed command (median), width ${WIDTH}, ${COLORS} colours, min region ${MIN_REGION}`,
+);
+console.log(
+  `node ${process.version}; ${haveConvert ? versionOf(CONVERT, '-version') : 'ImageMagick: not found, skipped'}; ` +
+    `${PNGQUANT ? `pngquant ${versionOf(PNGQUANT, '--version')}` : 'pngquant: not found, skipped'}; ` +
+    `${haveTime ? 'time and memory by /usr/bin/time' : '/usr/bin/time not found: wall time measured here, memory for the CLI only'}`,
+);
 console.log(`work files in ${path.relative(process.cwd(), out) || '.'}\n`);
 
 const rows = [];
@@ -215,8 +235,19 @@ for (const input of inputs) {
   // imagegen, the whole CLI process
   const ours = path.join(out, `${input.name}.imagegen.png`);
   const t = repeat(RUNS, process.execPath, [
-    path.join(root, 'bin', 'imagegen.js'), 'edit', input.file, '--local', '--width', String(WIDTH), '--colors', String(COLORS),
-    '-o', ours, '--no-report', '--force', '-q',
+    path.join(root, 'bin', 'imagegen.js'),
+    'edit',
+    input.file,
+    '--local',
+    '--width',
+    String(WIDTH),
+    '--colors',
+    String(COLORS),
+    '-o',
+    ours,
+    '--no-report',
+    '--force',
+    '-q',
   ]);
   results.imagegen = { ...t, ...(await score(ours, source)) };
 
@@ -241,10 +272,29 @@ for (const input of inputs) {
 }
 
 const fmt = (v, digits) => (v === undefined ? 'n/a' : v.toFixed(digits));
-const header = ['input', 'tool', 'wall s', 'runs (s)', 'peak MB', 'grid', 'colours', 'mean ΔE00', 'p95 ΔE00', `regions<${MIN_REGION}`];
+const header = [
+  'input',
+  'tool',
+  'wall s',
+  'runs (s)',
+  'peak MB',
+  'grid',
+  'colours',
+  'mean ΔE00',
+  'p95 ΔE00',
+  `regions<${MIN_REGION}`,
+];
 const table = rows.map((r) => [
-  r.input, r.tool, fmt(r.secs, 2), r.all.map((s) => s.toFixed(2)).join(' '), fmt(r.mb, 0), `${r.width}x${r.height}`,
-  String(r.colors), fmt(r.meanDe, 3), fmt(r.p95De, 2), r.small === undefined ? 'n/a' : String(r.small),
+  r.input,
+  r.tool,
+  fmt(r.secs, 2),
+  r.all.map((s) => s.toFixed(2)).join(' '),
+  fmt(r.mb, 0),
+  `${r.width}x${r.height}`,
+  String(r.colors),
+  fmt(r.meanDe, 3),
+  fmt(r.p95De, 2),
+  r.small === undefined ? 'n/a' : String(r.small),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
 const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
@@ -263,13 +313,17 @@ for (const { input, megapixels, results } of summary) {
     const fast = ours.secs <= im.secs;
     const lean = ours.mb === undefined || im.mb === undefined ? undefined : ours.mb <= 2 * im.mb;
     parts.push(`(a) time ${ours.secs.toFixed(2)} s vs convert ${im.secs.toFixed(2)} s: ${fast ? 'met' : 'NOT met'}`);
-    parts.push(`memory ${fmt(ours.mb, 0)} MB vs 2 × ${fmt(im.mb, 0)} MB: ${lean === undefined ? 'unknown' : lean ? 'met' : 'NOT met'}`);
+    parts.push(
+      `memory ${fmt(ours.mb, 0)} MB vs 2 × ${fmt(im.mb, 0)} MB: ${lean === undefined ? 'unknown' : lean ? 'met' : 'NOT met'}`,
+    );
   } else if (im) {
     parts.push(`time ${ours.secs.toFixed(2)} s vs convert ${im.secs.toFixed(2)} s (no target below 12 MP)`);
   }
   if (pq) {
     const good = ours.meanDe <= pq.meanDe && ours.small === 0;
-    parts.push(`(b) ΔE00 ${ours.meanDe.toFixed(3)} vs pngquant ${pq.meanDe.toFixed(3)}, ${ours.small} regions<${MIN_REGION}: ${good ? 'met' : 'NOT met'}`);
+    parts.push(
+      `(b) ΔE00 ${ours.meanDe.toFixed(3)} vs pngquant ${pq.meanDe.toFixed(3)}, ${ours.small} regions<${MIN_REGION}: ${good ? 'met' : 'NOT met'}`,
+    );
   }
   console.log(`  ${input}: ${parts.join('; ')}`);
 }

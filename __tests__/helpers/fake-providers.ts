@@ -28,8 +28,16 @@ export interface FakeOptions {
 }
 
 const DASHSCOPE_FUNCTIONS = [
-  'stylization_all', 'stylization_local', 'description_edit', 'description_edit_with_mask', 'remove_watermark',
-  'expand', 'super_resolution', 'colorization', 'doodle', 'control_cartoon_feature',
+  'stylization_all',
+  'stylization_local',
+  'description_edit',
+  'description_edit_with_mask',
+  'remove_watermark',
+  'expand',
+  'super_resolution',
+  'colorization',
+  'doodle',
+  'control_cartoon_feature',
 ];
 
 export class FakeProviders {
@@ -42,7 +50,11 @@ export class FakeProviders {
   dashscopeSteps: Step[] = ['PENDING', 'RUNNING', 'SUCCEEDED'];
   modelscopeSteps: Step[] = ['PENDING', 'PROCESSING', 'SUCCEED'];
   /** What /results/<name> serves. */
-  result: { status: number; body: Buffer; contentType?: string } = { status: 200, body: Buffer.alloc(0), contentType: 'image/png' };
+  result: { status: number; body: Buffer; contentType?: string } = {
+    status: 200,
+    body: Buffer.alloc(0),
+    contentType: 'image/png',
+  };
   /** Result URL base; defaults to this server. */
   resultBase?: string;
   modelscopeHeaders: Record<string, string> = {
@@ -107,7 +119,10 @@ export class FakeProviders {
 
     if (req.method === 'GET' && path.startsWith('/results/')) {
       const { status, body: bytes, contentType } = this.result;
-      res.writeHead(status, { 'content-type': contentType ?? 'application/octet-stream', 'content-length': String(bytes.length) });
+      res.writeHead(status, {
+        'content-type': contentType ?? 'application/octet-stream',
+        'content-length': String(bytes.length),
+      });
       res.end(bytes);
       return;
     }
@@ -119,14 +134,26 @@ export class FakeProviders {
   private dashscope(req: IncomingMessage, res: ServerResponse, path: string, body: unknown): void {
     const request_id = this.requestId();
     const auth = req.headers.authorization;
-    if (!auth) return this.send(res, { status: 401, body: { code: 'InvalidApiKey', message: 'No API-key provided.', request_id } });
-    if (auth !== `Bearer ${this.options.dashscopeKey}`) return this.send(res, { status: 401, body: { code: 'InvalidApiKey', message: 'Invalid API-key provided.', request_id } });
+    if (!auth)
+      return this.send(res, {
+        status: 401,
+        body: { code: 'InvalidApiKey', message: 'No API-key provided.', request_id },
+      });
+    if (auth !== `Bearer ${this.options.dashscopeKey}`)
+      return this.send(res, {
+        status: 401,
+        body: { code: 'InvalidApiKey', message: 'Invalid API-key provided.', request_id },
+      });
 
     if (req.method === 'POST' && path === '/api/v1/services/aigc/image2image/image-synthesis') {
       if (req.headers['x-dashscope-async'] !== 'enable') {
-        return this.send(res, { status: 403, body: { code: 'AccessDenied', message: 'current user api does not support synchronous calls', request_id } });
+        return this.send(res, {
+          status: 403,
+          body: { code: 'AccessDenied', message: 'current user api does not support synchronous calls', request_id },
+        });
       }
-      const b = body as { model?: unknown; input?: Record<string, unknown>; parameters?: Record<string, unknown> } | undefined;
+      const b = body as
+        { model?: unknown; input?: Record<string, unknown>; parameters?: Record<string, unknown> } | undefined;
       const input = b?.input;
       const ok =
         typeof b?.model === 'string' &&
@@ -137,7 +164,14 @@ export class FakeProviders {
         /^(data:image\/[a-z]+;base64,|https?:\/\/)/.exec(input.base_image_url) !== null &&
         (b?.parameters === undefined || typeof b.parameters === 'object');
       if (!ok) {
-        return this.send(res, { status: 400, body: { code: 'InvalidParameter', message: 'Required parameter(s) missing or invalid, please check the request parameters.', request_id } });
+        return this.send(res, {
+          status: 400,
+          body: {
+            code: 'InvalidParameter',
+            message: 'Required parameter(s) missing or invalid, please check the request parameters.',
+            request_id,
+          },
+        });
       }
       const scripted = this.dashscopeSubmitReplies.shift();
       if (scripted) return this.send(res, { ...scripted, body: { request_id, ...(scripted.body as object) } });
@@ -147,7 +181,8 @@ export class FakeProviders {
     const cancel = /^\/api\/v1\/tasks\/([^/]+)\/cancel$/.exec(path);
     if (req.method === 'POST' && cancel) {
       const task = this.tasks.get(cancel[1]);
-      if (!task) return this.send(res, { status: 404, body: { code: 'NotFound', message: 'task not found', request_id } });
+      if (!task)
+        return this.send(res, { status: 404, body: { code: 'NotFound', message: 'task not found', request_id } });
       task.canceled = true;
       this.canceled.push(cancel[1]);
       return this.send(res, { status: 200, body: { request_id } });
@@ -156,15 +191,27 @@ export class FakeProviders {
     if (req.method === 'GET' && poll) {
       const task_id = poll[1];
       const task = this.tasks.get(task_id);
-      if (!task) return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'UNKNOWN' } } });
-      if (task.canceled) return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'CANCELED' } } });
+      if (!task)
+        return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'UNKNOWN' } } });
+      if (task.canceled)
+        return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'CANCELED' } } });
       const step = this.dashscopeSteps[Math.min(task.polls++, this.dashscopeSteps.length - 1)];
-      if (typeof step === 'object' && 'status' in step && typeof step.status === 'number') return this.send(res, step as Reply);
+      if (typeof step === 'object' && 'status' in step && typeof step.status === 'number')
+        return this.send(res, step as Reply);
       if (typeof step === 'object') {
         const f = step as { code: string; message: string };
         return this.send(res, {
           status: 200,
-          body: { request_id, output: { task_id, task_status: 'FAILED', code: f.code, message: f.message, task_metrics: { TOTAL: 1, SUCCEEDED: 0, FAILED: 1 } } },
+          body: {
+            request_id,
+            output: {
+              task_id,
+              task_status: 'FAILED',
+              code: f.code,
+              message: f.message,
+              task_metrics: { TOTAL: 1, SUCCEEDED: 0, FAILED: 1 },
+            },
+          },
         });
       }
       const output: Record<string, unknown> = { task_id, task_status: step, submit_time: '2026-11-21 10:00:00.000' };
@@ -172,7 +219,10 @@ export class FakeProviders {
         output.results = [{ url: `${this.resultBase ?? this.url}/results/${task_id}.png?Expires=1` }];
         output.task_metrics = { TOTAL: 1, SUCCEEDED: 1, FAILED: 0 };
       }
-      return this.send(res, { status: 200, body: { request_id, output, ...(step === 'SUCCEEDED' ? { usage: { image_count: 1 } } : {}) } });
+      return this.send(res, {
+        status: 200,
+        body: { request_id, output, ...(step === 'SUCCEEDED' ? { usage: { image_count: 1 } } : {}) },
+      });
     }
     this.send(res, { status: 404, body: { code: 'NotFound', message: 'no such path', request_id } });
   }
@@ -181,24 +231,36 @@ export class FakeProviders {
     const request_id = this.requestId();
     const auth = req.headers.authorization;
     // ModelScope's 401 body is not documented; the only observed error shape is {errors:{message}, request_id}.
-    if (auth !== `Bearer ${this.options.modelscopeKey}`) return this.send(res, { status: 401, body: { errors: { message: 'Authentication failed' }, request_id } });
+    if (auth !== `Bearer ${this.options.modelscopeKey}`)
+      return this.send(res, { status: 401, body: { errors: { message: 'Authentication failed' }, request_id } });
 
     if (req.method === 'POST' && path === '/v1/images/generations') {
       if (req.headers['x-modelscope-async-mode'] !== 'true') {
         return this.send(res, {
           status: 400,
           body: {
-            errors: { message: 'image-gen task currently does not support synchronous calls. Please refer to the documentation and set header X-ModelScope-Async-Mode=true to switch to asynchronous calling mode' },
+            errors: {
+              message:
+                'image-gen task currently does not support synchronous calls. Please refer to the documentation and set header X-ModelScope-Async-Mode=true to switch to asynchronous calling mode',
+            },
             request_id,
           },
         });
       }
       const b = body as Record<string, unknown> | undefined;
       if (typeof b?.model !== 'string' || typeof b.prompt !== 'string' || b.prompt.length >= 2000) {
-        return this.send(res, { status: 400, body: { errors: { message: 'submit image generation task error' }, request_id } });
+        return this.send(res, {
+          status: 400,
+          body: { errors: { message: 'submit image generation task error' }, request_id },
+        });
       }
       const scripted = this.modelscopeSubmitReplies.shift();
-      if (scripted) return this.send(res, { ...scripted, headers: { ...this.modelscopeHeaders, ...(scripted.headers ?? {}) }, body: { request_id, ...(scripted.body as object) } });
+      if (scripted)
+        return this.send(res, {
+          ...scripted,
+          headers: { ...this.modelscopeHeaders, ...(scripted.headers ?? {}) },
+          body: { request_id, ...(scripted.body as object) },
+        });
       const task_id = this.newTask('modelscope');
       return this.send(res, { status: 200, headers: this.modelscopeHeaders, body: { task_id, request_id } });
     }
@@ -211,13 +273,25 @@ export class FakeProviders {
       const task = this.tasks.get(task_id);
       if (!task) return this.send(res, { status: 404, body: { errors: { message: 'task not found' }, request_id } });
       const step = this.modelscopeSteps[Math.min(task.polls++, this.modelscopeSteps.length - 1)];
-      if (typeof step === 'object' && 'status' in step && typeof step.status === 'number') return this.send(res, step as Reply);
+      if (typeof step === 'object' && 'status' in step && typeof step.status === 'number')
+        return this.send(res, step as Reply);
       if (typeof step === 'object') {
         const f = step as { code: number; message: string };
-        return this.send(res, { status: 200, body: { task_status: 'FAILED', errors: { code: f.code, message: f.message }, request_id, task_id } });
+        return this.send(res, {
+          status: 200,
+          body: { task_status: 'FAILED', errors: { code: f.code, message: f.message }, request_id, task_id },
+        });
       }
       if (step === 'SUCCEED') {
-        return this.send(res, { status: 200, body: { task_status: 'SUCCEED', output_images: [`${this.resultBase ?? this.url}/results/${task_id}.png`], request_id, task_id } });
+        return this.send(res, {
+          status: 200,
+          body: {
+            task_status: 'SUCCEED',
+            output_images: [`${this.resultBase ?? this.url}/results/${task_id}.png`],
+            request_id,
+            task_id,
+          },
+        });
       }
       return this.send(res, { status: 200, body: { task_status: step, outputs: {}, request_id, task_id } });
     }

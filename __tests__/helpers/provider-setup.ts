@@ -42,7 +42,14 @@ export function fakeEnv(fake: FakeProviders, overrides: Record<string, string> =
 /** Config pointing at the fake, with keys from env and fast retries; services with a fake clock. */
 export function providerHarness(fake: FakeProviders, cwd: string, env: Record<string, string> = {}) {
   const resolved = resolveConfig({
-    file: { path: 'test', data: { retry: { retries: 2, minTimeoutMs: 1 }, polling: { intervalMs: 1000, maxIntervalMs: 5000, timeoutMs: 60_000 }, loom: { width: 32 } } },
+    file: {
+      path: 'test',
+      data: {
+        retry: { retries: 2, minTimeoutMs: 1 },
+        polling: { intervalMs: 1000, maxIntervalMs: 5000, timeoutMs: 60_000 },
+        loom: { width: 32 },
+      },
+    },
     env: fakeEnv(fake, env),
   });
   const harness = testServices(cwd);

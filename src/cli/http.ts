@@ -101,7 +101,8 @@ export function gotHttpClient(): HttpClient {
         stream.on('end', () => finish(() => resolve({ status, bytes: Buffer.concat(chunks), contentType })));
         stream.on('error', (err: unknown) => {
           // got raises an HTTPError-like error for non-2xx only with throwHttpErrors; a status we saw wins.
-          if (status && (status < 200 || status >= 300)) finish(() => resolve({ status, bytes: Buffer.alloc(0), contentType }));
+          if (status && (status < 200 || status >= 300))
+            finish(() => resolve({ status, bytes: Buffer.alloc(0), contentType }));
           else finish(() => reject(networkError(err, url, options.signal)));
         });
       });
@@ -114,14 +115,18 @@ export function loggingHttpClient(inner: HttpClient, log: (line: string) => void
   return {
     async request(req) {
       const started = Date.now();
-      log(`→ ${req.method} ${req.url} ${JSON.stringify(redactor.headers(req.headers))}${req.json === undefined ? '' : ' ' + redactor.text(JSON.stringify(shortenBody(req.json)))}`);
+      log(
+        `→ ${req.method} ${req.url} ${JSON.stringify(redactor.headers(req.headers))}${req.json === undefined ? '' : ' ' + redactor.text(JSON.stringify(shortenBody(req.json)))}`,
+      );
       try {
         const res = await inner.request(req);
         const body = res.body.length > 500 ? `${res.body.slice(0, 500)}…` : res.body;
         log(`← ${res.status} ${req.method} ${req.url} (${Date.now() - started} ms) ${redactor.text(body)}`);
         return res;
       } catch (err) {
-        log(`← ${req.method} ${req.url} failed after ${Date.now() - started} ms: ${err instanceof Error ? err.message : String(err)}`);
+        log(
+          `← ${req.method} ${req.url} failed after ${Date.now() - started} ms: ${err instanceof Error ? err.message : String(err)}`,
+        );
         throw err;
       }
     },

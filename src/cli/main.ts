@@ -13,7 +13,8 @@ import { Redactor } from '../kernel/redact.js';
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return '0.0.0';
   }
@@ -33,7 +34,11 @@ export async function run(ctx: CliContext): Promise<number> {
     const argv = ctx.argv;
     const { createTerminalUi } = await import('./ui.js');
     // Keys from the environment are masked here too: an error may quote one.
-    const redactor = new Redactor(Object.entries(ctx.env).filter(([name]) => /API_KEY$/.test(name)).map(([, value]) => value));
+    const redactor = new Redactor(
+      Object.entries(ctx.env)
+        .filter(([name]) => /API_KEY$/.test(name))
+        .map(([, value]) => value),
+    );
     const ui = await createTerminalUi({
       stdout: ctx.stdout,
       stderr: ctx.stderr,
@@ -58,7 +63,11 @@ export async function main(): Promise<void> {
   const stop = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT_CODES.interrupted);
-    process.stderr.write(signal === 'SIGINT' ? '\ninterrupted: stopping (press Ctrl-C again to quit at once)\n' : `\n${signal}: stopping\n`);
+    process.stderr.write(
+      signal === 'SIGINT'
+        ? '\ninterrupted: stopping (press Ctrl-C again to quit at once)\n'
+        : `\n${signal}: stopping\n`,
+    );
     controller.abort(new InterruptedError());
   };
   process.on('SIGINT', stop);

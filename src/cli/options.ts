@@ -25,7 +25,10 @@ export function addLoomOptions(cmd: Command): Command {
     .option('--width <ends>', 'warp ends: output width in pixels (default 600)')
     .addOption(new Option('--hooks <ends>', 'same as --width').hideHelp())
     .option('--height <picks>', 'weft picks: output height (default: from the aspect ratio and --density)')
-    .option('--density <e>x<p>', 'ends x picks per cm (or per inch with /in), e.g. 24x30; keeps proportions in the cloth')
+    .option(
+      '--density <e>x<p>',
+      'ends x picks per cm (or per inch with /in), e.g. 24x30; keeps proportions in the cloth',
+    )
     .option('--min-region <px>', 'merge regions smaller than this many pixels (default 4)')
     .option('--dither <mode>', 'none, ordered or fs (default none: weavers avoid dithering)')
     .option('--palette <colours>', 'fixed yarn colours: "#hex,#hex,...", a JSON array, or a GIMP .gpl file')
@@ -43,7 +46,10 @@ export function addOutputOptions(cmd: Command): Command {
 }
 
 /** The config keys set by flags, with `extra` for command-specific ones. */
-export function configFlags(opts: Record<string, unknown>, extra: Record<string, FlagValue | undefined> = {}): Record<string, FlagValue | undefined> {
+export function configFlags(
+  opts: Record<string, unknown>,
+  extra: Record<string, FlagValue | undefined> = {},
+): Record<string, FlagValue | undefined> {
   const flags: Record<string, FlagValue | undefined> = {};
   for (const [attr, [key, flag]] of Object.entries(CONFIG_FLAGS)) {
     if (opts[attr] !== undefined) flags[key] = { value: opts[attr], flag };
@@ -57,7 +63,11 @@ export function reportChoice(opts: Record<string, unknown>): boolean | string {
 }
 
 /** A number typed as a flag's value; its range is checked where the value is used. */
-export function numberOption(flag: string, raw: unknown, range: NumberRange = { min: -Infinity, max: Infinity }): number | undefined {
+export function numberOption(
+  flag: string,
+  raw: unknown,
+  range: NumberRange = { min: -Infinity, max: Infinity },
+): number | undefined {
   if (raw === undefined) return undefined;
   const n = toNumberInRange(raw, range);
   if (n === undefined) {

@@ -73,7 +73,11 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--steps <n>', 'sampling steps, 1 to 100')
     .option('--guidance <x>', 'guidance, 1.5 to 20')
     .option('--negative <text>', 'negative prompt')
-    .option('--lora <id[:weight]>', 'LoRA to apply (repeatable, at most 6, weights sum to 1)', (v: string, all: string[] = []) => [...all, v])
+    .option(
+      '--lora <id[:weight]>',
+      'LoRA to apply (repeatable, at most 6, weights sum to 1)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option('-s, --style <name>', "finish the picture with this style's local loom pipeline (e.g. loom)")
     .option('--keep-original', 'with --style, also keep the raw download', false)
     .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)')
@@ -93,7 +97,9 @@ export function buildProgram(ctx: CliContext): Command {
       await stylesCommand(ctx, globals(cmd));
     });
 
-  const config = program.command('config').description('show the resolved configuration and where each value comes from (keys redacted)');
+  const config = program
+    .command('config')
+    .description('show the resolved configuration and where each value comes from (keys redacted)');
   addLoomOptions(config).option('--out-dir <dir>', 'output folder');
   config.action(async (_opts, cmd: Command) => {
     const { configCommand } = await import('./commands/info.js');

@@ -44,10 +44,12 @@ async function terminalPrompts(): Promise<Prompts> {
   const inquirer = await import('@inquirer/prompts');
   const context = { output: process.stderr };
   return {
-    text: (message, defaultValue, validate) => inquirer.input({ message, default: defaultValue, required: true, validate }, context),
+    text: (message, defaultValue, validate) =>
+      inquirer.input({ message, default: defaultValue, required: true, validate }, context),
     secret: (message) => inquirer.password({ message, mask: '*' }, context),
     confirm: (message, defaultValue) => inquirer.confirm({ message, default: defaultValue }, context),
-    choice: (message, choices, defaultValue) => inquirer.select({ message, choices: choices.map((value) => ({ value })), default: defaultValue }, context),
+    choice: (message, choices, defaultValue) =>
+      inquirer.select({ message, choices: choices.map((value) => ({ value })), default: defaultValue }, context),
   };
 }
 
@@ -85,7 +87,12 @@ export async function createServices(ctx: CliContext, global: GlobalOptions): Pr
 }
 
 /** Finds, reads and resolves the config; its keys join the redactor before anything can print them. */
-export async function loadConfig(ctx: CliContext, global: GlobalOptions, flags: Record<string, FlagValue | undefined>, services: CliServices): Promise<ResolvedConfig> {
+export async function loadConfig(
+  ctx: CliContext,
+  global: GlobalOptions,
+  flags: Record<string, FlagValue | undefined>,
+  services: CliServices,
+): Promise<ResolvedConfig> {
   const [{ loadConfigFile }, { resolveConfig }, { configuredKeys }] = await Promise.all([
     import('../config/load.js'),
     import('../config/resolve.js'),

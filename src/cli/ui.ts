@@ -32,7 +32,10 @@ export interface TerminalUi extends Ui {
 
 /** Control characters from outside (file names, provider messages) shown as escapes, never sent raw. */
 function escapeControls(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** FORCE_COLOR wins (as in Node itself), then --no-color, NO_COLOR, a non-TTY stderr and TERM=dumb. */
@@ -98,7 +101,13 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
     spinner(raw) {
       const text = clean(raw);
       if (!ora) return plainSpinner(text);
-      const spinner = ora({ text, stream: stderr, color: level > 0 ? 'cyan' : false, discardStdin: false, isEnabled: true });
+      const spinner = ora({
+        text,
+        stream: stderr,
+        color: level > 0 ? 'cyan' : false,
+        discardStdin: false,
+        isEnabled: true,
+      });
       spinner.start();
       return {
         update(next) {
@@ -121,7 +130,9 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
       const message = clean(describeError(err));
       if (isImagegenError(err)) {
         line(`${chalk.red('error:')} ${message}`);
-        const ids = [err.requestId && `request id ${err.requestId}`, err.taskId && `task id ${err.taskId}`].filter(Boolean);
+        const ids = [err.requestId && `request id ${err.requestId}`, err.taskId && `task id ${err.taskId}`].filter(
+          Boolean,
+        );
         if (ids.length) line(`  ${clean(ids.join(', '))}`);
         if (err.hint) line(`  ${chalk.dim('hint:')} ${clean(err.hint)}`);
         if (verbose && err.stack) line(chalk.gray(clean(err.stack)));

@@ -47,9 +47,15 @@ export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file:
   const file = path.join(flags.global ? deps.home : deps.cwd, '.imagegenrc.json');
   const keys = configKeys();
   const providers = providerList();
-  for (const [flag, given] of [['--model', flags.models], ['--key', flags.keys]] as const) {
+  for (const [flag, given] of [
+    ['--model', flags.models],
+    ['--key', flags.keys],
+  ] as const) {
     const unknown = Object.keys(given ?? {}).filter((id) => !providers.some((p) => p.id === id));
-    if (unknown.length) throw new UsageError(`${flag}: no provider named ${unknown.join(', ')}`, { hint: `known: ${providers.map((p) => p.id).join(', ')}` });
+    if (unknown.length)
+      throw new UsageError(`${flag}: no provider named ${unknown.join(', ')}`, {
+        hint: `known: ${providers.map((p) => p.id).join(', ')}`,
+      });
   }
   const questions: Question[] = [
     ...providers.map((p) => ({
@@ -58,9 +64,24 @@ export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file:
       given: flags.models?.[p.id],
       ask: (a: Prompts, d: string, v: (answer: string) => true | string) => a.text(p.modelDescription, d, v),
     })),
-    { flag: '--colors', key: 'loom.colors', given: flags.colors, ask: (a, d, v) => a.text('Yarn colours (2-256)', d, v) },
-    { flag: '--width', key: 'loom.width', given: flags.width, ask: (a, d, v) => a.text('Warp ends (output width)', d, v) },
-    { flag: '--format', key: 'output.format', given: flags.format, ask: (a, d) => a.choice('Output format', formatIds(), d) },
+    {
+      flag: '--colors',
+      key: 'loom.colors',
+      given: flags.colors,
+      ask: (a, d, v) => a.text('Yarn colours (2-256)', d, v),
+    },
+    {
+      flag: '--width',
+      key: 'loom.width',
+      given: flags.width,
+      ask: (a, d, v) => a.text('Warp ends (output width)', d, v),
+    },
+    {
+      flag: '--format',
+      key: 'output.format',
+      given: flags.format,
+      ask: (a, d) => a.choice('Output format', formatIds(), d),
+    },
   ];
 
   const givenKeys = Object.entries(flags.keys ?? {});
@@ -68,7 +89,9 @@ export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file:
   const keysDecided = flags.saveKeys !== undefined || givenKeys.length > 0;
   if (!deps.prompts && !flags.yes && (missing.length > 0 || !keysDecided)) {
     const needed = [...missing, ...(keysDecided ? [] : ['--save-keys or --no-save-keys'])];
-    throw new UsageError('init needs a terminal to ask its questions', { hint: `give ${needed.join(', ')}, or --yes to accept the defaults` });
+    throw new UsageError('init needs a terminal to ask its questions', {
+      hint: `give ${needed.join(', ')}, or --yes to accept the defaults`,
+    });
   }
 
   const data: Record<string, unknown> = {};
@@ -79,7 +102,8 @@ export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file:
       return result.ok ? true : `expected ${result.expected}`;
     };
     let raw = q.given;
-    if (raw === undefined) raw = flags.yes || !deps.prompts ? String(def.default) : await q.ask(deps.prompts, String(def.default), validate);
+    if (raw === undefined)
+      raw = flags.yes || !deps.prompts ? String(def.default) : await q.ask(deps.prompts, String(def.default), validate);
     const result = checkValue(def.spec, raw);
     if (!result.ok) throw new ConfigError(undefined, q.flag, `expected ${result.expected}, got "${raw}"`);
     setPath(data, q.key, result.value);
@@ -94,7 +118,8 @@ export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file:
   if (saveKeys) {
     for (const p of providers) {
       let key = flags.keys?.[p.id];
-      if (key === undefined && deps.prompts && !flags.yes) key = await deps.prompts.secret(`${p.label} API key (empty to skip)`);
+      if (key === undefined && deps.prompts && !flags.yes)
+        key = await deps.prompts.secret(`${p.label} API key (empty to skip)`);
       if (key && key.trim()) {
         setPath(data, `providers.${p.id}.apiKey`, key.trim());
         wroteKeys = true;

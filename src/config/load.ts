@@ -79,6 +79,9 @@ function fileError(file: string, err: unknown): ConfigError {
   if (code === 'ENOENT') return new ConfigError(file, undefined, 'no such file');
   if (code === 'EISDIR') return new ConfigError(file, undefined, 'is a folder, not a config file');
   // Parser messages can span lines (code frames); keep the first for a one-line error.
-  const first = describeError(err).split('\n').find((line) => line.trim() !== '') ?? 'unreadable';
+  const first =
+    describeError(err)
+      .split('\n')
+      .find((line) => line.trim() !== '') ?? 'unreadable';
   return new ConfigError(file, undefined, `cannot be parsed: ${first.trim()}`);
 }

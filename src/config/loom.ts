@@ -17,7 +17,11 @@ export interface JobLoomSettings {
   paletteSpec?: string | string[];
 }
 
-export async function resolveLoomSettings(resolved: ResolvedConfig, style: StylePreset, fs: Pick<Fs, 'readText'>): Promise<JobLoomSettings> {
+export async function resolveLoomSettings(
+  resolved: ResolvedConfig,
+  style: StylePreset,
+  fs: Pick<Fs, 'readText'>,
+): Promise<JobLoomSettings> {
   const fromFlag = (key: keyof LoomConfig) => resolved.sources[`loom.${key}`]?.kind === 'flag';
   const pick = <K extends keyof LoomConfig>(key: K): LoomConfig[K] =>
     fromFlag(key) || style.loom[key] === undefined ? resolved.config.loom[key] : (style.loom[key] as LoomConfig[K]);

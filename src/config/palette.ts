@@ -25,7 +25,8 @@ function checkSize(palette: Uint8Array, origin: string): Uint8Array {
 /** Parses the text of a GIMP palette (.gpl). */
 function parseGpl(text: string, origin: string): Uint8Array {
   const lines = text.split(/\r?\n/);
-  if (!/^GIMP Palette\s*$/.test(lines[0] ?? '')) throw new InputError(`${origin}: not a GIMP palette (first line must be "GIMP Palette")`);
+  if (!/^GIMP Palette\s*$/.test(lines[0] ?? ''))
+    throw new InputError(`${origin}: not a GIMP palette (first line must be "GIMP Palette")`);
   const out: number[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -55,7 +56,10 @@ export async function parsePaletteSpec(spec: string | string[], readText: ReadTe
     return fromHexList(parsed, 'palette');
   }
   if (/^#?[0-9a-f]{6}(\s*,\s*#?[0-9a-f]{6})*$/i.test(trimmed)) {
-    return fromHexList(trimmed.split(',').map((s) => s.trim()), 'palette');
+    return fromHexList(
+      trimmed.split(',').map((s) => s.trim()),
+      'palette',
+    );
   }
   let text: string;
   try {

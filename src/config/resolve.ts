@@ -5,13 +5,19 @@
 import { ConfigError } from '../kernel/errors.js';
 import { maskSecret } from '../kernel/redact.js';
 import { checkValue, showValue, type LeafSpec } from '../kernel/values.js';
-import { configKeys, defaultConfig, getPath, setPath, styleKeys, type Config, type KeyDef, type StyleSettings } from './schema.js';
+import {
+  configKeys,
+  defaultConfig,
+  getPath,
+  setPath,
+  styleKeys,
+  type Config,
+  type KeyDef,
+  type StyleSettings,
+} from './schema.js';
 
 type ValueSource =
-  | { kind: 'default' }
-  | { kind: 'file'; path: string }
-  | { kind: 'env'; name: string }
-  | { kind: 'flag'; name: string };
+  { kind: 'default' } | { kind: 'file'; path: string } | { kind: 'env'; name: string } | { kind: 'flag'; name: string };
 
 export interface FlagValue {
   value: unknown;
@@ -101,7 +107,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     const def = own(keys, path);
     if (!def) throw new Error(`flag ${flag.flag} maps to unknown config key ${path}`);
     const checked = checkValue(def.spec, flag.value);
-    if (!checked.ok) throw new ConfigError(undefined, flag.flag, `expected ${checked.expected}${describeGot(def.spec, flag.value)}`);
+    if (!checked.ok)
+      throw new ConfigError(undefined, flag.flag, `expected ${checked.expected}${describeGot(def.spec, flag.value)}`);
     setPath(config, path, checked.value);
     sources[path] = { kind: 'flag', name: flag.flag };
   }
@@ -145,7 +152,8 @@ function readSection(
 }
 
 function readStyles(schema: Schema, raw: unknown, file: string, warnings: string[]): Record<string, StyleSettings> {
-  if (!isPlainObject(raw)) throw new ConfigError(file, 'styles', `expected an object of named styles, got ${showValue(raw)}`);
+  if (!isPlainObject(raw))
+    throw new ConfigError(file, 'styles', `expected an object of named styles, got ${showValue(raw)}`);
   const styles: Record<string, StyleSettings> = {};
   for (const [name, body] of Object.entries(raw)) {
     const base = `styles.${name}`;
@@ -164,7 +172,12 @@ function readStyles(schema: Schema, raw: unknown, file: string, warnings: string
             continue;
           }
           const checked = checkValue(def.spec, loomValue);
-          if (!checked.ok) throw new ConfigError(file, `${path}.${loomKey}`, `expected ${checked.expected}, got ${showValue(loomValue)}`);
+          if (!checked.ok)
+            throw new ConfigError(
+              file,
+              `${path}.${loomKey}`,
+              `expected ${checked.expected}, got ${showValue(loomValue)}`,
+            );
           loom[loomKey] = checked.value;
         }
         style.loom = loom;
@@ -215,7 +228,11 @@ export function configRows(resolved: ResolvedConfig): Array<{ key: string; value
     };
   });
   for (const name of Object.keys(resolved.config.styles)) {
-    rows.push({ key: `styles.${name}`, value: resolved.config.styles[name], source: describeSource(resolved.sources.styles) });
+    rows.push({
+      key: `styles.${name}`,
+      value: resolved.config.styles[name],
+      source: describeSource(resolved.sources.styles),
+    });
   }
   return rows;
 }

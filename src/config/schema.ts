@@ -47,19 +47,60 @@ export const MAX_GRID_SIDE = 20_000;
 const MINUTE = 60_000;
 
 const COMMON_KEYS: Record<string, KeyDef> = {
-  'polling.intervalMs': { spec: { type: 'int', min: 1, max: MINUTE }, default: 1000, description: 'first pause between task polls' },
-  'polling.maxIntervalMs': { spec: { type: 'int', min: 1, max: 10 * MINUTE }, default: 5000, description: 'longest pause between task polls' },
-  'polling.timeoutMs': { spec: { type: 'int', min: 1, max: 24 * 60 * MINUTE }, default: 5 * MINUTE, description: 'give up waiting for a task after this long' },
-  'retry.retries': { spec: { type: 'int', min: 0, max: 10 }, default: 3, description: 'retries of a submit after 429, 5xx or a network error' },
-  'retry.minTimeoutMs': { spec: { type: 'int', min: 1, max: 10 * MINUTE }, default: 1000, description: 'first pause before a retry (doubles each time)' },
-  'output.dir': { spec: { type: 'string' }, description: 'folder for derived output names (default: the current folder)' },
+  'polling.intervalMs': {
+    spec: { type: 'int', min: 1, max: MINUTE },
+    default: 1000,
+    description: 'first pause between task polls',
+  },
+  'polling.maxIntervalMs': {
+    spec: { type: 'int', min: 1, max: 10 * MINUTE },
+    default: 5000,
+    description: 'longest pause between task polls',
+  },
+  'polling.timeoutMs': {
+    spec: { type: 'int', min: 1, max: 24 * 60 * MINUTE },
+    default: 5 * MINUTE,
+    description: 'give up waiting for a task after this long',
+  },
+  'retry.retries': {
+    spec: { type: 'int', min: 0, max: 10 },
+    default: 3,
+    description: 'retries of a submit after 429, 5xx or a network error',
+  },
+  'retry.minTimeoutMs': {
+    spec: { type: 'int', min: 1, max: 10 * MINUTE },
+    default: 1000,
+    description: 'first pause before a retry (doubles each time)',
+  },
+  'output.dir': {
+    spec: { type: 'string' },
+    description: 'folder for derived output names (default: the current folder)',
+  },
   'loom.colors': { spec: { type: 'int', min: 2, max: 256 }, default: 8, description: 'number of yarn colours' },
-  'loom.width': { spec: { type: 'int', min: 1, max: MAX_GRID_SIDE }, default: 600, description: 'warp ends (output width in pixels)' },
-  'loom.height': { spec: { type: 'int', min: 1, max: MAX_GRID_SIDE }, description: 'weft picks (default: from the aspect ratio and loom.density)' },
+  'loom.width': {
+    spec: { type: 'int', min: 1, max: MAX_GRID_SIDE },
+    default: 600,
+    description: 'warp ends (output width in pixels)',
+  },
+  'loom.height': {
+    spec: { type: 'int', min: 1, max: MAX_GRID_SIDE },
+    description: 'weft picks (default: from the aspect ratio and loom.density)',
+  },
   'loom.density': { spec: { type: 'density' }, description: 'ends x picks per cm (or /in), e.g. 24x30' },
-  'loom.minRegion': { spec: { type: 'int', min: 1, max: 10_000 }, default: 4, description: 'smallest region in pixels; smaller specks are merged into a neighbour' },
-  'loom.dither': { spec: { type: 'enum', values: ['none', 'ordered', 'fs'] }, default: 'none', description: 'dithering: none, ordered or fs' },
-  'loom.palette': { spec: { type: 'palette' }, description: 'fixed yarn colours: "#hex,#hex", an array of hex strings, or a .gpl file' },
+  'loom.minRegion': {
+    spec: { type: 'int', min: 1, max: 10_000 },
+    default: 4,
+    description: 'smallest region in pixels; smaller specks are merged into a neighbour',
+  },
+  'loom.dither': {
+    spec: { type: 'enum', values: ['none', 'ordered', 'fs'] },
+    default: 'none',
+    description: 'dithering: none, ordered or fs',
+  },
+  'loom.palette': {
+    spec: { type: 'palette' },
+    description: 'fixed yarn colours: "#hex,#hex", an array of hex strings, or a .gpl file',
+  },
   'loom.background': { spec: { type: 'color' }, default: '#ffffff', description: 'colour under transparent pixels' },
 };
 
@@ -70,9 +111,22 @@ const COMMON_KEYS: Record<string, KeyDef> = {
 export function configKeys(): Record<string, KeyDef> {
   const keys: Record<string, KeyDef> = {};
   for (const p of providerList()) {
-    keys[`providers.${p.id}.apiKey`] = { spec: { type: 'string', secret: true }, env: p.keyEnv, description: `${p.label} API key (${p.keyShape})` };
-    keys[`providers.${p.id}.baseUrl`] = { spec: { type: 'url' }, default: p.defaultBaseUrl, env: [p.baseUrlEnv], description: `${p.label} base URL` };
-    keys[`providers.${p.id}.model`] = { spec: { type: 'string' }, default: p.defaultModel, description: p.modelDescription };
+    keys[`providers.${p.id}.apiKey`] = {
+      spec: { type: 'string', secret: true },
+      env: p.keyEnv,
+      description: `${p.label} API key (${p.keyShape})`,
+    };
+    keys[`providers.${p.id}.baseUrl`] = {
+      spec: { type: 'url' },
+      default: p.defaultBaseUrl,
+      env: [p.baseUrlEnv],
+      description: `${p.label} base URL`,
+    };
+    keys[`providers.${p.id}.model`] = {
+      spec: { type: 'string' },
+      default: p.defaultModel,
+      description: p.modelDescription,
+    };
   }
   const editors = providerList().filter((p) => p.capabilities.includes('edit'));
   keys['edit.provider'] = {
@@ -81,7 +135,11 @@ export function configKeys(): Record<string, KeyDef> {
   };
   Object.assign(keys, COMMON_KEYS);
   const formats = formatIds();
-  keys['output.format'] = { spec: { type: 'enum', values: formats }, default: formats[0], description: 'output image format' };
+  keys['output.format'] = {
+    spec: { type: 'enum', values: formats },
+    default: formats[0],
+    description: 'output image format',
+  };
   return keys;
 }
 

@@ -57,7 +57,9 @@ const BUILT_IN_STYLES: readonly StylePreset[] = [
 
 /** Built-in presets with the user's `styles.<name>` entries merged over them. */
 export function styleTable(userStyles: Record<string, StyleSettings> = {}): StylePreset[] {
-  const table = new Map<string, StylePreset>(BUILT_IN_STYLES.map((style) => [style.name, { ...style, loom: { ...style.loom } }]));
+  const table = new Map<string, StylePreset>(
+    BUILT_IN_STYLES.map((style) => [style.name, { ...style, loom: { ...style.loom } }]),
+  );
   for (const [name, user] of Object.entries(userStyles)) {
     const base = table.get(name);
     if (base) {

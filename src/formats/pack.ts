@@ -1,7 +1,14 @@
 /** Bit packing shared by the indexed formats. */
 
 /** Packs one row of indices at `depth` bits per pixel, most significant bits first. */
-export function packRow(indices: Uint8Array, start: number, width: number, depth: number, out: Uint8Array, outStart: number): void {
+export function packRow(
+  indices: Uint8Array,
+  start: number,
+  width: number,
+  depth: number,
+  out: Uint8Array,
+  outStart: number,
+): void {
   if (depth === 8) {
     out.set(indices.subarray(start, start + width), outStart);
     return;
@@ -14,12 +21,19 @@ export function packRow(indices: Uint8Array, start: number, width: number, depth
   if (depth === 4) {
     for (let i = 0; i < whole; i++, p += 2) out[o++] = (indices[p] << 4) | indices[p + 1];
   } else if (depth === 2) {
-    for (let i = 0; i < whole; i++, p += 4) out[o++] = (indices[p] << 6) | (indices[p + 1] << 4) | (indices[p + 2] << 2) | indices[p + 3];
+    for (let i = 0; i < whole; i++, p += 4)
+      out[o++] = (indices[p] << 6) | (indices[p + 1] << 4) | (indices[p + 2] << 2) | indices[p + 3];
   } else {
     for (let i = 0; i < whole; i++, p += 8) {
       out[o++] =
-        (indices[p] << 7) | (indices[p + 1] << 6) | (indices[p + 2] << 5) | (indices[p + 3] << 4) |
-        (indices[p + 4] << 3) | (indices[p + 5] << 2) | (indices[p + 6] << 1) | indices[p + 7];
+        (indices[p] << 7) |
+        (indices[p + 1] << 6) |
+        (indices[p + 2] << 5) |
+        (indices[p + 3] << 4) |
+        (indices[p + 4] << 3) |
+        (indices[p + 5] << 2) |
+        (indices[p + 6] << 1) |
+        indices[p + 7];
     }
   }
   const rest = width - whole * perByte;

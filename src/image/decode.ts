@@ -93,14 +93,19 @@ export async function decodeImage(bytes: Uint8Array, label: string, options: Dec
   const { width, height, data } = bitmap;
   if (!width || !height) throw new InputError(`${label}: image has no pixels`);
   checkSize(label, width, height, maxPixels);
-  if (data.length < width * height * 4) throw new InputError(`${label}: corrupt or truncated image (too few pixels decoded)`);
+  if (data.length < width * height * 4)
+    throw new InputError(`${label}: corrupt or truncated image (too few pixels decoded)`);
   return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4) };
 }
 
 function orientBitmap(bitmap: Bitmap, orientation: number): Bitmap {
   if (orientation === 1) return bitmap;
   const { width, height, data } = applyOrientation(
-    { width: bitmap.width, height: bitmap.height, data: new Uint8Array(bitmap.data.buffer, bitmap.data.byteOffset, bitmap.width * bitmap.height * 4) },
+    {
+      width: bitmap.width,
+      height: bitmap.height,
+      data: new Uint8Array(bitmap.data.buffer, bitmap.data.byteOffset, bitmap.width * bitmap.height * 4),
+    },
     orientation,
   );
   return { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };

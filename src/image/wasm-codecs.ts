@@ -43,7 +43,9 @@ const require = createRequire(import.meta.url);
 
 /** A compiled WebAssembly.Module (the ES2023 lib this project builds with has no WebAssembly types). */
 type WasmModule = object;
-const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } };
+const { WebAssembly: wasm } = globalThis as unknown as {
+  WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> };
+};
 
 async function compileWasm(specifier: string): Promise<WasmModule> {
   return wasm.compile(await readFile(require.resolve(specifier)));
@@ -54,7 +56,8 @@ async function compileWasm(specifier: string): Promise<WasmModule> {
  * does not copy, so a view that does not span its whole buffer is copied with a fresh Uint8Array.
  */
 function exactArrayBuffer(data: Uint8Array): ArrayBuffer {
-  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer)
+    return data.buffer;
   return new Uint8Array(data).buffer;
 }
 
@@ -91,7 +94,10 @@ async function emscriptenCodec(modulePath: string, wasmPath: string): Promise<Em
   const mod = (await import(modulePath)) as { init: EmscriptenInit; default: RawDecode };
   const compiled = await compileWasm(wasmPath);
   const messages: string[] = [];
-  const overrides = { print: (m: string) => messages.push(String(m)), printErr: (m: string) => messages.push(String(m)) };
+  const overrides = {
+    print: (m: string) => messages.push(String(m)),
+    printErr: (m: string) => messages.push(String(m)),
+  };
   const reset = () => mod.init(compiled, overrides);
   await reset();
   return { decode: mod.default, messages, reset };

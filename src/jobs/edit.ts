@@ -42,7 +42,8 @@ export interface EditSpec extends OutputSpec {
 
 function checkSpec(spec: EditSpec): void {
   if (spec.inputs.length === 0) throw new UsageError('edit needs at least one input image');
-  if (spec.output && spec.inputs.length > 1) throw new UsageError('-o/--output names one file; use --out-dir with several inputs');
+  if (spec.output && spec.inputs.length > 1)
+    throw new UsageError('-o/--output names one file; use --out-dir with several inputs');
   if (typeof spec.report === 'string' && spec.inputs.length > 1) {
     throw new UsageError('--report names one file; with several inputs each report is written beside its image');
   }
@@ -78,11 +79,17 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     const client = await provider.load();
     for (const input of spec.inputs) {
       const picture = await readPicture(fs, path.resolve(cwd, input), input, spec.maxPixels);
-      for (const planned of await client.edit!.plan(picture, instruction, ctx)) ui.data({ input, ...describeRequest(planned, services.redactor) });
+      for (const planned of await client.edit!.plan(picture, instruction, ctx))
+        ui.data({ input, ...describeRequest(planned, services.redactor) });
     }
     return;
   }
-  if (!remote) ui.info(spec.local ? 'running the local loom pipeline (--local)' : `no ${provider.label} key configured: running the local loom pipeline`);
+  if (!remote)
+    ui.info(
+      spec.local
+        ? 'running the local loom pipeline (--local)'
+        : `no ${provider.label} key configured: running the local loom pipeline`,
+    );
 
   await runJobs({
     items: spec.inputs,
@@ -96,7 +103,8 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
       const picture = await readPicture(fs, path.resolve(cwd, input), input, spec.maxPixels);
       throwIfAborted(signal);
       let acquired: RemotePicture | undefined;
-      if (remote) acquired = await remoteEdit(provider, picture, instruction, ctx, { fallback: spec.fallback, label: input, ui });
+      if (remote)
+        acquired = await remoteEdit(provider, picture, instruction, ctx, { fallback: spec.fallback, label: input, ui });
       throwIfAborted(signal);
       const meta: OutputMeta = {
         input,
@@ -111,7 +119,13 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
       const spinner = ui.spinner(`${input}: weaving ${loom.width} ends, ${loom.colors} colours`);
       try {
         const result = finishLoom(acquired?.image ?? picture, loom, signal);
-        const written = await writeLoomImage(fs, target, { result, loom, paletteSpec, format, meta }, services.redactor, signal);
+        const written = await writeLoomImage(
+          fs,
+          target,
+          { result, loom, paletteSpec, format, meta },
+          services.redactor,
+          signal,
+        );
         spinner.succeed(`${input} → ${path.relative(cwd, written.image) || written.image}`);
         return {
           status: 'ok',

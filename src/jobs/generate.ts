@@ -48,21 +48,48 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   if (!keyed) throw missingKeyError(provider);
 
   const slug = slugify(params.prompt);
-  const target = targetFor({ ...spec, report: style ? spec.report : false }, resolved, cwd, style ? `${slug}.${style.name}` : slug);
+  const target = targetFor(
+    { ...spec, report: style ? spec.report : false },
+    resolved,
+    cwd,
+    style ? `${slug}.${style.name}` : slug,
+  );
   // Before the (billed) generation: an exact target that exists stops the run unless --force.
   await checkTargets(target, fs);
 
   const started = services.now();
   const generated = await remoteGenerate(provider, params, ctx);
-  const meta = { prompt: params.prompt, model: generated.model, taskId: generated.taskId, ...(params.seed === undefined ? {} : { seed: params.seed }) };
+  const meta = {
+    prompt: params.prompt,
+    model: generated.model,
+    taskId: generated.taskId,
+    ...(params.seed === undefined ? {} : { seed: params.seed }),
+  };
   const ids = { provider: provider.id, ...(generated.requestId ? { requestId: generated.requestId } : {}) };
   const seconds = () => Math.round(services.now() - started) / 1000;
   const original = (exact: boolean) =>
-    writePair(fs, { ...target, exact: exact ? target.exact : undefined, stem: slug, report: false }, { ext: generated.ext, render: () => generated.bytes }, undefined, services.signal);
+    writePair(
+      fs,
+      { ...target, exact: exact ? target.exact : undefined, stem: slug, report: false },
+      { ext: generated.ext, render: () => generated.bytes },
+      undefined,
+      services.signal,
+    );
 
   if (!style || !settings) {
     const written = await original(true);
-    const record: JobRecord = { status: 'ok', input: null, output: written.image, source: provider.id, style: null, width: generated.image.width, height: generated.image.height, colors: null, ...ids, ...meta };
+    const record: JobRecord = {
+      status: 'ok',
+      input: null,
+      output: written.image,
+      source: provider.id,
+      style: null,
+      width: generated.image.width,
+      height: generated.image.height,
+      colors: null,
+      ...ids,
+      ...meta,
+    };
     ui.result({ ...record, seconds: seconds() });
     return;
   }
@@ -71,7 +98,13 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   const written = await writeLoomImage(
     fs,
     target,
-    { result, loom: settings.loom, paletteSpec: settings.paletteSpec, format, meta: { ...meta, style: style.name, source: provider.id } },
+    {
+      result,
+      loom: settings.loom,
+      paletteSpec: settings.paletteSpec,
+      format,
+      meta: { ...meta, style: style.name, source: provider.id },
+    },
     services.redactor,
     services.signal,
   );

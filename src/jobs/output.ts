@@ -23,7 +23,9 @@ export function chooseFormat(resolved: ResolvedConfig, output: string | undefine
   const named = output === undefined ? undefined : formatForFile(output);
   if (!named || named.id === configured.id) return configured;
   if (resolved.sources['output.format']?.kind === 'flag') {
-    throw new UsageError(`-o ${output} names a .${named.ext} file, but --format is ${configured.id}`, { hint: 'drop one of them, or make them agree' });
+    throw new UsageError(`-o ${output} names a .${named.ext} file, but --format is ${configured.id}`, {
+      hint: 'drop one of them, or make them agree',
+    });
   }
   return named;
 }

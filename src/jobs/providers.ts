@@ -38,12 +38,18 @@ export function configuredKeys(resolved: ResolvedConfig): string[] {
  * The provider for a capability: the one named (flag or config), else the first that has a key, else the
  * first that offers it. `keyed` says whether it has a key.
  */
-export function chooseProvider(resolved: ResolvedConfig, capability: Capability, named?: string): { provider: ProviderDescriptor; keyed: boolean } {
+export function chooseProvider(
+  resolved: ResolvedConfig,
+  capability: Capability,
+  named?: string,
+): { provider: ProviderDescriptor; keyed: boolean } {
   const offering = providersWith(capability);
   if (named !== undefined) {
     const provider = findProvider(named);
     if (!provider || !provider.capabilities.includes(capability)) {
-      throw new UsageError(`no provider "${named}" for ${capability}`, { hint: `known: ${offering.map((p) => p.id).join(', ')}` });
+      throw new UsageError(`no provider "${named}" for ${capability}`, {
+        hint: `known: ${offering.map((p) => p.id).join(', ')}`,
+      });
     }
     return { provider, keyed: Boolean(apiKeyOf(resolved, provider)) };
   }
@@ -59,7 +65,13 @@ export function missingKeyError(provider: ProviderDescriptor): AuthError {
   });
 }
 
-export function providerContext(provider: ProviderDescriptor, resolved: ResolvedConfig, services: Services, limits: TaskLimits, model?: string): ProviderContext {
+export function providerContext(
+  provider: ProviderDescriptor,
+  resolved: ResolvedConfig,
+  services: Services,
+  limits: TaskLimits,
+  model?: string,
+): ProviderContext {
   const settings = resolved.config.providers[provider.id];
   return {
     provider,

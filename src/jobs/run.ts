@@ -33,7 +33,15 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
       if (isImagegenError(err) && STOPS_BATCH.has(err.kind)) throw err;
       failed++;
       firstError ??= err;
-      ui.result({ status: 'error', input: queue.label(item), output: null, style: null, source: null, error: errorRecord(err), seconds: seconds() });
+      ui.result({
+        status: 'error',
+        input: queue.label(item),
+        output: null,
+        style: null,
+        source: null,
+        error: errorRecord(err),
+        seconds: seconds(),
+      });
       if (items.length > 1) ui.warn(`${queue.label(item)}: ${describeError(err)}`);
     }
   }

@@ -23,7 +23,9 @@ const DENSITY = /^\s*(\d+(?:\.\d+)?)\s*x\s*(\d+(?:\.\d+)?)\s*(?:\/?\s*(cm|in|inc
 export function checkValue(spec: LeafSpec, raw: unknown): CheckResult {
   switch (spec.type) {
     case 'string':
-      return typeof raw === 'string' && raw.length > 0 ? { ok: true, value: raw } : { ok: false, expected: 'a non-empty string' };
+      return typeof raw === 'string' && raw.length > 0
+        ? { ok: true, value: raw }
+        : { ok: false, expected: 'a non-empty string' };
     case 'url': {
       const expected = 'an http(s) URL';
       if (typeof raw !== 'string') return { ok: false, expected };
@@ -48,7 +50,9 @@ export function checkValue(spec: LeafSpec, raw: unknown): CheckResult {
     case 'palette': {
       const expected = 'a list of #rrggbb colours (string or array) or a .gpl file path';
       if (Array.isArray(raw)) {
-        return raw.length >= 1 && raw.every((c) => typeof c === 'string' && HEX.test(c)) ? { ok: true, value: raw } : { ok: false, expected };
+        return raw.length >= 1 && raw.every((c) => typeof c === 'string' && HEX.test(c))
+          ? { ok: true, value: raw }
+          : { ok: false, expected };
       }
       return typeof raw === 'string' && raw.trim() !== '' ? { ok: true, value: raw } : { ok: false, expected };
     }

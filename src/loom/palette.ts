@@ -203,7 +203,14 @@ function seedCentres(hist: Histogram, k: number, random: () => number, tries: nu
  * (Weiszfeld). Returns how many bins changed cluster and the weighted sum of distances before the update.
  * An emptied cluster takes the bin that is worst served.
  */
-function step(hist: Histogram, centres: Float64Array, k: number, assign: Int32Array, sums: Float64Array, median: boolean): [number, number] {
+function step(
+  hist: Histogram,
+  centres: Float64Array,
+  k: number,
+  assign: Int32Array,
+  sums: Float64Array,
+  median: boolean,
+): [number, number] {
   const { count, lab, weight } = hist;
   let changed = 0;
   let cost = 0;

@@ -65,7 +65,7 @@ function labelRuns(width: number, height: number, indices: Uint8Array): RunRegio
     const above = row - width;
     const rowFirst = runs;
     let j = prevFirst;
-    for (let x = 0; x < width; ) {
+    for (let x = 0; x < width;) {
       const c = indices[row + x];
       let e = x + 1;
       while (e < width && indices[row + e] === c) e++;
@@ -235,7 +235,14 @@ export function removeSpecks(image: IndexedImage, minRegion: number, options: Sp
       if (size[r] < smallest) smallest = size[r];
       if (size[r] < minRegion) below++;
     }
-    return { indices, merged, passes: merged > 0 ? 1 : 0, regions: total, smallestRegion: total ? smallest : 0, regionsBelowMin: below };
+    return {
+      indices,
+      merged,
+      passes: merged > 0 ? 1 : 0,
+      regions: total,
+      smallestRegion: total ? smallest : 0,
+      regionsBelowMin: below,
+    };
   };
   if (minRegion <= 1) return summary(0, undefined);
 

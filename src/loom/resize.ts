@@ -123,7 +123,15 @@ function addRow(ctx: RowContext, y: number, acc: Float64Array, wa: number, next:
   else addEnlargedRow(ctx, ctx.gather!, y, acc, wa, next, wb);
 }
 
-function addShrunkRow(ctx: RowContext, hs: Spans, y: number, acc: Float64Array, wa: number, next: Float64Array, wb: number): void {
+function addShrunkRow(
+  ctx: RowContext,
+  hs: Spans,
+  y: number,
+  acc: Float64Array,
+  wa: number,
+  next: Float64Array,
+  wb: number,
+): void {
   const { data, sw, width, bgR, bgG, bgB } = ctx;
   const { end, left, right, full } = hs;
   const lut = SRGB_TO_LINEAR;
@@ -196,7 +204,15 @@ function addShrunkRow(ctx: RowContext, hs: Spans, y: number, acc: Float64Array, 
   }
 }
 
-function addEnlargedRow(ctx: RowContext, hg: AxisWeights, y: number, acc: Float64Array, wa: number, next: Float64Array, wb: number): void {
+function addEnlargedRow(
+  ctx: RowContext,
+  hg: AxisWeights,
+  y: number,
+  acc: Float64Array,
+  wa: number,
+  next: Float64Array,
+  wb: number,
+): void {
   const { sw, width, line: row } = ctx;
   for (let x = 0, p = y * sw * 4, q = 0; x < sw; x++, p += 4, q += 3) {
     row[q] = linearAt(ctx, p, 0);

@@ -71,8 +71,12 @@ export async function remoteEdit(
   } catch (err) {
     if (!options.fallback || !mayFallBack(err)) throw err;
     const e = err as ImagegenError;
-    const ids = [e.requestId && `request id ${e.requestId}`, e.taskId && `task id ${e.taskId}`].filter(Boolean).join(', ');
-    options.ui.warn(`${options.label}: ${provider.label} failed (${e.message}${ids ? '; ' + ids : ''}); finishing with the local pipeline instead`);
+    const ids = [e.requestId && `request id ${e.requestId}`, e.taskId && `task id ${e.taskId}`]
+      .filter(Boolean)
+      .join(', ');
+    options.ui.warn(
+      `${options.label}: ${provider.label} failed (${e.message}${ids ? '; ' + ids : ''}); finishing with the local pipeline instead`,
+    );
     return { image: picture, source: 'local-fallback', model: ctx.settings.model, remoteError: e.toJSON() };
   }
 }
@@ -86,12 +90,27 @@ export interface GeneratedPicture {
   model: string;
 }
 
-export async function remoteGenerate(provider: ProviderDescriptor, params: GenerateParams, ctx: ProviderContext): Promise<GeneratedPicture> {
+export async function remoteGenerate(
+  provider: ProviderDescriptor,
+  params: GenerateParams,
+  ctx: ProviderContext,
+): Promise<GeneratedPicture> {
   const client = await provider.load();
   const result = await client.generate!.run(params, ctx);
   throwIfAborted(ctx.signal);
   const image = await decodeResult(result.bytes, provider, result.taskId).catch((err: ImagegenError) => {
-    throw new ImagegenError('failure', `${provider.label} returned something that is not a usable image: ${err.message}`, { provider: provider.id, taskId: result.taskId });
+    throw new ImagegenError(
+      'failure',
+      `${provider.label} returned something that is not a usable image: ${err.message}`,
+      { provider: provider.id, taskId: result.taskId },
+    );
   });
-  return { bytes: result.bytes, ext: sniffImageType(result.bytes)!.ext, image, taskId: result.taskId, requestId: result.requestId, model: result.model };
+  return {
+    bytes: result.bytes,
+    ext: sniffImageType(result.bytes)!.ext,
+    image,
+    taskId: result.taskId,
+    requestId: result.requestId,
+    model: result.model,
+  };
 }

@@ -8,9 +8,12 @@ import type { LoomSettings, RgbaImage } from '../loom/types.js';
 export function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: AbortSignal): LoomResult {
   const height = settings.height ?? gridHeight(settings.width, source.width, source.height, settings.density);
   if (height > MAX_GRID_SIDE) {
-    throw new UsageError(`the grid would be ${settings.width} × ${height}; at most ${MAX_GRID_SIDE} picks are allowed`, {
-      hint: 'give a smaller --width or an explicit --height',
-    });
+    throw new UsageError(
+      `the grid would be ${settings.width} × ${height}; at most ${MAX_GRID_SIDE} picks are allowed`,
+      {
+        hint: 'give a smaller --width or an explicit --height',
+      },
+    );
   }
   throwIfAborted(signal);
   const result = runLoomPipeline(source, { ...settings, height });

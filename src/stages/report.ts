@@ -34,7 +34,12 @@ function hex(rgb: readonly number[]): string {
   return `#${rgb.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 }
 
-export function settingsRecord(settings: LoomSettings, result: LoomResult, format: string, paletteSpec?: string | string[]): SettingsRecord {
+export function settingsRecord(
+  settings: LoomSettings,
+  result: LoomResult,
+  format: string,
+  paletteSpec?: string | string[],
+): SettingsRecord {
   return {
     width: settings.width,
     height: result.image.height,
@@ -62,16 +67,34 @@ function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-export function buildReport(imageName: string, result: LoomResult, loom: LoomSettings, settings: SettingsRecord, meta: OutputMeta) {
+export function buildReport(
+  imageName: string,
+  result: LoomResult,
+  loom: LoomSettings,
+  settings: SettingsRecord,
+  meta: OutputMeta,
+) {
   const { image, stats } = result;
   const density = loom.density;
   return {
     image: imageName,
     grid: { ends: image.width, picks: image.height },
     density: density ?? null,
-    woven: density === undefined ? null : { width: round2(image.width / density.ends), length: round2(image.height / density.picks), unit: density.unit },
+    woven:
+      density === undefined
+        ? null
+        : {
+            width: round2(image.width / density.ends),
+            length: round2(image.height / density.picks),
+            unit: density.unit,
+          },
     palette: stats.palette,
-    regions: { count: stats.regions, smallest: stats.smallestRegion, belowMinRegion: stats.regionsBelowMin, specksMerged: stats.specksMerged },
+    regions: {
+      count: stats.regions,
+      smallest: stats.smallestRegion,
+      belowMinRegion: stats.regionsBelowMin,
+      specksMerged: stats.specksMerged,
+    },
     droppedColors: stats.droppedColors,
     unusedColors: stats.unusedColors,
     settings,

@@ -45,7 +45,9 @@ function exactReport(target: Target): string | undefined {
 export async function checkTargets(target: Target, fs: Fs): Promise<void> {
   const report = exactReport(target);
   if (target.exact && report && path.resolve(target.exact) === path.resolve(report)) {
-    throw new UsageError(`the image and its report would both be ${target.exact}`, { hint: 'give -o a picture extension, or another --report' });
+    throw new UsageError(`the image and its report would both be ${target.exact}`, {
+      hint: 'give -o a picture extension, or another --report',
+    });
   }
   if (target.force) return;
   for (const file of [target.exact, report]) {
@@ -68,7 +70,13 @@ export interface Written {
  * Writes an image and, optionally, its companion (the report): to exact paths, or to the first derived name
  * at which both are free.
  */
-export async function writePair(fs: Fs, target: Target, image: PairFile, report: PairFile | undefined, signal?: AbortSignal): Promise<Written> {
+export async function writePair(
+  fs: Fs,
+  target: Target,
+  image: PairFile,
+  report: PairFile | undefined,
+  signal?: AbortSignal,
+): Promise<Written> {
   const temps: string[] = [];
   const temp = async (near: string, data: Uint8Array | string) => {
     const tmp = tempNameFor(near);
@@ -105,7 +113,9 @@ export async function writePair(fs: Fs, target: Target, image: PairFile, report:
         return { image: imageFile, report: fixedReport };
       }
       if (!besideReport || !reportFile) return { image: imageFile };
-      const placed = await orTakeBack(imageFile, async () => placeExclusive(fs, await temp(reportFile, besideReport.render(imageFile)), reportFile));
+      const placed = await orTakeBack(imageFile, async () =>
+        placeExclusive(fs, await temp(reportFile, besideReport.render(imageFile)), reportFile),
+      );
       if (placed) return { image: imageFile, report: reportFile };
       // Someone took the report's name between our look and our link: give the image's name back.
       await fs.unlink(imageFile);
@@ -152,13 +162,23 @@ export interface LoomImageOutput {
 }
 
 /** Encodes a finished loom image in its format and writes it with its report; keys are masked in both. */
-export async function writeLoomImage(fs: Fs, target: Target, output: LoomImageOutput, redactor: Redactor, signal?: AbortSignal): Promise<Written> {
+export async function writeLoomImage(
+  fs: Fs,
+  target: Target,
+  output: LoomImageOutput,
+  redactor: Redactor,
+  signal?: AbortSignal,
+): Promise<Written> {
   const { result, format } = output;
   const meta = redactor.value(output.meta);
   const settings = settingsRecord(output.loom, result, format.id, output.paletteSpec);
   const encoded = format.encode(result.image, imageText(meta, settings));
   const report: PairFile | undefined = target.report
-    ? { ext: 'json', render: (imageFile) => JSON.stringify(buildReport(path.basename(imageFile), result, output.loom, settings, meta), null, 2) + '\n' }
+    ? {
+        ext: 'json',
+        render: (imageFile) =>
+          JSON.stringify(buildReport(path.basename(imageFile), result, output.loom, settings, meta), null, 2) + '\n',
+      }
     : undefined;
   return writePair(fs, target, { ext: format.ext, render: () => encoded }, report, signal);
 }

@@ -5,10 +5,15 @@ import { configFlags, maxDownloadOption, maxPixelsOption, numberOption, reportCh
 import { createServices, loadConfig } from '../services.js';
 import { UsageError } from '../../kernel/errors.js';
 
-export async function editCommand(ctx: CliContext, opts: GlobalOptions & Record<string, unknown>, inputs: string[]): Promise<void> {
+export async function editCommand(
+  ctx: CliContext,
+  opts: GlobalOptions & Record<string, unknown>,
+  inputs: string[],
+): Promise<void> {
   const services = await createServices(ctx, opts);
   if (inputs.length === 0) {
-    if (!services.prompts) throw new UsageError('edit needs at least one input image', { hint: 'imagegen edit <input...>' });
+    if (!services.prompts)
+      throw new UsageError('edit needs at least one input image', { hint: 'imagegen edit <input...>' });
     inputs = [await services.prompts.text('Image to edit')];
   }
   const spec: EditSpec = {

@@ -5,11 +5,16 @@ import type { CliContext, GlobalOptions } from '../context.js';
 import { configFlags, maxDownloadOption, reportChoice } from '../options.js';
 import { createServices, loadConfig } from '../services.js';
 
-export async function generateCommand(ctx: CliContext, opts: GlobalOptions & Record<string, unknown>, words: string[]): Promise<void> {
+export async function generateCommand(
+  ctx: CliContext,
+  opts: GlobalOptions & Record<string, unknown>,
+  words: string[],
+): Promise<void> {
   const services = await createServices(ctx, opts);
   let prompt = words.join(' ');
   if (!prompt.trim()) {
-    if (!services.prompts) throw new UsageError('generate needs a prompt', { hint: 'imagegen generate "a cat on a rug"' });
+    if (!services.prompts)
+      throw new UsageError('generate needs a prompt', { hint: 'imagegen generate "a cat on a rug"' });
     prompt = await services.prompts.text('Prompt');
   }
   const spec: GenerateSpec = {

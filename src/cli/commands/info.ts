@@ -37,7 +37,12 @@ export async function configCommand(ctx: CliContext, opts: GlobalOptions & Recor
   const width = Math.max(...rows.map((r) => r.key.length));
   ctx.stdout.write(`config file: ${resolved.file ?? '(none found)'}\n`);
   for (const row of rows) {
-    const value = row.value === undefined ? chalk.dim('(unset)') : typeof row.value === 'string' ? row.value : JSON.stringify(row.value);
+    const value =
+      row.value === undefined
+        ? chalk.dim('(unset)')
+        : typeof row.value === 'string'
+          ? row.value
+          : JSON.stringify(row.value);
     ctx.stdout.write(`${row.key.padEnd(width)}  ${value}  ${chalk.dim(`(${row.source})`)}\n`);
   }
 }

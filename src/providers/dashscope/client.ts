@@ -19,7 +19,8 @@ type Settings = ProviderContext['settings'];
 
 function buildEditRequest(settings: Settings, instruction: EditInstruction, imageDataUri: string): PlannedRequest {
   const parameters: Record<string, unknown> = { n: 1 };
-  if (instruction.strength !== undefined && TAKES_STRENGTH.has(instruction.function ?? '')) parameters.strength = instruction.strength;
+  if (instruction.strength !== undefined && TAKES_STRENGTH.has(instruction.function ?? ''))
+    parameters.strength = instruction.strength;
   if (instruction.seed !== undefined) parameters.seed = instruction.seed;
   return {
     method: 'POST',
@@ -38,7 +39,11 @@ function buildEditRequest(settings: Settings, instruction: EditInstruction, imag
 }
 
 function pollRequest(settings: Settings, taskId: string): PlannedRequest {
-  return { method: 'GET', url: `${settings.baseUrl}/api/v1/tasks/${taskId}`, headers: { Authorization: `Bearer ${settings.apiKey}` } };
+  return {
+    method: 'GET',
+    url: `${settings.baseUrl}/api/v1/tasks/${taskId}`,
+    headers: { Authorization: `Bearer ${settings.apiKey}` },
+  };
 }
 
 function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
@@ -47,7 +52,12 @@ function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
     provider: ctx.provider,
     status: res.status,
     code: typeof body.code === 'string' ? body.code : undefined,
-    message: typeof body.message === 'string' ? body.message : typeof body.msg === 'string' ? body.msg : res.body.slice(0, 200) || undefined,
+    message:
+      typeof body.message === 'string'
+        ? body.message
+        : typeof body.msg === 'string'
+          ? body.msg
+          : res.body.slice(0, 200) || undefined,
     requestId: typeof body.request_id === 'string' ? body.request_id : undefined,
     taskId,
     retryAfterMs: parseRetryAfter(res.headers['retry-after']),
@@ -72,7 +82,12 @@ async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: Prov
         const body = parseJson(res.body);
         const taskId = (body?.output as Record<string, unknown> | undefined)?.task_id;
         if (typeof taskId !== 'string' || !taskId) {
-          throw providerError({ provider: ctx.provider, status: res.status, message: 'the submit answer has no task id', requestId: body?.request_id as string | undefined });
+          throw providerError({
+            provider: ctx.provider,
+            status: res.status,
+            message: 'the submit answer has no task id',
+            requestId: body?.request_id as string | undefined,
+          });
         }
         return { taskId, requestId: body?.request_id as string | undefined };
       },
@@ -91,11 +106,17 @@ async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: Prov
           const first = results.find((r) => typeof r.url === 'string' && r.url);
           if (first) return { done: true, value: first.url as string };
           const failed = results.find((r) => typeof r.code === 'string');
-          throw failure((failed?.code as string) ?? 'NoResult', (failed?.message as string) ?? 'the task succeeded without an image URL', true);
+          throw failure(
+            (failed?.code as string) ?? 'NoResult',
+            (failed?.message as string) ?? 'the task succeeded without an image URL',
+            true,
+          );
         }
-        if (status === 'FAILED') throw failure(output.code as string | undefined, (output.message as string) ?? 'the task failed', true);
+        if (status === 'FAILED')
+          throw failure(output.code as string | undefined, (output.message as string) ?? 'the task failed', true);
         if (status === 'CANCELED') throw failure('CANCELED', 'the task was canceled');
-        if (status === 'UNKNOWN') throw failure('UNKNOWN', 'the task is unknown or has expired (tasks are kept 24 hours)');
+        if (status === 'UNKNOWN')
+          throw failure('UNKNOWN', 'the task is unknown or has expired (tasks are kept 24 hours)');
         return { done: false, status };
       },
       async onInterrupt(taskId, lastStatus) {

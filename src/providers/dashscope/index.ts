@@ -23,11 +23,18 @@ const DASHSCOPE_FUNCTIONS = [
 const MAX_EDIT_PROMPT = 800;
 
 function checkInstruction(instruction: EditInstruction): void {
-  if (instruction.function !== undefined && !(DASHSCOPE_FUNCTIONS as readonly string[]).includes(instruction.function)) {
-    throw new UsageError(`--function: expected one of ${DASHSCOPE_FUNCTIONS.join(', ')}, got "${instruction.function}"`);
+  if (
+    instruction.function !== undefined &&
+    !(DASHSCOPE_FUNCTIONS as readonly string[]).includes(instruction.function)
+  ) {
+    throw new UsageError(
+      `--function: expected one of ${DASHSCOPE_FUNCTIONS.join(', ')}, got "${instruction.function}"`,
+    );
   }
   if (instruction.function === 'description_edit_with_mask') {
-    throw new UsageError('description_edit_with_mask needs a mask image, which imagegen does not send', { hint: 'use description_edit' });
+    throw new UsageError('description_edit_with_mask needs a mask image, which imagegen does not send', {
+      hint: 'use description_edit',
+    });
   }
   if (instruction.strength !== undefined && toNumberInRange(instruction.strength, { min: 0, max: 1 }) === undefined) {
     throw new UsageError(`--strength: expected ${describeRange({ min: 0, max: 1 })}, got ${instruction.strength}`);
@@ -36,7 +43,9 @@ function checkInstruction(instruction: EditInstruction): void {
     throw new UsageError(`--seed: expected ${describeRange(SEED_RANGE)}, got ${instruction.seed}`);
   }
   if (instruction.prompt.length > MAX_EDIT_PROMPT) {
-    throw new UsageError(`the instruction has ${instruction.prompt.length} characters; DashScope takes at most ${MAX_EDIT_PROMPT} and would cut the rest`);
+    throw new UsageError(
+      `the instruction has ${instruction.prompt.length} characters; DashScope takes at most ${MAX_EDIT_PROMPT} and would cut the rest`,
+    );
   }
 }
 

@@ -34,16 +34,27 @@ export interface PreparedImage {
 export async function prepareForDashscope(image: RgbaImage): Promise<PreparedImage> {
   const fit = fitDashscopeSize(image.width, image.height);
   if (!fit) {
-    throw new ImagegenError('failure', `a ${image.width}×${image.height} picture cannot be brought within DashScope's 512-4096 px per side`, {
-      provider: 'dashscope',
-      hint: 'crop it to a less extreme aspect ratio (at most 8:1)',
-    });
+    throw new ImagegenError(
+      'failure',
+      `a ${image.width}×${image.height} picture cannot be brought within DashScope's 512-4096 px per side`,
+      {
+        provider: 'dashscope',
+        hint: 'crop it to a less extreme aspect ratio (at most 8:1)',
+      },
+    );
   }
   let { width, height } = fit;
   for (let attempt = 0; attempt < 6; attempt++) {
     const rgb = resizeToGrid(image, width, height);
     const png = encodeRgbPng(rgb);
-    if (png.length <= MAX_BYTES) return { dataUri: `data:image/png;base64,${png.toString('base64')}`, width, height, bytes: png.length, mime: 'image/png' };
+    if (png.length <= MAX_BYTES)
+      return {
+        dataUri: `data:image/png;base64,${png.toString('base64')}`,
+        width,
+        height,
+        bytes: png.length,
+        mime: 'image/png',
+      };
     // A photo near 4096 px can exceed 10 MB as PNG; JPEG at quality 90 is far smaller.
     const { Jimp } = await import('jimp');
     const rgba = Buffer.alloc(width * height * 4, 255);
@@ -53,12 +64,21 @@ export async function prepareForDashscope(image: RgbaImage): Promise<PreparedIma
       rgba[j + 2] = rgb.data[i + 2];
     }
     const jpeg = await new Jimp({ width, height, data: rgba }).getBuffer('image/jpeg', { quality: 90 });
-    if (jpeg.length <= MAX_BYTES) return { dataUri: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width, height, bytes: jpeg.length, mime: 'image/jpeg' };
+    if (jpeg.length <= MAX_BYTES)
+      return {
+        dataUri: `data:image/jpeg;base64,${jpeg.toString('base64')}`,
+        width,
+        height,
+        bytes: jpeg.length,
+        mime: 'image/jpeg',
+      };
     // Still too large: shrink, but never below the minimum side.
     const shrink = Math.max(0.8, MIN_SIDE / Math.min(width, height));
     if (shrink >= 1) break;
     width = Math.round(width * shrink);
     height = Math.round(height * shrink);
   }
-  throw new ImagegenError('failure', 'the picture cannot be encoded within DashScope\'s 10 MB limit', { provider: 'dashscope' });
+  throw new ImagegenError('failure', "the picture cannot be encoded within DashScope's 10 MB limit", {
+    provider: 'dashscope',
+  });
 }

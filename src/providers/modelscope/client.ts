@@ -43,14 +43,21 @@ function header(res: HttpResponse, name: string): string | undefined {
 function quotaNote(res: HttpResponse): string | undefined {
   const user = header(res, 'modelscope-ratelimit-requests-remaining');
   const model = header(res, 'modelscope-ratelimit-model-requests-remaining');
-  const parts = [user !== undefined && `${user} calls left today`, model !== undefined && `${model} for this model`].filter(Boolean);
+  const parts = [
+    user !== undefined && `${user} calls left today`,
+    model !== undefined && `${model} for this model`,
+  ].filter(Boolean);
   return parts.length ? parts.join(', ') : undefined;
 }
 
 function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
   const body = parseJson(res.body) ?? {};
   const errors = (body.errors ?? {}) as Record<string, unknown>;
-  const message = (typeof errors.message === 'string' && errors.message) || (typeof body.message === 'string' && body.message) || res.body.slice(0, 200) || undefined;
+  const message =
+    (typeof errors.message === 'string' && errors.message) ||
+    (typeof body.message === 'string' && body.message) ||
+    res.body.slice(0, 200) ||
+    undefined;
   const code = errors.code ?? body.code;
   return providerError({
     provider: ctx.provider,
@@ -76,7 +83,12 @@ async function runGenerate(params: GenerateParams, ctx: ProviderContext) {
         if (res.status !== 200 || body?.success === false) throw errorFrom(ctx, res);
         const taskId = body?.task_id;
         if (typeof taskId !== 'string' || !taskId) {
-          throw providerError({ provider: ctx.provider, status: res.status, message: 'the submit answer has no task_id', requestId: body?.request_id as string | undefined });
+          throw providerError({
+            provider: ctx.provider,
+            status: res.status,
+            message: 'the submit answer has no task_id',
+            requestId: body?.request_id as string | undefined,
+          });
         }
         const note = quotaNote(res);
         if (note) ui.debug(`ModelScope: ${note}`);
@@ -88,13 +100,24 @@ async function runGenerate(params: GenerateParams, ctx: ProviderContext) {
         const body = parseJson(res.body);
         if (res.status !== 200 || body?.success === false) throw errorFrom(ctx, res, taskId);
         // An answer that is not JSON says nothing about the task: poll again.
-        if (!body) throw new NetworkError('ModelScope answered a poll with something that is not JSON', { provider: 'modelscope', taskId });
+        if (!body)
+          throw new NetworkError('ModelScope answered a poll with something that is not JSON', {
+            provider: 'modelscope',
+            taskId,
+          });
         const status = String(body.task_status ?? 'PENDING');
         const requestId = typeof body.request_id === 'string' ? body.request_id : undefined;
         if (status === 'SUCCEED') {
           const images = Array.isArray(body.output_images) ? body.output_images : [];
           const first = images.find((u): u is string => typeof u === 'string' && u.length > 0);
-          if (!first) throw providerError({ provider: ctx.provider, code: 'NoResult', message: 'the task succeeded without an image URL', requestId, taskId });
+          if (!first)
+            throw providerError({
+              provider: ctx.provider,
+              code: 'NoResult',
+              message: 'the task succeeded without an image URL',
+              requestId,
+              taskId,
+            });
           return { done: true, value: first };
         }
         if (status === 'FAILED') {

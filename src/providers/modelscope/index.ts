@@ -16,9 +16,11 @@ export const modelscope: ProviderDescriptor = {
   capabilities: ['generate'],
   hints: {
     auth: 'check MODELSCOPE_API_KEY (an access token from modelscope.cn/my/myaccesstoken, no spaces)',
-    forbidden: 'the ModelScope account must be bound to a real-name-verified Alibaba Cloud account, and the model open to it',
+    forbidden:
+      'the ModelScope account must be bound to a real-name-verified Alibaba Cloud account, and the model open to it',
     rateLimit: 'ModelScope allows about 2000 calls a day per user and fewer per model; try later',
   },
-  validateGenerate: (prompt, options, model) => import('./request.js').then((m) => m.validateGenerate(prompt, options, model)),
+  validateGenerate: (prompt, options, model) =>
+    import('./request.js').then((m) => m.validateGenerate(prompt, options, model)),
   load: () => import('./client.js').then((m) => m.client),
 };

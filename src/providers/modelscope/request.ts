@@ -30,10 +30,12 @@ export function parseLoras(specs: readonly string[]): string | Record<string, nu
     const m = /^(.+?)(?::(\d*\.?\d+))?$/.exec(spec.trim());
     if (!m || !m[1]) throw new UsageError(`--lora: expected <id>[:<weight>], got "${spec}"`);
     const weight = m[2] === undefined ? undefined : Number(m[2]);
-    if (weight !== undefined && !(weight > 0 && weight <= 1)) throw new UsageError(`--lora: weight must be above 0 and at most 1, got "${m[2]}"`);
+    if (weight !== undefined && !(weight > 0 && weight <= 1))
+      throw new UsageError(`--lora: weight must be above 0 and at most 1, got "${m[2]}"`);
     return { id: m[1], weight };
   });
-  if (new Set(entries.map((e) => e.id)).size !== entries.length) throw new UsageError('--lora: the same LoRA is given twice');
+  if (new Set(entries.map((e) => e.id)).size !== entries.length)
+    throw new UsageError('--lora: the same LoRA is given twice');
   if (entries.length === 1 && (entries[0].weight === undefined || entries[0].weight === 1)) return entries[0].id;
   const fixed = entries.reduce((sum, e) => sum + (e.weight ?? 0), 0);
   const open = entries.filter((e) => e.weight === undefined);
@@ -43,14 +45,16 @@ export function parseLoras(specs: readonly string[]): string | Record<string, nu
     for (const e of open) e.weight = Math.round(share * 1000) / 1000;
   }
   const sum = entries.reduce((s, e) => s + (e.weight ?? 0), 0);
-  if (Math.abs(sum - 1) > 0.01) throw new UsageError(`--lora: weights must sum to 1.0, they sum to ${Math.round(sum * 1000) / 1000}`);
+  if (Math.abs(sum - 1) > 0.01)
+    throw new UsageError(`--lora: weights must sum to 1.0, they sum to ${Math.round(sum * 1000) / 1000}`);
   return Object.fromEntries(entries.map((e) => [e.id, e.weight as number]));
 }
 
 export function validateGenerate(prompt: string, flags: GenerateOptions, model: string): GenerateParams {
   const text = prompt.trim();
   if (!text) throw new UsageError('generate needs a prompt');
-  if (text.length > MAX_PROMPT) throw new UsageError(`the prompt has ${text.length} characters; ModelScope takes fewer than 2000`);
+  if (text.length > MAX_PROMPT)
+    throw new UsageError(`the prompt has ${text.length} characters; ModelScope takes fewer than 2000`);
   const params: GenerateParams = { model, prompt: text };
   if (flags.negative !== undefined) {
     if (flags.negative.length > MAX_PROMPT) throw new UsageError('--negative: fewer than 2000 characters, please');

@@ -20,24 +20,49 @@ export interface ErrorContext {
   taskFailed?: boolean;
 }
 
-const MODERATION_CODES = new Set(['DataInspectionFailed', 'IPInfringementSuspect', 'InvalidParameter.DataInspection', '422']);
+const MODERATION_CODES = new Set([
+  'DataInspectionFailed',
+  'IPInfringementSuspect',
+  'InvalidParameter.DataInspection',
+  '422',
+]);
 
 /** Kind and hint for a provider answer, from the HTTP status and the provider's code. */
 export function classify(ctx: ErrorContext): { kind: ErrorKind; hint: string } {
   const { provider, status, code = '' } = ctx;
   const name = provider.label;
   if (status === 401 || code === 'InvalidApiKey') return { kind: 'auth', hint: provider.hints.auth };
-  if (code === 'Arrearage') return { kind: 'quota', hint: `the ${name} account is overdue or has no balance; top it up in the console` };
-  if (code === 'AccessDenied.Unpurchased') return { kind: 'quota', hint: `the model is not activated for this ${name} account; activate it in the console` };
+  if (code === 'Arrearage')
+    return { kind: 'quota', hint: `the ${name} account is overdue or has no balance; top it up in the console` };
+  if (code === 'AccessDenied.Unpurchased')
+    return { kind: 'quota', hint: `the model is not activated for this ${name} account; activate it in the console` };
   if (status === 403 || code.startsWith('AccessDenied')) return { kind: 'quota', hint: provider.hints.forbidden };
-  if (code === 'Throttling.AllocationQuota') return { kind: 'quota', hint: `the allocated ${name} quota is used up; raise it or wait` };
+  if (code === 'Throttling.AllocationQuota')
+    return { kind: 'quota', hint: `the allocated ${name} quota is used up; raise it or wait` };
   if (status === 429 || code.startsWith('Throttling')) return { kind: 'rate-limit', hint: provider.hints.rateLimit };
-  if (MODERATION_CODES.has(code)) return { kind: 'moderation', hint: `${name}'s content check refused the prompt or the image; change them` };
-  if (status === 404) return { kind: 'usage', hint: `${name} does not know this model or path: check the model id and the base URL` };
-  if (code === 'InvalidParameter' || code.startsWith('BadRequest') || code === 'InvalidURL' || code === 'UnsupportedOperation' || status === 400 || status === 413) {
-    return { kind: 'usage', hint: `${name} rejected a parameter: check --function, --strength, --prompt, --size and the model id` };
+  if (MODERATION_CODES.has(code))
+    return { kind: 'moderation', hint: `${name}'s content check refused the prompt or the image; change them` };
+  if (status === 404)
+    return { kind: 'usage', hint: `${name} does not know this model or path: check the model id and the base URL` };
+  if (
+    code === 'InvalidParameter' ||
+    code.startsWith('BadRequest') ||
+    code === 'InvalidURL' ||
+    code === 'UnsupportedOperation' ||
+    status === 400 ||
+    status === 413
+  ) {
+    return {
+      kind: 'usage',
+      hint: `${name} rejected a parameter: check --function, --strength, --prompt, --size and the model id`,
+    };
   }
-  if (code.startsWith('InternalError') || (status !== undefined && status >= 500) || status === 408 || code === 'RequestTimeOut') {
+  if (
+    code.startsWith('InternalError') ||
+    (status !== undefined && status >= 500) ||
+    status === 408 ||
+    code === 'RequestTimeOut'
+  ) {
     return { kind: 'network', hint: `a server-side failure at ${name}; try again later` };
   }
   return { kind: 'failure', hint: `${name} could not complete the task` };
@@ -47,8 +72,15 @@ export function providerError(ctx: ErrorContext): ProviderError {
   const classified = classify(ctx);
   // A task that ran and FAILED with a parameter-type code failed at the provider (exit 1, fallback allowed):
   // what we sent was accepted at submit.
-  const { kind, hint } = ctx.taskFailed && classified.kind === 'usage' ? { kind: 'failure' as const, hint: `the ${ctx.provider.label} task failed` } : classified;
-  const parts = [ctx.provider.label, ctx.status === undefined ? undefined : `HTTP ${ctx.status}`, ctx.code || undefined].filter(Boolean);
+  const { kind, hint } =
+    ctx.taskFailed && classified.kind === 'usage'
+      ? { kind: 'failure' as const, hint: `the ${ctx.provider.label} task failed` }
+      : classified;
+  const parts = [
+    ctx.provider.label,
+    ctx.status === undefined ? undefined : `HTTP ${ctx.status}`,
+    ctx.code || undefined,
+  ].filter(Boolean);
   return new ProviderError(kind, `${parts.join(' ')}: ${ctx.message || 'no message'}`, {
     provider: ctx.provider.id,
     status: ctx.status,

@@ -26,13 +26,21 @@ export function checkResultUrl(url: string, baseUrl: string, provider: string, t
   }
   if (parsed.protocol === 'https:') return;
   if (parsed.protocol === 'http:' && isLoopbackHttp(baseUrl) && isLoopbackHttp(url)) return;
-  throw new ImagegenError('failure', `${provider} returned a non-https result URL (${parsed.protocol}//${parsed.host}); not downloading it`, { provider, taskId });
+  throw new ImagegenError(
+    'failure',
+    `${provider} returned a non-https result URL (${parsed.protocol}//${parsed.host}); not downloading it`,
+    { provider, taskId },
+  );
 }
 
 export async function fetchResult(url: string, taskId: string, ctx: ProviderContext): Promise<Buffer> {
   const provider = ctx.provider.id;
   checkResultUrl(url, ctx.settings.baseUrl, provider, taskId);
-  const res = await ctx.http.download(url, { maxBytes: ctx.limits.maxDownloadBytes, timeoutMs: ctx.limits.downloadTimeoutMs, signal: ctx.signal });
+  const res = await ctx.http.download(url, {
+    maxBytes: ctx.limits.maxDownloadBytes,
+    timeoutMs: ctx.limits.downloadTimeoutMs,
+    signal: ctx.signal,
+  });
   if (res.status === 403 || res.status === 404 || res.status === 410) {
     throw new ImagegenError('failure', `the ${provider} result URL has expired or is gone (HTTP ${res.status})`, {
       provider,
@@ -42,12 +50,17 @@ export async function fetchResult(url: string, taskId: string, ctx: ProviderCont
     });
   }
   if (res.status < 200 || res.status >= 300) {
-    throw new ImagegenError(res.status >= 500 ? 'network' : 'failure', `downloading the ${provider} result failed (HTTP ${res.status})`, {
-      provider,
-      taskId,
-      status: res.status,
-    });
+    throw new ImagegenError(
+      res.status >= 500 ? 'network' : 'failure',
+      `downloading the ${provider} result failed (HTTP ${res.status})`,
+      {
+        provider,
+        taskId,
+        status: res.status,
+      },
+    );
   }
-  if (res.bytes.length === 0) throw new ImagegenError('failure', `the ${provider} result is empty`, { provider, taskId });
+  if (res.bytes.length === 0)
+    throw new ImagegenError('failure', `the ${provider} result is empty`, { provider, taskId });
   return res.bytes;
 }

@@ -49,8 +49,13 @@ export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOpti
         const backoff = options.minTimeoutMs * 2 ** retriesConsumed;
         const asked = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
         const wait = Math.max(backoff, asked);
-        const why = error instanceof ProviderError && error.status ? `HTTP ${error.status}${error.code ? ' ' + error.code : ''}` : error.message;
-        options.onRetry?.(`retrying in ${Math.round(wait / 100) / 10} s (${why}); ${retriesLeft} ${retriesLeft === 1 ? 'retry' : 'retries'} left`);
+        const why =
+          error instanceof ProviderError && error.status
+            ? `HTTP ${error.status}${error.code ? ' ' + error.code : ''}`
+            : error.message;
+        options.onRetry?.(
+          `retrying in ${Math.round(wait / 100) / 10} s (${why}); ${retriesLeft} ${retriesLeft === 1 ? 'retry' : 'retries'} left`,
+        );
         // p-retry then waits `backoff` itself; make up the rest of what the provider asked for.
         if (asked > backoff) await options.sleep(asked - backoff, options.signal);
       },

@@ -56,12 +56,16 @@ export async function runAsyncTask(spec: AsyncTaskSpec, ctx: ProviderContext): P
         signal: ctx.signal,
         onStatus: (status, elapsed) => spinner.update(`${name}: ${status}, ${Math.round(elapsed / 1000)} s`),
         timeoutError: (status, elapsed) =>
-          new ProviderError('network', `${label} task ${taskId} did not finish within ${Math.round(elapsed / 1000)} s (last status ${status})`, {
-            provider,
-            taskId,
-            code: 'WaitTaskTimeout',
-            hint: spec.timeoutHint,
-          }),
+          new ProviderError(
+            'network',
+            `${label} task ${taskId} did not finish within ${Math.round(elapsed / 1000)} s (last status ${status})`,
+            {
+              provider,
+              taskId,
+              code: 'WaitTaskTimeout',
+              hint: spec.timeoutHint,
+            },
+          ),
       },
     );
     spinner.succeed(`${name}: done`);
