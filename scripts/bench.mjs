@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * npm run bench [-- --runs N] [-- --only NAME]
+ * npm run bench -- --startup [--runs N]   start-up time of `imagegen --help` and `edit --help` against `node -e 0`
  *
  * Times the real CLI (`node bin/imagegen.js edit <in> --local --width 1200 --colors 8 -o <out> --no-report
  * --force`) against ImageMagick (`convert in -resize 1200x +dither -colors 8 out.png`) and pngquant
@@ -209,6 +210,38 @@ async function score(file, source) {
     for (let r = 0; r < regions.count; r++) if (regions.sizes[r] < MIN_REGION) small++;
   }
   return { width, height, colors: ids.size, meanDe: sum / n, p95De: de[Math.floor(n * 0.95)], small };
+}
+
+// --- start-up -----------------------------------------------------------------------------------------------
+
+/** Wall seconds of one run, timed here (finer than /usr/bin/time's hundredths). */
+function wall(argv) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`node ${argv.join(' ')} failed:\n${r.stderr}`);
+  return secs;
+}
+
+if (args.includes('--startup')) {
+  const bin = path.join(root, 'bin', 'imagegen.js');
+  const commands = [
+    { name: 'node -e 0', argv: ['-e', '0'] },
+    { name: 'imagegen --help', argv: [bin, '--help'] },
+    { name: 'imagegen edit --help', argv: [bin, 'edit', '--help'] },
+  ];
+  for (const c of commands) wall(c.argv); // warm the file cache
+  const times = commands.map(() => []);
+  // Interleaved, so that a noisy moment weighs on every command alike.
+  for (let i = 0; i < RUNS; i++) commands.forEach((c, k) => times[k].push(wall(c.argv)));
+  const base = median(times[0]);
+  console.log(`start-up, ${RUNS} interleaved runs each (median), node ${process.version}`);
+  commands.forEach((c, k) => {
+    const m = median(times[k]);
+    const runs = times[k].map((t) => t.toFixed(3)).join(' ');
+    console.log(`  ${c.name.padEnd(22)} ${m.toFixed(3)} s  ${(m / base).toFixed(2)}× node -e 0   (${runs})`);
+  });
+  process.exit(0);
 }
 
 // --- main ---------------------------------------------------------------------------------------------------

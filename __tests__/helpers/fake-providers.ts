@@ -1,7 +1,7 @@
 /**
- * A local stand-in for ModelScope API-Inference and DashScope on 127.0.0.1:0, speaking their documented
- * contracts (shared/docs/provider-apis.md): auth and async headers are checked, bodies have the documented
- * shapes, tasks move through scripted statuses, and results are served from /results/.
+ * A local stand-in for ModelScope API-Inference and DashScope on 127.0.0.1:0, speaking their documented HTTP
+ * contracts: auth and async headers are checked, bodies have the documented shapes, tasks move through
+ * scripted statuses, and results are served from /results/.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
