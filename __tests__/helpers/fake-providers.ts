@@ -1,7 +1,9 @@
 /**
  * A local stand-in for ModelScope API-Inference and DashScope on 127.0.0.1:0, speaking their documented HTTP
  * contracts: auth and async headers are checked, bodies have the documented shapes, tasks move through
- * scripted statuses, and results are served from /results/.
+ * scripted statuses (or finish after a set time), and results are served from /results/. With `limits` on it
+ * also refuses submits as the services do: DashScope allows 2 submits a second and 2 tasks in flight,
+ * ModelScope 1 task in flight; `dailyQuotaExhausted` makes ModelScope refuse every submit for the day.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,9 +24,80 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+type Provider = 'dashscope' | 'modelscope';
+
+/** Submit limits of one provider; an undefined field is not enforced. */
+export interface ProviderLimits {
+  /** Tasks in flight at once for the key (the fake knows one key per provider). */
+  maxInFlight?: number;
+  /** Accepted submits in any rolling 1000 ms. */
+  submitsPerSecond?: number;
+  /** When set, limit 429s carry `Retry-After` with this many seconds. */
+  retryAfterSeconds?: number;
+}
+
+/** Why a submit was refused with 429. */
+export type RefusalReason = 'rate' | 'inFlight' | 'dailyQuota';
+
+export interface ProviderStats {
+  /** The most tasks in flight at once. */
+  peakInFlight: number;
+  /** Date.now() of every submit past validation and scripted replies, accepted or refused. */
+  submitTimes: number[];
+  /** Limit 429s given, by reason. */
+  refused: Record<RefusalReason, number>;
+  /** Every accepted submit in order, with its request body. */
+  accepted: { taskId: string; body: unknown; at: number }[];
+}
+
 export interface FakeOptions {
   dashscopeKey: string;
   modelscopeKey: string;
+  /**
+   * Enforce the submit limits. Default false: the provider suites share one fake across tests, and some end a
+   * client's wait on a task that never finishes, which would hold ModelScope's single in-flight slot.
+   */
+  limits?: boolean;
+  /** Overrides of the documented limits (DashScope 2 in flight, 2 a second; ModelScope 1 in flight). */
+  dashscopeLimits?: ProviderLimits;
+  modelscopeLimits?: ProviderLimits;
+  /** ModelScope refuses every submit with a daily-quota 429, whether or not `limits` is on. */
+  dailyQuotaExhausted?: boolean;
+  /** When set, tasks finish this many ms after their submit instead of following the scripted steps. */
+  taskDurationMs?: number;
+}
+
+/** The documented limits: wanx2.1-imageedit 2 RPS and 2 tasks in flight; ModelScope promises single concurrency. */
+const DEFAULT_LIMITS: Readonly<Record<Provider, Readonly<ProviderLimits>>> = {
+  dashscope: { maxInFlight: 2, submitsPerSecond: 2 },
+  modelscope: { maxInFlight: 1 },
+};
+
+/** The message of ModelScope's daily-quota 429 (its real wording is not documented). */
+export const MODELSCOPE_DAILY_QUOTA_MESSAGE =
+  'You have exceeded your daily quota for API-Inference; the quota resets at 00:00 (UTC+8). Please try again tomorrow.';
+/** The message of ModelScope's too-many-tasks 429 (its real wording is not documented). */
+export const MODELSCOPE_CONCURRENCY_MESSAGE =
+  'Too many concurrent requests: the number of running tasks exceeds your limit. Please try again later.';
+
+const DASHSCOPE_TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN'];
+const MODELSCOPE_TERMINAL = ['SUCCEED', 'FAILED'];
+
+// Bound at load so jest fake timers cannot stop the clock the limits are counted on.
+const realNow = Date.now.bind(Date);
+
+interface Task {
+  provider: Provider;
+  polls: number;
+  canceled: boolean;
+  /** Time mode: when the task finishes. */
+  doneAt?: number;
+  /** Scripted mode: a poll returned a terminal status (or releaseAll() let it go). */
+  ended: boolean;
+}
+
+function emptyStats(): ProviderStats {
+  return { peakInFlight: 0, submitTimes: [], refused: { rate: 0, inFlight: 0, dailyQuota: 0 }, accepted: [] };
 }
 
 const DASHSCOPE_FUNCTIONS = [
@@ -64,12 +137,30 @@ export class FakeProviders {
     'modelscope-ratelimit-model-requests-remaining': '199',
   };
   canceled: string[] = [];
+  /** Enforce dashscopeLimits and modelscopeLimits on submits. */
+  limits: boolean;
+  dashscopeLimits: ProviderLimits;
+  modelscopeLimits: ProviderLimits;
+  /** ModelScope answers every submit with a daily-quota 429 (independent of `limits`). */
+  dailyQuotaExhausted: boolean;
+  /** Tasks submitted while this is set finish that many ms after submit; undefined = scripted steps. */
+  taskDurationMs?: number;
+  /** What the limits saw, per provider; cleared by resetStats(). */
+  stats: Record<Provider, ProviderStats> = { dashscope: emptyStats(), modelscope: emptyStats() };
 
   private server?: Server;
-  private tasks = new Map<string, { provider: 'dashscope' | 'modelscope'; polls: number; canceled: boolean }>();
+  private tasks = new Map<string, Task>();
+  /** Accepted submit times inside the rolling window, per provider. */
+  private recent: Record<Provider, number[]> = { dashscope: [], modelscope: [] };
   private counter = 0;
 
-  constructor(private readonly options: FakeOptions) {}
+  constructor(private readonly options: FakeOptions) {
+    this.limits = options.limits ?? false;
+    this.dashscopeLimits = { ...DEFAULT_LIMITS.dashscope, ...options.dashscopeLimits };
+    this.modelscopeLimits = { ...DEFAULT_LIMITS.modelscope, ...options.modelscopeLimits };
+    this.dailyQuotaExhausted = options.dailyQuotaExhausted ?? false;
+    this.taskDurationMs = options.taskDurationMs;
+  }
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
@@ -91,6 +182,67 @@ export class FakeProviders {
     return this.requests.filter((r) => r.method === method && r.path.startsWith(pathPrefix)).length;
   }
 
+  /** Tasks of a provider now in flight: submitted, not cancelled, and not yet finished. */
+  inFlight(provider: Provider): number {
+    const now = realNow();
+    let n = 0;
+    for (const task of this.tasks.values()) if (task.provider === provider && this.isInFlight(task, now)) n++;
+    return n;
+  }
+
+  /** Zeroes the counters in `stats`. */
+  resetStats(): void {
+    this.stats = { dashscope: emptyStats(), modelscope: emptyStats() };
+  }
+
+  /** Lets every task go and empties the rate windows, so the next submit meets no limit; tasks stay pollable. */
+  releaseAll(): void {
+    for (const task of this.tasks.values()) task.ended = true;
+    this.recent = { dashscope: [], modelscope: [] };
+  }
+
+  private isInFlight(task: Task, now: number): boolean {
+    if (task.canceled || task.ended) return false;
+    return task.doneAt === undefined || now < task.doneAt;
+  }
+
+  /** Checks a submit against the limits; undefined means it may go ahead. */
+  private refusal(provider: Provider): RefusalReason | undefined {
+    const now = realNow();
+    this.stats[provider].submitTimes.push(now);
+    if (provider === 'modelscope' && this.dailyQuotaExhausted) return this.refuse(provider, 'dailyQuota');
+    if (!this.limits) return undefined;
+    const limits = provider === 'dashscope' ? this.dashscopeLimits : this.modelscopeLimits;
+    const recent = (this.recent[provider] = this.recent[provider].filter((t) => now - t < 1000));
+    if (limits.submitsPerSecond !== undefined && recent.length >= limits.submitsPerSecond)
+      return this.refuse(provider, 'rate');
+    if (limits.maxInFlight !== undefined && this.inFlight(provider) >= limits.maxInFlight)
+      return this.refuse(provider, 'inFlight');
+    return undefined;
+  }
+
+  private refuse(provider: Provider, reason: RefusalReason): RefusalReason {
+    this.stats[provider].refused[reason]++;
+    return reason;
+  }
+
+  private retryAfter(provider: Provider): Record<string, string> {
+    const seconds = (provider === 'dashscope' ? this.dashscopeLimits : this.modelscopeLimits).retryAfterSeconds;
+    return seconds === undefined ? {} : { 'retry-after': String(seconds) };
+  }
+
+  /** The status a poll reports in time mode, or the next scripted step. */
+  private nextStep(task: Task, steps: Step[], done: string): Step {
+    if (task.doneAt !== undefined) return realNow() >= task.doneAt ? done : 'RUNNING';
+    return steps[Math.min(task.polls++, steps.length - 1)];
+  }
+
+  /** Scripted mode: a terminal status or a failure ends the task's time in flight. */
+  private noteStep(task: Task, step: Step, terminal: string[]): void {
+    const status = typeof step === 'string' ? step : step.status;
+    if (typeof status === 'string' && terminal.includes(status)) task.ended = true;
+  }
+
   private send(res: ServerResponse, reply: Reply): void {
     const headers = { 'content-type': 'application/json', ...(reply.headers ?? {}) };
     res.writeHead(reply.status, headers);
@@ -101,9 +253,15 @@ export class FakeProviders {
     return `req-${++this.counter}`;
   }
 
-  private newTask(provider: 'dashscope' | 'modelscope'): string {
+  private newTask(provider: Provider, body: unknown): string {
     const id = `${provider === 'dashscope' ? 'ds' : 'ms'}-task-${++this.counter}-0123456789abcdef`;
-    this.tasks.set(id, { provider, polls: 0, canceled: false });
+    const now = realNow();
+    const doneAt = this.taskDurationMs === undefined ? undefined : now + this.taskDurationMs;
+    this.tasks.set(id, { provider, polls: 0, canceled: false, doneAt, ended: false });
+    this.recent[provider].push(now);
+    const stats = this.stats[provider];
+    stats.accepted.push({ taskId: id, body, at: now });
+    stats.peakInFlight = Math.max(stats.peakInFlight, this.inFlight(provider));
     return id;
   }
 
@@ -175,7 +333,20 @@ export class FakeProviders {
       }
       const scripted = this.dashscopeSubmitReplies.shift();
       if (scripted) return this.send(res, { ...scripted, body: { request_id, ...(scripted.body as object) } });
-      const task_id = this.newTask('dashscope');
+      const refused = this.refusal('dashscope');
+      if (refused) {
+        // Per the documented code table: RateQuota is the per-second rate, plain Throttling the rest.
+        const [code, message] =
+          refused === 'rate'
+            ? ['Throttling.RateQuota', 'Requests rate limit exceeded, please try again later.']
+            : ['Throttling', 'Requests throttling triggered.'];
+        return this.send(res, {
+          status: 429,
+          headers: this.retryAfter('dashscope'),
+          body: { request_id, code, message },
+        });
+      }
+      const task_id = this.newTask('dashscope', body);
       return this.send(res, { status: 200, body: { output: { task_status: 'PENDING', task_id }, request_id } });
     }
     const cancel = /^\/api\/v1\/tasks\/([^/]+)\/cancel$/.exec(path);
@@ -195,7 +366,8 @@ export class FakeProviders {
         return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'UNKNOWN' } } });
       if (task.canceled)
         return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'CANCELED' } } });
-      const step = this.dashscopeSteps[Math.min(task.polls++, this.dashscopeSteps.length - 1)];
+      const step = this.nextStep(task, this.dashscopeSteps, 'SUCCEEDED');
+      this.noteStep(task, step, DASHSCOPE_TERMINAL);
       if (typeof step === 'object' && 'status' in step && typeof step.status === 'number')
         return this.send(res, step as Reply);
       if (typeof step === 'object') {
@@ -261,7 +433,29 @@ export class FakeProviders {
           headers: { ...this.modelscopeHeaders, ...(scripted.headers ?? {}) },
           body: { request_id, ...(scripted.body as object) },
         });
-      const task_id = this.newTask('modelscope');
+      const refused = this.refusal('modelscope');
+      if (refused === 'dailyQuota') {
+        // A used-up allowance does not clear in seconds, so no Retry-After; the quota headers say 0 left.
+        return this.send(res, {
+          status: 429,
+          headers: {
+            ...this.modelscopeHeaders,
+            'modelscope-ratelimit-requests-remaining': '0',
+            'modelscope-ratelimit-model-requests-remaining': '0',
+          },
+          body: { errors: { message: MODELSCOPE_DAILY_QUOTA_MESSAGE }, request_id },
+        });
+      }
+      if (refused) {
+        const message =
+          refused === 'rate' ? 'Too many requests, please try again later.' : MODELSCOPE_CONCURRENCY_MESSAGE;
+        return this.send(res, {
+          status: 429,
+          headers: { ...this.modelscopeHeaders, ...this.retryAfter('modelscope') },
+          body: { errors: { message }, request_id },
+        });
+      }
+      const task_id = this.newTask('modelscope', body);
       return this.send(res, { status: 200, headers: this.modelscopeHeaders, body: { task_id, request_id } });
     }
     const poll = /^\/v1\/tasks\/([^/]+)$/.exec(path);
@@ -272,7 +466,8 @@ export class FakeProviders {
       const task_id = poll[1];
       const task = this.tasks.get(task_id);
       if (!task) return this.send(res, { status: 404, body: { errors: { message: 'task not found' }, request_id } });
-      const step = this.modelscopeSteps[Math.min(task.polls++, this.modelscopeSteps.length - 1)];
+      const step = this.nextStep(task, this.modelscopeSteps, 'SUCCEED');
+      this.noteStep(task, step, MODELSCOPE_TERMINAL);
       if (typeof step === 'object' && 'status' in step && typeof step.status === 'number')
         return this.send(res, step as Reply);
       if (typeof step === 'object') {
