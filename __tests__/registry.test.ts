@@ -31,6 +31,7 @@ function acmeProvider(asked: EditInstruction[]): ProviderDescriptor {
     defaultModel: 'acme-edit-1',
     modelDescription: 'Acme edit model',
     capabilities: ['edit'],
+    limits: { tasksInFlight: 3, submitsPerSecond: 5 },
     hints: { auth: 'check ACME_API_KEY', forbidden: 'not allowed', rateLimit: 'slow down' },
     load: async () => ({
       edit: {
@@ -89,6 +90,7 @@ describe('the provider registry', () => {
       apiKey: ACME_KEY,
       baseUrl: 'https://acme.example',
       model: 'acme-edit-1',
+      limits: { tasksInFlight: 3, submitsPerSecond: 5 },
     });
     const { services, rec } = testServices(dir);
     services.redactor.add(configuredKeys(resolved));

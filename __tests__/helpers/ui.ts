@@ -1,9 +1,16 @@
 import type { Ui } from '../../src/kernel/ports.js';
-import type { JobRecord } from '../../src/kernel/records.js';
+import type { BatchSummary, JobRecord } from '../../src/kernel/records.js';
 
 /** A Ui that records what the core said, for assertions. */
 export function recordingUi() {
-  const lines = { info: [] as string[], warn: [] as string[], debug: [] as string[], spinner: [] as string[] };
+  const lines = {
+    info: [] as string[],
+    warn: [] as string[],
+    debug: [] as string[],
+    spinner: [] as string[],
+    status: [] as string[],
+  };
+  const summaries: BatchSummary[] = [];
   const results: JobRecord[] = [];
   const data: Array<Record<string, unknown>> = [];
   const ui: Ui = {
@@ -21,6 +28,12 @@ export function recordingUi() {
     },
     result: (r) => void results.push(r),
     data: (r) => void data.push(r),
+    summary: (s) => void summaries.push(s),
+    status: () => ({
+      set: (t) => void lines.status.push(t),
+      print: (t) => void lines.info.push(t),
+      stop: () => undefined,
+    }),
   };
-  return { ui, lines, results, data };
+  return { ui, lines, results, data, summaries };
 }

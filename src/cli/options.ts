@@ -1,4 +1,5 @@
 /** Options the commands share, and the flags that set config keys. Only commander here: --help loads nothing else. */
+import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { FlagValue } from '../config/resolve.js';
 import { UsageError } from '../kernel/errors.js';
@@ -38,7 +39,7 @@ export function addLoomOptions(cmd: Command): Command {
 
 export function addOutputOptions(cmd: Command): Command {
   return cmd
-    .option('-o, --output <file>', 'write the result to this file (one input only)')
+    .option('-o, --output <file>', 'write the result to this file (one input only; - for stdout)')
     .option('--out-dir <dir>', 'folder for the results (default: the current folder)')
     .option('--force', 'overwrite existing files', false)
     .option('--report <file>', 'write the JSON report here (default: beside the image)')
@@ -74,6 +75,15 @@ export function numberOption(
     const what = Number.isFinite(range.min) ? describeRange(range) : 'a number';
     throw new UsageError(`${flag}: expected ${what}, got "${String(raw)}"`);
   }
+  return n;
+}
+
+/** --jobs: worker threads for the loom pipeline; by default one per core. */
+export function jobsOption(raw: unknown): number {
+  if (raw === undefined) return availableParallelism();
+  const n = numberOption('--jobs', raw, { min: 1, max: 256 });
+  if (n === undefined || !Number.isInteger(n))
+    throw new UsageError(`--jobs: expected a whole number of threads, got "${String(raw)}"`);
   return n;
 }
 

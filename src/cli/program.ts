@@ -43,7 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   const edit = program
     .command('edit')
     .description('turn pictures into loom-ready images (remote restyle, or local with --local or without a key)')
-    .argument('[input...]', 'image files (PNG, JPEG, WebP, BMP, GIF, TIFF)')
+    .argument('[input...]', 'pictures (PNG, JPEG, WebP, BMP, GIF, TIFF), folders of them, quoted globs, or - for stdin')
     .option('-s, --style <name>', 'style preset (see `imagegen styles`)', 'loom')
     .option('--local', 'do not call a provider; run the local loom pipeline only', false)
     .option('--provider <id>', 'edit provider (default: edit.provider, else the first with a key: dashscope)')
@@ -55,6 +55,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--no-fallback', 'fail instead of falling back to the local pipeline when the provider fails')
     .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)')
     .option('--max-pixels <MP>', 'refuse inputs over this many megapixels, checked before decoding (default 100)')
+    .option('-j, --jobs <n>', 'pictures woven at once, on worker threads (default: one per core)')
     .option('--dry-run', 'print the requests that would be sent, send nothing', false);
   addOutputOptions(edit);
   addLoomOptions(edit);

@@ -4,8 +4,8 @@
  */
 import { constants, promises as fsp } from 'node:fs';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { InterruptedError } from '../kernel/errors.js';
-import type { Fs, Prompts, Services, Sleep } from '../kernel/ports.js';
+import { InputError, InterruptedError } from '../kernel/errors.js';
+import type { Fs, Prompts, Services, Sleep, Stdio } from '../kernel/ports.js';
 import { Redactor } from '../kernel/redact.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { isInteractive } from './context.js';
@@ -23,6 +23,11 @@ export const nodeFs: Fs = {
   unlink: fsp.unlink,
   stat: fsp.stat,
   mkdir: fsp.mkdir,
+  readdir: (dir) => fsp.readdir(dir),
+  glob: async (pattern, cwd) => {
+    const { glob } = await import('tinyglobby');
+    return glob(pattern, { cwd, onlyFiles: true, absolute: true, expandDirectories: false });
+  },
 };
 
 const realSleep: Sleep = (ms, signal) =>
@@ -53,6 +58,27 @@ async function terminalPrompts(): Promise<Prompts> {
   };
 }
 
+/** Pictures through the process's own stdin and stdout. */
+function processStdio(ctx: CliContext): Stdio {
+  return {
+    async read(maxBytes) {
+      if (ctx.stdinIsTTY) throw new InputError('stdin: is a terminal; pipe a picture in (imagegen edit - < photo.jpg)');
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of process.stdin) {
+        size += (chunk as Buffer).length;
+        if (size > maxBytes) throw new InputError(`stdin: more than ${maxBytes / 1e6} MB`);
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks);
+    },
+    write: (bytes) =>
+      new Promise((resolve, reject) => {
+        ctx.stdout.write(bytes, (err?: Error | null) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
+
 export interface CliServices extends Services {
   ui: TerminalUi;
 }
@@ -80,6 +106,7 @@ export async function createServices(ctx: CliContext, global: GlobalOptions): Pr
     prompts: isInteractive(ctx) ? await terminalPrompts() : undefined,
     signal: ctx.signal,
     redactor,
+    stdio: processStdio(ctx),
     cwd: ctx.cwd,
     home: ctx.home,
     env: ctx.env,

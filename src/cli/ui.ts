@@ -8,7 +8,7 @@ import type { Spinner, Ui } from '../kernel/ports.js';
 import type { Redactor } from '../kernel/redact.js';
 
 export interface Writable {
-  write(chunk: string): unknown;
+  write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void): unknown;
 }
 
 export interface TerminalOptions {
@@ -53,13 +53,16 @@ export function colorLevel(env: Record<string, string | undefined>, isTTY: boole
   return 1;
 }
 
-type OraFactory = (options: Record<string, unknown>) => {
+type OraSpinner = {
   start(): unknown;
   succeed(text?: string): unknown;
   fail(text?: string): unknown;
   stop(): unknown;
+  clear(): unknown;
+  render(): unknown;
   text: string;
 };
+type OraFactory = (options: Record<string, unknown>) => OraSpinner;
 
 export async function createTerminalUi(options: TerminalOptions): Promise<TerminalUi> {
   const { stdout, stderr, json, quiet, verbose } = options;
@@ -69,7 +72,15 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
   const useSpinner = isTTY && !quiet && options.env.CI === undefined;
   const ora: OraFactory | undefined = useSpinner ? ((await import('ora')).default as unknown as OraFactory) : undefined;
   const { redactor } = options;
-  const line = (text: string) => stderr.write(text + '\n');
+  /** The batch's live line, kept at the bottom: other lines are printed above it. */
+  let statusSpinner: OraSpinner | undefined;
+  const line = (text: string) => {
+    statusSpinner?.clear();
+    stderr.write(text + '\n');
+    statusSpinner?.render();
+  };
+  const makeOra = (text: string) =>
+    ora!({ text, stream: stderr, color: level > 0 ? 'cyan' : false, discardStdin: false, isEnabled: true });
   /** What a message from anywhere becomes before it is printed: keys masked, controls escaped. */
   const clean = (text: string) => escapeControls(redactor.text(text));
 
@@ -101,13 +112,9 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
     spinner(raw) {
       const text = clean(raw);
       if (!ora) return plainSpinner(text);
-      const spinner = ora({
-        text,
-        stream: stderr,
-        color: level > 0 ? 'cyan' : false,
-        discardStdin: false,
-        isEnabled: true,
-      });
+      // Under a batch's status line, item spinners would fight it for the last line.
+      if (statusSpinner) return plainSpinner(text);
+      const spinner = makeOra(text);
       spinner.start();
       return {
         update(next) {
@@ -121,10 +128,37 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
     result(record) {
       // JSON escapes control characters itself; a bare path line is escaped like any message.
       if (json) stdout.write(redactor.text(JSON.stringify(record)) + '\n');
-      else if (record.status === 'ok' && typeof record.output === 'string') stdout.write(clean(record.output) + '\n');
+      // An image written to stdout (-o -) is the result itself: no path line after it.
+      else if (record.status === 'ok' && typeof record.output === 'string' && record.output !== '-')
+        stdout.write(clean(record.output) + '\n');
     },
     data(record) {
       stdout.write(redactor.text(JSON.stringify(record)) + '\n');
+    },
+    summary(summary) {
+      if (json) stdout.write(JSON.stringify(summary) + '\n');
+      const parts = [`${summary.ok} of ${summary.total} done`];
+      if (summary.failed) parts.push(`${summary.failed} failed`);
+      if (summary.skipped) parts.push(`${summary.skipped} not attempted`);
+      if (!quiet)
+        line(`${parts.join(', ')} in ${summary.seconds.toFixed(1)} s (${summary.perSecond.toFixed(2)} per second)`);
+    },
+    status() {
+      if (!ora || statusSpinner) return { set() {}, print: (text) => void (quiet || line(clean(text))), stop() {} };
+      const spinner = makeOra('');
+      statusSpinner = spinner;
+      spinner.start();
+      return {
+        set(text) {
+          spinner.text = clean(text);
+        },
+        print: (text) => void (quiet || line(clean(text))),
+        stop() {
+          if (statusSpinner !== spinner) return;
+          spinner.stop();
+          statusSpinner = undefined;
+        },
+      };
     },
     fatal(err) {
       const message = clean(describeError(err));

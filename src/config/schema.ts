@@ -127,6 +127,16 @@ export function configKeys(): Record<string, KeyDef> {
       default: p.defaultModel,
       description: p.modelDescription,
     };
+    keys[`providers.${p.id}.limits.tasksInFlight`] = {
+      spec: { type: 'int', min: 1, max: 64 },
+      default: p.limits.tasksInFlight,
+      description: `${p.label} tasks at once (the account's limit)`,
+    };
+    keys[`providers.${p.id}.limits.submitsPerSecond`] = {
+      spec: { type: 'number', min: 0.1, max: 100 },
+      default: p.limits.submitsPerSecond,
+      description: `${p.label} task submissions per second`,
+    };
   }
   const editors = providerList().filter((p) => p.capabilities.includes('edit'));
   keys['edit.provider'] = {

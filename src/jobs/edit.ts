@@ -11,13 +11,15 @@ import type { Services } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
 import { describeRequest } from '../kernel/redact.js';
 import type { EditInstruction } from '../providers/types.js';
-import { readPicture, remoteEdit, type RemotePicture } from '../stages/acquire.js';
-import { finishLoom } from '../stages/finish.js';
+import { decodeImage } from '../image/decode.js';
+import { STDIN, readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
+import { finishBytes, finishLoom } from '../stages/finish.js';
 import type { OutputMeta } from '../stages/report.js';
-import { checkTargets, writeLoomImage } from '../stages/write.js';
+import { STDOUT, checkTargets, writeLoomImage } from '../stages/write.js';
+import { expandInputs } from './inputs.js';
 import { inputStem } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
-import { chooseProvider, providerContext, taskLimits } from './providers.js';
+import { chooseProvider, openGate, providerContext, taskLimits } from './providers.js';
 import { runJobs } from './run.js';
 
 export interface EditSpec extends OutputSpec {
@@ -61,9 +63,11 @@ function instructionFor(style: StylePreset, given: Partial<EditInstruction>): Ed
 export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services: Services): Promise<void> {
   checkSpec(spec);
   const { ui, fs, cwd, signal } = services;
+  const inputs = await expandInputs(spec.inputs, cwd, fs);
+  checkSpec({ ...spec, inputs });
   const style = findStyle(spec.style, resolved.config.styles);
   const { loom, paletteSpec } = await resolveLoomSettings(resolved, style, fs);
-  const format = chooseFormat(resolved, spec.output);
+  const format = chooseFormat(resolved, spec.output === STDOUT ? undefined : spec.output);
   const { provider, keyed } = chooseProvider(resolved, 'edit', spec.provider ?? resolved.config.edit.provider);
   const instruction = instructionFor(style, spec.instruction);
   // Options typed on the command line are checked even for a local run; the whole instruction only when sent.
@@ -72,13 +76,14 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   if (remote || (spec.dryRun && !spec.local)) provider.checkInstruction?.(instruction);
   const limits = taskLimits(resolved, spec.maxDownloadMb);
   const ctx = providerContext(provider, resolved, services, limits, spec.model);
+  const read = (input: string) => readInput(services, input, path.resolve(cwd, input));
 
   if (spec.dryRun) {
     if (spec.local) return ui.info('--local sends nothing; nothing to show');
     if (!keyed) ui.warn(`no ${provider.label} key is configured: a real run would be local`);
     const client = await provider.load();
-    for (const input of spec.inputs) {
-      const picture = await readPicture(fs, path.resolve(cwd, input), input, spec.maxPixels);
+    for (const input of inputs) {
+      const picture = await decodeImage(await read(input), labelOf(input), { maxPixels: spec.maxPixels });
       for (const planned of await client.edit!.plan(picture, instruction, ctx))
         ui.data({ input, ...describeRequest(planned, services.redactor) });
     }
@@ -91,23 +96,45 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         : `no ${provider.label} key configured: running the local loom pipeline`,
     );
 
+  if (remote) ctx.gate = await openGate(ctx, resolved, services);
+  // One picture is woven here; a batch goes to the worker threads, with one more item under way than there
+  // are threads so that reading and writing overlap the weaving.
+  const pool = inputs.length > 1 ? services.pool : undefined;
+  const threads = pool?.threads ?? 1;
   await runJobs({
-    items: spec.inputs,
-    label: (input) => input,
+    items: inputs,
+    label: labelOf,
     ui,
     now: services.now,
     signal,
-    run: async (input): Promise<JobRecord> => {
-      const target = targetFor(spec, resolved, cwd, `${inputStem(input)}.${style.name}`);
+    // Remote items wait for a task slot at the provider's gate; enough of them are under way to fill its slots
+    // while others are woven.
+    concurrency: inputs.length > 1 ? threads + 1 + (remote ? (ctx.gate?.limits.tasksInFlight ?? 1) : 0) : 1,
+    activity: () => (remote && ctx.gate ? `${ctx.gate.inFlight} at ${provider.label}` : undefined),
+    run: async (input, item): Promise<JobRecord> => {
+      const label = labelOf(input);
+      const target = targetFor(spec, resolved, cwd, `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`);
       await checkTargets(target, fs);
-      const picture = await readPicture(fs, path.resolve(cwd, input), input, spec.maxPixels);
-      throwIfAborted(signal);
+      const bytes = await read(input);
+      throwIfAborted(item.signal);
       let acquired: RemotePicture | undefined;
-      if (remote)
-        acquired = await remoteEdit(provider, picture, instruction, ctx, { fallback: spec.fallback, label: input, ui });
-      throwIfAborted(signal);
+      if (remote) {
+        const picture = await decodeImage(bytes, label, { maxPixels: spec.maxPixels });
+        acquired = await remoteEdit(
+          provider,
+          picture,
+          instruction,
+          { ...ctx, signal: item.signal, ui: item.ui },
+          {
+            fallback: spec.fallback,
+            label,
+            ui: item.ui,
+          },
+        );
+      }
+      throwIfAborted(item.signal);
       const meta: OutputMeta = {
-        input,
+        input: label,
         style: style.name,
         source: acquired?.source ?? 'local',
         provider: acquired ? provider.id : undefined,
@@ -116,20 +143,23 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         requestId: acquired?.requestId,
         remoteError: acquired?.remoteError,
       };
-      const spinner = ui.spinner(`${input}: weaving ${loom.width} ends, ${loom.colors} colours`);
+      const spinner = item.ui.spinner(`${label}: weaving ${loom.width} ends, ${loom.colors} colours`);
       try {
-        const result = finishLoom(acquired?.image ?? picture, loom, signal);
+        const result = acquired
+          ? finishLoom(acquired.image, loom, item.signal)
+          : await finishBytes({ bytes, label, maxPixels: spec.maxPixels, loom }, pool, item.signal);
         const written = await writeLoomImage(
-          fs,
+          services,
           target,
           { result, loom, paletteSpec, format, meta },
-          services.redactor,
-          signal,
+          item.signal,
         );
-        spinner.succeed(`${input} → ${path.relative(cwd, written.image) || written.image}`);
+        spinner.succeed(
+          `${label} → ${written.image === STDOUT ? 'stdout' : path.relative(cwd, written.image) || written.image}`,
+        );
         return {
           status: 'ok',
-          input,
+          input: label,
           output: written.image,
           ...(written.report ? { report: written.report } : {}),
           style: style.name,
@@ -143,9 +173,14 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
           ...(meta.remoteError ? { remoteError: meta.remoteError } : {}),
         };
       } catch (err) {
-        spinner.fail(`${input}: failed`);
+        spinner.fail(`${label}: failed`);
         throw err;
       }
     },
   });
+}
+
+/** How an input is named in messages and records: `-` is stdin. */
+function labelOf(input: string): string {
+  return input === STDIN ? 'stdin' : input;
 }

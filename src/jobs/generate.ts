@@ -14,7 +14,7 @@ import { finishLoom } from '../stages/finish.js';
 import { checkTargets, writeLoomImage, writePair } from '../stages/write.js';
 import { slugify } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
-import { chooseProvider, missingKeyError, providerContext, taskLimits } from './providers.js';
+import { chooseProvider, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
 
 export interface GenerateSpec extends OutputSpec {
   prompt: string;
@@ -46,6 +46,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     return;
   }
   if (!keyed) throw missingKeyError(provider);
+  ctx.gate = await openGate(ctx, resolved, services);
 
   const slug = slugify(params.prompt);
   const target = targetFor(
@@ -96,7 +97,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   const kept = spec.keepOriginal ? await original(false) : undefined;
   const result = finishLoom(generated.image, settings.loom, services.signal);
   const written = await writeLoomImage(
-    fs,
+    services,
     target,
     {
       result,
@@ -105,7 +106,6 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       format,
       meta: { ...meta, style: style.name, source: provider.id },
     },
-    services.redactor,
     services.signal,
   );
   ui.result({

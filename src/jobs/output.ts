@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { findFormat, formatForFile } from '../formats/registry.js';
 import type { OutputFormat } from '../formats/types.js';
 import { UsageError } from '../kernel/errors.js';
-import type { Target } from '../stages/write.js';
+import { STDOUT, type Target } from '../stages/write.js';
 
 export interface OutputSpec {
   /** -o */
@@ -32,7 +32,7 @@ export function chooseFormat(resolved: ResolvedConfig, output: string | undefine
 
 export function targetFor(spec: OutputSpec, resolved: ResolvedConfig, cwd: string, stem: string): Target {
   return {
-    exact: spec.output === undefined ? undefined : path.resolve(cwd, spec.output),
+    exact: spec.output === undefined ? undefined : spec.output === STDOUT ? STDOUT : path.resolve(cwd, spec.output),
     dir: path.resolve(cwd, resolved.config.output.dir ?? '.'),
     stem,
     force: spec.force,

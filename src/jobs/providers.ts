@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { AuthError, UsageError } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList, providersWith } from '../providers/registry.js';
+import type { ProviderGate } from '../providers/shared/gate.js';
 import {
   DEFAULT_DOWNLOAD_TIMEOUT_MS,
   DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -84,4 +85,24 @@ export function providerContext(
     redactor: services.redactor,
     signal: services.signal,
   };
+}
+
+/**
+ * The provider's gate for one run, shared by all its items (loaded only when a request will be made).
+ * Cool-downs are announced once, for all.
+ */
+export async function openGate(
+  ctx: ProviderContext,
+  resolved: ResolvedConfig,
+  services: Services,
+): Promise<ProviderGate> {
+  const { ProviderGate } = await import('../providers/shared/gate.js');
+  return new ProviderGate(ctx.settings.limits, {
+    now: services.now,
+    sleep: services.sleep,
+    minCoolDownMs: resolved.config.retry.minTimeoutMs,
+    retries: resolved.config.retry.retries,
+    onCoolDown: (ms, err) =>
+      services.ui.warn(`${err.message}; retrying in ${(ms / 1000).toFixed(1)} s, and every other submit waits too`),
+  });
 }

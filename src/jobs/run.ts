@@ -1,40 +1,107 @@
 /**
- * Runs one job per item and reports each as a record. A failed item does not stop the others, except for
- * errors that would fail every item the same way (usage, authentication, account): those stop the batch at
- * once.
+ * Runs a batch: its items at once up to a limit, each reported as a record when it ends (completion order;
+ * every record names its item). A failed item does not stop the others, except for errors that would fail
+ * every item the same way (usage, authentication, account, Ctrl-C): those stop the batch at once and
+ * unstarted items never start. Items a provider can no longer take (its daily allowance is used up) are
+ * reported `skipped`.
  */
-import { InterruptedError, PartialBatchError, describeError, errorRecord, isImagegenError } from '../kernel/errors.js';
-import type { Ui } from '../kernel/ports.js';
+import PQueue from 'p-queue';
+import {
+  InterruptedError,
+  PartialBatchError,
+  SkippedError,
+  describeError,
+  errorRecord,
+  isImagegenError,
+  type ImagegenError,
+} from '../kernel/errors.js';
+import type { Spinner, Ui } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
 
 const STOPS_BATCH = new Set(['usage', 'auth', 'quota', 'interrupted']);
+
+interface ItemContext {
+  /** Fires when the batch stops (Ctrl-C, or an error that stops it). */
+  signal: AbortSignal;
+  /** The UI for this item: in a batch, item spinners give way to the batch's status line. */
+  ui: Ui;
+}
 
 export interface JobQueue<T> {
   items: readonly T[];
   /** How an item is named in records and messages. */
   label: (item: T) => string;
-  run: (item: T) => Promise<JobRecord>;
+  run: (item: T, ctx: ItemContext) => Promise<JobRecord>;
   ui: Ui;
   now: () => number;
   signal?: AbortSignal;
+  /** Items worked on at once. */
+  concurrency: number;
+  /** Extra words for the status line, such as the tasks in flight at each provider. */
+  activity?: () => string | undefined;
 }
 
 export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
   const { items, ui } = queue;
-  let failed = 0;
+  const batch = items.length > 1;
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(queue.signal?.reason);
+  queue.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (queue.signal?.aborted) onOuterAbort();
+
+  const started = queue.now();
+  const counts = { ok: 0, failed: 0, skipped: 0, running: 0 };
+  const failures: ImagegenError[] = [];
   let firstError: unknown;
-  for (const item of items) {
-    if (queue.signal?.aborted) throw new InterruptedError();
-    const started = queue.now();
-    const seconds = () => Math.round(queue.now() - started) / 1000;
+  let fatal: unknown;
+  let stopReason: ImagegenError | undefined;
+
+  const status = batch ? ui.status() : undefined;
+  const itemUi: Ui = status ? quietItems(ui, status) : ui;
+  const showStatus = () => {
+    if (!status) return;
+    const done = counts.ok + counts.failed + counts.skipped;
+    const elapsed = (queue.now() - started) / 1000;
+    const parts = [`${done}/${items.length} done`];
+    if (counts.failed) parts.push(`${counts.failed} failed`);
+    parts.push(`${counts.running} running`);
+    const activity = queue.activity?.();
+    if (activity) parts.push(activity);
+    parts.push(`${Math.round(elapsed)} s`);
+    if (done > 0 && done < items.length) parts.push(`ETA ${Math.round((elapsed / done) * (items.length - done))} s`);
+    status.set(parts.join(', '));
+  };
+  const ticker = status ? setInterval(showStatus, 1000) : undefined;
+  ticker?.unref?.();
+
+  const runItem = async (item: T) => {
+    if (stop.signal.aborted) return;
+    const itemStarted = queue.now();
+    const seconds = () => Math.round(queue.now() - itemStarted) / 1000;
+    counts.running++;
+    showStatus();
     try {
-      ui.result({ ...(await queue.run(item)), seconds: seconds() });
+      const record = await queue.run(item, { signal: stop.signal, ui: itemUi });
+      counts.ok++;
+      ui.result({ ...record, seconds: seconds() });
     } catch (err) {
-      if (isImagegenError(err) && STOPS_BATCH.has(err.kind)) throw err;
-      failed++;
-      firstError ??= err;
+      // Once the batch is stopping, what the stop itself caused in other items is not news.
+      if (fatal !== undefined) return;
+      if (isImagegenError(err) && STOPS_BATCH.has(err.kind)) {
+        fatal = err;
+        stop.abort(err);
+        return;
+      }
+      if (err instanceof SkippedError) {
+        counts.skipped++;
+        stopReason ??= err.reason;
+      } else {
+        counts.failed++;
+        firstError ??= err;
+        if (isImagegenError(err)) failures.push(err);
+      }
       ui.result({
-        status: 'error',
+        status: err instanceof SkippedError ? 'skipped' : 'error',
         input: queue.label(item),
         output: null,
         style: null,
@@ -42,10 +109,50 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
         error: errorRecord(err),
         seconds: seconds(),
       });
-      if (items.length > 1) ui.warn(`${queue.label(item)}: ${describeError(err)}`);
+      if (batch && !(err instanceof SkippedError)) itemUi.warn(`${queue.label(item)}: ${describeError(err)}`);
+    } finally {
+      counts.running--;
+      showStatus();
     }
+  };
+
+  const pool = new PQueue({ concurrency: Math.max(1, queue.concurrency) });
+  try {
+    await Promise.all(items.map((item) => pool.add(() => runItem(item))));
+  } finally {
+    if (ticker) clearInterval(ticker);
+    status?.stop();
+    queue.signal?.removeEventListener('abort', onOuterAbort);
   }
-  if (failed === 0) return;
-  if (failed === items.length) throw firstError;
-  throw new PartialBatchError(failed, items.length);
+  if (fatal !== undefined) throw fatal;
+  if (queue.signal?.aborted) throw new InterruptedError();
+
+  const seconds = (queue.now() - started) / 1000;
+  if (batch) {
+    ui.summary({
+      type: 'summary',
+      total: items.length,
+      ok: counts.ok,
+      failed: counts.failed,
+      skipped: counts.skipped,
+      seconds: Math.round(seconds * 1000) / 1000,
+      perSecond: seconds > 0 ? Math.round((counts.ok / seconds) * 100) / 100 : 0,
+    });
+  }
+  if (stopReason) throw stopReason;
+  if (counts.failed === 0) return;
+  const allAlike = failures.length === items.length && failures.every((e) => e.kind === failures[0].kind);
+  if (allAlike || items.length === 1) throw firstError;
+  throw new PartialBatchError(counts.failed, items.length);
+}
+
+/** The UI an item of a batch sees: its spinners print only how they end, above the batch's status line. */
+function quietItems(ui: Ui, status: { print(text: string): void }): Ui {
+  const spinner = (): Spinner => ({
+    update() {},
+    succeed: (text) => text && status.print(text),
+    fail: (text) => text && status.print(text),
+    stop() {},
+  });
+  return { ...ui, spinner };
 }

@@ -129,10 +129,29 @@ export class NetworkError extends ImagegenError {
 export class ProviderError extends ImagegenError {
   /** Milliseconds the provider asked us to wait (Retry-After), if it said. */
   readonly retryAfterMs?: number;
-  constructor(kind: ErrorKind, message: string, details: ErrorDetails & { retryAfterMs?: number } = {}) {
+  /** The account's allowance for the day is used up: waiting seconds will not help. */
+  readonly exhausted: boolean;
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    details: ErrorDetails & { retryAfterMs?: number; exhausted?: boolean } = {},
+  ) {
     super(kind, message, details);
     this.retryAfterMs = details.retryAfterMs;
+    this.exhausted = details.exhausted === true;
   }
+}
+
+/** An item of a batch that was not attempted, with the reason (`cause`). */
+export class SkippedError extends ImagegenError {
+  constructor(readonly reason: ImagegenError) {
+    super(reason.kind, `not attempted: ${reason.message}`, { ...reason, cause: reason });
+  }
+}
+
+/** An error rebuilt from its record (one that crossed a worker thread, where classes do not survive). */
+export function errorFromRecord(record: ErrorRecord): ImagegenError {
+  return new ImagegenError(record.kind, record.message, record);
 }
 
 export function isImagegenError(err: unknown): err is ImagegenError {

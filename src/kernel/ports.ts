@@ -2,7 +2,7 @@
  * The ports: what the layers above need from the outside world, as interfaces. The CLI builds one Services
  * container from the real process (src/cli/services.ts) and passes it down; tests pass their own.
  */
-import type { JobRecord } from './records.js';
+import type { BatchSummary, JobRecord } from './records.js';
 import type { Redactor } from './redact.js';
 
 export interface Spinner {
@@ -24,6 +24,31 @@ export interface Ui {
   result(record: JobRecord): void;
   /** A JSON line on stdout whatever the mode (--dry-run's planned requests, listings). */
   data(record: Record<string, unknown>): void;
+  /** The end of a batch: a summary record with --json, else a line on stderr. */
+  summary(summary: BatchSummary): void;
+  /** One live line at the bottom of a terminal (a batch's progress); elsewhere `set` prints nothing. */
+  status(): StatusLine;
+}
+
+interface StatusLine {
+  set(text: string): void;
+  /** A line printed above the status line (a finished item). */
+  print(text: string): void;
+  stop(): void;
+}
+
+export interface Stdio {
+  /** All of stdin; fails (InputError) past maxBytes. */
+  read(maxBytes: number): Promise<Buffer>;
+  /** Bytes to stdout, waiting until they are taken. */
+  write(bytes: Uint8Array): Promise<void>;
+}
+
+/** Runs CPU-heavy work on worker threads: a named export of the worker module, plain data in and out. */
+export interface WorkPool {
+  readonly threads: number;
+  run(task: string, input: unknown, options?: { signal?: AbortSignal; transfer?: ArrayBuffer[] }): Promise<unknown>;
+  close(): Promise<void>;
 }
 
 /** The file-system calls the tool makes; tests pass a failing or recording one. */
@@ -37,8 +62,12 @@ export interface Fs {
   /** With `exclusive`, fails with EEXIST when `target` exists (for file systems without hard links). */
   copyFile(from: string, to: string, exclusive: boolean): Promise<void>;
   unlink(file: string): Promise<void>;
-  stat(file: string): Promise<unknown>;
+  stat(file: string): Promise<{ isDirectory(): boolean; size: number }>;
   mkdir(dir: string, options: { recursive: true }): Promise<unknown>;
+  /** The names in a folder. */
+  readdir(dir: string): Promise<string[]>;
+  /** Files matching a glob pattern (relative to `cwd`, or absolute), as given back by the matcher. */
+  glob(pattern: string, cwd: string): Promise<string[]>;
 }
 
 interface HttpRequest {
@@ -101,6 +130,10 @@ export interface Services {
   signal: AbortSignal;
   /** Keys to mask in everything that leaves the process. */
   redactor: Redactor;
+  /** The process's standard streams for pictures (`-` as input, `-o -`); absent where there are none. */
+  stdio?: Stdio;
+  /** Worker threads for the loom pipeline (--jobs); without one, the work runs on the main thread. */
+  pool?: WorkPool;
   cwd: string;
   home: string;
   env: Env;

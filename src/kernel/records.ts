@@ -5,7 +5,8 @@
 import type { ErrorRecord } from './errors.js';
 
 export interface JobRecord {
-  status: 'ok' | 'error';
+  /** `skipped`: not attempted (its output already exists, or its provider stopped the batch). */
+  status: 'ok' | 'error' | 'skipped';
   /** The input file as given (edit), or null (generate). */
   input: string | null;
   /** The prompt (generate). */
@@ -33,4 +34,16 @@ export interface JobRecord {
   error?: ErrorRecord;
   /** Wall time of the item. */
   seconds?: number;
+}
+
+/** The last record of a batch with --json: what happened to how many items, and how fast. */
+export interface BatchSummary {
+  type: 'summary';
+  total: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+  seconds: number;
+  /** Finished items (ok) per second of wall time. */
+  perSecond: number;
 }

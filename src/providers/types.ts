@@ -7,6 +7,7 @@ import type { HttpClient, Sleep, Ui } from '../kernel/ports.js';
 import type { PlannedRequest, Redactor } from '../kernel/redact.js';
 import type { LeafSpec } from '../kernel/values.js';
 import type { RgbaImage } from '../loom/types.js';
+import type { GateLimits, ProviderGate } from './shared/gate.js';
 
 export type Capability = 'edit' | 'generate';
 
@@ -15,6 +16,8 @@ export interface ProviderSettings {
   apiKey?: string;
   baseUrl: string;
   model: string;
+  /** How much the account may do at once: shared by every item of a batch. */
+  limits: GateLimits;
 }
 
 export interface TaskLimits {
@@ -59,6 +62,8 @@ export interface ProviderContext {
   ui: Ui;
   redactor: Redactor;
   signal?: AbortSignal;
+  /** The provider's gate for this run: task slots, submit rate, shared cool-down. */
+  gate?: ProviderGate;
 }
 
 /** What an edit asks the remote model to do. */
@@ -124,6 +129,8 @@ export interface ProviderDescriptor extends ProviderInfo {
   /** What providers.<id>.model is, for `config` and `init`. */
   modelDescription: string;
   capabilities: readonly Capability[];
+  /** The account's documented limits, the defaults of providers.<id>.limits. */
+  limits: GateLimits;
   /** Fields this provider adds to styles (styles.<name>.<field>), as its instruction takes them. */
   styleKeys?: Record<string, LeafSpec>;
   /** Checks an edit instruction before anything is sent (usage errors). */

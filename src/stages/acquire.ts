@@ -4,11 +4,26 @@
  */
 import { ImagegenError, InputError, describeError, isImagegenError, throwIfAborted } from '../kernel/errors.js';
 import type { ErrorRecord } from '../kernel/errors.js';
-import type { Fs, Ui } from '../kernel/ports.js';
+import type { Fs, Services, Ui } from '../kernel/ports.js';
 import { decodeImage } from '../image/decode.js';
 import { sniffImageType } from '../image/sniff.js';
 import type { RgbaImage } from '../loom/types.js';
 import type { EditInstruction, GenerateParams, ProviderContext, ProviderDescriptor } from '../providers/types.js';
+
+/** The input that means standard input. */
+export const STDIN = '-';
+
+/** Largest picture read from stdin. */
+const MAX_STDIN_BYTES = 256 * 1000 * 1000;
+
+/** An input's bytes: a file's, or stdin's for `-`. */
+export async function readInput(services: Services, input: string, file: string): Promise<Buffer> {
+  if (input !== STDIN) return readInputFile(services.fs, file, input);
+  if (!services.stdio) throw new InputError('stdin: cannot be read here');
+  const bytes = await services.stdio.read(MAX_STDIN_BYTES);
+  if (bytes.length === 0) throw new InputError('stdin: is empty (0 bytes)');
+  return bytes;
+}
 
 /** Reads an input file; `label` (the path as the user typed it) names it in errors. */
 async function readInputFile(fs: Fs, file: string, label = file): Promise<Buffer> {
@@ -24,10 +39,6 @@ async function readInputFile(fs: Fs, file: string, label = file): Promise<Buffer
   }
   if (bytes.length === 0) throw new InputError(`${label}: is empty (0 bytes)`);
   return bytes;
-}
-
-export async function readPicture(fs: Fs, file: string, label: string, maxPixels?: number): Promise<RgbaImage> {
-  return decodeImage(await readInputFile(fs, file, label), label, { maxPixels });
 }
 
 /** Provider failures after which `edit` may finish the picture locally: never usage, key, account or moderation. */

@@ -1,6 +1,12 @@
-/** The finish stage: a decoded picture becomes a loom image through the pure loom pipeline. */
+/**
+ * The finish stage: a picture becomes a loom image through the pure loom pipeline. A picture still in its
+ * file's bytes is decoded and woven on a worker thread when the services have a pool (a batch), so that
+ * every core works; the result comes back as plain data.
+ */
 import { MAX_GRID_SIDE } from '../config/schema.js';
-import { UsageError, throwIfAborted } from '../kernel/errors.js';
+import { decodeImage } from '../image/decode.js';
+import { UsageError, errorFromRecord, isImagegenError, throwIfAborted, type ErrorRecord } from '../kernel/errors.js';
+import type { WorkPool } from '../kernel/ports.js';
 import { runLoomPipeline, type LoomResult } from '../loom/pipeline.js';
 import { gridHeight } from '../loom/resize.js';
 import type { LoomSettings, RgbaImage } from '../loom/types.js';
@@ -19,4 +25,49 @@ export function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: A
   const result = runLoomPipeline(source, { ...settings, height });
   throwIfAborted(signal);
   return result;
+}
+
+/** A picture's file bytes and how to weave them. */
+export interface FinishInput {
+  bytes: Uint8Array;
+  /** Names the picture in errors. */
+  label: string;
+  maxPixels?: number;
+  loom: LoomSettings;
+}
+
+/** What crosses back from a worker: typed errors do not survive the crossing, their records do. */
+export type FinishOutcome = { ok: true; result: LoomResult } | { ok: false; error: ErrorRecord };
+
+async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promise<LoomResult> {
+  const picture = await decodeImage(input.bytes, input.label, { maxPixels: input.maxPixels });
+  return finishLoom(picture, input.loom, signal);
+}
+
+/** The worker's side of finishBytes; expected failures come back as records. */
+export async function finishBytesOutcome(input: FinishInput): Promise<FinishOutcome> {
+  try {
+    return { ok: true, result: await finishBytesHere(input) };
+  } catch (err) {
+    if (isImagegenError(err)) return { ok: false, error: err.toJSON() };
+    throw err;
+  }
+}
+
+/** Decodes and weaves a picture: on the pool's worker threads when there is one, else here. */
+export async function finishBytes(
+  input: FinishInput,
+  pool: WorkPool | undefined,
+  signal?: AbortSignal,
+): Promise<LoomResult> {
+  if (!pool) return finishBytesHere(input, signal);
+  let outcome: FinishOutcome;
+  try {
+    outcome = (await pool.run('finishBytes', input, { signal })) as FinishOutcome;
+  } catch (err) {
+    throwIfAborted(signal);
+    throw err;
+  }
+  if (!outcome.ok) throw errorFromRecord(outcome.error);
+  return outcome.result;
 }

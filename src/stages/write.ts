@@ -6,16 +6,18 @@
  */
 import path from 'node:path';
 import { OutputExistsError, UsageError, throwIfAborted } from '../kernel/errors.js';
-import { exists, placeExclusive, tempNameFor } from '../kernel/fs.js';
-import type { Fs } from '../kernel/ports.js';
-import type { Redactor } from '../kernel/redact.js';
+import { exists, placeExclusive, tempNameFor, writeFileAtomic } from '../kernel/fs.js';
+import type { Fs, Services } from '../kernel/ports.js';
 import type { OutputFormat } from '../formats/types.js';
 import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
 import { buildReport, imageText, settingsRecord, type OutputMeta } from './report.js';
 
+/** `-o -`: the image goes to stdout. */
+export const STDOUT = '-';
+
 export interface Target {
-  /** -o: an exact path (already resolved). */
+  /** -o: an exact path (already resolved), or STDOUT. */
   exact?: string;
   /** Folder for derived names. */
   dir: string;
@@ -33,7 +35,8 @@ function reportFileFor(imageFile: string): string {
 
 function exactReport(target: Target): string | undefined {
   if (typeof target.report === 'string') return target.report;
-  if (target.report && target.exact) return reportFileFor(target.exact);
+  // An image on stdout has a report only where --report names one.
+  if (target.report && target.exact && target.exact !== STDOUT) return reportFileFor(target.exact);
   return undefined;
 }
 
@@ -44,6 +47,10 @@ function exactReport(target: Target): string | undefined {
  */
 export async function checkTargets(target: Target, fs: Fs): Promise<void> {
   const report = exactReport(target);
+  if (target.exact === STDOUT) {
+    if (report && !target.force && (await exists(fs, report))) throw new OutputExistsError(report);
+    return;
+  }
   if (target.exact && report && path.resolve(target.exact) === path.resolve(report)) {
     throw new UsageError(`the image and its report would both be ${target.exact}`, {
       hint: 'give -o a picture extension, or another --report',
@@ -163,22 +170,29 @@ export interface LoomImageOutput {
 
 /** Encodes a finished loom image in its format and writes it with its report; keys are masked in both. */
 export async function writeLoomImage(
-  fs: Fs,
+  services: Pick<Services, 'fs' | 'redactor' | 'stdio'>,
   target: Target,
   output: LoomImageOutput,
-  redactor: Redactor,
   signal?: AbortSignal,
 ): Promise<Written> {
+  const { fs, redactor } = services;
   const { result, format } = output;
   const meta = redactor.value(output.meta);
   const settings = settingsRecord(output.loom, result, format.id, output.paletteSpec);
   const encoded = format.encode(result.image, imageText(meta, settings));
+  const renderReport = (imageName: string) =>
+    JSON.stringify(buildReport(imageName, result, output.loom, settings, meta), null, 2) + '\n';
+  if (target.exact === STDOUT) {
+    if (!services.stdio) throw new UsageError('-o -: there is no stdout to write to');
+    throwIfAborted(signal);
+    const reportFile = exactReport(target);
+    // The report first: if it cannot be written, no image has gone out either.
+    if (reportFile) await writeFileAtomic(fs, reportFile, renderReport(STDOUT), { overwrite: target.force });
+    await services.stdio.write(encoded);
+    return { image: STDOUT, report: reportFile };
+  }
   const report: PairFile | undefined = target.report
-    ? {
-        ext: 'json',
-        render: (imageFile) =>
-          JSON.stringify(buildReport(path.basename(imageFile), result, output.loom, settings, meta), null, 2) + '\n',
-      }
+    ? { ext: 'json', render: (imageFile) => renderReport(path.basename(imageFile)) }
     : undefined;
   return writePair(fs, target, { ext: format.ext, render: () => encoded }, report, signal);
 }

@@ -1,7 +1,8 @@
 /** `imagegen edit`: options -> EditSpec -> the edit job. */
 import type { EditSpec } from '../../jobs/edit.js';
 import type { CliContext, GlobalOptions } from '../context.js';
-import { configFlags, maxDownloadOption, maxPixelsOption, numberOption, reportChoice } from '../options.js';
+import { configFlags, jobsOption, maxDownloadOption, maxPixelsOption, numberOption, reportChoice } from '../options.js';
+import { finishPool } from '../pool.js';
 import { createServices, loadConfig } from '../services.js';
 import { UsageError } from '../../kernel/errors.js';
 
@@ -10,7 +11,13 @@ export async function editCommand(
   opts: GlobalOptions & Record<string, unknown>,
   inputs: string[],
 ): Promise<void> {
-  const services = await createServices(ctx, opts);
+  if (opts.output === '-' && opts.json) {
+    throw new UsageError('-o - writes the image to stdout, where --json would write records', {
+      hint: 'drop --json, or write the image to a file',
+    });
+  }
+  const jobs = jobsOption(opts.jobs);
+  const services = { ...(await createServices(ctx, opts)), pool: finishPool(jobs) };
   if (inputs.length === 0) {
     if (!services.prompts)
       throw new UsageError('edit needs at least one input image', { hint: 'imagegen edit <input...>' });
@@ -38,5 +45,9 @@ export async function editCommand(
   };
   const resolved = await loadConfig(ctx, opts, configFlags(opts), services);
   const { runEdit } = await import('../../jobs/edit.js');
-  await runEdit(spec, resolved, services);
+  try {
+    await runEdit(spec, resolved, services);
+  } finally {
+    await services.pool.close();
+  }
 }

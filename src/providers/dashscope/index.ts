@@ -59,6 +59,8 @@ export const dashscope: ProviderDescriptor = {
   defaultModel: 'wanx2.1-imageedit',
   modelDescription: 'DashScope image-edit model',
   capabilities: ['edit'],
+  // wanx2.1-imageedit: 2 tasks in flight and 2 submits a second per account.
+  limits: { tasksInFlight: 2, submitsPerSecond: 2 },
   styleKeys: {
     function: { type: 'enum', values: DASHSCOPE_FUNCTIONS },
     strength: { type: 'number', min: 0, max: 1 },

@@ -14,6 +14,8 @@ export const modelscope: ProviderDescriptor = {
   defaultModel: 'Qwen/Qwen-Image',
   modelDescription: 'ModelScope text-to-image model id',
   capabilities: ['generate'],
+  // API-Inference promises one task at a time; more is allowed only as the service sees fit.
+  limits: { tasksInFlight: 1, submitsPerSecond: 1 },
   hints: {
     auth: 'check MODELSCOPE_API_KEY (an access token from modelscope.cn/my/myaccesstoken, no spaces)',
     forbidden:

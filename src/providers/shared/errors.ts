@@ -20,6 +20,14 @@ export interface ErrorContext {
   taskFailed?: boolean;
 }
 
+/** A 429 that says the day's allowance is spent: waiting seconds will not help. */
+const DAILY_QUOTA = /(daily|per day|today|a day|每日|当日|今日)/i;
+const QUOTA_WORDS = /(quota|limit|allowance|额度|次数)/i;
+
+function isDailyQuota(ctx: Pick<ErrorContext, 'status' | 'message'>): boolean {
+  return ctx.status === 429 && DAILY_QUOTA.test(ctx.message ?? '') && QUOTA_WORDS.test(ctx.message ?? '');
+}
+
 const MODERATION_CODES = new Set([
   'DataInspectionFailed',
   'IPInfringementSuspect',
@@ -72,10 +80,16 @@ export function providerError(ctx: ErrorContext): ProviderError {
   const classified = classify(ctx);
   // A task that ran and FAILED with a parameter-type code failed at the provider (exit 1, fallback allowed):
   // what we sent was accepted at submit.
+  const exhausted = isDailyQuota(ctx);
   const { kind, hint } =
     ctx.taskFailed && classified.kind === 'usage'
       ? { kind: 'failure' as const, hint: `the ${ctx.provider.label} task failed` }
-      : classified;
+      : exhausted
+        ? {
+            kind: 'rate-limit' as const,
+            hint: `the ${ctx.provider.label} allowance for today is used up; it comes back tomorrow`,
+          }
+        : classified;
   const parts = [
     ctx.provider.label,
     ctx.status === undefined ? undefined : `HTTP ${ctx.status}`,
@@ -89,6 +103,7 @@ export function providerError(ctx: ErrorContext): ProviderError {
     taskId: ctx.taskId,
     hint: ctx.note ? `${hint} (${ctx.note})` : hint,
     retryAfterMs: ctx.retryAfterMs,
+    exhausted,
   });
 }
 

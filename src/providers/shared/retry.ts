@@ -13,6 +13,8 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** A notice for each retry: "retrying in 2 s (HTTP 429)". */
   onRetry?: (message: string) => void;
+  /** false when a provider gate retries 429s itself, with its shared cool-down. */
+  retryRateLimit?: boolean;
 }
 
 /** Longest Retry-After we wait for; beyond it the request fails at once. */
@@ -21,9 +23,9 @@ const MAX_RETRY_AFTER_MS = 120_000;
 /** Connection failures that happen before a request is sent: retrying cannot create a second task. */
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-export function isRetryable(err: unknown): boolean {
+export function isRetryable(err: unknown, retryRateLimit = true): boolean {
   if (!isImagegenError(err)) return false;
-  if (err.kind === 'rate-limit') return true;
+  if (err.kind === 'rate-limit') return retryRateLimit && !(err instanceof ProviderError && err.exhausted);
   if (err instanceof NetworkError) return NEVER_SENT.has(err.code ?? '');
   return err.kind === 'network' && err.status !== undefined && (err.status >= 500 || err.status === 408);
 }
@@ -35,7 +37,7 @@ export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOpti
         return await attempt();
       } catch (err) {
         const tooLong = err instanceof ProviderError && (err.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS;
-        if (!isRetryable(err) || tooLong) throw new AbortError(err as Error);
+        if (!isRetryable(err, options.retryRateLimit) || tooLong) throw new AbortError(err as Error);
         throw err;
       }
     },
@@ -45,7 +47,7 @@ export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOpti
       factor: 2,
       signal: options.signal,
       async onFailedAttempt({ error, retriesLeft, retriesConsumed }) {
-        if (retriesLeft <= 0 || !isRetryable(error)) return;
+        if (retriesLeft <= 0 || !isRetryable(error, options.retryRateLimit)) return;
         const backoff = options.minTimeoutMs * 2 ** retriesConsumed;
         const asked = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
         const wait = Math.max(backoff, asked);

@@ -28,14 +28,22 @@ function shortId(id: string): string {
   return id.length > 8 ? id.slice(0, 8) : id;
 }
 
+/** Submit, poll, result: holding one of the provider's task slots when there is a gate. */
 export async function runAsyncTask(spec: AsyncTaskSpec, ctx: ProviderContext): Promise<AsyncTaskResult> {
+  const { gate } = ctx;
+  return gate ? gate.task(() => submitAndWait(spec, ctx), ctx.signal) : submitAndWait(spec, ctx);
+}
+
+async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise<AsyncTaskResult> {
   const { label, id: provider } = ctx.provider;
-  const submitted = await withRetry(spec.submit, {
+  const { gate } = ctx;
+  const submitted = await withRetry(gate ? () => gate.submit(spec.submit, ctx.signal) : spec.submit, {
     retries: ctx.limits.retry.retries,
     minTimeoutMs: ctx.limits.retry.minTimeoutMs,
     sleep: ctx.sleep,
     signal: ctx.signal,
     onRetry: (message) => ctx.ui.warn(`${label}: ${message}`),
+    retryRateLimit: !gate,
   });
   const { taskId } = submitted;
   const name = `${label} task ${shortId(taskId)}`;

@@ -1,0 +1,31 @@
+/**
+ * The worker pool behind --jobs (piscina). Threads start on the first task, so a run that never needs them
+ * (one picture, a remote-only run, --help) pays nothing for them.
+ */
+import type { WorkPool } from '../kernel/ports.js';
+
+type Piscina = import('piscina').Piscina;
+
+export function finishPool(threads: number): WorkPool {
+  let piscina: Promise<Piscina> | undefined;
+  const start = () =>
+    (piscina ??= import('piscina').then(
+      ({ Piscina }) =>
+        new Piscina({
+          filename: new URL('../stages/finish-worker.js', import.meta.url).href,
+          minThreads: 0,
+          maxThreads: threads,
+          // Every task is a whole picture; a queue deeper than the threads only holds decoded pixels longer.
+          concurrentTasksPerWorker: 1,
+        }),
+    ));
+  return {
+    threads,
+    async run(task, input, options = {}) {
+      return (await start()).run(input, { name: task, signal: options.signal, transferList: options.transfer });
+    },
+    async close() {
+      if (piscina) await (await piscina).destroy();
+    },
+  };
+}

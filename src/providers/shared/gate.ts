@@ -1,0 +1,120 @@
+/**
+ * One gate per provider, shared by every item of a batch: at most `tasksInFlight` tasks at once (submit to
+ * result), at most `submitsPerSecond` submits in any second, and one cool-down for all after a 429, instead
+ * of each item hammering the service on its own. A 429 that says the day's allowance is used up closes the
+ * gate: items that have not started are skipped.
+ */
+import PQueue from 'p-queue';
+import { ProviderError, SkippedError, throwIfAborted, type ImagegenError } from '../../kernel/errors.js';
+import type { Sleep } from '../../kernel/ports.js';
+
+export interface GateLimits {
+  tasksInFlight: number;
+  submitsPerSecond: number;
+}
+
+export interface GateOptions {
+  now: () => number;
+  sleep: Sleep;
+  /** First cool-down without a Retry-After; it doubles with each 429 in a row. */
+  minCoolDownMs: number;
+  /** 429s one submit may meet before it gives up. */
+  retries: number;
+  /** Jitter in [0, 1), so that several processes do not come back at the same instant. */
+  random?: () => number;
+  /** Told of each cool-down: how long every submit now waits, and the 429 that caused it. */
+  onCoolDown?: (ms: number, err: ProviderError) => void;
+}
+
+/** Longest cool-down the gate imposes by itself (a Retry-After may ask for more). */
+const MAX_COOL_DOWN_MS = 60_000;
+
+export class ProviderGate {
+  private readonly tasks: PQueue;
+  private readonly submits: PQueue;
+  private coolUntil = 0;
+  private strikes = 0;
+  private closedBy?: ImagegenError;
+  /** 429s met, for the status line and tests. */
+  rateLimited = 0;
+
+  constructor(
+    readonly limits: GateLimits,
+    private readonly options: GateOptions,
+  ) {
+    this.tasks = new PQueue({ concurrency: limits.tasksInFlight });
+    this.submits = new PQueue({
+      concurrency: Math.max(1, Math.ceil(limits.submitsPerSecond)),
+      intervalCap: Math.max(1, Math.floor(limits.submitsPerSecond)),
+      interval: limits.submitsPerSecond >= 1 ? 1000 : Math.round(1000 / limits.submitsPerSecond),
+    });
+  }
+
+  /** Tasks holding a slot now. */
+  get inFlight(): number {
+    return this.tasks.pending;
+  }
+
+  /** Runs `work` (submit, polls, download) while holding one of the provider's task slots. */
+  async task<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    this.checkOpen();
+    // No signal for p-queue: it would reject a running task at once, before the task could cancel its
+    // remote side; an aborted item still waiting here gives up when its turn comes.
+    return (await this.tasks.add(async () => {
+      throwIfAborted(signal);
+      this.checkOpen();
+      return work();
+    })) as T;
+  }
+
+  /**
+   * One submit when the rate allows and no cool-down is on. A 429 starts the shared cool-down and the submit
+   * waits its turn again, up to `retries` times; other errors are the caller's.
+   */
+  async submit<T>(attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      const outcome = (await this.submits.add(async () => {
+        throwIfAborted(signal);
+        await this.waitForCoolDown(signal);
+        this.checkOpen();
+        try {
+          const value = await attempt();
+          this.strikes = 0;
+          return { ok: true as const, value };
+        } catch (err) {
+          return { ok: false as const, err };
+        }
+      })) as { ok: true; value: T } | { ok: false; err: unknown };
+      if (outcome.ok) return outcome.value;
+      const err = outcome.err;
+      if (!(err instanceof ProviderError) || err.kind !== 'rate-limit') throw err;
+      this.rateLimited++;
+      if (err.exhausted) {
+        this.closedBy ??= err;
+        throw err;
+      }
+      if (tries >= this.options.retries) throw err;
+      this.options.onCoolDown?.(this.coolDown(err.retryAfterMs), err);
+    }
+  }
+
+  /** Starts (or lengthens) the shared cool-down; returns how long it lasts from now. */
+  private coolDown(retryAfterMs: number | undefined): number {
+    this.strikes++;
+    const backoff = Math.min(MAX_COOL_DOWN_MS, this.options.minCoolDownMs * 2 ** (this.strikes - 1));
+    const jitter = 0.5 + (this.options.random ?? Math.random)() / 2;
+    const wait = retryAfterMs ?? Math.round(backoff * jitter);
+    this.coolUntil = Math.max(this.coolUntil, this.options.now() + wait);
+    return this.coolUntil - this.options.now();
+  }
+
+  private async waitForCoolDown(signal?: AbortSignal): Promise<void> {
+    for (let left = this.coolUntil - this.options.now(); left > 0; left = this.coolUntil - this.options.now()) {
+      await this.options.sleep(left, signal);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closedBy) throw new SkippedError(this.closedBy);
+  }
+}
