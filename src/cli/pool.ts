@@ -13,7 +13,7 @@ export function finishPool(threads: number): WorkPool {
       ({ Piscina }) =>
         new Piscina({
           filename: new URL('../stages/finish-worker.js', import.meta.url).href,
-          minThreads: 0,
+          minThreads: threads,
           maxThreads: threads,
           // Every task is a whole picture; a queue deeper than the threads only holds decoded pixels longer.
           concurrentTasksPerWorker: 1,

@@ -109,7 +109,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     signal,
     // Remote items wait for a task slot at the provider's gate; enough of them are under way to fill its slots
     // while others are woven.
-    concurrency: inputs.length > 1 ? threads + 1 + (remote ? (ctx.gate?.limits.tasksInFlight ?? 1) : 0) : 1,
+    concurrency: inputs.length > 1 ? threads + (remote ? (ctx.gate?.limits.tasksInFlight ?? 1) : 0) : 1,
     activity: () => (remote && ctx.gate ? `${ctx.gate.inFlight} at ${provider.label}` : undefined),
     run: async (input, item): Promise<JobRecord> => {
       const label = labelOf(input);
@@ -145,14 +145,26 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
       };
       const spinner = item.ui.spinner(`${label}: weaving ${loom.width} ends, ${loom.colors} colours`);
       try {
-        const result = acquired
-          ? finishLoom(acquired.image, loom, item.signal)
-          : await finishBytes({ bytes, label, maxPixels: spec.maxPixels, loom }, pool, item.signal);
+        const finished = acquired
+          ? { result: finishLoom(acquired.image, loom, item.signal), encoded: undefined }
+          : await finishBytes(
+              {
+                bytes,
+                label,
+                maxPixels: spec.maxPixels,
+                loom,
+                encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
+              },
+              pool,
+              item.signal,
+            );
+        const { result } = finished;
         const written = await writeLoomImage(
           services,
           target,
           { result, loom, paletteSpec, format, meta },
           item.signal,
+          finished.encoded,
         );
         spinner.succeed(
           `${label} → ${written.image === STDOUT ? 'stdout' : path.relative(cwd, written.image) || written.image}`,

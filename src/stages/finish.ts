@@ -7,6 +7,9 @@ import { MAX_GRID_SIDE } from '../config/schema.js';
 import { decodeImage } from '../image/decode.js';
 import { UsageError, errorFromRecord, isImagegenError, throwIfAborted, type ErrorRecord } from '../kernel/errors.js';
 import type { WorkPool } from '../kernel/ports.js';
+import { findFormat } from '../formats/registry.js';
+import type { OutputMeta } from './report.js';
+import { encodeLoomImage, type EncodedLoomImage } from './write.js';
 import { runLoomPipeline, type LoomResult } from '../loom/pipeline.js';
 import { gridHeight } from '../loom/resize.js';
 import type { LoomSettings, RgbaImage } from '../loom/types.js';
@@ -27,27 +30,37 @@ export function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: A
   return result;
 }
 
-/** A picture's file bytes and how to weave them. */
+/** A picture's file bytes, how to weave them, and how to encode the result. */
 export interface FinishInput {
   bytes: Uint8Array;
   /** Names the picture in errors. */
   label: string;
   maxPixels?: number;
   loom: LoomSettings;
+  /** Encoding is done where the weaving is: on a worker it would otherwise hold up the main thread. */
+  encode: { format: string; meta: OutputMeta; paletteSpec?: string | string[] };
+}
+
+export interface Finished {
+  result: LoomResult;
+  encoded: EncodedLoomImage;
 }
 
 /** What crosses back from a worker: typed errors do not survive the crossing, their records do. */
-export type FinishOutcome = { ok: true; result: LoomResult } | { ok: false; error: ErrorRecord };
+export type FinishOutcome = ({ ok: true } & Finished) | { ok: false; error: ErrorRecord };
 
-async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promise<LoomResult> {
+async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
   const picture = await decodeImage(input.bytes, input.label, { maxPixels: input.maxPixels });
-  return finishLoom(picture, input.loom, signal);
+  const result = finishLoom(picture, input.loom, signal);
+  const { format, meta, paletteSpec } = input.encode;
+  const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
+  return { result, encoded };
 }
 
 /** The worker's side of finishBytes; expected failures come back as records. */
 export async function finishBytesOutcome(input: FinishInput): Promise<FinishOutcome> {
   try {
-    return { ok: true, result: await finishBytesHere(input) };
+    return { ok: true, ...(await finishBytesHere(input)) };
   } catch (err) {
     if (isImagegenError(err)) return { ok: false, error: err.toJSON() };
     throw err;
@@ -59,7 +72,7 @@ export async function finishBytes(
   input: FinishInput,
   pool: WorkPool | undefined,
   signal?: AbortSignal,
-): Promise<LoomResult> {
+): Promise<Finished> {
   if (!pool) return finishBytesHere(input, signal);
   let outcome: FinishOutcome;
   try {
@@ -69,5 +82,5 @@ export async function finishBytes(
     throw err;
   }
   if (!outcome.ok) throw errorFromRecord(outcome.error);
-  return outcome.result;
+  return outcome;
 }

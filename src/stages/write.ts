@@ -11,7 +11,7 @@ import type { Fs, Services } from '../kernel/ports.js';
 import type { OutputFormat } from '../formats/types.js';
 import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
-import { buildReport, imageText, settingsRecord, type OutputMeta } from './report.js';
+import { buildReport, imageText, settingsRecord, type OutputMeta, type SettingsRecord } from './report.js';
 
 /** `-o -`: the image goes to stdout. */
 export const STDOUT = '-';
@@ -168,18 +168,33 @@ export interface LoomImageOutput {
   meta: OutputMeta;
 }
 
-/** Encodes a finished loom image in its format and writes it with its report; keys are masked in both. */
+/** A loom image in its format's bytes, with what its report needs. */
+export interface EncodedLoomImage {
+  bytes: Uint8Array;
+  settings: SettingsRecord;
+}
+
+/** Encodes a loom image; `meta` must already be redacted (this may run on a worker, with no redactor). */
+export function encodeLoomImage(output: LoomImageOutput): EncodedLoomImage {
+  const settings = settingsRecord(output.loom, output.result, output.format.id, output.paletteSpec);
+  return { bytes: output.format.encode(output.result.image, imageText(output.meta, settings)), settings };
+}
+
+/**
+ * Writes a finished loom image with its report; keys are masked in both. `encoded` is the image already
+ * encoded (on a worker) from the same output, with its meta redacted the same way.
+ */
 export async function writeLoomImage(
   services: Pick<Services, 'fs' | 'redactor' | 'stdio'>,
   target: Target,
   output: LoomImageOutput,
   signal?: AbortSignal,
+  encoded?: EncodedLoomImage,
 ): Promise<Written> {
   const { fs, redactor } = services;
   const { result, format } = output;
   const meta = redactor.value(output.meta);
-  const settings = settingsRecord(output.loom, result, format.id, output.paletteSpec);
-  const encoded = format.encode(result.image, imageText(meta, settings));
+  const { bytes, settings } = encoded ?? encodeLoomImage({ ...output, meta });
   const renderReport = (imageName: string) =>
     JSON.stringify(buildReport(imageName, result, output.loom, settings, meta), null, 2) + '\n';
   if (target.exact === STDOUT) {
@@ -188,11 +203,11 @@ export async function writeLoomImage(
     const reportFile = exactReport(target);
     // The report first: if it cannot be written, no image has gone out either.
     if (reportFile) await writeFileAtomic(fs, reportFile, renderReport(STDOUT), { overwrite: target.force });
-    await services.stdio.write(encoded);
+    await services.stdio.write(bytes);
     return { image: STDOUT, report: reportFile };
   }
   const report: PairFile | undefined = target.report
     ? { ext: 'json', render: (imageFile) => renderReport(path.basename(imageFile)) }
     : undefined;
-  return writePair(fs, target, { ext: format.ext, render: () => encoded }, report, signal);
+  return writePair(fs, target, { ext: format.ext, render: () => bytes }, report, signal);
 }
