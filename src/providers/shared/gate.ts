@@ -47,6 +47,8 @@ export class ProviderGate {
       concurrency: Math.max(1, Math.ceil(limits.submitsPerSecond)),
       intervalCap: Math.max(1, Math.floor(limits.submitsPerSecond)),
       interval: limits.submitsPerSecond >= 1 ? 1000 : Math.round(1000 / limits.submitsPerSecond),
+      // A sliding window, as the services count: no burst across a window's edge.
+      strict: true,
     });
   }
 
@@ -72,10 +74,13 @@ export class ProviderGate {
    * waits its turn again, up to `retries` times; other errors are the caller's.
    */
   async submit<T>(attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let tries = 0; ; tries++) {
+    for (let tries = 0; ; ) {
+      // Cool-downs are waited out before taking a place in the rate window, so that submits held back
+      // together are not then sent together.
+      await this.waitForCoolDown(signal);
       const outcome = (await this.submits.add(async () => {
         throwIfAborted(signal);
-        await this.waitForCoolDown(signal);
+        if (this.coolUntil > this.options.now()) return { ok: false as const, again: true };
         this.checkOpen();
         try {
           const value = await attempt();
@@ -84,8 +89,10 @@ export class ProviderGate {
         } catch (err) {
           return { ok: false as const, err };
         }
-      })) as { ok: true; value: T } | { ok: false; err: unknown };
+      })) as { ok: true; value: T } | { ok: false; err?: unknown; again?: boolean };
       if (outcome.ok) return outcome.value;
+      if (outcome.again) continue;
+      tries++;
       const err = outcome.err;
       if (!(err instanceof ProviderError) || err.kind !== 'rate-limit') throw err;
       this.rateLimited++;
@@ -93,7 +100,7 @@ export class ProviderGate {
         this.closedBy ??= err;
         throw err;
       }
-      if (tries >= this.options.retries) throw err;
+      if (tries > this.options.retries) throw err;
       this.options.onCoolDown?.(this.coolDown(err.retryAfterMs), err);
     }
   }
