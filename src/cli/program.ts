@@ -68,6 +68,7 @@ export function buildProgram(ctx: CliContext): Command {
     .command('generate')
     .description('generate a picture from a prompt on ModelScope, then finish it with a style')
     .argument('[prompt...]', 'what to draw')
+    .option('--prompts <file>', 'one prompt per line, or JSON Lines with per-line fields (- for stdin)')
     .option('-m, --model <id>', 'ModelScope model id (default Qwen/Qwen-Image)')
     .option('--size <WxH>', 'image size, e.g. 1024x1024')
     .option('--seed <n>', 'seed, 0 to 2147483647')

@@ -1,23 +1,31 @@
 /**
- * `imagegen generate`: a prompt becomes a picture at a provider; with --style, the local loom pipeline
- * finishes it (and --keep-original keeps the download too).
+ * `imagegen generate`: each prompt becomes a picture at a provider; with a style, the local loom pipeline
+ * finishes it (and --keep-original keeps the download too). Prompts come from the command line or from a
+ * file (`--prompts`), and every one is checked before the first is sent.
  */
+import path from 'node:path';
 import { resolveLoomSettings } from '../config/loom.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { findStyle } from '../config/styles.js';
+import { findStyle, type StylePreset } from '../config/styles.js';
+import { UsageError, isImagegenError, throwIfAborted } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
 import { describeRequest } from '../kernel/redact.js';
-import type { GenerateOptions } from '../providers/types.js';
-import { remoteGenerate } from '../stages/acquire.js';
+import type { GenerateOptions, GenerateParams } from '../providers/types.js';
+import { STDIN, readInput, remoteGenerate } from '../stages/acquire.js';
 import { finishLoom } from '../stages/finish.js';
-import { checkTargets, writeLoomImage, writePair } from '../stages/write.js';
+import { checkTargets, writeLoomImage, writePair, type Target } from '../stages/write.js';
 import { slugify } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
+import { parsePrompts, type PromptLine } from './prompts.js';
 import { chooseProvider, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
+import { runJobs } from './run.js';
 
 export interface GenerateSpec extends OutputSpec {
-  prompt: string;
+  /** The prompt from the command line; absent with `promptsFile`. */
+  prompt?: string;
+  /** --prompts FILE, or `-` for stdin. */
+  promptsFile?: string;
   options: GenerateOptions;
   provider?: string;
   /** -m, over the provider's configured model. */
@@ -29,98 +37,158 @@ export interface GenerateSpec extends OutputSpec {
   maxDownloadMb?: number;
 }
 
+interface GenerateItem {
+  params: GenerateParams;
+  style?: StylePreset;
+  target: Target;
+  slug: string;
+}
+
+const MAX_PROMPTS_BYTES = 10 * 1000 * 1000;
+
+async function promptLines(spec: GenerateSpec, services: Services): Promise<{ lines: PromptLine[]; file?: string }> {
+  if (spec.promptsFile === undefined) {
+    if (!spec.prompt?.trim()) throw new UsageError('generate needs a prompt, or --prompts FILE');
+    return { lines: [{ line: 0, prompt: spec.prompt }] };
+  }
+  if (spec.prompt?.trim()) throw new UsageError('give a prompt or --prompts FILE, not both');
+  const file = spec.promptsFile;
+  const label = file === STDIN ? 'stdin' : file;
+  const bytes = await readInput(services, file, path.resolve(services.cwd, file), MAX_PROMPTS_BYTES);
+  return { lines: parsePrompts(bytes.toString('utf8'), label), file: label };
+}
+
 export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, services: Services): Promise<void> {
   const { ui, fs, cwd } = services;
   const { provider, keyed } = chooseProvider(resolved, 'generate', spec.provider);
   const model = spec.model ?? resolved.config.providers[provider.id].model;
-  const params = await provider.validateGenerate!(spec.prompt, spec.options, model);
-  const style = spec.style === undefined ? undefined : findStyle(spec.style, resolved.config.styles);
-  const settings = style ? await resolveLoomSettings(resolved, style, fs) : undefined;
-  const format = chooseFormat(resolved, style ? spec.output : undefined);
+  const { lines, file } = await promptLines(spec, services);
+  if (spec.output !== undefined && lines.length > 1) {
+    throw new UsageError('-o names one file; with several prompts, give each its "output" in the prompts file');
+  }
   const ctx = providerContext(provider, resolved, services, taskLimits(resolved, spec.maxDownloadMb), model);
+  const settingsOf = new Map<string, Awaited<ReturnType<typeof resolveLoomSettings>>>();
+
+  // Every line is checked, and every exact target, before anything is sent.
+  const items: GenerateItem[] = [];
+  for (const line of lines) {
+    const where = file ? `${file}:${line.line}: ` : '';
+    try {
+      const options: GenerateOptions = {
+        ...spec.options,
+        ...(line.seed === undefined ? {} : { seed: line.seed }),
+        ...(line.size === undefined ? {} : { size: line.size }),
+        ...(line.negative === undefined ? {} : { negative: line.negative }),
+      };
+      const params = await provider.validateGenerate!(line.prompt, options, model);
+      const styleName = line.style ?? spec.style;
+      const style = styleName === undefined ? undefined : findStyle(styleName, resolved.config.styles);
+      if (style && !settingsOf.has(style.name))
+        settingsOf.set(style.name, await resolveLoomSettings(resolved, style, fs));
+      const output = line.output ?? spec.output;
+      chooseFormat(resolved, style ? output : undefined);
+      const slug = slugify(params.prompt);
+      const target = targetFor(
+        { ...spec, output, report: style ? spec.report : false },
+        resolved,
+        cwd,
+        style ? `${slug}.${style.name}` : slug,
+      );
+      await checkTargets(target, fs);
+      items.push({ params, style, target, slug });
+    } catch (err) {
+      if (where && isImagegenError(err) && err.kind === 'usage') throw new UsageError(where + err.message, err);
+      throw err;
+    }
+  }
 
   if (spec.dryRun) {
     const client = await provider.load();
-    for (const planned of client.generate!.plan(params, ctx)) ui.data(describeRequest(planned, services.redactor));
+    for (const item of items) {
+      for (const planned of client.generate!.plan(item.params, ctx))
+        ui.data(describeRequest(planned, services.redactor));
+    }
     if (!keyed) ui.warn(`no ${provider.label} key is configured: a real run would stop with exit code 3`);
     return;
   }
   if (!keyed) throw missingKeyError(provider);
   ctx.gate = await openGate(ctx, resolved, services);
+  const gate = ctx.gate;
 
-  const slug = slugify(params.prompt);
-  const target = targetFor(
-    { ...spec, report: style ? spec.report : false },
-    resolved,
-    cwd,
-    style ? `${slug}.${style.name}` : slug,
-  );
-  // Before the (billed) generation: an exact target that exists stops the run unless --force.
-  await checkTargets(target, fs);
-
-  const started = services.now();
-  const generated = await remoteGenerate(provider, params, ctx);
-  const meta = {
-    prompt: params.prompt,
-    model: generated.model,
-    taskId: generated.taskId,
-    ...(params.seed === undefined ? {} : { seed: params.seed }),
-  };
-  const ids = { provider: provider.id, ...(generated.requestId ? { requestId: generated.requestId } : {}) };
-  const seconds = () => Math.round(services.now() - started) / 1000;
-  const original = (exact: boolean) =>
-    writePair(
-      fs,
-      { ...target, exact: exact ? target.exact : undefined, stem: slug, report: false },
-      { ext: generated.ext, render: () => generated.bytes },
-      undefined,
-      services.signal,
-    );
-
-  if (!style || !settings) {
-    const written = await original(true);
-    const record: JobRecord = {
-      status: 'ok',
-      input: null,
-      output: written.image,
-      source: provider.id,
-      style: null,
-      width: generated.image.width,
-      height: generated.image.height,
-      colors: null,
-      ...ids,
-      ...meta,
-    };
-    ui.result({ ...record, seconds: seconds() });
-    return;
-  }
-  const kept = spec.keepOriginal ? await original(false) : undefined;
-  const result = finishLoom(generated.image, settings.loom, services.signal);
-  const written = await writeLoomImage(
-    services,
-    target,
-    {
-      result,
-      loom: settings.loom,
-      paletteSpec: settings.paletteSpec,
-      format,
-      meta: { ...meta, style: style.name, source: provider.id },
+  await runJobs({
+    items,
+    label: (item) => item.params.prompt,
+    record: (item) => ({ input: null, prompt: item.params.prompt }),
+    ui,
+    now: services.now,
+    signal: services.signal,
+    // Enough items under way to keep the provider's task slots full while finished ones are woven.
+    concurrency: items.length > 1 ? gate.limits.tasksInFlight + 1 : 1,
+    activity: () => `${gate.inFlight} at ${provider.label}`,
+    run: async (item, itemCtx): Promise<JobRecord> => {
+      const { params, style, target, slug } = item;
+      const generated = await remoteGenerate(provider, params, { ...ctx, signal: itemCtx.signal, ui: itemCtx.ui });
+      throwIfAborted(itemCtx.signal);
+      const meta = {
+        prompt: params.prompt,
+        model: generated.model,
+        taskId: generated.taskId,
+        ...(params.seed === undefined ? {} : { seed: params.seed }),
+      };
+      const ids = { provider: provider.id, ...(generated.requestId ? { requestId: generated.requestId } : {}) };
+      const original = (exact: boolean) =>
+        writePair(
+          fs,
+          { ...target, exact: exact ? target.exact : undefined, stem: slug, report: false },
+          { ext: generated.ext, render: () => generated.bytes },
+          undefined,
+          itemCtx.signal,
+        );
+      const settings = style && settingsOf.get(style.name);
+      if (!style || !settings) {
+        const written = await original(true);
+        return {
+          status: 'ok',
+          input: null,
+          output: written.image,
+          source: provider.id,
+          style: null,
+          width: generated.image.width,
+          height: generated.image.height,
+          colors: null,
+          ...ids,
+          ...meta,
+        };
+      }
+      const format = chooseFormat(resolved, target.exact);
+      const kept = spec.keepOriginal ? await original(false) : undefined;
+      const result = finishLoom(generated.image, settings.loom, itemCtx.signal);
+      const written = await writeLoomImage(
+        services,
+        target,
+        {
+          result,
+          loom: settings.loom,
+          paletteSpec: settings.paletteSpec,
+          format,
+          meta: { ...meta, style: style.name, source: provider.id },
+        },
+        itemCtx.signal,
+      );
+      return {
+        status: 'ok',
+        input: null,
+        output: written.image,
+        ...(written.report ? { report: written.report } : {}),
+        style: style.name,
+        source: provider.id,
+        width: result.image.width,
+        height: result.image.height,
+        colors: result.image.palette.length / 3,
+        ...ids,
+        ...meta,
+        ...(kept ? { original: kept.image } : {}),
+      };
     },
-    services.signal,
-  );
-  ui.result({
-    status: 'ok',
-    input: null,
-    output: written.image,
-    ...(written.report ? { report: written.report } : {}),
-    style: style.name,
-    source: provider.id,
-    width: result.image.width,
-    height: result.image.height,
-    colors: result.image.palette.length / 3,
-    ...ids,
-    ...meta,
-    ...(kept ? { original: kept.image } : {}),
-    seconds: seconds(),
   });
 }

@@ -29,8 +29,10 @@ interface ItemContext {
 
 export interface JobQueue<T> {
   items: readonly T[];
-  /** How an item is named in records and messages. */
+  /** How an item is named in messages. */
   label: (item: T) => string;
+  /** How a failed or skipped item's record names it (default: `input` is the label). */
+  record?: (item: T) => Pick<JobRecord, 'input' | 'prompt'>;
   run: (item: T, ctx: ItemContext) => Promise<JobRecord>;
   ui: Ui;
   now: () => number;
@@ -102,7 +104,7 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
       }
       ui.result({
         status: err instanceof SkippedError ? 'skipped' : 'error',
-        input: queue.label(item),
+        ...(queue.record ? queue.record(item) : { input: queue.label(item) }),
         output: null,
         style: null,
         source: null,

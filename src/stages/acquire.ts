@@ -17,10 +17,15 @@ export const STDIN = '-';
 const MAX_STDIN_BYTES = 256 * 1000 * 1000;
 
 /** An input's bytes: a file's, or stdin's for `-`. */
-export async function readInput(services: Services, input: string, file: string): Promise<Buffer> {
+export async function readInput(
+  services: Services,
+  input: string,
+  file: string,
+  maxStdinBytes = MAX_STDIN_BYTES,
+): Promise<Buffer> {
   if (input !== STDIN) return readInputFile(services.fs, file, input);
   if (!services.stdio) throw new InputError('stdin: cannot be read here');
-  const bytes = await services.stdio.read(MAX_STDIN_BYTES);
+  const bytes = await services.stdio.read(maxStdinBytes);
   if (bytes.length === 0) throw new InputError('stdin: is empty (0 bytes)');
   return bytes;
 }

@@ -12,13 +12,15 @@ export async function generateCommand(
 ): Promise<void> {
   const services = await createServices(ctx, opts);
   let prompt = words.join(' ');
-  if (!prompt.trim()) {
+  const promptsFile = opts.prompts as string | undefined;
+  if (!prompt.trim() && promptsFile === undefined) {
     if (!services.prompts)
       throw new UsageError('generate needs a prompt', { hint: 'imagegen generate "a cat on a rug"' });
     prompt = await services.prompts.text('Prompt');
   }
   const spec: GenerateSpec = {
     prompt,
+    promptsFile,
     options: {
       size: opts.size as string | undefined,
       seed: opts.seed as string | undefined,
