@@ -24,6 +24,15 @@ export const nodeFs: Fs = {
   stat: fsp.stat,
   mkdir: fsp.mkdir,
   readdir: (dir) => fsp.readdir(dir),
+  appendDurable: async (file, text) => {
+    const handle = await fsp.open(file, 'a', 0o600);
+    try {
+      await handle.write(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
   glob: async (pattern, cwd) => {
     const { glob } = await import('tinyglobby');
     return glob(pattern, { cwd, onlyFiles: true, absolute: true, expandDirectories: false });

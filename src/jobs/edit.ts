@@ -20,7 +20,8 @@ import { expandInputs } from './inputs.js';
 import { inputStem } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
 import { chooseProvider, openGate, providerContext, taskLimits } from './providers.js';
-import { runJobs } from './run.js';
+import { Journal, journaled, type TaskHooks } from './journal.js';
+import { runJobs, type ItemContext } from './run.js';
 
 export interface EditSpec extends OutputSpec {
   inputs: string[];
@@ -37,6 +38,10 @@ export interface EditSpec extends OutputSpec {
   dryRun: boolean;
   /** --prompt, --function, --strength, --seed: replace the style's instruction. */
   instruction: Partial<EditInstruction>;
+  /** --journal FILE: every step of every item written down as it happens. */
+  journal?: string;
+  /** --resume: with the journal, skip what is done and re-attach to tasks still running. */
+  resume?: boolean;
   /** Refuse inputs whose header declares more pixels than this (--max-pixels). */
   maxPixels?: number;
   maxDownloadMb?: number;
@@ -97,6 +102,10 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     );
 
   if (remote) ctx.gate = await openGate(ctx, resolved, services);
+  if (spec.resume && !spec.journal) throw new UsageError('--resume needs --journal FILE');
+  const journal = spec.journal
+    ? await Journal.open(path.resolve(cwd, spec.journal), spec.resume === true, services)
+    : undefined;
   // One picture is woven here; a batch goes to the worker threads, with one more item under way than there
   // are threads so that reading and writing overlap the weaving.
   const pool = inputs.length > 1 ? services.pool : undefined;
@@ -111,85 +120,103 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     // while others are woven.
     concurrency: inputs.length > 1 ? threads + (remote ? (ctx.gate?.limits.tasksInFlight ?? 1) : 0) : 1,
     activity: () => (remote && ctx.gate ? `${ctx.gate.inFlight} at ${provider.label}` : undefined),
-    run: async (input, item): Promise<JobRecord> => {
-      const label = labelOf(input);
-      const target = targetFor(spec, resolved, cwd, `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`);
-      await checkTargets(target, fs);
-      const bytes = await read(input);
-      throwIfAborted(item.signal);
-      let acquired: RemotePicture | undefined;
-      if (remote) {
-        const picture = await decodeImage(bytes, label, { maxPixels: spec.maxPixels });
-        acquired = await remoteEdit(
-          provider,
-          picture,
-          instruction,
-          { ...ctx, signal: item.signal, ui: item.ui },
-          {
-            fallback: spec.fallback,
-            label,
-            ui: item.ui,
-          },
-        );
-      }
-      throwIfAborted(item.signal);
-      const meta: OutputMeta = {
-        input: label,
-        style: style.name,
-        source: acquired?.source ?? 'local',
-        provider: acquired ? provider.id : undefined,
-        model: acquired?.model,
-        taskId: acquired?.taskId,
-        requestId: acquired?.requestId,
-        remoteError: acquired?.remoteError,
-      };
-      const spinner = item.ui.spinner(`${label}: weaving ${loom.width} ends, ${loom.colors} colours`);
-      try {
-        const finished = acquired
-          ? { result: finishLoom(acquired.image, loom, item.signal), encoded: undefined }
-          : await finishBytes(
-              {
-                bytes,
-                label,
-                maxPixels: spec.maxPixels,
-                loom,
-                encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
-              },
-              pool,
-              item.signal,
-            );
-        const { result } = finished;
-        const written = await writeLoomImage(
-          services,
-          target,
-          { result, loom, paletteSpec, format, meta },
-          item.signal,
-          finished.encoded,
-        );
-        spinner.succeed(
-          `${label} → ${written.image === STDOUT ? 'stdout' : path.relative(cwd, written.image) || written.image}`,
-        );
-        return {
-          status: 'ok',
-          input: label,
-          output: written.image,
-          ...(written.report ? { report: written.report } : {}),
+    run: (input, item) =>
+      journaled(
+        journal,
+        `edit:${input === STDIN ? STDIN : path.resolve(cwd, input)}`,
+        remote ? { id: provider.id, model: ctx.settings.model } : undefined,
+        fs,
+        (hooks) => runOne(input, item, hooks),
+        (output, report) => ({
+          status: 'skipped',
+          input: labelOf(input),
+          output,
+          ...(report ? { report } : {}),
           style: style.name,
-          source: meta.source,
-          ...(meta.provider ? { provider: meta.provider, model: meta.model } : {}),
-          ...(meta.taskId ? { taskId: meta.taskId } : {}),
-          ...(meta.requestId ? { requestId: meta.requestId } : {}),
-          width: result.image.width,
-          height: result.image.height,
-          colors: result.image.palette.length / 3,
-          ...(meta.remoteError ? { remoteError: meta.remoteError } : {}),
-        };
-      } catch (err) {
-        spinner.fail(`${label}: failed`);
-        throw err;
-      }
-    },
+          source: null,
+          reason: 'done in an earlier run, and its output is unchanged',
+        }),
+      ),
   });
+
+  async function runOne(input: string, item: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
+    const label = labelOf(input);
+    const target = targetFor(spec, resolved, cwd, `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`);
+    await checkTargets(target, fs);
+    const bytes = await read(input);
+    throwIfAborted(item.signal);
+    let acquired: RemotePicture | undefined;
+    if (remote) {
+      const picture = await decodeImage(bytes, label, { maxPixels: spec.maxPixels });
+      acquired = await remoteEdit(
+        provider,
+        picture,
+        instruction,
+        { ...ctx, ...hooks, signal: item.signal, ui: item.ui },
+        {
+          fallback: spec.fallback,
+          label,
+          ui: item.ui,
+        },
+      );
+    }
+    throwIfAborted(item.signal);
+    const meta: OutputMeta = {
+      input: label,
+      style: style.name,
+      source: acquired?.source ?? 'local',
+      provider: acquired ? provider.id : undefined,
+      model: acquired?.model,
+      taskId: acquired?.taskId,
+      requestId: acquired?.requestId,
+      remoteError: acquired?.remoteError,
+    };
+    const spinner = item.ui.spinner(`${label}: weaving ${loom.width} ends, ${loom.colors} colours`);
+    try {
+      const finished = acquired
+        ? { result: finishLoom(acquired.image, loom, item.signal), encoded: undefined }
+        : await finishBytes(
+            {
+              bytes,
+              label,
+              maxPixels: spec.maxPixels,
+              loom,
+              encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
+            },
+            pool,
+            item.signal,
+          );
+      const { result } = finished;
+      const written = await writeLoomImage(
+        services,
+        target,
+        { result, loom, paletteSpec, format, meta },
+        item.signal,
+        finished.encoded,
+      );
+      spinner.succeed(
+        `${label} → ${written.image === STDOUT ? 'stdout' : path.relative(cwd, written.image) || written.image}`,
+      );
+      return {
+        status: 'ok',
+        input: label,
+        output: written.image,
+        ...(written.report ? { report: written.report } : {}),
+        style: style.name,
+        source: meta.source,
+        ...(meta.provider ? { provider: meta.provider, model: meta.model } : {}),
+        ...(meta.taskId ? { taskId: meta.taskId } : {}),
+        ...(meta.requestId ? { requestId: meta.requestId } : {}),
+        width: result.image.width,
+        height: result.image.height,
+        colors: result.image.palette.length / 3,
+        ...(meta.remoteError ? { remoteError: meta.remoteError } : {}),
+      };
+    } catch (err) {
+      spinner.fail(`${label}: failed`);
+      throw err;
+    }
+  }
 }
 
 /** How an input is named in messages and records: `-` is stdin. */

@@ -19,7 +19,8 @@ import { slugify } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
 import { parsePrompts, type PromptLine } from './prompts.js';
 import { chooseProvider, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
-import { runJobs } from './run.js';
+import { Journal, journaled, type TaskHooks } from './journal.js';
+import { runJobs, type ItemContext } from './run.js';
 
 export interface GenerateSpec extends OutputSpec {
   /** The prompt from the command line; absent with `promptsFile`. */
@@ -35,9 +36,14 @@ export interface GenerateSpec extends OutputSpec {
   keepOriginal: boolean;
   dryRun: boolean;
   maxDownloadMb?: number;
+  /** --journal FILE and --resume, as for edit. */
+  journal?: string;
+  resume?: boolean;
 }
 
 interface GenerateItem {
+  /** Names the item in the journal: the prompt, and which of its repeats. */
+  key: string;
   params: GenerateParams;
   style?: StylePreset;
   target: Target;
@@ -94,8 +100,11 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
         cwd,
         style ? `${slug}.${style.name}` : slug,
       );
-      await checkTargets(target, fs);
-      items.push({ params, style, target, slug });
+      const repeat = items.filter((it) => it.params.prompt === params.prompt).length;
+      const key = `generate:${params.prompt}${repeat ? `#${repeat + 1}` : ''}`;
+      // With --resume, an item done earlier is skipped before its target is looked at.
+      if (!spec.resume) await checkTargets(target, fs);
+      items.push({ key, params, style, target, slug });
     } catch (err) {
       if (where && isImagegenError(err) && err.kind === 'usage') throw new UsageError(where + err.message, err);
       throw err;
@@ -114,6 +123,10 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   if (!keyed) throw missingKeyError(provider);
   ctx.gate = await openGate(ctx, resolved, services);
   const gate = ctx.gate;
+  if (spec.resume && !spec.journal) throw new UsageError('--resume needs --journal FILE');
+  const journal = spec.journal
+    ? await Journal.open(path.resolve(cwd, spec.journal), spec.resume === true, services)
+    : undefined;
 
   await runJobs({
     items,
@@ -125,70 +138,95 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     // Enough items under way to keep the provider's task slots full while finished ones are woven.
     concurrency: items.length > 1 ? gate.limits.tasksInFlight + 1 : 1,
     activity: () => `${gate.inFlight} at ${provider.label}`,
-    run: async (item, itemCtx): Promise<JobRecord> => {
-      const { params, style, target, slug } = item;
-      const generated = await remoteGenerate(provider, params, { ...ctx, signal: itemCtx.signal, ui: itemCtx.ui });
-      throwIfAborted(itemCtx.signal);
-      const meta = {
-        prompt: params.prompt,
-        model: generated.model,
-        taskId: generated.taskId,
-        ...(params.seed === undefined ? {} : { seed: params.seed }),
-      };
-      const ids = { provider: provider.id, ...(generated.requestId ? { requestId: generated.requestId } : {}) };
-      const original = (exact: boolean) =>
-        writePair(
-          fs,
-          { ...target, exact: exact ? target.exact : undefined, stem: slug, report: false },
-          { ext: generated.ext, render: () => generated.bytes },
-          undefined,
-          itemCtx.signal,
-        );
-      const settings = style && settingsOf.get(style.name);
-      if (!style || !settings) {
-        const written = await original(true);
-        return {
-          status: 'ok',
+    run: (item, itemCtx) =>
+      journaled(
+        journal,
+        item.key,
+        { id: provider.id, model },
+        fs,
+        (hooks) => runOne(item, itemCtx, hooks),
+        (output, report) => ({
+          status: 'skipped',
           input: null,
-          output: written.image,
-          source: provider.id,
-          style: null,
-          width: generated.image.width,
-          height: generated.image.height,
-          colors: null,
-          ...ids,
-          ...meta,
-        };
-      }
-      const format = chooseFormat(resolved, target.exact);
-      const kept = spec.keepOriginal ? await original(false) : undefined;
-      const result = finishLoom(generated.image, settings.loom, itemCtx.signal);
-      const written = await writeLoomImage(
-        services,
-        target,
-        {
-          result,
-          loom: settings.loom,
-          paletteSpec: settings.paletteSpec,
-          format,
-          meta: { ...meta, style: style.name, source: provider.id },
-        },
+          prompt: item.params.prompt,
+          output,
+          ...(report ? { report } : {}),
+          style: item.style?.name ?? null,
+          source: null,
+          reason: 'done in an earlier run, and its output is unchanged',
+        }),
+      ),
+  });
+
+  async function runOne(item: GenerateItem, itemCtx: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
+    const { params, style, target, slug } = item;
+    if (spec.resume) await checkTargets(target, fs);
+    const generated = await remoteGenerate(provider, params, {
+      ...ctx,
+      ...hooks,
+      signal: itemCtx.signal,
+      ui: itemCtx.ui,
+    });
+    throwIfAborted(itemCtx.signal);
+    const meta = {
+      prompt: params.prompt,
+      model: generated.model,
+      taskId: generated.taskId,
+      ...(params.seed === undefined ? {} : { seed: params.seed }),
+    };
+    const ids = { provider: provider.id, ...(generated.requestId ? { requestId: generated.requestId } : {}) };
+    const original = (exact: boolean) =>
+      writePair(
+        fs,
+        { ...target, exact: exact ? target.exact : undefined, stem: slug, report: false },
+        { ext: generated.ext, render: () => generated.bytes },
+        undefined,
         itemCtx.signal,
       );
+    const settings = style && settingsOf.get(style.name);
+    if (!style || !settings) {
+      const written = await original(true);
       return {
         status: 'ok',
         input: null,
         output: written.image,
-        ...(written.report ? { report: written.report } : {}),
-        style: style.name,
         source: provider.id,
-        width: result.image.width,
-        height: result.image.height,
-        colors: result.image.palette.length / 3,
+        style: null,
+        width: generated.image.width,
+        height: generated.image.height,
+        colors: null,
         ...ids,
         ...meta,
-        ...(kept ? { original: kept.image } : {}),
       };
-    },
-  });
+    }
+    const format = chooseFormat(resolved, target.exact);
+    const kept = spec.keepOriginal ? await original(false) : undefined;
+    const result = finishLoom(generated.image, settings.loom, itemCtx.signal);
+    const written = await writeLoomImage(
+      services,
+      target,
+      {
+        result,
+        loom: settings.loom,
+        paletteSpec: settings.paletteSpec,
+        format,
+        meta: { ...meta, style: style.name, source: provider.id },
+      },
+      itemCtx.signal,
+    );
+    return {
+      status: 'ok',
+      input: null,
+      output: written.image,
+      ...(written.report ? { report: written.report } : {}),
+      style: style.name,
+      source: provider.id,
+      width: result.image.width,
+      height: result.image.height,
+      colors: result.image.palette.length / 3,
+      ...ids,
+      ...meta,
+      ...(kept ? { original: kept.image } : {}),
+    };
+  }
 }

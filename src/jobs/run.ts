@@ -20,7 +20,7 @@ import type { JobRecord } from '../kernel/records.js';
 
 const STOPS_BATCH = new Set(['usage', 'auth', 'quota', 'interrupted']);
 
-interface ItemContext {
+export interface ItemContext {
   /** Fires when the batch stops (Ctrl-C, or an error that stops it). */
   signal: AbortSignal;
   /** The UI for this item: in a batch, item spinners give way to the batch's status line. */
@@ -84,7 +84,8 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
     showStatus();
     try {
       const record = await queue.run(item, { signal: stop.signal, ui: itemUi });
-      counts.ok++;
+      if (record.status === 'skipped') counts.skipped++;
+      else counts.ok++;
       ui.result({ ...record, seconds: seconds() });
     } catch (err) {
       // Once the batch is stopping, what the stop itself caused in other items is not news.

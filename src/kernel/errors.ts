@@ -97,8 +97,8 @@ export class OutputExistsError extends ImagegenError {
 }
 
 export class InterruptedError extends ImagegenError {
-  constructor(message = 'interrupted') {
-    super('interrupted', message);
+  constructor(message = 'interrupted', details: ErrorDetails = {}) {
+    super('interrupted', message, details);
   }
 }
 

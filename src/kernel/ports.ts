@@ -66,6 +66,8 @@ export interface Fs {
   mkdir(dir: string, options: { recursive: true }): Promise<unknown>;
   /** The names in a folder. */
   readdir(dir: string): Promise<string[]>;
+  /** Appends text and waits until it is on the disk (fsync), so that a crash cannot lose it. */
+  appendDurable(file: string, text: string): Promise<void>;
   /** Files matching a glob pattern (relative to `cwd`, or absolute), as given back by the matcher. */
   glob(pattern: string, cwd: string): Promise<string[]>;
 }

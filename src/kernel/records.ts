@@ -34,6 +34,8 @@ export interface JobRecord {
   error?: ErrorRecord;
   /** Wall time of the item. */
   seconds?: number;
+  /** Why an item was skipped when that is not an error (its output from an earlier run is intact). */
+  reason?: string;
 }
 
 /** The last record of a batch with --json: what happened to how many items, and how fast. */

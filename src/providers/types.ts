@@ -64,6 +64,15 @@ export interface ProviderContext {
   signal?: AbortSignal;
   /** The provider's gate for this run: task slots, submit rate, shared cool-down. */
   gate?: ProviderGate;
+  /** A task submitted earlier (a resumed batch, `task wait`): poll it instead of submitting a new one. */
+  attachTo?: SubmittedTask;
+  /** Told of each task as soon as it is submitted, before any poll (the journal writes it down). */
+  onSubmitted?: (task: SubmittedTask) => Promise<void>;
+}
+
+export interface SubmittedTask {
+  taskId: string;
+  requestId?: string;
 }
 
 /** What an edit asks the remote model to do. */

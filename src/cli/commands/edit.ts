@@ -34,6 +34,8 @@ export async function editCommand(
     output: opts.output as string | undefined,
     force: opts.force === true,
     report: reportChoice(opts),
+    journal: opts.journal as string | undefined,
+    resume: opts.resume === true,
     instruction: {
       prompt: opts.prompt as string | undefined,
       function: opts.function as string | undefined,

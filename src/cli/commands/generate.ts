@@ -36,6 +36,8 @@ export async function generateCommand(
     output: opts.output as string | undefined,
     force: opts.force === true,
     report: reportChoice(opts),
+    journal: opts.journal as string | undefined,
+    resume: opts.resume === true,
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
   };
   const resolved = await loadConfig(ctx, opts, configFlags(opts), services);

@@ -73,11 +73,13 @@ async function prepare(image: RgbaImage, ctx: ProviderContext) {
 /** Submits, polls and downloads the first result. Ctrl-C while the task is queued cancels it. */
 async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext) {
   const { settings, http, limits } = ctx;
-  const request = buildEditRequest(settings, instruction, (await prepare(image, ctx)).dataUri);
+  // Prepared on the first submit only: a task being re-attached needs no picture.
+  let request: Promise<PlannedRequest> | undefined;
   const task = await runAsyncTask(
     {
       async submit() {
-        const res = await http.request({ ...request, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
+        request ??= prepare(image, ctx).then((p) => buildEditRequest(settings, instruction, p.dataUri));
+        const res = await http.request({ ...(await request), timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
         if (res.status !== 200) throw errorFrom(ctx, res);
         const body = parseJson(res.body);
         const taskId = (body?.output as Record<string, unknown> | undefined)?.task_id;

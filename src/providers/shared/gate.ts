@@ -74,7 +74,7 @@ export class ProviderGate {
    * waits its turn again, up to `retries` times; other errors are the caller's.
    */
   async submit<T>(attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let tries = 0; ; ) {
+    for (let tries = 0; ;) {
       // Cool-downs are waited out before taking a place in the rate window, so that submits held back
       // together are not then sent together.
       await this.waitForCoolDown(signal);

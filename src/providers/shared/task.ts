@@ -37,14 +37,17 @@ export async function runAsyncTask(spec: AsyncTaskSpec, ctx: ProviderContext): P
 async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise<AsyncTaskResult> {
   const { label, id: provider } = ctx.provider;
   const { gate } = ctx;
-  const submitted = await withRetry(gate ? () => gate.submit(spec.submit, ctx.signal) : spec.submit, {
-    retries: ctx.limits.retry.retries,
-    minTimeoutMs: ctx.limits.retry.minTimeoutMs,
-    sleep: ctx.sleep,
-    signal: ctx.signal,
-    onRetry: (message) => ctx.ui.warn(`${label}: ${message}`),
-    retryRateLimit: !gate,
-  });
+  const submitted =
+    ctx.attachTo ??
+    (await withRetry(gate ? () => gate.submit(spec.submit, ctx.signal) : spec.submit, {
+      retries: ctx.limits.retry.retries,
+      minTimeoutMs: ctx.limits.retry.minTimeoutMs,
+      sleep: ctx.sleep,
+      signal: ctx.signal,
+      onRetry: (message) => ctx.ui.warn(`${label}: ${message}`),
+      retryRateLimit: !gate,
+    }));
+  if (!ctx.attachTo) await ctx.onSubmitted?.(submitted);
   const { taskId } = submitted;
   const name = `${label} task ${shortId(taskId)}`;
   ctx.ui.debug(`${label}: task ${taskId} submitted`);
@@ -83,7 +86,12 @@ async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise
     spinner.fail(`${name}: ${interrupted ? 'interrupted' : 'failed'}`);
     if (interrupted) {
       const fate = spec.onInterrupt ? await spec.onInterrupt(taskId, lastStatus) : 'may still finish';
-      throw new InterruptedError(`interrupted; ${label} task ${taskId} ${fate}`);
+      throw new InterruptedError(`interrupted; ${label} task ${taskId} ${fate}`, {
+        provider,
+        taskId,
+        // A journal keeps a task that may still finish, to re-attach to; a canceled one is dropped.
+        code: fate === 'was canceled' ? 'TaskCanceled' : undefined,
+      });
     }
     throw err;
   }

@@ -1,0 +1,254 @@
+/**
+ * The journal: every paid step is on the disk before the batch goes on; --resume skips what is done,
+ * re-attaches to tasks still running (never submitting them again), and a rerun of a finished batch sends
+ * nothing. The kill -9 case runs the built binary.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runEdit, type EditSpec } from '../src/jobs/edit.js';
+import { Journal } from '../src/jobs/journal.js';
+import { nodeFs } from '../src/cli/services.js';
+import { Redactor } from '../src/kernel/redact.js';
+import type { FakeProviders } from './helpers/fake-providers.js';
+import { fakeEnv, providerHarness, startFake } from './helpers/provider-setup.js';
+import { BIN, runCli } from './helpers/spawn.js';
+import { tempDirsPerTest } from './helpers/tmp.js';
+
+const SAMPLE = path.resolve('samples/grace-hopper.jpg');
+const SUBMIT = '/api/v1/services/aigc/image2image/image-synthesis';
+
+function events(file: string): Array<Record<string, unknown>> {
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function folderOf(dir: string, n: number): string {
+  const inputs = path.join(dir, 'in');
+  mkdirSync(inputs);
+  for (let i = 1; i <= n; i++) copyFileSync(SAMPLE, path.join(inputs, `p${i}.jpg`));
+  return inputs;
+}
+
+describe('Journal', () => {
+  const setup = tempDirsPerTest();
+  const services = (now = () => Date.parse('2026-11-25T10:00:00Z')) => ({
+    fs: nodeFs,
+    now,
+    redactor: new Redactor(['sk-journal-secret-1234']),
+  });
+
+  it('appends one line per event, keys masked, and reads back what each item needs', async () => {
+    const file = path.join(setup(), 'j.ndjson');
+    const journal = await Journal.open(file, false, services());
+    await journal.append({ event: 'queued', item: 'a' });
+    await journal.append({ event: 'submitted', item: 'a', provider: 'dashscope', model: 'm', taskId: 't1' });
+    await journal.append({
+      event: 'failed',
+      item: 'b',
+      error: { kind: 'failure', message: 'Bearer sk-journal-secret-1234 was refused' },
+    });
+    const text = readFileSync(file, 'utf8');
+    expect(text.trim().split('\n')).toHaveLength(3);
+    expect(text).not.toContain('sk-journal-secret-1234');
+    const again = await Journal.open(file, true, services());
+    expect(again.pendingTask('a', 'dashscope')).toEqual({ taskId: 't1' });
+    expect(again.pendingTask('a', 'modelscope')).toBeUndefined();
+    expect(again.pendingTask('b', 'dashscope')).toBeUndefined();
+    // A day later the provider has dropped the task: the item is submitted anew.
+    const later = await Journal.open(
+      file,
+      true,
+      services(() => Date.parse('2026-11-26T10:00:01Z')),
+    );
+    expect(later.pendingTask('a', 'dashscope')).toBeUndefined();
+  });
+
+  it('keeps an interrupted task to re-attach to, but not a canceled or failed one', async () => {
+    const file = path.join(setup(), 'j.ndjson');
+    const journal = await Journal.open(file, false, services());
+    for (const item of ['running', 'canceled', 'failed']) {
+      await journal.append({ event: 'submitted', item, provider: 'dashscope', model: 'm', taskId: `t-${item}` });
+    }
+    await journal.append({ event: 'failed', item: 'running', error: { kind: 'interrupted', message: 'x' } });
+    await journal.append({
+      event: 'failed',
+      item: 'canceled',
+      error: { kind: 'interrupted', message: 'x', code: 'TaskCanceled' },
+    });
+    await journal.append({ event: 'failed', item: 'failed', error: { kind: 'network', message: 'x' } });
+    const again = await Journal.open(file, true, services());
+    expect(again.pendingTask('running', 'dashscope')).toEqual({ taskId: 't-running' });
+    expect(again.pendingTask('canceled', 'dashscope')).toBeUndefined();
+    expect(again.pendingTask('failed', 'dashscope')).toBeUndefined();
+  });
+
+  it('takes a last line cut short by a crash, and refuses a file that is not a journal', async () => {
+    const dir = setup();
+    const cut = path.join(dir, 'cut.ndjson');
+    writeFileSync(
+      cut,
+      '{"event":"submitted","item":"a","provider":"p","model":"m","taskId":"t","at":"2026-11-25T09:00:00Z"}\n{"event":"fini',
+    );
+    expect((await Journal.open(cut, true, services())).pendingTask('a', 'p')).toEqual({ taskId: 't' });
+    const other = path.join(dir, 'notes.txt');
+    writeFileSync(other, 'hello\nworld\n');
+    await expect(Journal.open(other, true, services())).rejects.toThrow(`${other}:1: not a journal line`);
+  });
+});
+
+describe('edit --journal against the fake DashScope', () => {
+  const setup = tempDirsPerTest();
+  let fake: FakeProviders;
+  beforeAll(async () => {
+    fake = await startFake();
+  });
+  afterAll(async () => fake.close());
+  afterEach(() => {
+    fake.requests = [];
+    fake.dashscopeSteps = ['PENDING', 'RUNNING', 'SUCCEEDED'];
+    fake.releaseAll();
+  });
+
+  const spec = (inputs: string[], journal: string, extra: Partial<EditSpec> = {}): EditSpec => ({
+    inputs,
+    style: 'loom',
+    local: false,
+    fallback: false,
+    dryRun: false,
+    force: false,
+    report: true,
+    instruction: {},
+    journal,
+    ...extra,
+  });
+
+  it('writes submits and results down, and a rerun with --resume sends nothing and writes nothing', async () => {
+    const dir = setup();
+    const inputs = folderOf(dir, 3);
+    const journal = path.join(dir, 'j.ndjson');
+    const first = providerHarness(fake, dir);
+    await runEdit(spec([inputs], journal), first.resolved, first.services);
+    expect(fake.count('POST', SUBMIT)).toBe(3);
+    const written = events(journal);
+    expect(written.filter((e) => e.event === 'submitted')).toHaveLength(3);
+    for (const e of written.filter((e) => e.event === 'finished')) {
+      expect(e.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(existsSync(e.output as string)).toBe(true);
+    }
+    const files = readdirSync(dir).sort();
+
+    fake.requests = [];
+    const again = providerHarness(fake, dir);
+    await runEdit(spec([inputs], journal, { resume: true }), again.resolved, again.services);
+    expect(fake.requests).toEqual([]);
+    expect(again.rec.results.map((r) => r.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    expect(again.rec.summaries).toEqual([expect.objectContaining({ skipped: 3, ok: 0, failed: 0 })]);
+    expect(readdirSync(dir).sort()).toEqual(files);
+  });
+
+  it('runs an item again when its output was changed or removed', async () => {
+    const dir = setup();
+    const inputs = folderOf(dir, 2);
+    const journal = path.join(dir, 'j.ndjson');
+    const first = providerHarness(fake, dir);
+    await runEdit(spec([inputs], journal), first.resolved, first.services);
+    const outputs = events(journal)
+      .filter((e) => e.event === 'finished')
+      .map((e) => e.output as string);
+    writeFileSync(outputs[0], 'changed by hand');
+    fake.requests = [];
+    const again = providerHarness(fake, dir);
+    await runEdit(spec([inputs], journal, { resume: true }), again.resolved, again.services);
+    expect(fake.count('POST', SUBMIT)).toBe(1);
+    expect(again.rec.results.map((r) => r.status).sort()).toEqual(['ok', 'skipped']);
+  });
+
+  it('re-attaches to a task left running by an interrupt: polls it by id and never submits it again', async () => {
+    const dir = setup();
+    const journal = path.join(dir, 'j.ndjson');
+    fake.dashscopeSteps = ['RUNNING', 'RUNNING', 'RUNNING', 'RUNNING', 'SUCCEEDED'];
+    const first = providerHarness(fake, dir);
+    let polls = 0;
+    const http = first.services.http;
+    first.services.http = {
+      ...http,
+      request: async (req) => {
+        const res = await http.request(req);
+        if (req.method === 'GET' && ++polls === 2) first.controller.abort();
+        return res;
+      },
+    };
+    await expect(runEdit(spec([SAMPLE], journal), first.resolved, first.services)).rejects.toMatchObject({
+      kind: 'interrupted',
+    });
+    const taskId = events(journal).find((e) => e.event === 'submitted')?.taskId as string;
+    expect(taskId).toMatch(/^ds-task-/);
+
+    fake.requests = [];
+    const again = providerHarness(fake, dir);
+    await runEdit(spec([SAMPLE], journal, { resume: true }), again.resolved, again.services);
+    expect(fake.count('POST', SUBMIT)).toBe(0);
+    expect(fake.requests.some((r) => r.method === 'GET' && r.path === `/api/v1/tasks/${taskId}`)).toBe(true);
+    expect(again.rec.results).toEqual([expect.objectContaining({ status: 'ok', taskId, source: 'dashscope' })]);
+  });
+
+  it('--resume without --journal is a usage error', async () => {
+    const dir = setup();
+    const h = providerHarness(fake, dir);
+    await expect(
+      runEdit(spec([SAMPLE], path.join(dir, 'j'), { journal: undefined, resume: true }), h.resolved, h.services),
+    ).rejects.toMatchObject({ kind: 'usage', message: '--resume needs --journal FILE' });
+  });
+});
+
+describe('a batch killed with -9, then resumed', () => {
+  const setup = tempDirsPerTest();
+  let fake: FakeProviders;
+  beforeAll(async () => {
+    fake = await startFake();
+  });
+  afterAll(async () => fake.close());
+
+  it('submits each item exactly once in all, and ends with every output', async () => {
+    const dir = setup();
+    folderOf(dir, 4);
+    writeFileSync(
+      path.join(dir, '.imagegenrc.json'),
+      JSON.stringify({ polling: { intervalMs: 50, maxIntervalMs: 100, timeoutMs: 20_000 }, loom: { width: 40 } }),
+    );
+    fake.limits = true;
+    fake.taskDurationMs = 1500;
+    const env = { PATH: process.env.PATH ?? '', HOME: dir, ...fakeEnv(fake) };
+    const args = [BIN, 'edit', 'in', '--journal', 'j.ndjson', '--out-dir', 'out', '--no-fallback'];
+    const child = spawn(process.execPath, args, { cwd: dir, env, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Kill it as soon as two tasks are paid for and on the disk.
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const journal = path.join(dir, 'j.ndjson');
+      const submitted = existsSync(journal) ? events(journal).filter((e) => e.event === 'submitted').length : 0;
+      if (submitted >= 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const paidBeforeKill = fake.stats.dashscope.accepted.length;
+    expect(paidBeforeKill).toBeGreaterThanOrEqual(2);
+    expect(existsSync(path.join(dir, 'out')) ? readdirSync(path.join(dir, 'out')) : []).toEqual([]);
+
+    const resumed = await runCli(['edit', 'in', '--journal', 'j.ndjson', '--resume', '--out-dir', 'out', '--json'], {
+      cwd: dir,
+      env: fakeEnv(fake),
+    });
+    expect(resumed.code).toBe(0);
+    expect(fake.stats.dashscope.accepted).toHaveLength(4);
+    expect(fake.stats.dashscope.refused).toEqual({ rate: 0, inFlight: 0, dailyQuota: 0 });
+    expect(readdirSync(path.join(dir, 'out')).filter((f) => f.endsWith('.png'))).toHaveLength(4);
+    fake.limits = false;
+    fake.taskDurationMs = undefined;
+  }, 40_000);
+});
