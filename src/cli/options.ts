@@ -43,9 +43,7 @@ export function addOutputOptions(cmd: Command): Command {
     .option('--out-dir <dir>', 'folder for the results (default: the current folder)')
     .option('--force', 'overwrite existing files', false)
     .option('--report <file>', 'write the JSON report here (default: beside the image)')
-    .option('--no-report', 'do not write the JSON report')
-    .option('--journal <file>', 'write every step of every item to this file as it happens (JSON Lines)')
-    .option('--resume', 'with --journal: skip what is done, re-attach to tasks still running, run the rest');
+    .option('--no-report', 'do not write the JSON report');
 }
 
 /** The config keys set by flags, with `extra` for command-specific ones. */
@@ -58,6 +56,13 @@ export function configFlags(
     if (opts[attr] !== undefined) flags[key] = { value: opts[attr], flag };
   }
   return { ...flags, ...extra };
+}
+
+/** A batch's journal, for edit and generate. */
+export function addJournalOptions(cmd: Command): Command {
+  return cmd
+    .option('--journal <file>', 'write every step of every item to this file as it happens (JSON Lines)')
+    .option('--resume', 'with --journal: skip what is done, re-attach to tasks still running, run the rest');
 }
 
 /** --report FILE, --no-report, or neither. */

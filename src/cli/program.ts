@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import type { CliContext, GlobalOptions } from './context.js';
 import { EXIT_CODE_HELP } from './exit-codes.js';
-import { addLoomOptions, addOutputOptions } from './options.js';
+import { addJournalOptions, addLoomOptions, addOutputOptions } from './options.js';
 
 const EXAMPLES = `
 Examples:
@@ -58,6 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('-j, --jobs <n>', 'pictures woven at once, on worker threads (default: one per core)')
     .option('--dry-run', 'print the requests that would be sent, send nothing', false);
   addOutputOptions(edit);
+  addJournalOptions(edit);
   addLoomOptions(edit);
   edit.action(async (inputs: string[], _opts, cmd: Command) => {
     const { editCommand } = await import('./commands/edit.js');
@@ -85,10 +86,25 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)')
     .option('--dry-run', 'print the requests that would be sent, send nothing', false);
   addOutputOptions(generate);
+  addJournalOptions(generate);
   addLoomOptions(generate);
   generate.action(async (words: string[], _opts, cmd: Command) => {
     const { generateCommand } = await import('./commands/generate.js');
     await generateCommand(ctx, globals(cmd), words);
+  });
+
+  const task = program
+    .command('task')
+    .description('look at, wait for (and finish) or cancel a task submitted earlier')
+    .argument('<action>', 'show, wait or cancel')
+    .argument('<provider:task-id>', 'the task, e.g. dashscope:0385dc79-5ff8-4d82-bcb6-xxxxxx')
+    .option('-s, --style <name>', "wait: finish the result with this style's loom pipeline", 'loom')
+    .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)');
+  addOutputOptions(task);
+  addLoomOptions(task);
+  task.action(async (action: string, ref: string, _opts, cmd: Command) => {
+    const { taskCommand } = await import('./commands/task.js');
+    await taskCommand(ctx, globals(cmd), action, ref);
   });
 
   program

@@ -8,6 +8,7 @@ import type { PlannedRequest, Redactor } from '../kernel/redact.js';
 import type { LeafSpec } from '../kernel/values.js';
 import type { RgbaImage } from '../loom/types.js';
 import type { GateLimits, ProviderGate } from './shared/gate.js';
+import type { PollOutcome } from './shared/poll.js';
 
 export type Capability = 'edit' | 'generate';
 
@@ -121,10 +122,21 @@ interface GenerateClient {
   run(params: GenerateParams, ctx: ProviderContext): Promise<RemoteResult>;
 }
 
+/** A task already submitted, named by its id (`imagegen task`, a resumed batch). */
+interface TaskClient {
+  /** One poll: the status, or the result's URL when done; a failed task throws. */
+  check(taskId: string, ctx: ProviderContext): Promise<PollOutcome<string>>;
+  /** Polls until the task ends and downloads its result. */
+  wait(taskId: string, ctx: ProviderContext): Promise<RemoteResult>;
+  /** Cancels a task still queued; false when the provider refused. Absent where tasks cannot be canceled. */
+  cancel?(taskId: string, ctx: ProviderContext): Promise<boolean>;
+}
+
 /** The part of a provider loaded only when it is used (HTTP, retries, encoders). */
 export interface ProviderClient {
   edit?: EditClient;
   generate?: GenerateClient;
+  task?: TaskClient;
 }
 
 export interface ProviderDescriptor extends ProviderInfo {

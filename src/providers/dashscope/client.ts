@@ -7,6 +7,7 @@ import type { PlannedRequest } from '../../kernel/redact.js';
 import type { RgbaImage } from '../../loom/types.js';
 import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
+import type { PollOutcome } from '../shared/poll.js';
 import { runAsyncTask } from '../shared/task.js';
 import type { EditInstruction, ProviderClient, ProviderContext } from '../types.js';
 import { prepareForDashscope } from './prepare.js';
@@ -70,6 +71,47 @@ async function prepare(image: RgbaImage, ctx: ProviderContext) {
   return prepared;
 }
 
+/** How a wait ends on Ctrl-C (a queued task is canceled) and what a timeout advises. */
+function waitingFrame(ctx: ProviderContext) {
+  return {
+    async onInterrupt(taskId: string, lastStatus: string) {
+      if (lastStatus !== 'PENDING') return 'may still finish';
+      return (await cancelTask(ctx, taskId)) ? 'was canceled' : 'could not be canceled';
+    },
+    timeoutHint: 'raise polling.timeoutMs; the task may still finish, and its result stays 24 hours',
+  };
+}
+
+/** One poll of a task: its status, or the URL of its first result; a failed task throws. */
+async function checkTask(taskId: string, ctx: ProviderContext): Promise<PollOutcome<string>> {
+  const { settings, http, limits } = ctx;
+  const poll = pollRequest(settings, encodeURIComponent(taskId));
+  const res = await http.request({ ...poll, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
+  if (res.status !== 200) throw errorFrom(ctx, res, taskId);
+  const body = parseJson(res.body);
+  const output = (body?.output ?? {}) as Record<string, unknown>;
+  const status = String(output.task_status ?? 'UNKNOWN');
+  const requestId = body?.request_id as string | undefined;
+  const failure = (code: string | undefined, message: string, taskFailed = false) =>
+    providerError({ provider: ctx.provider, code, message, requestId, taskId, taskFailed });
+  if (status === 'SUCCEEDED') {
+    const results = Array.isArray(output.results) ? (output.results as Array<Record<string, unknown>>) : [];
+    const first = results.find((r) => typeof r.url === 'string' && r.url);
+    if (first) return { done: true, value: first.url as string };
+    const failed = results.find((r) => typeof r.code === 'string');
+    throw failure(
+      (failed?.code as string) ?? 'NoResult',
+      (failed?.message as string) ?? 'the task succeeded without an image URL',
+      true,
+    );
+  }
+  if (status === 'FAILED')
+    throw failure(output.code as string | undefined, (output.message as string) ?? 'the task failed', true);
+  if (status === 'CANCELED') throw failure('CANCELED', 'the task was canceled');
+  if (status === 'UNKNOWN') throw failure('UNKNOWN', 'the task is unknown or has expired (tasks are kept 24 hours)');
+  return { done: false, status };
+}
+
 /** Submits, polls and downloads the first result. Ctrl-C while the task is queued cancels it. */
 async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext) {
   const { settings, http, limits } = ctx;
@@ -93,39 +135,8 @@ async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: Prov
         }
         return { taskId, requestId: body?.request_id as string | undefined };
       },
-      async check(taskId) {
-        const poll = pollRequest(settings, encodeURIComponent(taskId));
-        const res = await http.request({ ...poll, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
-        if (res.status !== 200) throw errorFrom(ctx, res, taskId);
-        const body = parseJson(res.body);
-        const output = (body?.output ?? {}) as Record<string, unknown>;
-        const status = String(output.task_status ?? 'UNKNOWN');
-        const requestId = body?.request_id as string | undefined;
-        const failure = (code: string | undefined, message: string, taskFailed = false) =>
-          providerError({ provider: ctx.provider, code, message, requestId, taskId, taskFailed });
-        if (status === 'SUCCEEDED') {
-          const results = Array.isArray(output.results) ? (output.results as Array<Record<string, unknown>>) : [];
-          const first = results.find((r) => typeof r.url === 'string' && r.url);
-          if (first) return { done: true, value: first.url as string };
-          const failed = results.find((r) => typeof r.code === 'string');
-          throw failure(
-            (failed?.code as string) ?? 'NoResult',
-            (failed?.message as string) ?? 'the task succeeded without an image URL',
-            true,
-          );
-        }
-        if (status === 'FAILED')
-          throw failure(output.code as string | undefined, (output.message as string) ?? 'the task failed', true);
-        if (status === 'CANCELED') throw failure('CANCELED', 'the task was canceled');
-        if (status === 'UNKNOWN')
-          throw failure('UNKNOWN', 'the task is unknown or has expired (tasks are kept 24 hours)');
-        return { done: false, status };
-      },
-      async onInterrupt(taskId, lastStatus) {
-        if (lastStatus !== 'PENDING') return 'may still finish';
-        return (await cancelTask(ctx, taskId)) ? 'was canceled' : 'could not be canceled';
-      },
-      timeoutHint: 'raise polling.timeoutMs; the task may still finish, and its result stays 24 hours',
+      check: (taskId) => checkTask(taskId, ctx),
+      ...waitingFrame(ctx),
     },
     ctx,
   );
@@ -148,7 +159,26 @@ async function cancelTask(ctx: ProviderContext, taskId: string): Promise<boolean
   }
 }
 
+/** Waits for a task submitted earlier and downloads its first result. */
+async function waitForTask(taskId: string, ctx: ProviderContext) {
+  const task = await runAsyncTask(
+    {
+      submit: () => Promise.reject(new Error('a task being waited for is never submitted')),
+      check: (id) => checkTask(id, ctx),
+      ...waitingFrame(ctx),
+    },
+    { ...ctx, attachTo: { taskId } },
+  );
+  const bytes = await fetchResult(task.url, task.taskId, ctx);
+  return { bytes, taskId: task.taskId, requestId: task.requestId, model: ctx.settings.model };
+}
+
 export const client: ProviderClient = {
+  task: {
+    check: checkTask,
+    wait: waitForTask,
+    cancel: (taskId, ctx) => cancelTask(ctx, taskId),
+  },
   edit: {
     async plan(image, instruction, ctx) {
       const prepared = await prepare(image, ctx);

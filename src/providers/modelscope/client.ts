@@ -8,6 +8,7 @@ import type { HttpResponse } from '../../kernel/ports.js';
 import type { PlannedRequest } from '../../kernel/redact.js';
 import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
+import type { PollOutcome } from '../shared/poll.js';
 import { runAsyncTask } from '../shared/task.js';
 import type { GenerateParams, ProviderClient, ProviderContext } from '../types.js';
 
@@ -71,6 +72,49 @@ function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
   });
 }
 
+/** One poll of a task: its status, or the URL of its first image; a failed task throws. */
+async function checkTask(taskId: string, ctx: ProviderContext): Promise<PollOutcome<string>> {
+  const { settings, http, limits } = ctx;
+  const poll = pollRequest(settings, encodeURIComponent(taskId));
+  const res = await http.request({ ...poll, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
+  const body = parseJson(res.body);
+  if (res.status !== 200 || body?.success === false) throw errorFrom(ctx, res, taskId);
+  // An answer that is not JSON says nothing about the task: poll again.
+  if (!body)
+    throw new NetworkError('ModelScope answered a poll with something that is not JSON', {
+      provider: 'modelscope',
+      taskId,
+    });
+  const status = String(body.task_status ?? 'PENDING');
+  const requestId = typeof body.request_id === 'string' ? body.request_id : undefined;
+  if (status === 'SUCCEED') {
+    const images = Array.isArray(body.output_images) ? body.output_images : [];
+    const first = images.find((u): u is string => typeof u === 'string' && u.length > 0);
+    if (!first)
+      throw providerError({
+        provider: ctx.provider,
+        code: 'NoResult',
+        message: 'the task succeeded without an image URL',
+        requestId,
+        taskId,
+      });
+    return { done: true, value: first };
+  }
+  if (status === 'FAILED') {
+    const errors = (body.errors ?? {}) as Record<string, unknown>;
+    throw providerError({
+      provider: ctx.provider,
+      code: errors.code === undefined ? undefined : String(errors.code),
+      message: typeof errors.message === 'string' ? errors.message : 'the task failed',
+      requestId,
+      taskId,
+      taskFailed: true,
+    });
+  }
+  // PENDING, RUNNING, PROCESSING and anything undocumented: still running.
+  return { done: false, status };
+}
+
 async function runGenerate(params: GenerateParams, ctx: ProviderContext) {
   const { settings, http, limits, ui } = ctx;
   const request = buildGenerateRequest(settings, params);
@@ -94,47 +138,8 @@ async function runGenerate(params: GenerateParams, ctx: ProviderContext) {
         if (note) ui.debug(`ModelScope: ${note}`);
         return { taskId, requestId: body?.request_id as string | undefined };
       },
-      async check(taskId) {
-        const poll = pollRequest(settings, encodeURIComponent(taskId));
-        const res = await http.request({ ...poll, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
-        const body = parseJson(res.body);
-        if (res.status !== 200 || body?.success === false) throw errorFrom(ctx, res, taskId);
-        // An answer that is not JSON says nothing about the task: poll again.
-        if (!body)
-          throw new NetworkError('ModelScope answered a poll with something that is not JSON', {
-            provider: 'modelscope',
-            taskId,
-          });
-        const status = String(body.task_status ?? 'PENDING');
-        const requestId = typeof body.request_id === 'string' ? body.request_id : undefined;
-        if (status === 'SUCCEED') {
-          const images = Array.isArray(body.output_images) ? body.output_images : [];
-          const first = images.find((u): u is string => typeof u === 'string' && u.length > 0);
-          if (!first)
-            throw providerError({
-              provider: ctx.provider,
-              code: 'NoResult',
-              message: 'the task succeeded without an image URL',
-              requestId,
-              taskId,
-            });
-          return { done: true, value: first };
-        }
-        if (status === 'FAILED') {
-          const errors = (body.errors ?? {}) as Record<string, unknown>;
-          throw providerError({
-            provider: ctx.provider,
-            code: errors.code === undefined ? undefined : String(errors.code),
-            message: typeof errors.message === 'string' ? errors.message : 'the task failed',
-            requestId,
-            taskId,
-            taskFailed: true,
-          });
-        }
-        // PENDING, RUNNING, PROCESSING and anything undocumented: still running.
-        return { done: false, status };
-      },
-      timeoutHint: 'raise polling.timeoutMs; ModelScope can be slow when busy',
+      check: (taskId) => checkTask(taskId, ctx),
+      timeoutHint: TIMEOUT_HINT,
     },
     ctx,
   );
@@ -142,7 +147,24 @@ async function runGenerate(params: GenerateParams, ctx: ProviderContext) {
   return { bytes, taskId: task.taskId, requestId: task.requestId, model: params.model };
 }
 
+const TIMEOUT_HINT = 'raise polling.timeoutMs; ModelScope can be slow when busy';
+
+/** Waits for a task submitted earlier and downloads its first image. */
+async function waitForTask(taskId: string, ctx: ProviderContext) {
+  const task = await runAsyncTask(
+    {
+      submit: () => Promise.reject(new Error('a task being waited for is never submitted')),
+      check: (id) => checkTask(id, ctx),
+      timeoutHint: TIMEOUT_HINT,
+    },
+    { ...ctx, attachTo: { taskId } },
+  );
+  const bytes = await fetchResult(task.url, task.taskId, ctx);
+  return { bytes, taskId: task.taskId, requestId: task.requestId, model: ctx.settings.model };
+}
+
 export const client: ProviderClient = {
+  task: { check: checkTask, wait: waitForTask },
   generate: {
     plan: (params, ctx) => [buildGenerateRequest(ctx.settings, params), pollRequest(ctx.settings, '{task_id}')],
     run: runGenerate,

@@ -74,7 +74,7 @@ async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise
               provider,
               taskId,
               code: 'WaitTaskTimeout',
-              hint: spec.timeoutHint,
+              hint: `${spec.timeoutHint}; \`imagegen task wait ${provider}:${taskId}\` picks it up later`,
             },
           ),
       },

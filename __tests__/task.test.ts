@@ -1,0 +1,125 @@
+/**
+ * `imagegen task show|wait|cancel`: one task submitted earlier, looked at, waited for and finished through
+ * the loom pipeline, or canceled; and the timeout error that names the command.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Jimp } from 'jimp';
+import { runEdit } from '../src/jobs/edit.js';
+import { runTask, type TaskSpec } from '../src/jobs/task.js';
+import type { FakeProviders } from './helpers/fake-providers.js';
+import { DASHSCOPE_KEY, providerHarness, startFake } from './helpers/provider-setup.js';
+import { runCli } from './helpers/spawn.js';
+import { tempDirsPerTest } from './helpers/tmp.js';
+
+const SAMPLE = path.resolve('samples/grace-hopper.jpg');
+
+let fake: FakeProviders;
+beforeAll(async () => {
+  fake = await startFake();
+});
+afterAll(async () => fake.close());
+
+/** A task at the fake, submitted as DashScope's own console would. */
+async function submitTask(): Promise<string> {
+  const res = await fetch(`${fake.url}/api/v1/services/aigc/image2image/image-synthesis`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${DASHSCOPE_KEY}`,
+      'Content-Type': 'application/json',
+      'X-DashScope-Async': 'enable',
+    },
+    body: JSON.stringify({
+      model: 'wanx2.1-imageedit',
+      input: { function: 'description_edit', prompt: 'flat', base_image_url: 'https://example.com/a.png' },
+      parameters: { n: 1 },
+    }),
+  });
+  const body = (await res.json()) as { output: { task_id: string } };
+  return body.output.task_id;
+}
+
+describe('imagegen task', () => {
+  const setup = tempDirsPerTest();
+  afterEach(() => {
+    fake.requests = [];
+    fake.dashscopeSteps = ['PENDING', 'RUNNING', 'SUCCEEDED'];
+  });
+  const spec = (action: TaskSpec['action'], ref: string): TaskSpec => ({
+    action,
+    ref,
+    style: 'loom',
+    force: false,
+    report: true,
+  });
+
+  it('show gives the status without waiting; wait finishes the result as a loom image', async () => {
+    const dir = setup();
+    const taskId = await submitTask();
+    const h = providerHarness(fake, dir);
+    await runTask(spec('show', `dashscope:${taskId}`), h.resolved, h.services);
+    expect(h.rec.data).toEqual([{ provider: 'dashscope', taskId, status: 'PENDING' }]);
+    expect(readdirSync(dir)).toEqual([]);
+
+    await runTask(spec('wait', `dashscope:${taskId}`), h.resolved, h.services);
+    expect(fake.count('POST', '/api/v1/services/aigc/image2image/image-synthesis')).toBe(1);
+    const [record] = h.rec.results;
+    expect(record).toMatchObject({ status: 'ok', taskId, source: 'dashscope', width: 32 });
+    const image = await Jimp.read(record.output as string);
+    expect(image.bitmap.width).toBe(32);
+  });
+
+  it('cancel cancels a queued task; show then says CANCELED as a failure', async () => {
+    const dir = setup();
+    const taskId = await submitTask();
+    const h = providerHarness(fake, dir);
+    await runTask(spec('cancel', `dashscope:${taskId}`), h.resolved, h.services);
+    expect(fake.canceled).toContain(taskId);
+    expect(h.rec.data).toEqual([{ provider: 'dashscope', taskId, canceled: true }]);
+    await runTask(spec('show', `dashscope:${taskId}`), h.resolved, h.services);
+    expect(h.rec.data[1]).toMatchObject({ status: 'FAILED', error: expect.objectContaining({ code: 'CANCELED' }) });
+  });
+
+  it('refuses a reference without a known provider, and ModelScope cancel', async () => {
+    const dir = setup();
+    const h = providerHarness(fake, dir);
+    await expect(runTask(spec('show', 'abc'), h.resolved, h.services)).rejects.toMatchObject({ kind: 'usage' });
+    await expect(runTask(spec('show', 'acme:abc'), h.resolved, h.services)).rejects.toMatchObject({ kind: 'usage' });
+    await expect(runTask(spec('cancel', 'modelscope:abc'), h.resolved, h.services)).rejects.toMatchObject({
+      kind: 'usage',
+      message: 'ModelScope tasks cannot be canceled',
+    });
+  });
+
+  it('a task that outlasts the wait names the command that picks it up', async () => {
+    const dir = setup();
+    fake.dashscopeSteps = Array.from({ length: 200 }, () => 'RUNNING');
+    const h = providerHarness(fake, dir);
+    const err = await runEdit(
+      {
+        inputs: [SAMPLE],
+        style: 'loom',
+        local: false,
+        fallback: false,
+        dryRun: false,
+        force: false,
+        report: true,
+        instruction: {},
+      },
+      h.resolved,
+      h.services,
+    ).then(
+      () => ({}) as Error & { hint?: string; taskId?: string },
+      (e: unknown) => e as Error & { hint?: string; taskId?: string },
+    );
+    expect(err).toMatchObject({ kind: 'network', code: 'WaitTaskTimeout' });
+    expect(err.hint).toContain(`imagegen task wait dashscope:${err.taskId}`);
+  });
+
+  it('the binary exits 2 for an unknown action', async () => {
+    const r = await runCli(['task', 'frob', 'dashscope:abc'], { cwd: setup() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('task: expected show, wait or cancel, got "frob"');
+  });
+});

@@ -1,0 +1,32 @@
+/** `imagegen task show|wait|cancel <provider>:<task-id>`: options -> TaskSpec -> the task job. */
+import type { TaskAction, TaskSpec } from '../../jobs/task.js';
+import { UsageError } from '../../kernel/errors.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import { configFlags, maxDownloadOption, reportChoice } from '../options.js';
+import { createServices, loadConfig } from '../services.js';
+
+const ACTIONS: readonly TaskAction[] = ['show', 'wait', 'cancel'];
+
+export async function taskCommand(
+  ctx: CliContext,
+  opts: GlobalOptions & Record<string, unknown>,
+  action: string,
+  ref: string,
+): Promise<void> {
+  if (!(ACTIONS as readonly string[]).includes(action)) {
+    throw new UsageError(`task: expected show, wait or cancel, got "${action}"`);
+  }
+  const services = await createServices(ctx, opts);
+  const spec: TaskSpec = {
+    action: action as TaskAction,
+    ref,
+    style: opts.style as string,
+    output: opts.output as string | undefined,
+    force: opts.force === true,
+    report: reportChoice(opts),
+    maxDownloadMb: maxDownloadOption(opts.maxDownload),
+  };
+  const resolved = await loadConfig(ctx, opts, configFlags(opts), services);
+  const { runTask } = await import('../../jobs/task.js');
+  await runTask(spec, resolved, services);
+}

@@ -1,0 +1,115 @@
+/**
+ * `imagegen task show|wait|cancel <provider>:<task-id>`: one task submitted earlier (by a run that timed out
+ * or was stopped). `wait` finishes it like `edit` would: through the loom pipeline of a style.
+ */
+import path from 'node:path';
+import { resolveLoomSettings } from '../config/loom.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { findStyle } from '../config/styles.js';
+import { ProviderError, UsageError, throwIfAborted } from '../kernel/errors.js';
+import type { Services } from '../kernel/ports.js';
+import { findProvider, providerList } from '../providers/registry.js';
+import { decodeResult } from '../stages/acquire.js';
+import { finishLoom } from '../stages/finish.js';
+import { checkTargets, writeLoomImage } from '../stages/write.js';
+import { chooseFormat, targetFor, type OutputSpec } from './output.js';
+import { missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
+
+export type TaskAction = 'show' | 'wait' | 'cancel';
+
+export interface TaskSpec extends OutputSpec {
+  action: TaskAction;
+  /** `<provider>:<task-id>` */
+  ref: string;
+  /** wait: the style whose loom pipeline finishes the result. */
+  style: string;
+  maxDownloadMb?: number;
+}
+
+function parseRef(ref: string) {
+  const m = /^([a-z0-9-]+):(.+)$/i.exec(ref.trim());
+  const provider = m ? findProvider(m[1].toLowerCase()) : undefined;
+  if (!m || !provider) {
+    throw new UsageError(`expected <provider>:<task-id>, got "${ref}"`, {
+      hint: `providers: ${providerList()
+        .map((p) => p.id)
+        .join(', ')}`,
+    });
+  }
+  return { provider, taskId: m[2] };
+}
+
+export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services: Services): Promise<void> {
+  const { ui, fs, cwd } = services;
+  const { provider, taskId } = parseRef(spec.ref);
+  if (!resolved.config.providers[provider.id]?.apiKey) throw missingKeyError(provider);
+  const ctx = providerContext(provider, resolved, services, taskLimits(resolved, spec.maxDownloadMb));
+  const client = (await provider.load()).task;
+  if (!client) throw new UsageError(`${provider.label} tasks cannot be looked up`);
+
+  if (spec.action === 'show') {
+    let status: Record<string, unknown>;
+    try {
+      const outcome = await client.check(taskId, ctx);
+      status = outcome.done ? { status: 'SUCCEEDED', resultUrl: outcome.value } : { status: outcome.status };
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      status = { status: 'FAILED', error: err.toJSON() };
+    }
+    ui.info(`${provider.label} task ${taskId}: ${String(status.status)}`);
+    ui.data({ provider: provider.id, taskId, ...status });
+    return;
+  }
+
+  if (spec.action === 'cancel') {
+    if (!client.cancel) throw new UsageError(`${provider.label} tasks cannot be canceled`);
+    const canceled = await client.cancel(taskId, ctx);
+    ui.data({ provider: provider.id, taskId, canceled });
+    if (!canceled) {
+      throw new ProviderError('failure', `${provider.label} did not cancel task ${taskId}`, {
+        provider: provider.id,
+        taskId,
+        hint: 'only a task still waiting in the queue (PENDING) can be canceled',
+      });
+    }
+    ui.info(`${provider.label} task ${taskId}: canceled`);
+    return;
+  }
+
+  const style = findStyle(spec.style, resolved.config.styles);
+  const { loom, paletteSpec } = await resolveLoomSettings(resolved, style, fs);
+  const format = chooseFormat(resolved, spec.output);
+  const stem = `${provider.id}-${taskId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16)}.${style.name}`;
+  const target = targetFor(spec, resolved, cwd, stem);
+  await checkTargets(target, fs);
+  ctx.gate = await openGate(ctx, resolved, services);
+  const started = services.now();
+  const result = await client.wait(taskId, ctx);
+  throwIfAborted(services.signal);
+  const image = await decodeResult(result.bytes, provider, taskId);
+  const finished = finishLoom(image, loom, services.signal);
+  const meta = { style: style.name, source: provider.id, provider: provider.id, model: result.model, taskId };
+  const written = await writeLoomImage(
+    services,
+    target,
+    { result: finished, loom, paletteSpec, format, meta },
+    services.signal,
+  );
+  ui.info(`${provider.label} task ${taskId} → ${path.relative(cwd, written.image) || written.image}`);
+  ui.result({
+    status: 'ok',
+    input: null,
+    output: written.image,
+    ...(written.report ? { report: written.report } : {}),
+    style: style.name,
+    source: provider.id,
+    provider: provider.id,
+    model: result.model,
+    taskId,
+    ...(result.requestId ? { requestId: result.requestId } : {}),
+    width: finished.image.width,
+    height: finished.image.height,
+    colors: finished.image.palette.length / 3,
+    seconds: Math.round(services.now() - started) / 1000,
+  });
+}
