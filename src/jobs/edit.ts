@@ -13,7 +13,7 @@ import { describeRequest } from '../kernel/redact.js';
 import type { EditInstruction } from '../providers/types.js';
 import { decodeImage } from '../image/decode.js';
 import { STDIN, readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
-import { finishBytes, finishLoom } from '../stages/finish.js';
+import { finishBytes } from '../stages/finish.js';
 import type { OutputMeta } from '../stages/report.js';
 import { STDOUT, checkTargets, writeLoomImage } from '../stages/write.js';
 import { expandInputs } from './inputs.js';
@@ -173,19 +173,18 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     };
     const spinner = item.ui.spinner(`${label}: weaving ${loom.width} ends, ${loom.colors} colours`);
     try {
-      const finished = acquired
-        ? { result: finishLoom(acquired.image, loom, item.signal), encoded: undefined }
-        : await finishBytes(
-            {
-              bytes,
-              label,
-              maxPixels: spec.maxPixels,
-              loom,
-              encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
-            },
-            pool,
-            item.signal,
-          );
+      // A remote result is already decoded (and checked); a local picture is decoded where it is woven.
+      const finished = await finishBytes(
+        {
+          ...(acquired ? { image: acquired.image } : { bytes }),
+          label,
+          maxPixels: spec.maxPixels,
+          loom,
+          encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
+        },
+        pool,
+        item.signal,
+      );
       const { result } = finished;
       const written = await writeLoomImage(
         services,

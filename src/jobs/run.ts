@@ -112,7 +112,12 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
         error: errorRecord(err),
         seconds: seconds(),
       });
-      if (batch && !(err instanceof SkippedError)) itemUi.warn(`${queue.label(item)}: ${describeError(err)}`);
+      if (batch && !(err instanceof SkippedError)) {
+        // Input errors already begin with the file's name.
+        const message = describeError(err);
+        const label = queue.label(item);
+        itemUi.warn(message.startsWith(label) ? message : `${label}: ${message}`);
+      }
     } finally {
       counts.running--;
       showStatus();

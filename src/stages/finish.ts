@@ -30,9 +30,11 @@ export function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: A
   return result;
 }
 
-/** A picture's file bytes, how to weave them, and how to encode the result. */
+/** A picture (its file's bytes, or its pixels), how to weave it, and how to encode the result. */
 export interface FinishInput {
-  bytes: Uint8Array;
+  bytes?: Uint8Array;
+  /** Pixels already decoded (a provider's result, checked on the main thread). */
+  image?: RgbaImage;
   /** Names the picture in errors. */
   label: string;
   maxPixels?: number;
@@ -50,7 +52,7 @@ export interface Finished {
 export type FinishOutcome = ({ ok: true } & Finished) | { ok: false; error: ErrorRecord };
 
 async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
-  const picture = await decodeImage(input.bytes, input.label, { maxPixels: input.maxPixels });
+  const picture = input.image ?? (await decodeImage(input.bytes!, input.label, { maxPixels: input.maxPixels }));
   const result = finishLoom(picture, input.loom, signal);
   const { format, meta, paletteSpec } = input.encode;
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });

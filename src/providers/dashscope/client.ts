@@ -115,13 +115,15 @@ async function checkTask(taskId: string, ctx: ProviderContext): Promise<PollOutc
 /** Submits, polls and downloads the first result. Ctrl-C while the task is queued cancels it. */
 async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext) {
   const { settings, http, limits } = ctx;
-  // Prepared on the first submit only: a task being re-attached needs no picture.
-  let request: Promise<PlannedRequest> | undefined;
+  // Prepared before a task slot is taken, so that the slot is held only while the provider works; a task
+  // being re-attached needs no picture.
+  const request = ctx.attachTo
+    ? undefined
+    : buildEditRequest(settings, instruction, (await prepare(image, ctx)).dataUri);
   const task = await runAsyncTask(
     {
       async submit() {
-        request ??= prepare(image, ctx).then((p) => buildEditRequest(settings, instruction, p.dataUri));
-        const res = await http.request({ ...(await request), timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
+        const res = await http.request({ ...request!, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
         if (res.status !== 200) throw errorFrom(ctx, res);
         const body = parseJson(res.body);
         const taskId = (body?.output as Record<string, unknown> | undefined)?.task_id;

@@ -43,14 +43,15 @@ export class ProviderGate {
     private readonly options: GateOptions,
   ) {
     this.tasks = new PQueue({ concurrency: limits.tasksInFlight });
-    this.submits = new PQueue({
-      concurrency: Math.max(1, Math.ceil(limits.submitsPerSecond)),
-      intervalCap: Math.max(1, Math.floor(limits.submitsPerSecond)),
-      interval: limits.submitsPerSecond >= 1 ? 1000 : Math.round(1000 / limits.submitsPerSecond),
-      // A sliding window, as the services count: no burst across a window's edge.
-      strict: true,
-    });
+    // The service counts a submit when it arrives, and a large body may take a while to arrive: so each
+    // of the `slots` submit slots stays taken for a whole window after the answer has come back. Two
+    // arrivals through one slot are then at least a window apart, and no window holds more than `slots`.
+    const slots = Math.max(1, Math.ceil(limits.submitsPerSecond));
+    this.holdMs = Math.round((slots / limits.submitsPerSecond) * 1000);
+    this.submits = new PQueue({ concurrency: slots });
   }
+
+  private readonly holdMs: number;
 
   /** Tasks holding a slot now. */
   get inFlight(): number {
@@ -78,18 +79,26 @@ export class ProviderGate {
       // Cool-downs are waited out before taking a place in the rate window, so that submits held back
       // together are not then sent together.
       await this.waitForCoolDown(signal);
-      const outcome = (await this.submits.add(async () => {
-        throwIfAborted(signal);
-        if (this.coolUntil > this.options.now()) return { ok: false as const, again: true };
-        this.checkOpen();
-        try {
-          const value = await attempt();
-          this.strikes = 0;
-          return { ok: true as const, value };
-        } catch (err) {
-          return { ok: false as const, err };
-        }
-      })) as { ok: true; value: T } | { ok: false; err?: unknown; again?: boolean };
+      type Outcome = { ok: true; value: T } | { ok: false; err?: unknown; again?: boolean };
+      const outcome = await new Promise<Outcome>((resolve, reject) => {
+        this.submits
+          .add(async () => {
+            throwIfAborted(signal);
+            if (this.coolUntil > this.options.now()) return resolve({ ok: false, again: true });
+            this.checkOpen();
+            try {
+              const value = await attempt();
+              this.strikes = 0;
+              resolve({ ok: true, value });
+            } catch (err) {
+              resolve({ ok: false, err });
+            }
+            // The answer is the caller's at once; the slot stays taken for the window (real time, as the
+            // service keeps it).
+            await new Promise((done) => setTimeout(done, this.holdMs).unref());
+          })
+          .catch(reject);
+      });
       if (outcome.ok) return outcome.value;
       if (outcome.again) continue;
       tries++;
