@@ -154,12 +154,13 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
   throw new PartialBatchError(counts.failed, items.length);
 }
 
-/** The UI an item of a batch sees: its spinners print only how they end, above the batch's status line. */
+/** The UI an item of a batch sees: its spinners print only how they succeed, above the batch's status line. */
 function quietItems(ui: Ui, status: { print(text: string): void }): Ui {
   const spinner = (): Spinner => ({
     update() {},
     succeed: (text) => text && status.print(text),
-    fail: (text) => text && status.print(text),
+    // A failed item gets one warning with its cause from the batch instead.
+    fail() {},
     stop() {},
   });
   return { ...ui, spinner };
