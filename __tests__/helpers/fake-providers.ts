@@ -4,6 +4,9 @@
  * scripted statuses (or finish after a set time), and results are served from /results/. With `limits` on it
  * also refuses submits as the services do: DashScope allows 2 submits a second and 2 tasks in flight,
  * ModelScope 1 task in flight; `dailyQuotaExhausted` makes ModelScope refuse every submit for the day.
+ * `dashscopeAccount` and `modelscopeAccount` stand for an account in arrears, without the model, or not
+ * verified: DashScope refuses every submit before looking at its parameters (so an empty submit, which a
+ * good account gets InvalidParameter for, gets the account's refusal), ModelScope every request.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -145,6 +148,15 @@ export class FakeProviders {
   dailyQuotaExhausted: boolean;
   /** Tasks submitted while this is set finish that many ms after submit; undefined = scripted steps. */
   taskDurationMs?: number;
+  /** The DashScope account: in good standing, in arrears (400 Arrearage), or without the model (403 Unpurchased). */
+  dashscopeAccount: 'ok' | 'arrearage' | 'unpurchased' = 'ok';
+  /** The ModelScope account: fine, or not bound to a verified Alibaba Cloud account (403 on every request). */
+  modelscopeAccount: 'ok' | 'unverified' = 'ok';
+  /**
+   * ModelScope's answer to a query of an unknown task carries the rate-limit headers too (whether the real
+   * service sends them there is not known).
+   */
+  modelscopeQuotaOnQuery = false;
   /** What the limits saw, per provider; cleared by resetStats(). */
   stats: Record<Provider, ProviderStats> = { dashscope: emptyStats(), modelscope: emptyStats() };
 
@@ -176,6 +188,11 @@ export class FakeProviders {
   async close(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  /** Every task ever created, by any provider (tests that must create none count them). */
+  get tasksCreated(): number {
+    return this.tasks.size;
   }
 
   count(method: string, pathPrefix: string): number {
@@ -304,6 +321,24 @@ export class FakeProviders {
       });
 
     if (req.method === 'POST' && path === '/api/v1/services/aigc/image2image/image-synthesis') {
+      if (this.dashscopeAccount === 'arrearage')
+        return this.send(res, {
+          status: 400,
+          body: {
+            code: 'Arrearage',
+            message: 'Access denied, plesase make sure your account is in good standing.',
+            request_id,
+          },
+        });
+      if (this.dashscopeAccount === 'unpurchased')
+        return this.send(res, {
+          status: 403,
+          body: {
+            code: 'AccessDenied.Unpurchased',
+            message: 'Access to model denied. Please make sure you are eligible for using the model.',
+            request_id,
+          },
+        });
       if (req.headers['x-dashscope-async'] !== 'enable') {
         return this.send(res, {
           status: 403,
@@ -405,6 +440,14 @@ export class FakeProviders {
     // ModelScope's 401 body is not documented; the only observed error shape is {errors:{message}, request_id}.
     if (auth !== `Bearer ${this.options.modelscopeKey}`)
       return this.send(res, { status: 401, body: { errors: { message: 'Authentication failed' }, request_id } });
+    if (this.modelscopeAccount === 'unverified')
+      return this.send(res, {
+        status: 403,
+        body: {
+          errors: { message: 'Please bind your Alibaba Cloud account and complete real-name verification' },
+          request_id,
+        },
+      });
 
     if (req.method === 'POST' && path === '/v1/images/generations') {
       if (req.headers['x-modelscope-async-mode'] !== 'true') {
@@ -465,7 +508,13 @@ export class FakeProviders {
       }
       const task_id = poll[1];
       const task = this.tasks.get(task_id);
-      if (!task) return this.send(res, { status: 404, body: { errors: { message: 'task not found' }, request_id } });
+      const quota = this.modelscopeQuotaOnQuery ? this.modelscopeHeaders : {};
+      if (!task)
+        return this.send(res, {
+          status: 404,
+          headers: quota,
+          body: { errors: { message: 'task not found' }, request_id },
+        });
       const step = this.nextStep(task, this.modelscopeSteps, 'SUCCEED');
       this.noteStep(task, step, MODELSCOPE_TERMINAL);
       if (typeof step === 'object' && 'status' in step && typeof step.status === 'number')

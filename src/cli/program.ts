@@ -15,6 +15,7 @@ Examples:
   $ imagegen generate "a red fox among ferns" --style loom
   $ imagegen styles
   $ imagegen config
+  $ imagegen doctor                                          # before a batch: keys, hosts, balance
 
 ${EXIT_CODE_HELP}`;
 
@@ -123,6 +124,16 @@ export function buildProgram(ctx: CliContext): Command {
     const { configCommand } = await import('./commands/info.js');
     await configCommand(ctx, globals(cmd));
   });
+
+  program
+    .command('doctor')
+    .description('check config, keys, hosts, models, balance, output folder and loom settings, at no cost')
+    .option('--offline', 'only the checks that need no network', false)
+    .option('--out-dir <dir>', 'output folder to check')
+    .action(async (_opts, cmd: Command) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      await doctorCommand(ctx, globals(cmd));
+    });
 
   const repeat = (v: string, all: string[] = []) => [...all, v];
   program

@@ -3,6 +3,7 @@
  * (plain data and cheap checks, safe to load on every run) and whose client is loaded only when a request
  * is to be made; plus one line in src/providers/registry.ts.
  */
+import type { ImagegenError } from '../kernel/errors.js';
 import type { HttpClient, Sleep, Ui } from '../kernel/ports.js';
 import type { PlannedRequest, Redactor } from '../kernel/redact.js';
 import type { LeafSpec } from '../kernel/values.js';
@@ -132,11 +133,55 @@ interface TaskClient {
   cancel?(taskId: string, ctx: ProviderContext): Promise<boolean>;
 }
 
+/** How sure a finding is: the service said so, or it follows from an answer that does not say it outright. */
+export type Certainty = 'certain' | 'inferred';
+
+/** One thing a no-cost probe learnt. */
+export interface ProbeFinding {
+  status: 'ok' | 'warning' | 'failure';
+  certainty: Certainty;
+  message: string;
+  /** Why it is not ok: its kind decides the exit code, its hint says what to do. */
+  error?: ImagegenError;
+}
+
+/** What `imagegen doctor` learns from a provider without creating a task or spending quota. */
+export interface ProbeReport {
+  /** Round trip of the key query, in milliseconds. */
+  latencyMs: number;
+  /** Whether the key is accepted. */
+  key: ProbeFinding;
+  /** Balance, quota and access to the model; absent when the key was not accepted. */
+  account?: ProbeFinding;
+}
+
+interface DoctorClient {
+  /**
+   * Sends only requests that the service answers without creating a task: a query of a task id that cannot
+   * exist, and where one is known, a submit that is refused before a task is made. Never retried. Throws a
+   * NetworkError when the host does not answer at all.
+   */
+  probe(ctx: ProviderContext): Promise<ProbeReport>;
+}
+
 /** The part of a provider loaded only when it is used (HTTP, retries, encoders). */
 export interface ProviderClient {
   edit?: EditClient;
   generate?: GenerateClient;
   task?: TaskClient;
+  doctor?: DoctorClient;
+}
+
+/** A region of a provider's service: where it is documented to answer, and which models it offers there. */
+export interface ProviderRegion {
+  id: string;
+  label: string;
+  /** The documented base URLs of the region (scheme and host, no path). */
+  baseUrls: readonly string[];
+  /** Other documented hosts of the region, such as a workspace's own domain. */
+  hostPattern?: RegExp;
+  /** Which of the provider's `models` the region offers. */
+  models: readonly string[];
 }
 
 export interface ProviderDescriptor extends ProviderInfo {
@@ -144,11 +189,19 @@ export interface ProviderDescriptor extends ProviderInfo {
   keyEnv: readonly string[];
   /** What a key looks like, for `config` and `init`: 'sk-…'. */
   keyShape: string;
+  /** What every key starts with, for `doctor`: 'sk-'. */
+  keyPrefix?: string;
   baseUrlEnv: string;
   defaultBaseUrl: string;
   defaultModel: string;
   /** What providers.<id>.model is, for `config` and `init`. */
   modelDescription: string;
+  /** The models imagegen knows how to call on this provider (the configured one may be another). */
+  models?: readonly string[];
+  /** Where the service is documented to answer, and which models each region offers. */
+  regions?: readonly ProviderRegion[];
+  /** The path every request starts with (`/api/v1`); a base URL must not end with it, or it is doubled. */
+  apiPath?: string;
   capabilities: readonly Capability[];
   /** The account's documented limits, the defaults of providers.<id>.limits. */
   limits: GateLimits;

@@ -2,14 +2,17 @@
  * DashScope `wanx2.1-imageedit` as documented: an async task submitted with `X-DashScope-Async: enable`,
  * the image sent as a data URI, then polled at /api/v1/tasks/{id} until SUCCEEDED, FAILED, CANCELED or UNKNOWN.
  */
+import { randomUUID } from 'node:crypto';
+import { NetworkError, ProviderError } from '../../kernel/errors.js';
 import type { HttpResponse } from '../../kernel/ports.js';
 import type { PlannedRequest } from '../../kernel/redact.js';
 import type { RgbaImage } from '../../loom/types.js';
 import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
 import type { PollOutcome } from '../shared/poll.js';
+import { failed, readKeyAnswer, timedRequest } from '../shared/probe.js';
 import { runAsyncTask } from '../shared/task.js';
-import type { EditInstruction, ProviderClient, ProviderContext } from '../types.js';
+import type { EditInstruction, ProbeFinding, ProbeReport, ProviderClient, ProviderContext } from '../types.js';
 import { prepareForDashscope } from './prepare.js';
 
 const SUBMIT_PATH = '/api/v1/services/aigc/image2image/image-synthesis';
@@ -175,7 +178,96 @@ async function waitForTask(taskId: string, ctx: ProviderContext) {
   return { bytes, taskId: task.taskId, requestId: task.requestId, model: ctx.settings.model };
 }
 
+/**
+ * `imagegen doctor`, at no cost. The key: a query of a random task id, which a valid key gets answered with
+ * UNKNOWN and a rejected one (or one of another region) with 401. Balance and model access: a submit with an
+ * empty input, which cannot become a task; DashScope answers it with a parameter error when the account may
+ * use the model, and with Arrearage or AccessDenied.Unpurchased when it may not. That the account is checked
+ * before the parameters is not documented, so a parameter error is an inferred pass; a refusal is certain.
+ */
+async function probe(ctx: ProviderContext): Promise<ProbeReport> {
+  const { res, latencyMs } = await timedRequest(ctx, pollRequest(ctx.settings, randomUUID()));
+  let error: ProviderError | undefined;
+  if (res.status === 404) {
+    error = new ProviderError('usage', `DashScope HTTP 404: the host has no task API at ${ctx.settings.baseUrl}`, {
+      provider: ctx.provider.id,
+      status: 404,
+      hint: 'check providers.dashscope.baseUrl: the host only, such as https://dashscope.aliyuncs.com',
+    });
+  } else if (res.status !== 200) error = errorFrom(ctx, res);
+  const status = String(
+    (parseJson(res.body)?.output as Record<string, unknown> | undefined)?.task_status ?? 'no status',
+  );
+  const { key, account } = readKeyAnswer(error, {
+    status: 'ok',
+    certainty: 'certain',
+    message: `accepted: a query of a task id that does not exist answered ${status}`,
+  });
+  if (key.status !== 'ok' || account) return { latencyMs, key, account };
+  return { latencyMs, key, account: await probeAccount(ctx) };
+}
+
+async function probeAccount(ctx: ProviderContext): Promise<ProbeFinding> {
+  const { settings } = ctx;
+  const model = settings.model;
+  let res: HttpResponse;
+  try {
+    ({ res } = await timedRequest(ctx, {
+      method: 'POST',
+      url: settings.baseUrl + SUBMIT_PATH,
+      headers: {
+        Authorization: `Bearer ${settings.apiKey}`,
+        'Content-Type': 'application/json',
+        'X-DashScope-Async': 'enable',
+      },
+      // No function, prompt or picture: nothing a task could be made of.
+      json: { model, input: {} },
+    }));
+  } catch (err) {
+    if (err instanceof NetworkError) return failed(err);
+    throw err;
+  }
+  const body = parseJson(res.body);
+  if (res.status === 200) {
+    const taskId = (body?.output as Record<string, unknown> | undefined)?.task_id;
+    if (typeof taskId !== 'string' || !taskId)
+      return {
+        status: 'warning',
+        certainty: 'inferred',
+        message: 'not known: DashScope took an empty submit without making a task',
+      };
+    // Never expected: take it back at once.
+    const canceled = await cancelTask(ctx, taskId);
+    return failed(
+      new ProviderError(
+        'failure',
+        `DashScope made task ${taskId} of an empty submit; it ${canceled ? 'was canceled' : 'could not be canceled'}`,
+        {
+          provider: ctx.provider.id,
+          taskId,
+          hint: 'DashScope no longer refuses an empty submit: run doctor --offline',
+        },
+      ),
+    );
+  }
+  const err = errorFrom(ctx, res);
+  if (err.kind === 'usage' && res.status === 400) {
+    const said = typeof body?.message === 'string' ? ` ("${body.message}")` : '';
+    return {
+      status: 'ok',
+      certainty: 'inferred',
+      message:
+        `balance and access to ${model} not refused: an empty submit was answered ${err.code ?? 'HTTP 400'}${said}, ` +
+        'not Arrearage or AccessDenied.Unpurchased, and made no task',
+    };
+  }
+  if (err.kind === 'rate-limit' || err.kind === 'moderation' || err.kind === 'failure')
+    return { status: 'warning', certainty: 'inferred', message: `not known: ${err.message}`, error: err };
+  return failed(err);
+}
+
 export const client: ProviderClient = {
+  doctor: { probe },
   task: {
     check: checkTask,
     wait: waitForTask,

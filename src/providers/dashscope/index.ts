@@ -54,10 +54,40 @@ export const dashscope: ProviderDescriptor = {
   label: 'DashScope',
   keyEnv: ['DASHSCOPE_API_KEY', 'TONGYI_API_KEY'],
   keyShape: 'sk-…',
+  keyPrefix: 'sk-',
   baseUrlEnv: 'IMAGEGEN_DASHSCOPE_BASE_URL',
   defaultBaseUrl: 'https://dashscope.aliyuncs.com',
   defaultModel: 'wanx2.1-imageedit',
   modelDescription: 'DashScope image-edit model',
+  // The request imagegen builds is wanx2.1-imageedit's; newer edit models take other bodies.
+  models: ['wanx2.1-imageedit'],
+  // Model Studio's DashScope domains, one per region; a key works only in its own region (401 elsewhere).
+  // Workspace domains are <workspace>.<region id>.maas.aliyuncs.com. wanx2.1-imageedit is documented only
+  // for China (Beijing).
+  regions: [
+    {
+      id: 'cn-beijing',
+      label: 'China (Beijing)',
+      baseUrls: ['https://dashscope.aliyuncs.com'],
+      hostPattern: /^[a-z0-9-]+\.cn-beijing\.maas\.aliyuncs\.com$/,
+      models: ['wanx2.1-imageedit'],
+    },
+    {
+      id: 'ap-southeast-1',
+      label: 'Singapore',
+      baseUrls: ['https://dashscope-intl.aliyuncs.com'],
+      hostPattern: /^[a-z0-9-]+\.ap-southeast-1\.maas\.aliyuncs\.com$/,
+      models: [],
+    },
+    { id: 'us-east-1', label: 'US (Virginia)', baseUrls: ['https://dashscope-us.aliyuncs.com'], models: [] },
+    {
+      id: 'cn-hongkong',
+      label: 'China (Hong Kong)',
+      baseUrls: ['https://cn-hongkong.dashscope.aliyuncs.com'],
+      models: [],
+    },
+  ],
+  apiPath: '/api/v1',
   capabilities: ['edit'],
   // wanx2.1-imageedit: 2 tasks in flight and 2 submits a second per account.
   limits: { tasksInFlight: 2, submitsPerSecond: 2 },

@@ -3,14 +3,16 @@
  * poll /v1/tasks/{id} with `X-ModelScope-Task-Type: image_generation` until SUCCEED or FAILED. Every other
  * status means the task is still running.
  */
-import { NetworkError } from '../../kernel/errors.js';
+import { randomUUID } from 'node:crypto';
+import { NetworkError, ProviderError } from '../../kernel/errors.js';
 import type { HttpResponse } from '../../kernel/ports.js';
 import type { PlannedRequest } from '../../kernel/redact.js';
 import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
 import type { PollOutcome } from '../shared/poll.js';
+import { failed, readKeyAnswer, timedRequest } from '../shared/probe.js';
 import { runAsyncTask } from '../shared/task.js';
-import type { GenerateParams, ProviderClient, ProviderContext } from '../types.js';
+import type { GenerateParams, ProbeFinding, ProbeReport, ProviderClient, ProviderContext } from '../types.js';
 
 type Settings = ProviderContext['settings'];
 
@@ -163,7 +165,50 @@ async function waitForTask(taskId: string, ctx: ProviderContext) {
   return { bytes, taskId: task.taskId, requestId: task.requestId, model: ctx.settings.model };
 }
 
+/**
+ * `imagegen doctor`, at no cost: one query of a random task id. A 401 rejects the key (certain); any other
+ * answer to a task that does not exist means the key was not rejected, which ModelScope does not document
+ * (inferred). No request is known that ModelScope refuses before making a task, so model access is not asked;
+ * the day's allowance is read from the rate-limit headers when the answer carries them.
+ */
+async function probe(ctx: ProviderContext): Promise<ProbeReport> {
+  const { res, latencyMs } = await timedRequest(ctx, pollRequest(ctx.settings, randomUUID()));
+  const body = parseJson(res.body);
+  const answered = [200, 400, 404].includes(res.status) && body?.success !== false;
+  const { key, account } = readKeyAnswer(answered ? undefined : errorFrom(ctx, res), {
+    status: 'ok',
+    certainty: 'inferred',
+    message: `not rejected: a query of a task id that does not exist answered HTTP ${res.status}, not 401`,
+  });
+  if (key.status !== 'ok' || account) return { latencyMs, key, account };
+  return { latencyMs, key, account: allowance(ctx, res) };
+}
+
+/** The day's allowance from the rate-limit headers, if the answer has them. */
+function allowance(ctx: ProviderContext, res: HttpResponse): ProbeFinding {
+  const user = header(res, 'modelscope-ratelimit-requests-remaining');
+  const model = header(res, 'modelscope-ratelimit-model-requests-remaining');
+  if (user === undefined && model === undefined) {
+    return {
+      status: 'warning',
+      certainty: 'inferred',
+      message: `access to ${ctx.settings.model} and the day's allowance not known: ModelScope refuses no request before making a task, and this answer has no rate-limit headers`,
+    };
+  }
+  const note = quotaNote(res)!;
+  if (user === '0' || model === '0') {
+    return failed(
+      new ProviderError('quota', `ModelScope: no calls left today (${note})`, {
+        provider: ctx.provider.id,
+        hint: 'the allowance comes back at 00:00 (UTC+8)',
+      }),
+    );
+  }
+  return { status: 'ok', certainty: 'certain', message: `${note}, by the answer's rate-limit headers` };
+}
+
 export const client: ProviderClient = {
+  doctor: { probe },
   task: { check: checkTask, wait: waitForTask },
   generate: {
     plan: (params, ctx) => [buildGenerateRequest(ctx.settings, params), pollRequest(ctx.settings, '{task_id}')],
