@@ -124,16 +124,17 @@ describe('loadConfigFile', () => {
     return { root: t.dir, home, project };
   }
 
-  it('finds an rc file in a parent folder', async () => {
+  it('finds an rc file in a parent folder, up to the project root', async () => {
     const { root, home, project } = setup();
+    mkdirSync(path.join(root, 'work', '.git'));
     writeFileSync(path.join(root, 'work', '.imagegenrc.json'), '{"loom":{"colors":5}}');
     const found = await loadConfigFile({ cwd: project, home });
     expect(found).toEqual({ path: path.join(root, 'work', '.imagegenrc.json'), data: { loom: { colors: 5 } } });
   });
 
-  it('reads YAML in .imagegenrc and package.json#imagegen, nearest first', async () => {
+  it('reads YAML in .imagegenrc and package.json#imagegen, package.json first', async () => {
     const { root, home, project } = setup();
-    writeFileSync(path.join(root, 'work', '.imagegenrc'), 'loom:\n  colors: 3\n');
+    writeFileSync(path.join(root, 'work', 'project', '.imagegenrc'), 'loom:\n  colors: 3\n');
     writeFileSync(
       path.join(root, 'work', 'project', 'package.json'),
       JSON.stringify({ name: 'x', imagegen: { loom: { width: 400 } } }),

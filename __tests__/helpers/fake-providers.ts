@@ -15,6 +15,11 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * Pads the JSON body with spaces (still valid JSON) to this many bytes, streamed in chunks without a
+   * Content-Length, for as long as the client keeps reading: an answer too large to hold.
+   */
+  padTo?: number;
 }
 
 /** A task status step: a status name, a failure, or a raw HTTP reply (e.g. a 503). */
@@ -140,6 +145,8 @@ export class FakeProviders {
     'modelscope-ratelimit-model-requests-remaining': '199',
   };
   canceled: string[] = [];
+  /** Bytes of padding written for `padTo` replies (the client may stop reading long before the end). */
+  paddingSent = 0;
   /** Enforce dashscopeLimits and modelscopeLimits on submits. */
   limits: boolean;
   dashscopeLimits: ProviderLimits;
@@ -263,7 +270,28 @@ export class FakeProviders {
   private send(res: ServerResponse, reply: Reply): void {
     const headers = { 'content-type': 'application/json', ...(reply.headers ?? {}) };
     res.writeHead(reply.status, headers);
-    res.end(reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
+    const text =
+      reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+    if (reply.padTo === undefined) {
+      res.end(text);
+      return;
+    }
+    res.write(text);
+    let left = reply.padTo - Buffer.byteLength(text);
+    const spaces = Buffer.alloc(64 * 1024, ' ');
+    const pump = () => {
+      while (left > 0 && !res.destroyed) {
+        const piece = left >= spaces.length ? spaces : spaces.subarray(0, left);
+        left -= piece.length;
+        this.paddingSent += piece.length;
+        if (!res.write(piece)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      if (!res.destroyed) res.end();
+    };
+    pump();
   }
 
   private requestId(): string {

@@ -4,9 +4,10 @@
  * retrying is decided in one place (src/providers/shared/retry.ts). With --verbose every exchange is logged,
  * keys masked.
  */
-import { ImagegenError, InterruptedError, NetworkError } from '../kernel/errors.js';
-import type { DownloadResult, HttpClient } from '../kernel/ports.js';
+import { ImagegenError, InterruptedError, NetworkError, ProviderError } from '../kernel/errors.js';
+import type { HttpClient, HttpResponse } from '../kernel/ports.js';
 import { shortenBody, type Redactor } from '../kernel/redact.js';
+import type { Duplex } from 'node:stream';
 
 class DownloadTooLargeError extends ImagegenError {
   constructor(maxBytes: number) {
@@ -14,6 +15,27 @@ class DownloadTooLargeError extends ImagegenError {
       hint: 'raise the limit with --max-download <MB> if this is expected',
     });
   }
+}
+
+/** The largest API answer read (JSON, or an error page); result downloads have their own cap (--max-download). */
+const MAX_ANSWER_BYTES = 1000 * 1000;
+
+/** Host and path of a URL, without its query (which may carry a signature). */
+function where(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.host + u.pathname;
+  } catch {
+    return url.split('?')[0];
+  }
+}
+
+function answerTooLarge(method: string, url: string, maxBytes: number): ImagegenError {
+  const mb = Math.round(maxBytes / 1e5) / 10;
+  return new ProviderError('failure', `${method} ${where(url)}: answer larger than ${mb} MB; stopped reading it`, {
+    code: 'AnswerTooLarge',
+    hint: 'check the base URL in the config: it should point at the provider API',
+  });
 }
 
 function networkError(err: unknown, url: string, signal?: AbortSignal): ImagegenError {
@@ -49,65 +71,107 @@ export function gotHttpClient(): HttpClient {
   return {
     async request(req) {
       const client = await load();
-      try {
-        const res = await client(req.url, {
-          method: req.method,
-          headers: req.headers,
-          json: req.json,
-          timeout: { request: req.timeoutMs },
-          signal: req.signal,
-          responseType: 'text',
-        });
-        return { status: res.statusCode, headers: res.headers, body: res.body };
-      } catch (err) {
-        throw networkError(err, req.url, req.signal);
-      }
+      const maxBytes = req.maxBytes ?? MAX_ANSWER_BYTES;
+      // Streamed, so that the cap holds while the answer arrives: an endless or huge body is never buffered.
+      const stream = client.stream(req.url, {
+        method: req.method,
+        headers: req.headers,
+        // A stream POST without a body would wait for the caller to end it: an empty one is sent instead.
+        ...(req.json !== undefined ? { json: req.json } : req.method === 'POST' ? { body: '' } : {}),
+        timeout: { request: req.timeoutMs },
+      });
+      const read = await readCapped(stream, {
+        url: req.url,
+        maxBytes,
+        signal: req.signal,
+        tooLarge: () => answerTooLarge(req.method, req.url, maxBytes),
+        skipBody: () => false,
+      });
+      return { status: read.status, headers: read.headers, body: read.body.toString('utf8') };
     },
     async download(url, options) {
       const client = await load();
-      const stream = client.stream(url, { timeout: { request: options.timeoutMs }, signal: options.signal });
-      return new Promise<DownloadResult>((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let status = 0;
-        let contentType: string | undefined;
-        let settled = false;
-        const finish = (fn: () => void) => {
-          if (settled) return;
-          settled = true;
-          fn();
-        };
-        stream.on('response', (res: { statusCode: number; headers: Record<string, string | undefined> }) => {
-          status = res.statusCode;
-          contentType = res.headers['content-type'];
-          const declared = Number(res.headers['content-length']);
-          if (status >= 200 && status < 300 && declared > options.maxBytes) {
-            stream.destroy();
-            finish(() => reject(new DownloadTooLargeError(options.maxBytes)));
-          } else if (status < 200 || status >= 300) {
-            stream.destroy();
-            finish(() => resolve({ status, bytes: Buffer.alloc(0), contentType }));
-          }
-        });
-        stream.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > options.maxBytes) {
-            stream.destroy();
-            finish(() => reject(new DownloadTooLargeError(options.maxBytes)));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        stream.on('end', () => finish(() => resolve({ status, bytes: Buffer.concat(chunks), contentType })));
-        stream.on('error', (err: unknown) => {
-          // got raises an HTTPError-like error for non-2xx only with throwHttpErrors; a status we saw wins.
-          if (status && (status < 200 || status >= 300))
-            finish(() => resolve({ status, bytes: Buffer.alloc(0), contentType }));
-          else finish(() => reject(networkError(err, url, options.signal)));
-        });
+      const stream = client.stream(url, { timeout: { request: options.timeoutMs } });
+      const read = await readCapped(stream, {
+        url,
+        maxBytes: options.maxBytes,
+        signal: options.signal,
+        tooLarge: () => new DownloadTooLargeError(options.maxBytes),
+        skipBody: (status) => status < 200 || status >= 300,
       });
+      const contentType = read.headers['content-type'];
+      return {
+        status: read.status,
+        bytes: read.body,
+        contentType: typeof contentType === 'string' ? contentType : undefined,
+      };
     },
   };
+}
+
+interface CappedRead {
+  status: number;
+  headers: HttpResponse['headers'];
+  body: Buffer;
+}
+
+/**
+ * Reads a got stream to its end, never holding more than `maxBytes`: past it, or when Content-Length says so,
+ * the stream is destroyed and the read fails with `tooLarge()`. A status for which `skipBody` holds resolves at
+ * once with an empty body. The abort signal is listened to here, not by got, so that the listener goes when the
+ * read ends: one run's signal is shared by every request of a batch, and got's listeners stay until the end.
+ */
+function readCapped(
+  stream: Duplex,
+  options: {
+    url: string;
+    maxBytes: number;
+    signal?: AbortSignal;
+    tooLarge: () => Error;
+    skipBody: (status: number) => boolean;
+  },
+): Promise<CappedRead> {
+  const { signal } = options;
+  return new Promise<CappedRead>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let status = 0;
+    let headers: HttpResponse['headers'] = {};
+    let settled = false;
+    const onAbort = () => fail(new InterruptedError());
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const fail = (err: Error) => {
+      stream.destroy();
+      finish(() => reject(err));
+    };
+    const empty = () => {
+      stream.destroy();
+      finish(() => resolve({ status, headers, body: Buffer.alloc(0) }));
+    };
+    if (signal?.aborted) return fail(new InterruptedError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    stream.on('response', (res: { statusCode: number; headers: HttpResponse['headers'] }) => {
+      status = res.statusCode;
+      headers = res.headers;
+      if (options.skipBody(status)) empty();
+      else if (Number(res.headers['content-length']) > options.maxBytes) fail(options.tooLarge());
+    });
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > options.maxBytes) return fail(options.tooLarge());
+      chunks.push(chunk);
+    });
+    stream.on('end', () => finish(() => resolve({ status, headers, body: Buffer.concat(chunks, size) })));
+    stream.on('error', (err: unknown) => {
+      if (status && options.skipBody(status)) empty();
+      else finish(() => reject(networkError(err, options.url, signal)));
+    });
+  });
 }
 
 /** Wraps a client so each exchange is logged (redacted) through `log`. */

@@ -13,8 +13,43 @@ import { gotHttpClient, loggingHttpClient } from './http.js';
 import type { FlagValue } from '../config/resolve.js';
 import { createTerminalUi, type TerminalUi } from './ui.js';
 
+function fsError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * At most `maxBytes` of a regular file. It is opened without blocking (a FIFO put in its place after a stat
+ * would otherwise wait for a writer) and checked with fstat; the reading stops one byte past the cap, so a
+ * file that grows, or lied about its size, is never read whole.
+ */
+async function readRegularFile(file: string, maxBytes: number): Promise<Buffer> {
+  const handle = await fsp.open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw fsError('EFTYPE', `${file}: not a regular file`);
+    const limit = maxBytes + 1;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // The first read asks for one byte more than stat's size, so a file that did not change takes one read.
+    let ask = Math.min(limit, Math.max(stat.size + 1, 64 * 1024));
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(ask);
+      const { bytesRead } = await handle.read(chunk, 0, ask, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) throw fsError('EFBIG', `${file}: larger than ${maxBytes} bytes`);
+      ask = Math.min(limit - total, 1024 * 1024);
+    }
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}
+
 export const nodeFs: Fs = {
-  readFile: (file) => fsp.readFile(file),
+  readFile: (file, options) =>
+    options?.maxBytes === undefined ? fsp.readFile(file) : readRegularFile(file, options.maxBytes),
   readText: (file) => fsp.readFile(file, 'utf8'),
   writeFile: (file, data, options) => fsp.writeFile(file, data, { mode: options?.mode }),
   rename: fsp.rename,
@@ -129,16 +164,25 @@ export async function loadConfig(
   flags: Record<string, FlagValue | undefined>,
   services: CliServices,
 ): Promise<ResolvedConfig> {
-  const [{ loadConfigFile }, { resolveConfig }, { configuredKeys }] = await Promise.all([
+  const [{ loadConfigFile }, { resolveConfig }, { checkBaseUrls }, { configuredKeys }] = await Promise.all([
     import('../config/load.js'),
     import('../config/resolve.js'),
+    import('../config/base-url.js'),
     import('../jobs/providers.js'),
   ]);
   const explicitPath = global.config ?? (ctx.env.IMAGEGEN_CONFIG || undefined);
-  const file = await loadConfigFile({ explicitPath, cwd: ctx.cwd, home: ctx.home });
+  const file = await loadConfigFile({
+    explicitPath,
+    cwd: ctx.cwd,
+    home: ctx.home,
+    fs: services.fs,
+    onWarning: (message) => services.ui.warn(message),
+  });
   const resolved = resolveConfig({ file, env: ctx.env, flags });
   services.redactor.add(configuredKeys(resolved));
   for (const warning of resolved.warnings) services.ui.warn(warning);
+  // Before any command can send a key over plain http to another machine.
+  checkBaseUrls(resolved);
   if (file) services.ui.debug(`config: ${file.path}`);
   return resolved;
 }

@@ -1,9 +1,18 @@
 /**
- * Finds and reads the rc file with cosmiconfig. The search walks from the current folder up to the root,
- * then looks in the home folder; `--config` or IMAGEGEN_CONFIG names a file directly.
+ * Finds and reads the rc file. The search looks in the current folder and its parents up to the project root
+ * (the nearest folder with package.json or .git), never above the home folder, and outside both only in the
+ * current folder; then in the home folder (`~/.imagegenrc*`) and in `~/.config/imagegen/`. `--config` or
+ * IMAGEGEN_CONFIG names a file directly. The first file found is the one read.
+ *
+ * Every file is checked before it is read or run, as ssh checks its own: it must belong to the current user
+ * (or root) and must not be writable by its group or by others. A file that is there but cannot be read is
+ * refused; a folder that cannot be looked into is a warning. Files are parsed with cosmiconfig's loaders.
  */
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, describeError } from '../kernel/errors.js';
+import { ConfigError, UsageError, describeError } from '../kernel/errors.js';
+import type { Fs } from '../kernel/ports.js';
+import type { Loaders } from 'cosmiconfig';
 
 const MODULE_NAME = 'imagegen';
 
@@ -21,63 +30,214 @@ const SEARCH_PLACES = [
   'imagegen.config.mjs',
 ];
 
+/** In `~/.config/imagegen/`, as cosmiconfig's global search has them. */
+const GLOBAL_PLACES = ['config', 'config.json', 'config.yaml', 'config.yml', 'config.js', 'config.cjs', 'config.mjs'];
+
+/** A folder holding one of these is a project root: the search goes no higher. */
+const PROJECT_MARKERS = ['package.json', '.git'];
+
 export interface LoadedConfigFile {
   path: string;
   data: unknown;
 }
+
+type ConfigFs = Pick<Fs, 'stat' | 'readText'>;
 
 export interface LoadOptions {
   /** --config, or IMAGEGEN_CONFIG: read this file, skip the search. */
   explicitPath?: string;
   cwd: string;
   home: string;
+  /** The file system (the services' one); node's by default. */
+  fs?: ConfigFs;
+  /** The user config files must belong to (or root); process.getuid() by default. Unset: not checked. */
+  uid?: number;
+  /** Told about folders that could not be looked into. */
+  onWarning?: (message: string) => void;
 }
 
+const nodeConfigFs: ConfigFs = {
+  stat: (file) => fsp.stat(file),
+  readText: (file) => fsp.readFile(file, 'utf8'),
+};
+
 export async function loadConfigFile(options: LoadOptions): Promise<LoadedConfigFile | undefined> {
-  const { cosmiconfig } = await import('cosmiconfig');
-  // 'none': each search looks in one folder only; the walk below decides the order.
-  const explorer = cosmiconfig(MODULE_NAME, { searchPlaces: SEARCH_PLACES, searchStrategy: 'none', cache: false });
+  const fs = options.fs ?? nodeConfigFs;
+  const uid = options.uid ?? process.getuid?.();
 
   if (options.explicitPath) {
     const file = path.resolve(options.cwd, options.explicitPath);
+    let stats;
     try {
-      const result = await explorer.load(file);
-      return { path: file, data: result?.config ?? {} };
+      stats = await fs.stat(file);
     } catch (err) {
-      throw fileError(file, err);
+      throw readError(file, err);
     }
+    if (stats.isDirectory()) throw readError(file, Object.assign(new Error('is a folder'), { code: 'EISDIR' }));
+    checkOwnership(file, stats, uid);
+    const data = await parseFile(file, await readText(fs, file));
+    return { path: file, data: data ?? {} };
   }
 
-  const dirs: string[] = [];
-  for (let dir = path.resolve(options.cwd); ; dir = path.dirname(dir)) {
-    dirs.push(dir);
-    if (path.dirname(dir) === dir) break;
-  }
   const home = path.resolve(options.home);
-  if (!dirs.includes(home)) dirs.push(home);
+  const folders = (await projectFolders(path.resolve(options.cwd), home, fs)).map((dir) => ({
+    dir,
+    places: SEARCH_PLACES,
+  }));
+  if (!folders.some((f) => f.dir === home)) folders.push({ dir: home, places: SEARCH_PLACES });
+  folders.push({ dir: path.join(home, '.config', MODULE_NAME), places: GLOBAL_PLACES });
 
-  for (const dir of dirs) {
-    let result;
-    try {
-      result = await explorer.search(dir);
-    } catch (err) {
-      throw fileError(errorFilePath(err) ?? dir, err);
-    }
-    if (result && !result.isEmpty) return { path: result.filepath, data: result.config };
-    if (result?.isEmpty) return { path: result.filepath, data: {} };
+  for (const { dir, places } of folders) {
+    const found = await searchFolder(dir, places, fs, uid, options.onWarning);
+    if (found) return found;
   }
   return undefined;
 }
 
-function errorFilePath(err: unknown): string | undefined {
-  const value = (err as { filepath?: unknown; path?: unknown })?.filepath ?? (err as { path?: unknown })?.path;
-  return typeof value === 'string' ? value : undefined;
+/**
+ * The folders searched before the global ones, nearest first: up to the project root, never above the home
+ * folder; with neither above the current folder, the current folder alone.
+ */
+async function projectFolders(cwd: string, home: string, fs: ConfigFs): Promise<string[]> {
+  // A home folder that is the file-system root bounds nothing.
+  const ceiling = home !== path.parse(home).root && isWithin(cwd, home) ? home : undefined;
+  const dirs: string[] = [];
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    dirs.push(dir);
+    if (dir === ceiling) return dirs;
+    for (const marker of PROJECT_MARKERS) {
+      if (await exists(fs, path.join(dir, marker))) return dirs;
+    }
+    if (path.dirname(dir) === dir) break;
+  }
+  return [cwd];
 }
 
-function fileError(file: string, err: unknown): ConfigError {
-  const code = (err as { code?: string })?.code;
+function isWithin(dir: string, parent: string): boolean {
+  const rel = path.relative(parent, dir);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+async function exists(fs: ConfigFs, file: string): Promise<boolean> {
+  try {
+    await fs.stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function searchFolder(
+  dir: string,
+  places: readonly string[],
+  fs: ConfigFs,
+  uid: number | undefined,
+  onWarning: ((message: string) => void) | undefined,
+): Promise<LoadedConfigFile | undefined> {
+  for (const place of places) {
+    const file = path.join(dir, place);
+    let stats;
+    try {
+      stats = await fs.stat(file);
+    } catch (err) {
+      const code = codeOf(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      if (code === 'EACCES' || code === 'EPERM') {
+        // Whether a file is there cannot be told: not a file we know of, so not a reason to stop.
+        onWarning?.(`${dir}: cannot look for a config file here (${code}); skipped`);
+        return undefined;
+      }
+      throw readError(file, err);
+    }
+    if (stats.isDirectory()) continue;
+    if (place === 'package.json') {
+      // Only its "imagegen" key is config; a package.json without one is no config file.
+      const data = await parseFile(file, await readText(fs, file));
+      if (data === undefined || data === null) continue;
+      checkOwnership(file, stats, uid);
+      return { path: file, data };
+    }
+    // Checked before it is read, let alone run.
+    checkOwnership(file, stats, uid);
+    const data = await parseFile(file, await readText(fs, file));
+    // An empty file is passed over, as cosmiconfig's search does.
+    if (data === undefined || data === null) continue;
+    return { path: file, data };
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a file another user could have written: one owned by someone other than `uid` and root, or one its
+ * group or others can write.
+ */
+function checkOwnership(file: string, stats: { mode: number; uid: number }, uid: number | undefined): void {
+  if (uid === undefined) return; // Windows: no owners or mode bits to go by
+  if (stats.uid !== uid && stats.uid !== 0) {
+    throw new UsageError(`${file}: owned by user ${stats.uid}, not by you (user ${uid}): not read`, {
+      hint: 'another user could have written it; if it is yours, chown it to yourself, else remove it',
+    });
+  }
+  const writers = [stats.mode & 0o020 ? 'its group' : '', stats.mode & 0o002 ? 'others' : ''].filter(Boolean);
+  if (writers.length) {
+    const mode = (stats.mode & 0o777).toString(8).padStart(3, '0');
+    throw new UsageError(`${file}: writable by ${writers.join(' and ')} (mode ${mode}): not read`, {
+      hint: `another user could change it; if it is as you want it, run chmod go-w ${file}`,
+    });
+  }
+}
+
+async function readText(fs: ConfigFs, file: string): Promise<string> {
+  try {
+    return await fs.readText(file);
+  } catch (err) {
+    throw readError(file, err);
+  }
+}
+
+/** The file's config: cosmiconfig's loader for its extension (YAML without one); package.json's "imagegen". */
+async function parseFile(file: string, text: string): Promise<unknown> {
+  if (text.trim() === '') return undefined;
+  const { defaultLoaders } = await import('cosmiconfig');
+  const extension = path.extname(file);
+  const loader = extension === '.ts' ? undefined : (defaultLoaders as Loaders)[extension || 'noExt'];
+  if (!loader) {
+    throw new ConfigError(file, undefined, `no loader for ${extension} files (.json, .yaml, .yml, .js, .cjs, .mjs)`);
+  }
+  let loaded: unknown;
+  try {
+    loaded = await loader(file, text);
+  } catch (err) {
+    throw parseError(file, err);
+  }
+  if (path.basename(file, extension) !== 'package') return loaded;
+  const pkg = loaded as Record<string, unknown> | null;
+  return pkg !== null && typeof pkg === 'object' && Object.hasOwn(pkg, MODULE_NAME) ? pkg[MODULE_NAME] : undefined;
+}
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A file that is named or found but cannot be read: refused, since running without it would be a surprise. */
+function readError(file: string, err: unknown): UsageError {
+  const code = codeOf(err);
   if (code === 'ENOENT') return new ConfigError(file, undefined, 'no such file');
   if (code === 'EISDIR') return new ConfigError(file, undefined, 'is a folder, not a config file');
+  const cause = code ? `${code}${reasonOf(err, code)}` : describeError(err);
+  return new UsageError(`${file}: cannot be read (${cause})`, {
+    hint: 'make it readable, or remove it; the settings in it would otherwise be silently missed',
+  });
+}
+
+/** ': permission denied' from "EACCES: permission denied, open '…'". */
+function reasonOf(err: unknown, code: string): string {
+  const m = new RegExp(`^${code}: ([^,]+)`).exec(describeError(err));
+  return m ? `: ${m[1]}` : '';
+}
+
+function parseError(file: string, err: unknown): ConfigError {
   // Parser messages can span lines (code frames); keep the first for a one-line error.
   const first =
     describeError(err)

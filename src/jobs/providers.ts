@@ -89,13 +89,14 @@ export function providerContext(
 
 /**
  * The provider's gate for one run, shared by all its items (loaded only when a request will be made).
- * Cool-downs are announced once, for all.
+ * Cool-downs are announced once, for all; so is a base URL that is not the provider's default.
  */
 export async function openGate(
   ctx: ProviderContext,
   resolved: ResolvedConfig,
   services: Services,
 ): Promise<ProviderGate> {
+  announceBaseUrl(ctx, services);
   const { ProviderGate } = await import('../providers/shared/gate.js');
   return new ProviderGate(ctx.settings.limits, {
     now: services.now,
@@ -105,4 +106,12 @@ export async function openGate(
     onCoolDown: (ms, err) =>
       services.ui.warn(`${err.message}; retrying in ${(ms / 1000).toFixed(1)} s, and every other submit waits too`),
   });
+}
+
+/** One line when the provider's requests go somewhere other than its documented host (a proxy, a stand-in). */
+function announceBaseUrl(ctx: ProviderContext, services: Services): void {
+  const standard = findProvider(ctx.provider.id)?.defaultBaseUrl;
+  const { baseUrl } = ctx.settings;
+  if (standard === undefined || new URL(baseUrl).href === new URL(standard).href) return;
+  services.ui.info(`sending ${ctx.provider.label} requests to ${baseUrl} (not the default ${standard})`);
 }

@@ -53,7 +53,11 @@ export interface WorkPool {
 
 /** The file-system calls the tool makes; tests pass a failing or recording one. */
 export interface Fs {
-  readFile(file: string): Promise<Buffer>;
+  /**
+   * With `maxBytes`, reads no more than that (fails with code EFBIG when the file holds more, even if it grew
+   * after a stat), and fails with code EFTYPE, without waiting for a writer, when `file` is not a regular file.
+   */
+  readFile(file: string, options?: { maxBytes?: number }): Promise<Buffer>;
   readText(file: string): Promise<string>;
   writeFile(file: string, data: Uint8Array | string, options?: { mode?: number }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
@@ -62,7 +66,8 @@ export interface Fs {
   /** With `exclusive`, fails with EEXIST when `target` exists (for file systems without hard links). */
   copyFile(from: string, to: string, exclusive: boolean): Promise<void>;
   unlink(file: string): Promise<void>;
-  stat(file: string): Promise<{ isDirectory(): boolean; size: number }>;
+  /** `mode` (permission bits included) and `uid` (the owner) are what config files are checked by. */
+  stat(file: string): Promise<{ isDirectory(): boolean; isFile(): boolean; size: number; mode: number; uid: number }>;
   mkdir(dir: string, options: { recursive: true }): Promise<unknown>;
   /** The names in a folder. */
   readdir(dir: string): Promise<string[]>;
@@ -79,6 +84,8 @@ interface HttpRequest {
   json?: unknown;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The largest answer body read (default 1 MB); past it the request fails (ProviderError, kind failure). */
+  maxBytes?: number;
 }
 
 export interface HttpResponse {
@@ -99,7 +106,10 @@ export interface DownloadResult {
   contentType?: string;
 }
 
-/** Requests resolve for any HTTP status; they reject only with NetworkError (or InterruptedError). */
+/**
+ * Requests resolve for any HTTP status; they reject only with NetworkError (or InterruptedError), or with a
+ * ProviderError of kind failure when the answer is larger than the request's maxBytes.
+ */
 export interface HttpClient {
   request(request: HttpRequest): Promise<HttpResponse>;
   /** Streams a body, stopping as soon as it passes maxBytes. Non-2xx statuses resolve with an empty body. */

@@ -13,32 +13,44 @@ import type { EditInstruction, GenerateParams, ProviderContext, ProviderDescript
 /** The input that means standard input. */
 export const STDIN = '-';
 
-/** Largest picture read from stdin. */
-const MAX_STDIN_BYTES = 256 * 1000 * 1000;
+/** Largest picture read from a file or from stdin. */
+const MAX_INPUT_BYTES = 256 * 1000 * 1000;
 
-/** An input's bytes: a file's, or stdin's for `-`. */
+/** An input's bytes: a file's, or stdin's for `-`; either fails (InputError) past `maxBytes`. */
 export async function readInput(
   services: Services,
   input: string,
   file: string,
-  maxStdinBytes = MAX_STDIN_BYTES,
+  maxBytes = MAX_INPUT_BYTES,
 ): Promise<Buffer> {
-  if (input !== STDIN) return readInputFile(services.fs, file, input);
+  if (input !== STDIN) return readInputFile(services.fs, file, input, maxBytes);
   if (!services.stdio) throw new InputError('stdin: cannot be read here');
-  const bytes = await services.stdio.read(maxStdinBytes);
+  const bytes = await services.stdio.read(maxBytes);
   if (bytes.length === 0) throw new InputError('stdin: is empty (0 bytes)');
   return bytes;
 }
 
-/** Reads an input file; `label` (the path as the user typed it) names it in errors. */
-async function readInputFile(fs: Fs, file: string, label = file): Promise<Buffer> {
+/**
+ * Reads an input file; `label` (the path as the user typed it) names it in errors. Only regular files: the
+ * stat comes first, so a FIFO (whose opening waits for a writer) or a device (/dev/zero never ends) is refused
+ * without being opened, and a file over the cap without being read.
+ */
+async function readInputFile(fs: Fs, file: string, label: string, maxBytes: number): Promise<Buffer> {
+  const tooLarge = () => new InputError(`${label}: larger than ${Math.round(maxBytes / 1e5) / 10} MB`);
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(file);
+    const stat = await fs.stat(file);
+    if (stat.isDirectory()) throw new InputError(`${label}: is a folder, not an image`);
+    if (!stat.isFile()) throw new InputError(`${label}: not a regular file`);
+    if (stat.size > maxBytes) throw tooLarge();
+    bytes = await fs.readFile(file, { maxBytes });
   } catch (err) {
+    if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(`${label}: no such file`);
     if (code === 'EISDIR') throw new InputError(`${label}: is a folder, not an image`);
+    if (code === 'EFTYPE') throw new InputError(`${label}: not a regular file`);
+    if (code === 'EFBIG') throw tooLarge();
     if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${label}: permission denied`);
     throw new InputError(`${label}: cannot be read (${code ?? 'unknown error'})`);
   }
