@@ -100,7 +100,7 @@ interface DownloadOptions {
   signal?: AbortSignal;
 }
 
-export interface DownloadResult {
+interface DownloadResult {
   status: number;
   bytes: Buffer;
   contentType?: string;
