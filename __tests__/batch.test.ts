@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exitCodeFor } from '../src/cli/exit-codes.js';
@@ -648,38 +648,21 @@ describe('a remote batch against the fake DashScope with its limits on', () => {
     return { cwd, rec, sent, fake, run: () => runEdit(spec, resolved, services) };
   }
 
-  /** Wall time of one picture alone, with a task that takes no time: what each item costs besides its task. */
-  let oneAloneMs = 0;
-  beforeAll(async () => {
-    // The first run loads the modules; the second is timed.
-    for (let i = 0; i < 2; i++) {
-      const one = await harness(0, 1);
-      const started = Date.now();
-      await one.run();
-      oneAloneMs = Date.now() - started;
-      await fake?.close();
-    }
-  });
-
-  it('keeps within 2 tasks in flight and 2 submits a second, meets no 429, and beats one by one', async () => {
-    const duration = 1000;
-    const h = await harness(duration);
-    const started = Date.now();
+  it('keeps within 2 tasks in flight and 2 submits a second, meets no 429, and overlaps tasks', async () => {
+    const h = await harness(1000);
     await h.run();
-    const wall = Date.now() - started;
     expect(h.rec.results).toHaveLength(6);
     expect(h.rec.results.every((r) => r.status === 'ok' && r.source === 'dashscope')).toBe(true);
     const stats = h.fake.stats.dashscope;
     expect(stats.refused).toEqual({ rate: 0, inFlight: 0, dailyQuota: 0 });
-    expect(stats.peakInFlight).toBeLessThanOrEqual(2);
+    // Exactly two at once: within the limit, and the tasks overlapped rather than ran one by one (a timing
+    // comparison would be at the mercy of a loaded machine).
+    expect(stats.peakInFlight).toBe(2);
     // Each picture submitted once: six tasks, six different pictures' requests, no duplicates.
     expect(stats.accepted).toHaveLength(6);
     expect(new Set(stats.accepted.map((a) => a.taskId)).size).toBe(6);
     expect(h.sent).toHaveLength(6);
     expect(h.rec.results.map((r) => r.taskId).sort()).toEqual(stats.accepted.map((a) => a.taskId).sort());
-    // One by one, each picture costs what it costs alone plus its task; two at a time overlap.
-    const oneByOne = 6 * (oneAloneMs + duration);
-    expect(wall).toBeLessThan(oneByOne * 0.75);
     expect(readdirSync(path.join(h.cwd, 'out')).filter((f) => f.endsWith('.png'))).toHaveLength(6);
     expect(h.rec.summaries).toEqual([expect.objectContaining({ total: 6, ok: 6, failed: 0, skipped: 0 })]);
   });
