@@ -35,7 +35,7 @@ describe('provider answers', () => {
     [{ status: 401 }, 'auth'],
     [{ status: 400, code: 'Arrearage' }, 'quota'],
     [{ status: 403 }, 'quota'],
-    [{ status: 429, code: 'Throttling.AllocationQuota' }, 'quota'],
+    [{ status: 429, code: 'Throttling.AllocationQuota' }, 'rate-limit'],
     [{ status: 429, code: 'Throttling.RateQuota' }, 'rate-limit'],
     [{ status: 400, code: 'DataInspectionFailed' }, 'moderation'],
     [{ code: '422' }, 'moderation'],

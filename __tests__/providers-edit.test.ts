@@ -82,7 +82,7 @@ describe('edit through DashScope', () => {
     expect(body.model).toBe('wanx2.1-imageedit');
     expect(body.input.function).toBe('description_edit');
     expect(body.input.prompt).toContain('jacquard');
-    expect(body.parameters).toEqual({ n: 1, strength: 0.6 });
+    expect(body.parameters).toEqual({ n: 1, strength: 0.6, watermark: false });
     expect(Object.keys(body).sort()).toEqual(['input', 'model', 'parameters']);
     const uri = /^data:image\/png;base64,(.+)$/.exec(body.input.base_image_url);
     expect(uri).not.toBeNull();
@@ -366,7 +366,7 @@ describe('edit through DashScope', () => {
     expect(submit.url).toBe(fake.url + SUBMIT);
     expect(submit.headers.Authorization).toBe('Bearer sk-…6666');
     expect(submit.body!.input.base_image_url).toMatch(/^data:image\/png;base64,.{20,}… \(\d+ characters\)$/);
-    expect(submit.body!.parameters).toEqual({ n: 1, strength: 0.2 });
+    expect(submit.body!.parameters).toEqual({ n: 1, strength: 0.2, watermark: false });
     expect(poll.url).toBe(`${fake.url}/api/v1/tasks/{task_id}`);
     expect(JSON.stringify(h.rec.data)).not.toContain(DASHSCOPE_KEY);
   });

@@ -7,6 +7,9 @@
  * `dashscopeAccount` and `modelscopeAccount` stand for an account in arrears, without the model, or not
  * verified: DashScope refuses every submit before looking at its parameters (so an empty submit, which a
  * good account gets InvalidParameter for, gets the account's refusal), ModelScope every request.
+ * DashScope's image2image endpoint checks each model's own body (wanx2.1-imageedit: function and its
+ * parameters; wan2.5-i2i-preview: 1-3 `images` of 384-5000 px, `n` 1-4, default 4); the qwen-image-edit
+ * family answers synchronously on the multimodal endpoint and refuses the async header there with 403.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -121,11 +124,83 @@ const DASHSCOPE_FUNCTIONS = [
   'control_cartoon_feature',
 ];
 
+/** DashScope's per-minute model quota 429, as its code table words it. */
+export const DASHSCOPE_ALLOCATION_QUOTA: Reply = {
+  status: 429,
+  body: { code: 'Throttling.AllocationQuota', message: 'Allocated quota exceeded, please increase your quota limit.' },
+};
+
+const QWEN_EDIT_MODEL = /^qwen-image-edit(-plus|-max)?(-\d{4}-\d{2}-\d{2})?$/;
+
+/** Width and height of a PNG or JPEG data URI (or a URL, taken as fitting), from its header only. */
+function pictureSize(value: unknown): { width: number; height: number } | 'url' | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (/^https?:\/\//.test(value)) return 'url';
+  const m = /^data:image\/[a-z]+;base64,(.+)$/.exec(value);
+  if (!m) return undefined;
+  const bytes = Buffer.from(m[1], 'base64');
+  if (bytes.length > 10 * 1024 * 1024) return undefined;
+  if (bytes.subarray(1, 4).toString('latin1') === 'PNG')
+    return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+  for (let i = 2; i + 9 < bytes.length;) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1];
+    if (marker >= 0xc0 && marker <= 0xc3)
+      return { width: bytes.readUInt16BE(i + 7), height: bytes.readUInt16BE(i + 5) };
+    i += 2 + bytes.readUInt16BE(i + 2);
+  }
+  return undefined;
+}
+
+function fits(value: unknown, min: number, max: number): boolean {
+  const size = pictureSize(value);
+  if (size === 'url') return true;
+  return size !== undefined && Math.min(size.width, size.height) >= min && Math.max(size.width, size.height) <= max;
+}
+
+function inRange(value: unknown, min: number, max: number, integer = false): boolean {
+  return typeof value === 'number' && value >= min && value <= max && (!integer || Number.isInteger(value));
+}
+
+/** Whether a wanx2.1-imageedit body is as documented: the function, its parameters, the picture's sides. */
+function wanxBodyOk(input: Record<string, unknown>, parameters: Record<string, unknown>): boolean {
+  const optional = (key: string, check: (v: unknown) => boolean) => !(key in parameters) || check(parameters[key]);
+  return (
+    DASHSCOPE_FUNCTIONS.includes(String(input.function)) &&
+    typeof input.prompt === 'string' &&
+    fits(input.base_image_url, 512, 4096) &&
+    optional('n', (v) => inRange(v, 1, 4, true)) &&
+    optional('strength', (v) => inRange(v, 0, 1)) &&
+    ['top_scale', 'bottom_scale', 'left_scale', 'right_scale'].every((k) => optional(k, (v) => inRange(v, 1, 2))) &&
+    optional('upscale_factor', (v) => inRange(v, 1, 4, true)) &&
+    optional('is_sketch', (v) => typeof v === 'boolean') &&
+    optional('watermark', (v) => typeof v === 'boolean')
+  );
+}
+
+/** Whether a wan2.5-i2i-preview body is as documented: 1-3 images of 384-5000 px, prompt under 2000, n 1-4. */
+function wanI2iBodyOk(input: Record<string, unknown>, parameters: Record<string, unknown>): boolean {
+  const images = input.images;
+  return (
+    typeof input.prompt === 'string' &&
+    input.prompt.length <= 2000 &&
+    Array.isArray(images) &&
+    images.length >= 1 &&
+    images.length <= 3 &&
+    images.every((image) => fits(image, 384, 5000)) &&
+    (!('n' in parameters) || inRange(parameters.n, 1, 4, true))
+  );
+}
+
 export class FakeProviders {
   url = '';
   requests: RecordedRequest[] = [];
-  /** Replies returned, in order, before the normal submit behaviour. */
+  /** Replies returned, in order, before the normal submit behaviour (async submits and synchronous edits). */
   dashscopeSubmitReplies: Reply[] = [];
+  /** How long the synchronous edit endpoint takes to answer. */
+  dashscopeSyncDelayMs = 0;
+  /** Synchronous edits answered, with their bodies. */
+  dashscopeSyncEdits: unknown[] = [];
   modelscopeSubmitReplies: Reply[] = [];
   /** Status steps for every new task; the last step repeats. */
   dashscopeSteps: Step[] = ['PENDING', 'RUNNING', 'SUCCEEDED'];
@@ -376,14 +451,18 @@ export class FakeProviders {
       const b = body as
         { model?: unknown; input?: Record<string, unknown>; parameters?: Record<string, unknown> } | undefined;
       const input = b?.input;
+      const parameters = b?.parameters ?? {};
+      const model = b?.model;
+      if (typeof model === 'string' && QWEN_EDIT_MODEL.test(model))
+        return this.send(res, {
+          status: 400,
+          body: { code: 'InvalidParameter', message: 'url error, please check url!', request_id },
+        });
       const ok =
-        typeof b?.model === 'string' &&
+        typeof model === 'string' &&
         input !== undefined &&
-        DASHSCOPE_FUNCTIONS.includes(String(input.function)) &&
-        typeof input.prompt === 'string' &&
-        typeof input.base_image_url === 'string' &&
-        /^(data:image\/[a-z]+;base64,|https?:\/\/)/.exec(input.base_image_url) !== null &&
-        (b?.parameters === undefined || typeof b.parameters === 'object');
+        typeof parameters === 'object' &&
+        (model.startsWith('wan2.5-i2i') ? wanI2iBodyOk(input, parameters) : wanxBodyOk(input, parameters));
       if (!ok) {
         return this.send(res, {
           status: 400,
@@ -412,6 +491,8 @@ export class FakeProviders {
       const task_id = this.newTask('dashscope', body);
       return this.send(res, { status: 200, body: { output: { task_status: 'PENDING', task_id }, request_id } });
     }
+    if (req.method === 'POST' && path === '/api/v1/services/aigc/multimodal-generation/generation')
+      return this.dashscopeSync(req, res, body, request_id);
     const cancel = /^\/api\/v1\/tasks\/([^/]+)\/cancel$/.exec(path);
     if (req.method === 'POST' && cancel) {
       const task = this.tasks.get(cancel[1]);
@@ -460,6 +541,85 @@ export class FakeProviders {
       });
     }
     this.send(res, { status: 404, body: { code: 'NotFound', message: 'no such path', request_id } });
+  }
+
+  /** The qwen-image-edit family's synchronous edit: one user message of 1-3 images and one text. */
+  private dashscopeSync(req: IncomingMessage, res: ServerResponse, body: unknown, request_id: string): void {
+    if (this.dashscopeAccount === 'arrearage')
+      return this.send(res, {
+        status: 400,
+        body: {
+          code: 'Arrearage',
+          message: 'Access denied, plesase make sure your account is in good standing.',
+          request_id,
+        },
+      });
+    if (req.headers['x-dashscope-async'] !== undefined) {
+      return this.send(res, {
+        status: 403,
+        body: { code: 'AccessDenied', message: 'current user api does not support asynchronous calls', request_id },
+      });
+    }
+    const b = body as
+      { model?: unknown; input?: { messages?: unknown }; parameters?: Record<string, unknown> } | undefined;
+    const model = typeof b?.model === 'string' ? b.model : '';
+    const messages = Array.isArray(b?.input?.messages) ? (b.input.messages as Array<Record<string, unknown>>) : [];
+    const content = Array.isArray(messages[0]?.content) ? (messages[0].content as Array<Record<string, unknown>>) : [];
+    const images = content.filter((c) => 'image' in c).map((c) => c.image);
+    const texts = content.filter((c) => 'text' in c).map((c) => c.text);
+    const parameters = b?.parameters ?? {};
+    // qwen-image-edit makes one image; the -plus and -max series 1-6.
+    const maxN = /^qwen-image-edit(-\d{4}-\d{2}-\d{2})?$/.test(model) ? 1 : 6;
+    const ok =
+      QWEN_EDIT_MODEL.test(model) &&
+      messages.length === 1 &&
+      messages[0].role === 'user' &&
+      images.length >= 1 &&
+      images.length <= (maxN === 1 ? 1 : 3) &&
+      images.every((image) => fits(image, 384, 3072)) &&
+      texts.length === 1 &&
+      typeof texts[0] === 'string' &&
+      (!('n' in parameters) || inRange(parameters.n, 1, maxN, true));
+    if (!ok)
+      return this.send(res, {
+        status: 400,
+        body: {
+          code: 'InvalidParameter',
+          message: 'Required parameter(s) missing or invalid, please check the request parameters.',
+          request_id,
+        },
+      });
+    const answer = () => {
+      const scripted = this.dashscopeSubmitReplies.shift();
+      if (scripted) return this.send(res, { ...scripted, body: { request_id, ...(scripted.body as object) } });
+      this.dashscopeSyncEdits.push(body);
+      const n = typeof parameters.n === 'number' ? parameters.n : 1;
+      const name = `sync-${++this.counter}`;
+      this.send(res, {
+        status: 200,
+        body: {
+          output: {
+            choices: [
+              {
+                finish_reason: 'stop',
+                message: {
+                  role: 'assistant',
+                  content: Array.from({ length: n }, (_, i) => ({
+                    image: `${this.resultBase ?? this.url}/results/${name}-${i}.png?Expires=1`,
+                  })),
+                },
+              },
+            ],
+          },
+          usage: { width: 1024, height: 1024, image_count: n },
+          request_id,
+        },
+      });
+    };
+    if (this.dashscopeSyncDelayMs > 0) {
+      const timer = setTimeout(answer, this.dashscopeSyncDelayMs);
+      res.on('close', () => clearTimeout(timer));
+    } else answer();
   }
 
   private modelscope(req: IncomingMessage, res: ServerResponse, path: string, body: unknown): void {

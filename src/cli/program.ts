@@ -51,7 +51,14 @@ export function buildProgram(ctx: CliContext): Command {
     .option('-p, --prompt <text>', "instruction for the remote model (replaces the style's)")
     .option('--function <name>', "DashScope function (replaces the style's)")
     .option('--strength <0-1>', "DashScope strength (replaces the style's)")
-    .option('-m, --model <id>', "the provider's model (default: its configured model)")
+    .option('--expand <1-2>', 'DashScope expand: how far every side grows (default 1.5; implies --function expand)')
+    .option('--upscale <1-4>', 'DashScope super_resolution factor (default 1, sharpen only; implies the function)')
+    .option('--sketch', 'DashScope doodle: the picture already is a line drawing (implies --function doodle)')
+    .option(
+      '-m, --model <id>',
+      "the provider's model (default: its configured model); DashScope: wanx2.1-imageedit, wan2.5-i2i-preview, " +
+        'qwen-image-edit, qwen-image-edit-plus, qwen-image-edit-max',
+    )
     .option('--seed <n>', 'seed, 0 to 2147483647')
     .option('--no-fallback', 'fail instead of falling back to the local pipeline when the provider fails')
     .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)')

@@ -5,6 +5,7 @@
 import { ConfigError } from '../kernel/errors.js';
 import { maskSecret } from '../kernel/redact.js';
 import { checkValue, showValue, type LeafSpec } from '../kernel/values.js';
+import { providerList } from '../providers/registry.js';
 import {
   configKeys,
   defaultConfig,
@@ -113,10 +114,34 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     sources[path] = { kind: 'flag', name: flag.flag };
   }
 
+  placeProviders(config, sources);
   if (config.polling.maxIntervalMs < config.polling.intervalMs) {
     warnings.push('polling.maxIntervalMs is below polling.intervalMs; polls will use polling.intervalMs');
   }
   return { config, sources, warnings, file: input.file?.path };
+}
+
+/**
+ * Each provider's base URL: an explicit one (file, env, flag) wins, with the API path the SDKs' variables end
+ * with (`…/api/v1`) dropped, as imagegen adds it; otherwise the documented host of the configured region.
+ */
+function placeProviders(config: Config, sources: Record<string, ValueSource>): void {
+  for (const provider of providerList()) {
+    const settings = config.providers[provider.id];
+    if (!settings) continue;
+    const key = `providers.${provider.id}.baseUrl`;
+    const region = provider.regions?.find((r) => r.name === settings.region);
+    if (sources[key]?.kind === 'default' && region) {
+      settings.baseUrl = region.baseUrls[0];
+      sources[key] = sources[`providers.${provider.id}.region`] ?? { kind: 'default' };
+      continue;
+    }
+    if (!provider.apiPath || !settings.baseUrl) continue;
+    const url = new URL(settings.baseUrl);
+    const pathname = url.pathname.replace(/\/+$/, '');
+    if (pathname.endsWith(provider.apiPath))
+      settings.baseUrl = url.origin + pathname.slice(0, -provider.apiPath.length);
+  }
 }
 
 function readSection(

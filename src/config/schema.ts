@@ -122,6 +122,13 @@ export function configKeys(): Record<string, KeyDef> {
       env: [p.baseUrlEnv],
       description: `${p.label} base URL`,
     };
+    if ((p.regions?.length ?? 0) > 1) {
+      keys[`providers.${p.id}.region`] = {
+        spec: { type: 'enum', values: p.regions!.map((r) => r.name) },
+        default: p.regions![0].name,
+        description: `${p.label} region: its documented host is the base URL unless baseUrl is set`,
+      };
+    }
     keys[`providers.${p.id}.model`] = {
       spec: { type: 'string' },
       default: p.defaultModel,

@@ -7,6 +7,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError, isImagegenError } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { providerList } from '../providers/registry.js';
+import { regionOfUrl } from '../providers/shared/regions.js';
 import type {
   ProbeFinding,
   ProviderClient,
@@ -125,11 +126,7 @@ function keyCheck(
 }
 
 function regionOf(provider: ProviderDescriptor, url: URL): ProviderRegion | undefined {
-  return provider.regions?.find(
-    (region) =>
-      region.baseUrls.some((base) => new URL(base).origin === url.origin) ||
-      (url.protocol === 'https:' && url.port === '' && region.hostPattern?.test(url.hostname) === true),
-  );
+  return regionOfUrl(provider.regions ?? [], url.href);
 }
 
 function baseUrlCheck(
@@ -156,13 +153,6 @@ function baseUrlCheck(
     };
   }
   const pathname = url.pathname.replace(/\/+$/, '');
-  if (provider.apiPath && pathname.endsWith(provider.apiPath)) {
-    return {
-      record: failure(check, `${shown} ends with ${provider.apiPath}, which imagegen adds itself`, 'usage', {
-        hint: `set it to ${url.origin}${pathname.slice(0, -provider.apiPath.length)}`,
-      }),
-    };
-  }
   const region = regionOf(provider, url);
   const documented = (provider.regions ?? []).map((r) => `${r.baseUrls[0]} (${r.label})`).join(', ');
   if (region && pathname === '') {
@@ -199,7 +189,8 @@ function modelCheck(provider: ProviderDescriptor, settings: ProviderSettings, re
   const check = `${provider.id}.model`;
   const { model } = settings;
   const known = provider.models;
-  if (known && !known.includes(model)) {
+  const documented = provider.modelOf ? provider.modelOf(model) : known?.includes(model) ? model : undefined;
+  if (known && !documented) {
     return warning(
       check,
       `${model} is not a ${provider.label} model imagegen knows; the request it sends may not fit`,
@@ -209,8 +200,9 @@ function modelCheck(provider: ProviderDescriptor, settings: ProviderSettings, re
       },
     );
   }
-  const offering = (provider.regions ?? []).filter((r) => r.models.includes(model)).map((r) => r.label);
-  if (region && !region.models.includes(model)) {
+  const named = documented ?? model;
+  const offering = (provider.regions ?? []).filter((r) => r.models.includes(named)).map((r) => r.label);
+  if (region && !region.models.includes(named)) {
     const elsewhere = offering.length ? `; it is offered in ${offering.join(', ')}` : '';
     return failure(check, `${model} is not offered in ${region.label}${elsewhere}`, 'usage', {
       hint: offering.length

@@ -10,7 +10,8 @@ import { UsageError, throwIfAborted } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
 import { describeRequest } from '../kernel/redact.js';
-import type { EditInstruction } from '../providers/types.js';
+import { providersWith } from '../providers/registry.js';
+import type { EditInstruction, ProviderDescriptor } from '../providers/types.js';
 import { decodeImage } from '../image/decode.js';
 import { STDIN, readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
 import { finishBytes } from '../stages/finish.js';
@@ -56,13 +57,37 @@ function checkSpec(spec: EditSpec): void {
   }
 }
 
+/** The function an option belongs to, when it is given without --function: `--expand 1.5` expands. */
+function impliedFunction(given: Partial<EditInstruction>): string | undefined {
+  if (given.expand !== undefined) return 'expand';
+  if (given.upscale !== undefined) return 'super_resolution';
+  if (given.sketch) return 'doodle';
+  return undefined;
+}
+
 function instructionFor(style: StylePreset, given: Partial<EditInstruction>): EditInstruction {
   return {
-    function: given.function ?? style.function,
+    function: given.function ?? impliedFunction(given) ?? style.function,
     prompt: given.prompt ?? style.prompt,
     strength: given.strength ?? style.strength,
     seed: given.seed,
+    expand: given.expand,
+    upscale: given.upscale,
+    sketch: given.sketch,
   };
+}
+
+/** A model the provider cannot be called with is refused before anything is read or sent. */
+function checkModel(provider: ProviderDescriptor, model: string): void {
+  if (!provider.modelOf || provider.modelOf(model)) return;
+  const listed = providersWith('edit')
+    .filter((p) => p.modelOf && p.models)
+    .map((p) => `${p.id}: ${p.models!.join(', ')}`)
+    .join('; ');
+  throw new UsageError(`${provider.label} model "${model}" is not one imagegen can call`, {
+    provider: provider.id,
+    hint: `supported edit models, per provider: ${listed}`,
+  });
 }
 
 export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services: Services): Promise<void> {
@@ -75,12 +100,14 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   const format = chooseFormat(resolved, spec.output === STDOUT ? undefined : spec.output);
   const { provider, keyed } = chooseProvider(resolved, 'edit', spec.provider ?? resolved.config.edit.provider);
   const instruction = instructionFor(style, spec.instruction);
-  // Options typed on the command line are checked even for a local run; the whole instruction only when sent.
-  provider.checkInstruction?.({ ...spec.instruction, prompt: '' });
   const remote = keyed && !spec.local;
-  if (remote || (spec.dryRun && !spec.local)) provider.checkInstruction?.(instruction);
   const limits = taskLimits(resolved, spec.maxDownloadMb);
   const ctx = providerContext(provider, resolved, services, limits, spec.model);
+  const model = ctx.settings.model;
+  if (spec.model !== undefined || remote || (spec.dryRun && !spec.local)) checkModel(provider, model);
+  // Options typed on the command line are checked even for a local run; the whole instruction only when sent.
+  provider.checkInstruction?.({ ...spec.instruction, prompt: '' }, model);
+  if (remote || (spec.dryRun && !spec.local)) provider.checkInstruction?.(instruction, model);
   const read = (input: string) => readInput(services, input, path.resolve(cwd, input));
 
   if (spec.dryRun) {

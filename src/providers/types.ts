@@ -18,6 +18,8 @@ export interface ProviderSettings {
   apiKey?: string;
   baseUrl: string;
   model: string;
+  /** The provider's region (providers.<id>.region), where it has several; the base URL follows it. */
+  region?: string;
   /** How much the account may do at once: shared by every item of a batch. */
   limits: GateLimits;
 }
@@ -84,6 +86,12 @@ export interface EditInstruction {
   function?: string;
   strength?: number;
   seed?: number;
+  /** `expand`: how far each side grows, 1-2 (DashScope wanx2.1-imageedit). */
+  expand?: number;
+  /** `super_resolution`: the enlargement factor, 1-4 (1 sharpens only). */
+  upscale?: number;
+  /** `doodle`: the picture already is a line drawing (otherwise lines are drawn from it first). */
+  sketch?: boolean;
 }
 
 /** Generate options as given on the command line; the provider validates them. */
@@ -115,7 +123,12 @@ interface RemoteResult {
 interface EditClient {
   /** The requests a run would send, for --dry-run. */
   plan(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext): Promise<PlannedRequest[]>;
-  run(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext): Promise<RemoteResult>;
+  /** The task id is absent where the service answered the call itself, without a task. */
+  run(
+    image: RgbaImage,
+    instruction: EditInstruction,
+    ctx: ProviderContext,
+  ): Promise<Omit<RemoteResult, 'taskId'> & { taskId?: string }>;
 }
 
 interface GenerateClient {
@@ -175,6 +188,8 @@ export interface ProviderClient {
 /** A region of a provider's service: where it is documented to answer, and which models it offers there. */
 export interface ProviderRegion {
   id: string;
+  /** What providers.<id>.region calls it: 'singapore'. */
+  name: string;
   label: string;
   /** The documented base URLs of the region (scheme and host, no path). */
   baseUrls: readonly string[];
@@ -198,6 +213,13 @@ export interface ProviderDescriptor extends ProviderInfo {
   modelDescription: string;
   /** The models imagegen knows how to call on this provider (the configured one may be another). */
   models?: readonly string[];
+  /**
+   * The documented model a configured id stands for (a dated snapshot stands for its model), or undefined
+   * when imagegen cannot build a request for it. Where present, `edit` refuses any other model before sending.
+   */
+  modelOf?(model: string): string | undefined;
+  /** What each model does and its input limits, for `imagegen styles`. */
+  modelNotes?: readonly { model: string; does: string; limits: string }[];
   /** Where the service is documented to answer, and which models each region offers. */
   regions?: readonly ProviderRegion[];
   /** The path every request starts with (`/api/v1`); a base URL must not end with it, or it is doubled. */
@@ -207,8 +229,8 @@ export interface ProviderDescriptor extends ProviderInfo {
   limits: GateLimits;
   /** Fields this provider adds to styles (styles.<name>.<field>), as its instruction takes them. */
   styleKeys?: Record<string, LeafSpec>;
-  /** Checks an edit instruction before anything is sent (usage errors). */
-  checkInstruction?(instruction: EditInstruction): void;
+  /** Checks an edit instruction for the model before anything is sent (usage errors). */
+  checkInstruction?(instruction: EditInstruction, model: string): void;
   /** Checks generate options before anything is sent and turns them into a request. */
   validateGenerate?(prompt: string, options: GenerateOptions, model: string): Promise<GenerateParams>;
   /** Loads the client: HTTP, task frames, encoders. */

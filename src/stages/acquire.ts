@@ -73,7 +73,7 @@ export interface RemotePicture {
   remoteError?: ErrorRecord;
 }
 
-export async function decodeResult(bytes: Buffer, provider: ProviderDescriptor, taskId: string): Promise<RgbaImage> {
+export async function decodeResult(bytes: Buffer, provider: ProviderDescriptor, taskId?: string): Promise<RgbaImage> {
   try {
     if (!sniffImageType(bytes)) throw new Error(`${provider.label} result: not a supported image (PNG, JPEG or WebP)`);
     return await decodeImage(bytes, `${provider.label} result`);

@@ -1,6 +1,7 @@
 /** `imagegen styles` and `imagegen config`: listings on stdout, or NDJSON with --json. */
 import { configRows } from '../../config/resolve.js';
 import { styleTable } from '../../config/styles.js';
+import { providersWith } from '../../providers/registry.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { configFlags } from '../options.js';
 import { createServices, loadConfig } from '../services.js';
@@ -22,6 +23,16 @@ export async function stylesCommand(ctx: CliContext, opts: GlobalOptions & Recor
         `  remote: ${style.function}${style.strength === undefined ? '' : `, strength ${style.strength}`}: "${style.prompt}"\n` +
         `  local:  ${loom || 'the configured loom settings'}\n`,
     );
+  }
+  if (opts.json) return;
+  // What each edit model does with the remote instruction, and what it takes.
+  for (const provider of providersWith('edit')) {
+    if (!provider.modelNotes) continue;
+    ctx.stdout.write(`\n${chalk.bold(`${provider.label} models`)} (-m, or providers.${provider.id}.model)\n`);
+    for (const note of provider.modelNotes) {
+      const isDefault = note.model === provider.defaultModel ? ' (default)' : '';
+      ctx.stdout.write(`${note.model}${isDefault}  ${note.does}\n  ${note.limits}\n`);
+    }
   }
 }
 

@@ -1,9 +1,10 @@
 /**
- * DashScope `wanx2.1-imageedit` as documented: an async task submitted with `X-DashScope-Async: enable`,
- * the image sent as a data URI, then polled at /api/v1/tasks/{id} until SUCCEEDED, FAILED, CANCELED or UNKNOWN.
+ * DashScope edits as documented: wanx2.1-imageedit and wan2.5-i2i-preview as async tasks submitted with
+ * `X-DashScope-Async: enable` and polled at /api/v1/tasks/{id} until SUCCEEDED, FAILED, CANCELED or UNKNOWN;
+ * the qwen-image-edit family as one synchronous call. The picture is sent as a data URI.
  */
 import { randomUUID } from 'node:crypto';
-import { NetworkError, ProviderError } from '../../kernel/errors.js';
+import { ImagegenError, NetworkError, ProviderError, UsageError } from '../../kernel/errors.js';
 import type { HttpResponse } from '../../kernel/ports.js';
 import type { PlannedRequest } from '../../kernel/redact.js';
 import type { RgbaImage } from '../../loom/types.js';
@@ -11,35 +12,21 @@ import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
 import type { PollOutcome } from '../shared/poll.js';
 import { failed, readKeyAnswer, timedRequest } from '../shared/probe.js';
+import { regionOfUrl } from '../shared/regions.js';
+import { withRetry } from '../shared/retry.js';
 import { runAsyncTask } from '../shared/task.js';
 import type { EditInstruction, ProbeFinding, ProbeReport, ProviderClient, ProviderContext } from '../types.js';
+import { DASHSCOPE_REGIONS, dashscopeModel, type DashscopeModel } from './models.js';
 import { prepareForDashscope } from './prepare.js';
-
-const SUBMIT_PATH = '/api/v1/services/aigc/image2image/image-synthesis';
-/** Functions whose `parameters` take `strength`. */
-const TAKES_STRENGTH = new Set(['stylization_all', 'description_edit']);
+import { ASYNC_SUBMIT_PATH, buildEditRequest, secureResultUrl, syncResultUrl } from './request.js';
 
 type Settings = ProviderContext['settings'];
 
-function buildEditRequest(settings: Settings, instruction: EditInstruction, imageDataUri: string): PlannedRequest {
-  const parameters: Record<string, unknown> = { n: 1 };
-  if (instruction.strength !== undefined && TAKES_STRENGTH.has(instruction.function ?? ''))
-    parameters.strength = instruction.strength;
-  if (instruction.seed !== undefined) parameters.seed = instruction.seed;
-  return {
-    method: 'POST',
-    url: settings.baseUrl + SUBMIT_PATH,
-    headers: {
-      Authorization: `Bearer ${settings.apiKey}`,
-      'Content-Type': 'application/json',
-      'X-DashScope-Async': 'enable',
-    },
-    json: {
-      model: settings.model,
-      input: { function: instruction.function, prompt: instruction.prompt, base_image_url: imageDataUri },
-      parameters,
-    },
-  };
+/** The model a context calls; the descriptor refuses unknown ones before any client is loaded. */
+function modelOf(ctx: ProviderContext): DashscopeModel {
+  const model = dashscopeModel(ctx.settings.model);
+  if (!model) throw new UsageError(`imagegen cannot call the DashScope model ${ctx.settings.model}`);
+  return model;
 }
 
 function pollRequest(settings: Settings, taskId: string): PlannedRequest {
@@ -50,12 +37,17 @@ function pollRequest(settings: Settings, taskId: string): PlannedRequest {
   };
 }
 
+/** Throttling.AllocationQuota is a quota a minute: without a Retry-After, submits wait this long before the next try. */
+const ALLOCATION_QUOTA_WAIT_MS = 20_000;
+
 function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
   const body = parseJson(res.body) ?? {};
+  const code = typeof body.code === 'string' ? body.code : undefined;
+  const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
   return providerError({
     provider: ctx.provider,
     status: res.status,
-    code: typeof body.code === 'string' ? body.code : undefined,
+    code,
     message:
       typeof body.message === 'string'
         ? body.message
@@ -64,14 +56,36 @@ function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
           : res.body.slice(0, 200) || undefined,
     requestId: typeof body.request_id === 'string' ? body.request_id : undefined,
     taskId,
-    retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+    retryAfterMs: retryAfterMs ?? (code === 'Throttling.AllocationQuota' ? ALLOCATION_QUOTA_WAIT_MS : undefined),
   });
 }
 
-async function prepare(image: RgbaImage, ctx: ProviderContext) {
-  const prepared = await prepareForDashscope(image);
+async function prepare(image: RgbaImage, model: DashscopeModel, ctx: ProviderContext) {
+  const prepared = await prepareForDashscope(image, model.input, model.id);
   ctx.ui.debug(`DashScope: sending ${prepared.width}×${prepared.height} ${prepared.mime}, ${prepared.bytes} bytes`);
   return prepared;
+}
+
+/** Gates that have already warned of a model sent outside its regions: one warning a run, not one an item. */
+const warnedGates = new WeakSet<object>();
+
+/** Warns when the base URL is a documented host of a region that does not offer the model. */
+function warnOfRegion(model: DashscopeModel, ctx: ProviderContext): void {
+  const region = regionOfUrl(DASHSCOPE_REGIONS, ctx.settings.baseUrl);
+  if (!region || region.models.includes(model.id)) return;
+  if (ctx.gate) {
+    if (warnedGates.has(ctx.gate)) return;
+    warnedGates.add(ctx.gate);
+  }
+  const offering = DASHSCOPE_REGIONS.filter((r) => r.models.includes(model.id)).map((r) => r.label);
+  ctx.ui.warn(
+    `${model.id} is documented only for ${offering.join(' and ') || 'other regions'}, not ${region.label} ` +
+      `(${ctx.settings.baseUrl}); the service will likely refuse it`,
+  );
+}
+
+function fetchDashscopeResult(url: string, taskId: string | undefined, ctx: ProviderContext) {
+  return fetchResult(secureResultUrl(url), taskId ?? '', ctx);
 }
 
 /** How a wait ends on Ctrl-C (a queued task is canceled) and what a timeout advises. */
@@ -115,14 +129,17 @@ async function checkTask(taskId: string, ctx: ProviderContext): Promise<PollOutc
   return { done: false, status };
 }
 
-/** Submits, polls and downloads the first result. Ctrl-C while the task is queued cancels it. */
+/** Sends the edit the model's way and downloads the first result. */
 async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext) {
+  const model = modelOf(ctx);
+  if (!ctx.attachTo) warnOfRegion(model, ctx);
+  if (model.family === 'qwen-image-edit' && !ctx.attachTo) return runSyncEdit(image, instruction, model, ctx);
   const { settings, http, limits } = ctx;
   // Prepared before a task slot is taken, so that the slot is held only while the provider works; a task
   // being re-attached needs no picture.
   const request = ctx.attachTo
     ? undefined
-    : buildEditRequest(settings, instruction, (await prepare(image, ctx)).dataUri);
+    : buildEditRequest(model, settings, instruction, (await prepare(image, model, ctx)).dataUri);
   const task = await runAsyncTask(
     {
       async submit() {
@@ -145,8 +162,72 @@ async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: Prov
     },
     ctx,
   );
-  const bytes = await fetchResult(task.url, task.taskId, ctx);
+  const bytes = await fetchDashscopeResult(task.url, task.taskId, ctx);
   return { bytes, taskId: task.taskId, requestId: task.requestId, model: settings.model };
+}
+
+/**
+ * The qwen-image-edit family answers the call itself: one request, held as long as the wait for a task
+ * would be (polling.timeoutMs), with the elapsed time on the spinner; Ctrl-C aborts it. It holds a task slot
+ * and goes through the gate like a submit, so cool-downs and quotas apply to it too.
+ */
+async function runSyncEdit(
+  image: RgbaImage,
+  instruction: EditInstruction,
+  model: DashscopeModel,
+  ctx: ProviderContext,
+) {
+  const { settings, http, limits, gate } = ctx;
+  const request = buildEditRequest(model, settings, instruction, (await prepare(image, model, ctx)).dataUri);
+  const call = async () => {
+    const started = ctx.now();
+    const spinner = ctx.ui.spinner(`DashScope ${model.id}: editing`);
+    const ticker = setInterval(
+      () => spinner.update(`DashScope ${model.id}: editing, ${Math.round((ctx.now() - started) / 1000)} s`),
+      1000,
+    );
+    ticker.unref();
+    try {
+      const res = await http.request({ ...request, timeoutMs: limits.polling.timeoutMs, signal: ctx.signal });
+      if (res.status !== 200) throw errorFrom(ctx, res);
+      const body = parseJson(res.body);
+      const requestId = body?.request_id as string | undefined;
+      const url = syncResultUrl(body);
+      if (!url) {
+        const output = body?.output as Record<string, unknown> | undefined;
+        throw providerError({
+          provider: ctx.provider,
+          status: res.status,
+          code: typeof output?.code === 'string' ? output.code : 'NoResult',
+          message: typeof output?.message === 'string' ? output.message : 'the answer has no image URL',
+          requestId,
+          taskFailed: true,
+        });
+      }
+      spinner.succeed(`DashScope ${model.id}: done`);
+      return { url, requestId };
+    } catch (err) {
+      spinner.fail(
+        `DashScope ${model.id}: ${err instanceof ImagegenError && err.kind === 'interrupted' ? 'interrupted' : 'failed'}`,
+      );
+      throw err;
+    } finally {
+      clearInterval(ticker);
+    }
+  };
+  const attempt = gate ? () => gate.submit(call, ctx.signal) : call;
+  const run = () =>
+    withRetry(attempt, {
+      retries: limits.retry.retries,
+      minTimeoutMs: limits.retry.minTimeoutMs,
+      sleep: ctx.sleep,
+      signal: ctx.signal,
+      onRetry: (message) => ctx.ui.warn(`DashScope: ${message}`),
+      retryRateLimit: !gate,
+    });
+  const answer = await (gate ? gate.task(run, ctx.signal) : run());
+  const bytes = await fetchDashscopeResult(answer.url, undefined, ctx);
+  return { bytes, requestId: answer.requestId, model: settings.model };
 }
 
 /** Best-effort cancel of a queued task; DashScope cancels only PENDING tasks. */
@@ -174,7 +255,7 @@ async function waitForTask(taskId: string, ctx: ProviderContext) {
     },
     { ...ctx, attachTo: { taskId } },
   );
-  const bytes = await fetchResult(task.url, task.taskId, ctx);
+  const bytes = await fetchDashscopeResult(task.url, task.taskId, ctx);
   return { bytes, taskId: task.taskId, requestId: task.requestId, model: ctx.settings.model };
 }
 
@@ -214,7 +295,7 @@ async function probeAccount(ctx: ProviderContext): Promise<ProbeFinding> {
   try {
     ({ res } = await timedRequest(ctx, {
       method: 'POST',
-      url: settings.baseUrl + SUBMIT_PATH,
+      url: settings.baseUrl + ASYNC_SUBMIT_PATH,
       headers: {
         Authorization: `Bearer ${settings.apiKey}`,
         'Content-Type': 'application/json',
@@ -275,8 +356,11 @@ export const client: ProviderClient = {
   },
   edit: {
     async plan(image, instruction, ctx) {
-      const prepared = await prepare(image, ctx);
-      return [buildEditRequest(ctx.settings, instruction, prepared.dataUri), pollRequest(ctx.settings, '{task_id}')];
+      const model = modelOf(ctx);
+      warnOfRegion(model, ctx);
+      const prepared = await prepare(image, model, ctx);
+      const request = buildEditRequest(model, ctx.settings, instruction, prepared.dataUri);
+      return model.family === 'qwen-image-edit' ? [request] : [request, pollRequest(ctx.settings, '{task_id}')];
     },
     run: runEdit,
   },

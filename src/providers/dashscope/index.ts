@@ -1,10 +1,18 @@
 /**
- * DashScope (Alibaba Cloud Model Studio): image editing with wanx2.1-imageedit. This descriptor is plain data
+ * DashScope (Alibaba Cloud Model Studio): image editing with wanx2.1-imageedit, wan2.5-i2i-preview and the
+ * qwen-image-edit family (src/providers/dashscope/models.ts). This descriptor is plain data
  * and checks; the client (HTTP, task polling, encoding) is loaded only when a request is made.
  */
 import { UsageError } from '../../kernel/errors.js';
 import { SEED_RANGE, describeRange, toNumberInRange } from '../../kernel/numbers.js';
 import type { EditInstruction, ProviderDescriptor } from '../types.js';
+import {
+  DASHSCOPE_MODELS,
+  DASHSCOPE_MODEL_IDS,
+  DASHSCOPE_REGIONS,
+  dashscopeModel,
+  type DashscopeModel,
+} from './models.js';
 
 const DASHSCOPE_FUNCTIONS = [
   'stylization_all',
@@ -19,10 +27,13 @@ const DASHSCOPE_FUNCTIONS = [
   'control_cartoon_feature',
 ] as const;
 
-/** The service cuts an instruction after this many characters. */
-const MAX_EDIT_PROMPT = 800;
+const EXPAND_RANGE = { min: 1, max: 2 };
+const UPSCALE_RANGE = { min: 1, max: 4, integer: true };
 
-function checkInstruction(instruction: EditInstruction): void {
+/** Checks what the instruction asks of the model; an unknown model is refused by `modelOf` before this. */
+function checkInstruction(instruction: EditInstruction, modelId: string): void {
+  const model = dashscopeModel(modelId) ?? DASHSCOPE_MODELS[0];
+  const takesFunctions = model.family === 'wanx-imageedit';
   if (
     instruction.function !== undefined &&
     !(DASHSCOPE_FUNCTIONS as readonly string[]).includes(instruction.function)
@@ -31,7 +42,7 @@ function checkInstruction(instruction: EditInstruction): void {
       `--function: expected one of ${DASHSCOPE_FUNCTIONS.join(', ')}, got "${instruction.function}"`,
     );
   }
-  if (instruction.function === 'description_edit_with_mask') {
+  if (takesFunctions && instruction.function === 'description_edit_with_mask') {
     throw new UsageError('description_edit_with_mask needs a mask image, which imagegen does not send', {
       hint: 'use description_edit',
     });
@@ -42,11 +53,37 @@ function checkInstruction(instruction: EditInstruction): void {
   if (instruction.seed !== undefined && toNumberInRange(instruction.seed, SEED_RANGE) === undefined) {
     throw new UsageError(`--seed: expected ${describeRange(SEED_RANGE)}, got ${instruction.seed}`);
   }
-  if (instruction.prompt.length > MAX_EDIT_PROMPT) {
+  if (instruction.expand !== undefined && toNumberInRange(instruction.expand, EXPAND_RANGE) === undefined) {
+    throw new UsageError(`--expand: expected ${describeRange(EXPAND_RANGE)}, got ${instruction.expand}`);
+  }
+  if (instruction.upscale !== undefined && toNumberInRange(instruction.upscale, UPSCALE_RANGE) === undefined) {
+    throw new UsageError(`--upscale: expected ${describeRange(UPSCALE_RANGE)}, got ${instruction.upscale}`);
+  }
+  // Options that only a wanx2.1-imageedit function takes: refused where they would be dropped unsaid.
+  const functionOptions: Array<[string, unknown, string]> = [
+    ['--expand', instruction.expand, 'expand'],
+    ['--upscale', instruction.upscale, 'super_resolution'],
+    ['--sketch', instruction.sketch || undefined, 'doodle'],
+  ];
+  for (const [flag, value, fn] of functionOptions) {
+    if (value === undefined) continue;
+    if (!takesFunctions)
+      throw new UsageError(`${flag} is a wanx2.1-imageedit option; ${model.id} has no edit functions`, {
+        hint: `use -m wanx2.1-imageedit --function ${fn}`,
+      });
+    if (instruction.function !== undefined && instruction.function !== fn)
+      throw new UsageError(`${flag} goes with --function ${fn}, not ${instruction.function}`);
+  }
+  if (instruction.prompt.length > model.maxPrompt) {
     throw new UsageError(
-      `the instruction has ${instruction.prompt.length} characters; DashScope takes at most ${MAX_EDIT_PROMPT} and would cut the rest`,
+      `the instruction has ${instruction.prompt.length} characters; ${model.id} takes at most ${model.maxPrompt} and would cut the rest`,
     );
   }
+}
+
+function describeLimits(model: DashscopeModel): string {
+  const { minSide, maxSide, maxBytes } = model.input;
+  return `input sides ${minSide}-${maxSide} px, at most ${maxBytes / 1024 / 1024} MB (fitted automatically); instruction at most ${model.maxPrompt} characters`;
 }
 
 export const dashscope: ProviderDescriptor = {
@@ -58,47 +95,27 @@ export const dashscope: ProviderDescriptor = {
   baseUrlEnv: 'IMAGEGEN_DASHSCOPE_BASE_URL',
   defaultBaseUrl: 'https://dashscope.aliyuncs.com',
   defaultModel: 'wanx2.1-imageedit',
-  modelDescription: 'DashScope image-edit model',
-  // The request imagegen builds is wanx2.1-imageedit's; newer edit models take other bodies.
-  models: ['wanx2.1-imageedit'],
-  // Model Studio's DashScope domains, one per region; a key works only in its own region (401 elsewhere).
-  // Workspace domains are <workspace>.<region id>.maas.aliyuncs.com. wanx2.1-imageedit is documented only
-  // for China (Beijing).
-  regions: [
-    {
-      id: 'cn-beijing',
-      label: 'China (Beijing)',
-      baseUrls: ['https://dashscope.aliyuncs.com'],
-      hostPattern: /^[a-z0-9-]+\.cn-beijing\.maas\.aliyuncs\.com$/,
-      models: ['wanx2.1-imageedit'],
-    },
-    {
-      id: 'ap-southeast-1',
-      label: 'Singapore',
-      baseUrls: ['https://dashscope-intl.aliyuncs.com'],
-      hostPattern: /^[a-z0-9-]+\.ap-southeast-1\.maas\.aliyuncs\.com$/,
-      models: [],
-    },
-    { id: 'us-east-1', label: 'US (Virginia)', baseUrls: ['https://dashscope-us.aliyuncs.com'], models: [] },
-    {
-      id: 'cn-hongkong',
-      label: 'China (Hong Kong)',
-      baseUrls: ['https://cn-hongkong.dashscope.aliyuncs.com'],
-      models: [],
-    },
-  ],
+  modelDescription: `DashScope image-edit model: ${DASHSCOPE_MODEL_IDS.join(', ')}`,
+  models: DASHSCOPE_MODEL_IDS,
+  modelOf: (model) => dashscopeModel(model)?.id,
+  modelNotes: DASHSCOPE_MODELS.map((m) => ({ model: m.id, does: m.does, limits: describeLimits(m) })),
+  regions: DASHSCOPE_REGIONS,
   apiPath: '/api/v1',
   capabilities: ['edit'],
-  // wanx2.1-imageedit: 2 tasks in flight and 2 submits a second per account.
+  // wanx2.1-imageedit: 2 tasks in flight and 2 submits a second per account; the other models allow more.
   limits: { tasksInFlight: 2, submitsPerSecond: 2 },
   styleKeys: {
     function: { type: 'enum', values: DASHSCOPE_FUNCTIONS },
     strength: { type: 'number', min: 0, max: 1 },
   },
   hints: {
-    auth: 'check DASHSCOPE_API_KEY: wanx2.1-imageedit needs a key of the China (Beijing) region',
+    auth:
+      'check DASHSCOPE_API_KEY: a key works only in its own region and gets 401 in any other; set ' +
+      "providers.dashscope.region (beijing, singapore, virginia, hongkong) to the key's region",
     forbidden: 'this DashScope account may not use this model (or the call mode); check the console',
-    rateLimit: 'DashScope allows 2 submissions a second and 2 tasks at once; try later',
+    rateLimit:
+      'DashScope allows wanx2.1-imageedit 2 submissions a second and 2 tasks at once, and each model a quota a ' +
+      'minute; try later',
   },
   checkInstruction,
   load: () => import('./client.js').then((m) => m.client),

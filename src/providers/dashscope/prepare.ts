@@ -1,19 +1,24 @@
 /**
- * Brings a picture within DashScope's input limits (each side 512-4096 px, at most 10 MB) by scaling and
- * re-encoding, and returns it as a data URI. Pixels come from our decoder, so EXIF orientation is already
+ * Brings a picture within a DashScope model's input limits (wanx2.1-imageedit: each side 512-4096 px, at most
+ * 10 MB; the others in src/providers/dashscope/models.ts) by scaling and re-encoding, and returns it as a data
+ * URI. Pixels come from our decoder, so EXIF orientation is already
  * applied and alpha is flattened onto white.
  */
 import { encodeRgbPng } from '../../formats/png.js';
 import { ImagegenError } from '../../kernel/errors.js';
 import { resizeToGrid } from '../../loom/resize.js';
 import type { RgbaImage } from '../../loom/types.js';
+import { DASHSCOPE_MODELS, type InputLimits } from './models.js';
 
-const MIN_SIDE = 512;
-const MAX_SIDE = 4096;
-const MAX_BYTES = 10 * 1024 * 1024;
+const WANX_LIMITS = DASHSCOPE_MODELS[0].input;
 
-/** The size to send: within [512, 4096] on both sides, aspect kept; undefined when that is impossible. */
-export function fitDashscopeSize(width: number, height: number): { width: number; height: number } | undefined {
+/** The size to send: within [minSide, maxSide] on both sides, aspect kept; undefined when that is impossible. */
+export function fitDashscopeSize(
+  width: number,
+  height: number,
+  limits: InputLimits = WANX_LIMITS,
+): { width: number; height: number } | undefined {
+  const { minSide: MIN_SIDE, maxSide: MAX_SIDE } = limits;
   let scale = 1;
   if (Math.min(width, height) < MIN_SIDE) scale = MIN_SIDE / Math.min(width, height);
   if (Math.max(width, height) * scale > MAX_SIDE) scale = MAX_SIDE / Math.max(width, height);
@@ -31,15 +36,20 @@ export interface PreparedImage {
   mime: 'image/png' | 'image/jpeg';
 }
 
-export async function prepareForDashscope(image: RgbaImage): Promise<PreparedImage> {
-  const fit = fitDashscopeSize(image.width, image.height);
+export async function prepareForDashscope(
+  image: RgbaImage,
+  limits: InputLimits = WANX_LIMITS,
+  model = 'DashScope',
+): Promise<PreparedImage> {
+  const { minSide: MIN_SIDE, maxSide: MAX_SIDE, maxBytes: MAX_BYTES } = limits;
+  const fit = fitDashscopeSize(image.width, image.height, limits);
   if (!fit) {
     throw new ImagegenError(
       'failure',
-      `a ${image.width}×${image.height} picture cannot be brought within DashScope's 512-4096 px per side`,
+      `a ${image.width}×${image.height} picture cannot be brought within ${model}'s ${MIN_SIDE}-${MAX_SIDE} px per side`,
       {
         provider: 'dashscope',
-        hint: 'crop it to a less extreme aspect ratio (at most 8:1)',
+        hint: `crop it to a less extreme aspect ratio (at most ${Math.floor((MAX_SIDE / MIN_SIDE) * 10) / 10}:1)`,
       },
     );
   }
@@ -55,7 +65,7 @@ export async function prepareForDashscope(image: RgbaImage): Promise<PreparedIma
         bytes: png.length,
         mime: 'image/png',
       };
-    // A photo near 4096 px can exceed 10 MB as PNG; JPEG at quality 90 is far smaller.
+    // A photo near the largest side can exceed 10 MB as PNG; JPEG at quality 90 is far smaller.
     const { Jimp } = await import('jimp');
     const rgba = Buffer.alloc(width * height * 4, 255);
     for (let i = 0, j = 0; i < rgb.data.length; i += 3, j += 4) {
@@ -78,7 +88,11 @@ export async function prepareForDashscope(image: RgbaImage): Promise<PreparedIma
     width = Math.round(width * shrink);
     height = Math.round(height * shrink);
   }
-  throw new ImagegenError('failure', "the picture cannot be encoded within DashScope's 10 MB limit", {
-    provider: 'dashscope',
-  });
+  throw new ImagegenError(
+    'failure',
+    `the picture cannot be encoded within ${model}'s ${MAX_BYTES / 1024 / 1024} MB limit`,
+    {
+      provider: 'dashscope',
+    },
+  );
 }

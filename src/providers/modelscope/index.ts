@@ -31,6 +31,7 @@ export const modelscope: ProviderDescriptor = {
   regions: [
     {
       id: 'cn',
+      name: 'cn',
       label: 'modelscope.cn',
       baseUrls: ['https://api-inference.modelscope.cn'],
       models: TEXT_TO_IMAGE_MODELS,

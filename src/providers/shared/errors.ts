@@ -45,8 +45,12 @@ export function classify(ctx: ErrorContext): { kind: ErrorKind; hint: string } {
   if (code === 'AccessDenied.Unpurchased')
     return { kind: 'quota', hint: `the model is not activated for this ${name} account; activate it in the console` };
   if (status === 403 || code.startsWith('AccessDenied')) return { kind: 'quota', hint: provider.hints.forbidden };
+  // A model's quota a minute ("Allocated quota exceeded"): it comes back by itself, so it is waited out.
   if (code === 'Throttling.AllocationQuota')
-    return { kind: 'quota', hint: `the allocated ${name} quota is used up; raise it or wait` };
+    return {
+      kind: 'rate-limit',
+      hint: `the ${name} quota a minute for this model is used up; it recovers within a minute`,
+    };
   if (status === 429 || code.startsWith('Throttling')) return { kind: 'rate-limit', hint: provider.hints.rateLimit };
   if (MODERATION_CODES.has(code))
     return { kind: 'moderation', hint: `${name}'s content check refused the prompt or the image; change them` };
