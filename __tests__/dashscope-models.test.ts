@@ -366,4 +366,14 @@ describe('the binary', () => {
     expect(planned[0].headers['X-DashScope-Async']).toBeUndefined();
     expect(fake.requests).toEqual([]);
   });
+
+  it('imagegen styles lists each DashScope model with what it does and its limits', async () => {
+    const r = await runCli(['styles'], { cwd: rcDir({}) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('DashScope models (-m, or providers.dashscope.model)');
+    expect(r.stdout).toMatch(
+      /wan2\.5-i2i-preview {2}instruction edit keeping the subject.*\n {2}input sides 384-5000 px/,
+    );
+    expect(r.stdout).toMatch(/qwen-image-edit-max .*\n {2}input sides 384-3072 px.*at most 800 characters/);
+  });
 });

@@ -6,7 +6,7 @@
 import type { ProviderRegion } from '../types.js';
 
 /** How a family is called: the async image2image task (two body shapes), or the synchronous multimodal call. */
-export type DashscopeFamily = 'wanx-imageedit' | 'wan-i2i' | 'qwen-image-edit';
+type DashscopeFamily = 'wanx-imageedit' | 'wan-i2i' | 'qwen-image-edit';
 
 export interface InputLimits {
   /** Shortest and longest side accepted, in pixels. */
@@ -47,7 +47,7 @@ export const DASHSCOPE_MODELS: readonly DashscopeModel[] = [
   {
     id: 'qwen-image-edit',
     family: 'qwen-image-edit',
-    does: 'instruction edit, text in pictures too; one synchronous call; no --function',
+    does: 'instruction edit, text in pictures too; one synchronous call; no --function; Beijing and Singapore',
     input: { minSide: 384, maxSide: 3072, maxBytes: MB10 },
     maxPrompt: 800,
   },
