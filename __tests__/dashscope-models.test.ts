@@ -265,6 +265,15 @@ describe('quotas and result URLs', () => {
     expect(slept[0]).toBe(20_000);
   });
 
+  it('a rejected key: the hint says a key works only in its own region', async () => {
+    const { error } = await edit({}, (f, cwd) =>
+      providerHarness(f, cwd, { DASHSCOPE_API_KEY: 'sk-test-other-region-1' }),
+    );
+    expect(error).toMatchObject({ kind: 'auth', status: 401 });
+    expect(error!.hint).toContain('a key works only in its own region and gets 401 in any other');
+    expect(error!.hint).toContain('providers.dashscope.region');
+  });
+
   it('Arrearage still stops at once', async () => {
     fake.dashscopeSubmitReplies = [
       {

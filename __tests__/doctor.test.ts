@@ -311,6 +311,32 @@ describe('imagegen doctor (job)', () => {
     expect(unknown.one('modelscope.model').hint).toContain('Qwen/Qwen-Image');
   });
 
+  it('knows the newer DashScope models, their snapshots, and the regions that offer them', async () => {
+    const dir = tmp();
+    const env = fakeEnv(fake);
+    delete (env as Record<string, string | undefined>).IMAGEGEN_DASHSCOPE_BASE_URL;
+    const write = (dashscope: unknown) =>
+      writeFileSync(path.join(dir, '.imagegenrc.json'), JSON.stringify({ providers: { dashscope } }));
+    write({ region: 'singapore', model: 'qwen-image-edit-plus-2025-10-30' });
+    const sg = await doctor(dir, env, { offline: true });
+    expect(sg.one('dashscope.baseUrl').message).toContain(
+      `https://dashscope-intl.aliyuncs.com (from ${path.join(dir, '.imagegenrc.json')})`,
+    );
+    expect(sg.one('dashscope.baseUrl').message).toContain('the documented host of Singapore');
+    expect(sg.one('dashscope.model')).toMatchObject({ status: 'ok' });
+    expect(sg.one('dashscope.model').message).toBe('qwen-image-edit-plus-2025-10-30: offered in Singapore');
+    write({ region: 'virginia', model: 'wan2.5-i2i-preview' });
+    const us = await doctor(dir, env, { offline: true });
+    expect(us.one('dashscope.model')).toMatchObject({ status: 'failure', kind: 'usage' });
+    expect(us.one('dashscope.model').message).toBe(
+      'wan2.5-i2i-preview is not offered in US (Virginia); it is offered in China (Beijing), Singapore',
+    );
+    write({ model: 'qwen-image-edit-turbo' });
+    const unknown = await doctor(dir, env, { offline: true });
+    expect(unknown.one('dashscope.model')).toMatchObject({ status: 'warning' });
+    expect(unknown.one('dashscope.model').hint).toContain('wan2.5-i2i-preview');
+  });
+
   it('names the config file read, and one that is there but not read', async () => {
     const home = tmp();
     const project = path.join(home, 'project');
