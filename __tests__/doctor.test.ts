@@ -146,6 +146,25 @@ describe('imagegen doctor (job)', () => {
     expect(run.error!.message).toMatch(/^doctor: dashscope\.auth: DashScope HTTP 401/);
   });
 
+  it('qwen-image-edit: the account is asked on its synchronous endpoint, without the async header', async () => {
+    const dir = tmp();
+    writeFileSync(
+      path.join(dir, '.imagegenrc.json'),
+      JSON.stringify({ providers: { dashscope: { model: 'qwen-image-edit' } } }),
+    );
+    fake.requests = [];
+    const run = await doctor(dir, fakeEnv(fake));
+    expect(run.one('dashscope.account')).toMatchObject({ status: 'ok', certainty: 'inferred' });
+    const asked = fake.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/v1/services/'));
+    expect(asked.map((r) => r.path)).toEqual(['/api/v1/services/aigc/multimodal-generation/generation']);
+    expect(asked[0].headers['x-dashscope-async']).toBeUndefined();
+    fake.dashscopeAccount = 'unpurchased';
+    const refused = await doctor(dir, fakeEnv(fake));
+    fake.dashscopeAccount = 'ok';
+    expect(refused.one('dashscope.account')).toMatchObject({ status: 'failure', kind: 'quota' });
+    expect(fake.tasksCreated).toBe(0);
+  });
+
   it.each([
     ['arrearage', 'Arrearage', 'no balance'],
     ['unpurchased', 'AccessDenied.Unpurchased', 'not activated'],

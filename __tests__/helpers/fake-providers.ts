@@ -554,6 +554,15 @@ export class FakeProviders {
           request_id,
         },
       });
+    if (this.dashscopeAccount === 'unpurchased')
+      return this.send(res, {
+        status: 403,
+        body: {
+          code: 'AccessDenied.Unpurchased',
+          message: 'Access to model denied. Please make sure you are eligible for using the model.',
+          request_id,
+        },
+      });
     if (req.headers['x-dashscope-async'] !== undefined) {
       return this.send(res, {
         status: 403,

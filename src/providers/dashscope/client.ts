@@ -18,7 +18,7 @@ import { runAsyncTask } from '../shared/task.js';
 import type { EditInstruction, ProbeFinding, ProbeReport, ProviderClient, ProviderContext } from '../types.js';
 import { DASHSCOPE_REGIONS, dashscopeModel, type DashscopeModel } from './models.js';
 import { prepareForDashscope } from './prepare.js';
-import { ASYNC_SUBMIT_PATH, buildEditRequest, secureResultUrl, syncResultUrl } from './request.js';
+import { ASYNC_SUBMIT_PATH, SYNC_EDIT_PATH, buildEditRequest, secureResultUrl, syncResultUrl } from './request.js';
 
 type Settings = ProviderContext['settings'];
 
@@ -293,15 +293,17 @@ async function probeAccount(ctx: ProviderContext): Promise<ProbeFinding> {
   const model = settings.model;
   let res: HttpResponse;
   try {
+    // The qwen-image-edit family is called synchronously, on its own endpoint and without the async header.
+    const sync = dashscopeModel(model)?.family === 'qwen-image-edit';
     ({ res } = await timedRequest(ctx, {
       method: 'POST',
-      url: settings.baseUrl + ASYNC_SUBMIT_PATH,
+      url: settings.baseUrl + (sync ? SYNC_EDIT_PATH : ASYNC_SUBMIT_PATH),
       headers: {
         Authorization: `Bearer ${settings.apiKey}`,
         'Content-Type': 'application/json',
-        'X-DashScope-Async': 'enable',
+        ...(sync ? {} : { 'X-DashScope-Async': 'enable' }),
       },
-      // No function, prompt or picture: nothing a task could be made of.
+      // No function, prompt, message or picture: nothing a task or an image could be made of.
       json: { model, input: {} },
     }));
   } catch (err) {

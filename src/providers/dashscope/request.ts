@@ -11,7 +11,7 @@ import type { EditInstruction, ProviderContext } from '../types.js';
 import type { DashscopeModel } from './models.js';
 
 export const ASYNC_SUBMIT_PATH = '/api/v1/services/aigc/image2image/image-synthesis';
-const SYNC_EDIT_PATH = '/api/v1/services/aigc/multimodal-generation/generation';
+export const SYNC_EDIT_PATH = '/api/v1/services/aigc/multimodal-generation/generation';
 
 /** Functions whose `parameters` take `strength`. */
 const TAKES_STRENGTH = new Set(['stylization_all', 'description_edit']);
