@@ -69,8 +69,11 @@ const HEAVY_PACKAGES = ['jimp', '@jimp/*', '@jsquash/*', 'got', 'p-retry', 'cosm
 const isPackage = (pkg: string, pattern: string): boolean =>
   pattern.endsWith('/*') ? pkg.startsWith(pattern.slice(0, -1)) : pkg === pattern;
 const BELOW_CLI = ['image', 'loom', 'formats', 'providers', 'stages', 'jobs', 'config'];
-/** Provider descriptors are plain data; a local edit may read them, and nothing else of dist/providers/. */
-const PROVIDER_DESCRIPTORS = /^dist\/providers\/(registry\.js|types\.js|[^/]+\/index\.js)$/;
+/**
+ * Provider descriptors are plain data (index.js, and models.js where a provider's model table is shared with
+ * its client); a local edit may read them, and nothing else of dist/providers/.
+ */
+const PROVIDER_DESCRIPTORS = /^dist\/providers\/(registry\.js|types\.js|[^/]+\/(index|models)\.js)$/;
 
 describe('what the binary loads', () => {
   const tmp = tempDirsPerTest();

@@ -1,6 +1,6 @@
 /**
  * The DashScope edit models imagegen can call, one family per request shape, with each model's documented
- * input limits. Plain data, loaded with the descriptor on every run.
+ * input limits, and the regions that offer them. Plain data, loaded with the descriptor on every run.
  */
 
 import type { ProviderRegion } from '../types.js';
