@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { resolveLoomSettings } from '../config/loom.js';
+import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags } from '../config/weave.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { findStyle, type StylePreset } from '../config/styles.js';
 import { UsageError, throwIfAborted } from '../kernel/errors.js';
@@ -46,6 +47,8 @@ export interface EditSpec extends OutputSpec {
   /** Refuse inputs whose header declares more pixels than this (--max-pixels). */
   maxPixels?: number;
   maxDownloadMb?: number;
+  /** --weave, --tile, --invert. */
+  weave?: WeaveFlags;
 }
 
 function checkSpec(spec: EditSpec): void {
@@ -97,6 +100,8 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   checkSpec({ ...spec, inputs });
   const style = findStyle(spec.style, resolved.config.styles);
   const { loom, paletteSpec } = await resolveLoomSettings(resolved, style, fs);
+  const weave = resolveWeaveSettings(resolved, style, loom, spec.weave ?? NO_WEAVE);
+  const besides = weave ? weaveFileExts(weave) : [];
   const format = chooseFormat(resolved, spec.output === STDOUT ? undefined : spec.output);
   const { provider, keyed } = chooseProvider(resolved, 'edit', spec.provider ?? resolved.config.edit.provider);
   const instruction = instructionFor(style, spec.instruction);
@@ -169,7 +174,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   async function runOne(input: string, item: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
     const label = labelOf(input);
     const target = targetFor(spec, resolved, cwd, `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`);
-    await checkTargets(target, fs);
+    await checkTargets(target, fs, besides);
     const bytes = await read(input);
     throwIfAborted(item.signal);
     let acquired: RemotePicture | undefined;
@@ -208,6 +213,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
           maxPixels: spec.maxPixels,
           loom,
           encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
+          ...(weave ? { weave } : {}),
         },
         pool,
         item.signal,
@@ -219,6 +225,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         { result, loom, paletteSpec, format, meta },
         item.signal,
         finished.encoded,
+        finished.woven,
       );
       spinner.succeed(
         `${label} → ${written.image === STDOUT ? 'stdout' : path.relative(cwd, written.image) || written.image}`,
@@ -228,6 +235,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         input: label,
         output: written.image,
         ...(written.report ? { report: written.report } : {}),
+        ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
         style: style.name,
         source: meta.source,
         ...(meta.provider ? { provider: meta.provider, model: meta.model } : {}),

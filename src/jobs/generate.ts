@@ -14,6 +14,8 @@ import { describeRequest } from '../kernel/redact.js';
 import type { GenerateOptions, GenerateParams } from '../providers/types.js';
 import { STDIN, readInput, remoteGenerate } from '../stages/acquire.js';
 import { finishLoom } from '../stages/finish.js';
+import { weaveStage } from '../stages/weave.js';
+import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags, type WeaveSettings } from '../config/weave.js';
 import { checkTargets, writeLoomImage, writePair, type Target } from '../stages/write.js';
 import { slugify } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
@@ -39,6 +41,8 @@ export interface GenerateSpec extends OutputSpec {
   /** --journal FILE and --resume, as for edit. */
   journal?: string;
   resume?: boolean;
+  /** --weave, --tile, --invert: with a style, the design is woven too. */
+  weave?: WeaveFlags;
 }
 
 interface GenerateItem {
@@ -46,6 +50,7 @@ interface GenerateItem {
   key: string;
   params: GenerateParams;
   style?: StylePreset;
+  weave?: WeaveSettings;
   target: Target;
   slug: string;
 }
@@ -91,6 +96,11 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       const style = styleName === undefined ? undefined : findStyle(styleName, resolved.config.styles);
       if (style && !settingsOf.has(style.name))
         settingsOf.set(style.name, await resolveLoomSettings(resolved, style, fs));
+      const weave = style
+        ? resolveWeaveSettings(resolved, style, settingsOf.get(style.name)!.loom, spec.weave ?? NO_WEAVE)
+        : undefined;
+      if (!style && spec.weave?.weave)
+        throw new UsageError('--weave weaves the design: add --style (e.g. --style loom)');
       const output = line.output ?? spec.output;
       chooseFormat(resolved, style ? output : undefined);
       const slug = slugify(params.prompt);
@@ -103,8 +113,8 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       const repeat = items.filter((it) => it.params.prompt === params.prompt).length;
       const key = `generate:${params.prompt}${repeat ? `#${repeat + 1}` : ''}`;
       // With --resume, an item done earlier is skipped before its target is looked at.
-      if (!spec.resume) await checkTargets(target, fs);
-      items.push({ key, params, style, target, slug });
+      if (!spec.resume) await checkTargets(target, fs, weave ? weaveFileExts(weave) : []);
+      items.push({ key, params, style, weave, target, slug });
     } catch (err) {
       if (where && isImagegenError(err) && err.kind === 'usage') throw new UsageError(where + err.message, err);
       throw err;
@@ -159,8 +169,8 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   });
 
   async function runOne(item: GenerateItem, itemCtx: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
-    const { params, style, target, slug } = item;
-    if (spec.resume) await checkTargets(target, fs);
+    const { params, style, weave, target, slug } = item;
+    if (spec.resume) await checkTargets(target, fs, weave ? weaveFileExts(weave) : []);
     const generated = await remoteGenerate(provider, params, {
       ...ctx,
       ...hooks,
@@ -202,6 +212,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     const format = chooseFormat(resolved, target.exact);
     const kept = spec.keepOriginal ? await original(false) : undefined;
     const result = finishLoom(generated.image, settings.loom, itemCtx.signal);
+    const woven = weave ? weaveStage(result, weave, settings.loom) : undefined;
     const written = await writeLoomImage(
       services,
       target,
@@ -213,12 +224,15 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
         meta: { ...meta, style: style.name, source: provider.id },
       },
       itemCtx.signal,
+      undefined,
+      woven,
     );
     return {
       status: 'ok',
       input: null,
       output: written.image,
       ...(written.report ? { report: written.report } : {}),
+      ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
       style: style.name,
       source: provider.id,
       width: result.image.width,

@@ -13,6 +13,8 @@ import { encodeLoomImage, type EncodedLoomImage } from './write.js';
 import { runLoomPipeline, type LoomResult } from '../loom/pipeline.js';
 import { gridHeight } from '../loom/resize.js';
 import type { LoomSettings, RgbaImage } from '../loom/types.js';
+import type { WeaveSettings } from '../config/weave.js';
+import { weaveStage, type Woven } from './weave.js';
 
 export function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: AbortSignal): LoomResult {
   const height = settings.height ?? gridHeight(settings.width, source.width, source.height, settings.density);
@@ -41,11 +43,14 @@ export interface FinishInput {
   loom: LoomSettings;
   /** Encoding is done where the weaving is: on a worker it would otherwise hold up the main thread. */
   encode: { format: string; meta: OutputMeta; paletteSpec?: string | string[] };
+  /** With --weave: the lift plan and cloth preview are made here too. */
+  weave?: WeaveSettings;
 }
 
 export interface Finished {
   result: LoomResult;
   encoded: EncodedLoomImage;
+  woven?: Woven;
 }
 
 /** What crosses back from a worker: typed errors do not survive the crossing, their records do. */
@@ -56,7 +61,9 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
   const result = finishLoom(picture, input.loom, signal);
   const { format, meta, paletteSpec } = input.encode;
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
-  return { result, encoded };
+  throwIfAborted(signal);
+  const woven = input.weave ? weaveStage(result, input.weave, input.loom) : undefined;
+  return { result, encoded, ...(woven ? { woven } : {}) };
 }
 
 /** The worker's side of finishBytes; expected failures come back as records. */

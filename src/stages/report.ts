@@ -73,6 +73,7 @@ export function buildReport(
   loom: LoomSettings,
   settings: SettingsRecord,
   meta: OutputMeta,
+  weave?: object,
 ) {
   const { image, stats } = result;
   const density = loom.density;
@@ -107,5 +108,6 @@ export function buildReport(
       taskId: meta.taskId ?? null,
       remoteError: meta.remoteError ?? null,
     },
+    ...(weave ? { weave } : {}),
   };
 }

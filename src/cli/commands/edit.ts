@@ -1,7 +1,15 @@
 /** `imagegen edit`: options -> EditSpec -> the edit job. */
 import type { EditSpec } from '../../jobs/edit.js';
 import type { CliContext, GlobalOptions } from '../context.js';
-import { configFlags, jobsOption, maxDownloadOption, maxPixelsOption, numberOption, reportChoice } from '../options.js';
+import {
+  configFlags,
+  jobsOption,
+  maxDownloadOption,
+  maxPixelsOption,
+  numberOption,
+  reportChoice,
+  weaveChoice,
+} from '../options.js';
 import { finishPool } from '../pool.js';
 import { createServices, loadConfig } from '../services.js';
 import { UsageError } from '../../kernel/errors.js';
@@ -23,6 +31,7 @@ export async function editCommand(
       throw new UsageError('edit needs at least one input image', { hint: 'imagegen edit <input...>' });
     inputs = [await services.prompts.text('Image to edit')];
   }
+  const weave = weaveChoice(opts);
   const spec: EditSpec = {
     inputs,
     style: opts.style as string,
@@ -47,8 +56,9 @@ export async function editCommand(
     },
     maxPixels: maxPixelsOption(opts.maxPixels),
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
+    weave: weave.flags,
   };
-  const resolved = await loadConfig(ctx, opts, configFlags(opts), services);
+  const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
   const { runEdit } = await import('../../jobs/edit.js');
   try {
     await runEdit(spec, resolved, services);
