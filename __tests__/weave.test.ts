@@ -32,7 +32,12 @@ const rows = (s: Structure) => drawStructure(s, '1', '0');
 
 const BW = { warp: [0, 0, 0] as const, weft: [255, 255, 255] as const };
 
-function design(width: number, height: number, palette: number[], index: (x: number, y: number) => number): IndexedImage {
+function design(
+  width: number,
+  height: number,
+  palette: number[],
+  index: (x: number, y: number) => number,
+): IndexedImage {
   const indices = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) indices[y * width + x] = index(x, y);
   return { width, height, indices, palette: Uint8Array.from(palette) };
@@ -195,7 +200,10 @@ describe('the lift plan', () => {
     }
     // The design's top row is the last pick.
     const top = design(2, 2, [0, 0, 0, 255, 255, 255], (_x, y) => (y === 0 ? 1 : 0));
-    const marked = layStructures(top, [structureFromRows('z', ['10', '01']), structureFromRows('o', ['11', '00'], true)]);
+    const marked = layStructures(top, [
+      structureFromRows('z', ['10', '01']),
+      structureFromRows('o', ['11', '00'], true),
+    ]);
     expect(Array.from(marked.cells)).toEqual([0, 1, 1, 1]);
   });
 
@@ -252,7 +260,10 @@ describe('the lift plan', () => {
     expect(tiled.bindingPoints).toBeGreaterThan(0);
     const f = longestFloats(tiled.plan, true);
     expect(Math.max(f.warpFace, f.warpBack, f.weftFace, f.weftBack)).toBeLessThanOrEqual(8);
-    expect(tiled.floats.after).toEqual({ warp: Math.max(f.warpFace, f.warpBack), weft: Math.max(f.weftFace, f.weftBack) });
+    expect(tiled.floats.after).toEqual({
+      warp: Math.max(f.warpFace, f.warpBack),
+      weft: Math.max(f.weftFace, f.weftBack),
+    });
   });
 
   it('a whole line that never interlaces in a repeat is bound too', () => {
@@ -282,7 +293,7 @@ describe('lift plan files', () => {
 
   /** ImageMagick's reading: a PBM (1 = black), top row first. */
   function magickBits(file: string): number[] {
-    const pbm = execFileSync('convert', [file, '-compress', 'none', 'pbm:-'], { encoding: 'utf8' });
+    const pbm = execFileSync('/usr/bin/convert', [file, '-compress', 'none', 'pbm:-'], { encoding: 'utf8' });
     return pbm
       .split('\n')
       .filter((l) => !l.startsWith('#'))
@@ -297,33 +308,37 @@ describe('lift plan files', () => {
   const depthOf: Record<string, (b: Buffer, file: string) => number> = {
     bmp: (b) => b.readUInt16LE(28),
     png: (b) => b[24],
-    tiff: (_b, file) => Number(/Bits\/Sample: (\d+)/.exec(execFileSync('tiffinfo', [file], { encoding: 'utf8' }))![1]),
+    tiff: (_b, file) =>
+      Number(/Bits\/Sample: (\d+)/.exec(execFileSync('/usr/bin/tiffinfo', [file], { encoding: 'utf8' }))![1]),
   };
 
   it.each([
     ['bmp', encodeIndexedBmp, 'BMP3'],
     ['tiff', encodeTiff, 'TIFF'],
     ['png', encodeIndexedPng, 'PNG'],
-  ] as const)('%s: 1-bit, black = raised, pick 1 at the bottom, the same bits in jimp and ImageMagick', async (ext, encode, magick) => {
-    for (const invert of [false, true]) {
-      const file = path.join(tmp(), `plan.lift.${ext}`);
-      const bytes = encode(liftImage(plan, invert), []);
-      writeFileSync(file, bytes);
-      expect(depthOf[ext](bytes, file)).toBe(1);
-      const identify = execFileSync('identify', ['-format', '%m %w %h %k', file], { encoding: 'utf8' });
-      expect(identify).toBe(`${magick} 13 7 2`);
-      const jimp = await Jimp.read(file);
-      const bits = magickBits(file);
-      for (let row = 0; row < 7; row++) {
-        for (let x = 0; x < 13; x++) {
-          const black = raisedAt(x, row) !== invert;
-          const rgba = jimp.getPixelColor(x, row) >>> 8;
-          expect(rgba).toBe(black ? 0 : 0xffffff);
-          expect(bits[row * 13 + x]).toBe(black ? 1 : 0);
+  ] as const)(
+    '%s: 1-bit, black = raised, pick 1 at the bottom, the same bits in jimp and ImageMagick',
+    async (ext, encode, magick) => {
+      for (const invert of [false, true]) {
+        const file = path.join(tmp(), `plan.lift.${ext}`);
+        const bytes = encode(liftImage(plan, invert), []);
+        writeFileSync(file, bytes);
+        expect(depthOf[ext](bytes, file)).toBe(1);
+        const identify = execFileSync('/usr/bin/identify', ['-format', '%m %w %h %k', file], { encoding: 'utf8' });
+        expect(identify).toBe(`${magick} 13 7 2`);
+        const jimp = await Jimp.read(file);
+        const bits = magickBits(file);
+        for (let row = 0; row < 7; row++) {
+          for (let x = 0; x < 13; x++) {
+            const black = raisedAt(x, row) !== invert;
+            const rgba = jimp.getPixelColor(x, row) >>> 8;
+            expect(rgba).toBe(black ? 0 : 0xffffff);
+            expect(bits[row * 13 + x]).toBe(black ? 1 : 0);
+          }
         }
       }
-    }
-  });
+    },
+  );
 
   it('TIFF: bilevel with the photometric that says which bit is black', () => {
     for (const [invert, photometric] of [
@@ -332,7 +347,7 @@ describe('lift plan files', () => {
     ] as const) {
       const file = path.join(tmp(), 'plan.tiff');
       writeFileSync(file, encodeTiff(liftImage(plan, invert)));
-      const info = execFileSync('tiffinfo', [file], { encoding: 'utf8' });
+      const info = execFileSync('/usr/bin/tiffinfo', [file], { encoding: 'utf8' });
       expect(info).toMatch(/Bits\/Sample: 1/);
       expect(info).toMatch(/Compression Scheme: None/);
       expect(info).toContain(`Photometric Interpretation: ${photometric}`);

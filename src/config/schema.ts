@@ -34,7 +34,7 @@ export interface WeaveDefinition {
 }
 
 /** How a design becomes a lift plan (the `weave.*` keys). */
-export interface WeaveConfig {
+interface WeaveConfig {
   map?: string;
   warp: string;
   weft: string;

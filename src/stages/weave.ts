@@ -17,7 +17,7 @@ import { StructureError } from '../loom/weave/structures.js';
 import { weaveDesign, type WeaveResult } from '../loom/weave/weave.js';
 
 /** The `weave` section of the report. */
-export type WeaveReport = Omit<WeaveResult, 'plan'> & {
+type WeaveReport = Omit<WeaveResult, 'plan'> & {
   map: string;
   warp: string;
   weft: string;
@@ -26,7 +26,7 @@ export type WeaveReport = Omit<WeaveResult, 'plan'> & {
 };
 
 /** A file written beside the design image: `<stem>.<ext>`. */
-export interface Companion {
+interface Companion {
   ext: string;
   bytes: Uint8Array;
 }

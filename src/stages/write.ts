@@ -35,7 +35,7 @@ function reportFileFor(imageFile: string): string {
 }
 
 /** A file of the image's set: cat.loom.png -> cat.loom.lift.bmp for `lift.bmp`. */
-export function besideFile(imageFile: string, ext: string): string {
+function besideFile(imageFile: string, ext: string): string {
   return imageFile.replace(/\.[^./\\]+$/, '') + '.' + ext;
 }
 

@@ -16,9 +16,9 @@ export interface WeaveMap {
   text: string;
 }
 
-export const AUTO_SATIN = 8;
+const AUTO_SATIN = 8;
 
-export const WEAVE_MAP_SYNTAX = 'auto, auto:N, or entries like 0=satin:8/warp,1=twill:2/2,#f4f1e8=plain,*=plain';
+const WEAVE_MAP_SYNTAX = 'auto, auto:N, or entries like 0=satin:8/warp,1=twill:2/2,#f4f1e8=plain,*=plain';
 
 /** Parses a weave map; every structure name is checked here, so a typo fails before any work. */
 export function parseWeaveMap(text: string, named: ReadonlyMap<string, Structure> = new Map()): WeaveMap {

@@ -27,7 +27,7 @@ function build(name: string, width: number, height: number, raised: (x: number, 
   return { name, width, height, cells };
 }
 
-export function plain(): Structure {
+function plain(): Structure {
   return build('plain', 2, 2, (x, y) => (x + y) % 2 === 0);
 }
 
@@ -61,7 +61,7 @@ function checkSatin(n: number, move: number | undefined): number {
  * The shaded satin with `up` ends raised of `up + down` on each pick: the satin's binding points, each
  * widened by the ends to its right. 1/(n−1) is the weft-faced satin, (n−1)/1 the warp-faced one.
  */
-export function shadedSatin(up: number, down: number, move?: number): Structure {
+function shadedSatin(up: number, down: number, move?: number): Structure {
   const n = up + down;
   const m = checkSatin(n, move);
   return build(`shade:${up}/${down}:${m}`, n, n, (x, y) => (((x - m * y) % n) + n) % n < up);
@@ -89,7 +89,7 @@ function count(text: string, what: string): number {
   return n;
 }
 
-export const STRUCTURE_SYNTAX =
+const STRUCTURE_SYNTAX =
   'plain, twill:A/B[/z|/s], satin:N[:move][/warp|/weft], shade:A/B[:move], or a name from `weaves` in the config';
 
 /**
@@ -142,7 +142,7 @@ export function shadedFamily(n: number, move?: number): Structure[] {
   return family;
 }
 
-export const STRUCTURE_NAME = /^[a-z][a-z0-9_-]*$/i;
+const STRUCTURE_NAME = /^[a-z][a-z0-9_-]*$/i;
 
 /**
  * A structure from rows of '0'/'1' as written (and as `imagegen weaves` draws them): the first row is the top

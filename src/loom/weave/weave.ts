@@ -14,7 +14,7 @@ export interface WeaveParams {
   selvedge: number;
 }
 
-export interface WovenStructure {
+interface WovenStructure {
   index: number;
   hex: string;
   structure: string;
