@@ -4,6 +4,7 @@
  * npm run bench -- --startup [--runs N]   start-up time of `imagegen --help` and `edit --help` against `node -e 0`
  * npm run bench -- --batch [--runs N]     a batch of 24 photos in one invocation, against GNU parallel and mogrify
  * npm run bench -- --remote [--runs N]    8 remote edits against the test suite's fake DashScope, 2 tasks in flight
+ * npm run bench -- --weave [--runs N]     lift plans of --weave auto: floats, tone (Spearman) against naive binaries, time
  *
  * Times the real CLI (`node bin/imagegen.js edit <in> --local --width 1200 --colors 8 -o <out> --no-report
  * --force`) against ImageMagick (`convert in -resize 1200x +dither -colors 8 out.png`) and pngquant
@@ -658,6 +659,220 @@ if (args.includes('--remote')) {
   console.log(
     `median ${m.toFixed(2)} s against the bound 1.15 × 4 × ${T} + 2 = ${bound.toFixed(2)} s: ${m <= bound ? 'met' : 'NOT met'}`,
   );
+  process.exit(0);
+}
+
+// --- weave --------------------------------------------------------------------------------------------------
+
+/**
+ * --weave: the lift plan of `edit --local --weave auto` on the bench photos at 600 and 1200 ends, plain and
+ * with --tile: floats over --max-float on either face (runs of raised or lowered crossings over the limit, in
+ * rows and columns, around the seams with --tile), and Spearman's rho over 8x8 cells between the share of
+ * dark-yarn crossings and the photo's darkness (1 - L/100) on the same grid; the same for a 50% threshold and a
+ * Floyd-Steinberg binary of that grid, as the TC2 converters make. Then the time weaving adds to the same run
+ * at 1200 ends: both commands interleaved, medians, with every run shown.
+ */
+if (args.includes('--weave')) {
+  const MAX_FLOAT = 8;
+  const CELL = 8;
+  const bin = path.join(root, 'bin', 'imagegen.js');
+  const work = path.join(out, 'weave');
+  mkdirSync(work, { recursive: true });
+  const photos = makeInputs().filter((i) => !i.name.includes('12mp') && (!ONLY || i.name.includes(ONLY)));
+
+  /** Runs of equal bits longer than `max`, over rows and columns, both values (cyclic: across the seams). */
+  const floatsOver = (bits, w, h, max, cyclic) => {
+    let over = 0;
+    let longest = 0;
+    const line = (at, len) => {
+      let start = 0;
+      if (cyclic) {
+        while (start < len && at(start) === at(0)) start++;
+        if (start === len) {
+          longest = Math.max(longest, len);
+          over++;
+          return;
+        }
+      }
+      let run = 0;
+      let value = -1;
+      const close = () => {
+        longest = Math.max(longest, run);
+        if (run > max) over++;
+      };
+      for (let k = 0; k < len; k++) {
+        const v = at(cyclic ? (start + k) % len : k);
+        if (v === value) run++;
+        else {
+          close();
+          value = v;
+          run = 1;
+        }
+      }
+      close();
+    };
+    for (let y = 0; y < h; y++) line((x) => bits[y * w + x], w);
+    for (let x = 0; x < w; x++) line((y) => bits[y * w + x], h);
+    return { over, longest };
+  };
+  const cellMeans = (values, w, h) => {
+    const out = [];
+    for (let cy = 0; cy + CELL <= h; cy += CELL)
+      for (let cx = 0; cx + CELL <= w; cx += CELL) {
+        let sum = 0;
+        for (let y = cy; y < cy + CELL; y++) for (let x = cx; x < cx + CELL; x++) sum += values[y * w + x];
+        out.push(sum / (CELL * CELL));
+      }
+    return out;
+  };
+  const ranks = (v) => {
+    const order = v.map((x, i) => [x, i]).sort((a, b) => a[0] - b[0]);
+    const r = new Array(v.length);
+    for (let i = 0; i < order.length;) {
+      let j = i;
+      while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
+      for (let k = i; k <= j; k++) r[order[k][1]] = (i + j) / 2;
+      i = j + 1;
+    }
+    return r;
+  };
+  const spearman = (a, b) => {
+    const ra = ranks(a);
+    const rb = ranks(b);
+    const n = a.length;
+    const ma = ra.reduce((s, x) => s + x, 0) / n;
+    const mb = rb.reduce((s, x) => s + x, 0) / n;
+    let num = 0;
+    let da = 0;
+    let db = 0;
+    for (let i = 0; i < n; i++) {
+      num += (ra[i] - ma) * (rb[i] - mb);
+      da += (ra[i] - ma) ** 2;
+      db += (rb[i] - mb) ** 2;
+    }
+    return num / Math.sqrt(da * db);
+  };
+  /** Raised (black) crossings of a lift plan file, top row first. */
+  const liftBits = async (file) => {
+    const img = await decodeImage(readFileSync(file), file);
+    const bits = new Uint8Array(img.width * img.height);
+    for (let i = 0; i < bits.length; i++) bits[i] = img.data[i * 4] < 128 ? 1 : 0;
+    return { bits, width: img.width, height: img.height };
+  };
+
+  console.log(
+    `imagegen bench --weave: edit --local --weave auto (black warp, white weft, --max-float ${MAX_FLOAT}), node ${process.version}`,
+  );
+  const rows = [];
+  for (const photo of photos) {
+    const source = await decodeImage(readFileSync(photo.file), photo.file);
+    for (const width of [600, 1200]) {
+      for (const tile of [false, true]) {
+        const stem = path.join(work, `${photo.name}-${width}${tile ? '-tile' : ''}`);
+        const r = spawnSync(
+          process.execPath,
+          [
+            bin,
+            'edit',
+            photo.file,
+            '--local',
+            '--width',
+            String(width),
+            '--weave',
+            'auto',
+            '--max-float',
+            String(MAX_FLOAT),
+            ...(tile ? ['--tile'] : []),
+            '-o',
+            `${stem}.png`,
+            '--force',
+            '-q',
+          ],
+          { encoding: 'utf8', cwd: root },
+        );
+        if (r.status !== 0) throw new Error(`imagegen --weave failed on ${photo.name}:\n${r.stderr}`);
+        const lift = await liftBits(`${stem}.lift.bmp`);
+        const { width: w, height: h } = lift;
+        const grid = resizeToGrid(source, w, h);
+        const lab = [0, 0, 0];
+        const dark = new Float32Array(w * h);
+        const grey = new Float32Array(w * h);
+        for (let i = 0; i < w * h; i++) {
+          srgbToLab(grid.data[i * 3], grid.data[i * 3 + 1], grid.data[i * 3 + 2], lab);
+          dark[i] = 1 - lab[0] / 100;
+          grey[i] = (0.2126 * grid.data[i * 3] + 0.7152 * grid.data[i * 3 + 1] + 0.0722 * grid.data[i * 3 + 2]) / 255;
+        }
+        const target = cellMeans(dark, w, h);
+        const threshold = Uint8Array.from(grey, (g) => (g < 0.5 ? 1 : 0));
+        const fs = new Uint8Array(w * h);
+        const err = Float32Array.from(grey);
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) {
+            const i = y * w + x;
+            const black = err[i] < 0.5 ? 1 : 0;
+            fs[i] = black;
+            const e = err[i] - (black ? 0 : 1);
+            if (x + 1 < w) err[i + 1] += (e * 7) / 16;
+            if (y + 1 < h) {
+              if (x > 0) err[i + w - 1] += (e * 3) / 16;
+              err[i + w] += (e * 5) / 16;
+              if (x + 1 < w) err[i + w + 1] += e / 16;
+            }
+          }
+        const score = (label, bits) => {
+          const f = floatsOver(bits, w, h, MAX_FLOAT, tile);
+          rows.push([
+            photo.name,
+            `${w}x${h}`,
+            tile ? 'yes' : 'no',
+            label,
+            String(f.over),
+            String(f.longest),
+            spearman(cellMeans(bits, w, h), target).toFixed(3),
+          ]);
+        };
+        score('imagegen --weave auto', lift.bits);
+        score('50% threshold', threshold);
+        score('Floyd-Steinberg', fs);
+      }
+    }
+  }
+  printTable(['photo', 'grid', 'tile', 'binary', `floats > ${MAX_FLOAT}`, 'longest', 'Spearman rho (8x8)'], rows);
+
+  // Speed: the same run with and without --weave, at 1200 ends, interleaved.
+  const timing = photos.find((p) => p.name.startsWith('hopper')) ?? photos[0];
+  const base = [bin, 'edit', timing.file, '--local', '--width', '1200', '--no-report', '--force', '-q'];
+  const commands = [
+    { label: 'edit --local', argv: [...base, '-o', path.join(work, 'time-plain.png')] },
+    { label: 'edit --local --weave auto', argv: [...base, '--weave', 'auto', '-o', path.join(work, 'time-weave.png')] },
+  ];
+  for (const c of commands) wall(c.argv); // warm the file cache
+  const times = commands.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (let j = 0; j < commands.length; j++) {
+      const k = (i + j) % commands.length;
+      times[k].push(wall(commands[k].argv));
+    }
+  }
+  console.log(`\ntime at 1200 ends on ${timing.name}, ${RUNS} interleaved runs each (median; every run listed)`);
+  const medians = times.map(median);
+  commands.forEach((c, k) => {
+    const sorted = [...times[k]].sort((a, b) => a - b);
+    const spread = (sorted[sorted.length - 1] - sorted[0]) / medians[k];
+    console.log(
+      `  ${c.label.padEnd(26)} ${medians[k].toFixed(3)} s  (${times[k].map((t) => t.toFixed(3)).join(' ')}; spread ${(spread * 100).toFixed(0)}% of the median)`,
+    );
+  });
+  const added = medians[1] / medians[0] - 1;
+  // Each round's pair ran back to back: their ratio is less at the mercy of the machine's load than the medians.
+  const paired = median(times[1].map((t, i) => t / times[0][i] - 1));
+  console.log(`  added time, median of the ${RUNS} rounds' own ratios: ${(paired * 100).toFixed(1)}%`);
+  const ok = rows.filter((r) => r[3].startsWith('imagegen')).every((r) => r[4] === '0');
+  const rho = rows.filter((r) => r[3].startsWith('imagegen')).map((r) => Number(r[6]));
+  console.log('\ntargets');
+  console.log(`  no float over ${MAX_FLOAT} in any lift plan (also with --tile): ${verdict(ok)}`);
+  console.log(`  Spearman rho >= 0.9 (lowest ${Math.min(...rho).toFixed(3)}): ${verdict(Math.min(...rho) >= 0.9)}`);
+  console.log(`  weaving adds <= 30% at 1200 ends: ${(added * 100).toFixed(1)}%: ${verdict(added <= 0.3)}`);
   process.exit(0);
 }
 
