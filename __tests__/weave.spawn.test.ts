@@ -1,10 +1,12 @@
 /** `edit --weave` and `imagegen weaves` through the built binary. */
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Jimp } from 'jimp';
 import { encodeRgbPng } from '../src/formats/png.js';
+import type { FakeProviders } from './helpers/fake-providers.js';
 import { rgbImage } from './helpers/images.js';
+import { fakeEnv, startFake } from './helpers/provider-setup.js';
 import { runCli } from './helpers/spawn.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
@@ -144,6 +146,7 @@ describe('edit --weave', () => {
     [['--weave', '--selvedge', '24'], /--selvedge 24/],
     [['--tile'], /--tile applies to the lift plan: add --weave/],
     [['--weave', '-o', '-'], /-o -/],
+    [['--weave', 'x.jpg'], /if "x\.jpg" is an input, write --weave auto/],
   ])('refuses %j with exit 2, naming the culprit, and writes nothing', async (args, message) => {
     const dir = tmp();
     const input = picture(dir);
@@ -162,6 +165,24 @@ describe('edit --weave', () => {
     expect(r.stderr).toMatch(/woven\.lift\.bmp already exists/);
     expect(readdirSync(dir).sort()).toEqual(['motif.png', 'woven.lift.bmp']);
     expect(readFileSync(path.join(dir, 'woven.lift.bmp'), 'utf8')).toBe('an earlier plan');
+  });
+
+  it('derived names: a preview already there moves the whole set to the next free name', async () => {
+    const dir = tmp();
+    const input = picture(dir);
+    writeFileSync(path.join(dir, 'motif.loom.cloth.png'), 'an earlier preview');
+    const r = await runCli(['edit', input, '--local', '--width', '48', '--weave', '-q'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual([
+      'motif.loom-2.cloth.png',
+      'motif.loom-2.json',
+      'motif.loom-2.lift.bmp',
+      'motif.loom-2.png',
+      'motif.loom.cloth.png',
+      'motif.png',
+    ]);
+    const weave = JSON.parse(readFileSync(path.join(dir, 'motif.loom-2.json'), 'utf8')).weave;
+    expect([weave.lift.file, weave.preview.file]).toEqual(['motif.loom-2.lift.bmp', 'motif.loom-2.cloth.png']);
   });
 
   it('a malformed matrix in the rc file is exit 2, naming it, with nothing written', async () => {
@@ -195,6 +216,50 @@ describe('edit --weave', () => {
     const weave = JSON.parse(readFileSync(path.join(dir, 'motif.damask.json'), 'utf8')).weave;
     expect(weave.map).toBe('0=broken,1=satin:5/weft');
     expect(weave.structures.map((s: { structure: string }) => s.structure)).toEqual(['broken', 'satin:5:2/weft']);
+  });
+});
+
+describe('--weave with a provider', () => {
+  const tmp = tempDirsPerTest();
+  let fake: FakeProviders;
+  beforeAll(async () => {
+    fake = await startFake();
+  });
+  afterAll(async () => fake.close());
+
+  it('a bad map stops the run before any request is sent', async () => {
+    const dir = tmp();
+    const input = picture(dir);
+    fake.requests = [];
+    const r = await runCli(['edit', input, '--weave', '0=satin:6', '--width', '48'], { cwd: dir, env: fakeEnv(fake) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no regular satin has 6 ends/);
+    expect(fake.requests).toEqual([]);
+    expect(readdirSync(dir)).toEqual(['motif.png']);
+    const g = await runCli(['generate', 'a fox', '--weave'], { cwd: dir, env: fakeEnv(fake) });
+    expect(g.code).toBe(2);
+    expect(g.stderr).toMatch(/--weave weaves the design: add --style/);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('a remote edit is woven too', async () => {
+    const dir = tmp();
+    const input = picture(dir);
+    const r = await runCli(['edit', input, '--weave', '--width', '48', '--json', '-q'], {
+      cwd: dir,
+      env: fakeEnv(fake),
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const record = JSON.parse(r.stdout.trim());
+    expect(record.source).toBe('dashscope');
+    expect(readdirSync(dir).sort()).toEqual([
+      'motif.loom.cloth.png',
+      'motif.loom.json',
+      'motif.loom.lift.bmp',
+      'motif.loom.png',
+      'motif.png',
+    ]);
   });
 });
 

@@ -168,7 +168,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(new Option('--dashscope-key <key>', 'same as --key dashscope=<key>').hideHelp())
     .option('--colors <n>', 'yarn colours')
     .option('--width <ends>', 'warp ends')
-    .option('--format <fmt>', 'png or bmp')
+    .option('--format <fmt>', 'png, bmp or tiff')
     .option('--save-keys', 'write API keys into the file (mode 600)')
     .option('--no-save-keys', 'do not write API keys')
     .action(async (_opts, cmd: Command) => {

@@ -78,8 +78,15 @@ export function resolveWeaveSettings(
     checkWeaveMap(parsed, loom.colors, loom.palette);
     if (parsed.auto !== undefined) autoStructures(new Uint8Array(0), { warp, weft }, parsed.auto);
   } catch (err) {
-    if (err instanceof StructureError)
-      throw new UsageError(`${where}: ${err.message}`, { hint: 'imagegen weaves lists the structures' });
+    if (err instanceof StructureError) {
+      // `--weave photo.jpg` takes the input as the map: commander reads an optional value greedily.
+      const swallowed = where === '--weave' && !map.includes('=') && !/^auto/i.test(map.trim());
+      throw new UsageError(`${where}: ${err.message}`, {
+        hint: swallowed
+          ? `if "${map}" is an input, write --weave auto, or put --weave after the inputs`
+          : 'imagegen weaves lists the structures',
+      });
+    }
     throw err;
   }
   const selvedge = config.weave.selvedge;

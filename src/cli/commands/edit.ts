@@ -28,7 +28,12 @@ export async function editCommand(
   const services = { ...(await createServices(ctx, opts)), pool: finishPool(jobs) };
   if (inputs.length === 0) {
     if (!services.prompts)
-      throw new UsageError('edit needs at least one input image', { hint: 'imagegen edit <input...>' });
+      throw new UsageError('edit needs at least one input image', {
+        hint:
+          typeof opts.weave === 'string'
+            ? `--weave took "${opts.weave}" as its map: write --weave auto, or put --weave after the inputs`
+            : 'imagegen edit <input...>',
+      });
     inputs = [await services.prompts.text('Image to edit')];
   }
   const weave = weaveChoice(opts);
