@@ -863,6 +863,36 @@ if (args.includes('--weave')) {
       `  ${c.label.padEnd(26)} ${medians[k].toFixed(3)} s  (${times[k].map((t) => t.toFixed(3)).join(' ')}; spread ${(spread * 100).toFixed(0)}% of the median)`,
     );
   });
+  // In-process, without start-up, decode and file writes: the weave stage against the loom pipeline it follows.
+  const { finishLoom } = await import(dist('stages/finish.js'));
+  const { weaveStage } = await import(dist('stages/weave.js'));
+  const picture = await decodeImage(readFileSync(timing.file), timing.file);
+  const loom = { width: 1200, colors: COLORS, dither: 'none', minRegion: MIN_REGION, background: [255, 255, 255] };
+  const weaveSettings = {
+    map: 'auto',
+    weaves: {},
+    warp: [0, 0, 0],
+    weft: [255, 255, 255],
+    maxFloat: MAX_FLOAT,
+    selvedge: 0,
+    tile: false,
+    invert: false,
+    liftFormat: 'bmp',
+  };
+  const stageTimes = [[], []];
+  for (let i = 0; i < RUNS; i++) {
+    let t0 = process.hrtime.bigint();
+    const design = finishLoom(picture, loom);
+    stageTimes[0].push(Number(process.hrtime.bigint() - t0) / 1e9);
+    t0 = process.hrtime.bigint();
+    weaveStage(design, weaveSettings, loom);
+    stageTimes[1].push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  const [loomStage, weaveTime] = stageTimes.map(median);
+  console.log(
+    `  in process: loom pipeline ${loomStage.toFixed(3)} s, weave stage (lift plan, binding, preview, encoding) ` +
+      `${weaveTime.toFixed(3)} s: ${((weaveTime / loomStage) * 100).toFixed(1)}% of the pipeline`,
+  );
   const added = medians[1] / medians[0] - 1;
   // Each round's pair ran back to back: their ratio is less at the mercy of the machine's load than the medians.
   const paired = median(times[1].map((t, i) => t / times[0][i] - 1));

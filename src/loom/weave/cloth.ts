@@ -39,6 +39,13 @@ export function renderCloth(plan: LiftPlan, yarns: Yarns, scale: number, aspect 
       block[0][j * cw + i] = ch >= 3 && (j === 0 || j === ch - 1) ? 3 : 2;
     }
   }
+  if (cw === 1 && ch === 1) {
+    for (let y = 0; y < height; y++) {
+      const top = (height - 1 - y) * outW;
+      for (let x = 0; x < width; x++) indices[top + x] = cells[y * width + x] ? 0 : 2;
+    }
+    return { width: outW, height: outH, indices, palette };
+  }
   for (let y = 0; y < height; y++) {
     const top = (height - 1 - y) * ch;
     for (let x = 0; x < width; x++) {

@@ -68,6 +68,32 @@ export function longestWarpWeft(f: LongestFloats): { warp: number; weft: number 
   return { warp: Math.max(f.warpFace, f.warpBack), weft: Math.max(f.weftFace, f.weftBack) };
 }
 
+/** Whether a line has a run longer than `max` (across its ends too when cyclic): a quick look, no division. */
+function hasLongRun(
+  cells: Uint8Array,
+  base: number,
+  stride: number,
+  len: number,
+  cyclic: boolean,
+  max: number,
+): boolean {
+  const end = base + len * stride;
+  let run = 1;
+  let first = -1;
+  for (let i = base + stride; i < end; i += stride) {
+    if (cells[i] === cells[i - stride]) {
+      if (++run > max) return true;
+    } else {
+      if (first < 0) first = run;
+      run = 1;
+    }
+  }
+  if (!cyclic) return false;
+  // The last run continues into the first across the seam; a line that never changes is one endless run.
+  if (first < 0) return len > max;
+  return cells[base] === cells[end - stride] && run + first > max;
+}
+
 interface Line {
   base: number;
   stride: number;
@@ -129,6 +155,7 @@ function crossRun(
  */
 function bindLine(cells: Uint8Array, line: Line, max: number, cyclic: boolean): number {
   const { base, stride, len } = line;
+  if (!hasLongRun(cells, base, stride, len, cyclic, max)) return 0;
   const at = (p: number) => base + (p % len) * stride;
   let start = 0;
   let uniform = false;

@@ -17,13 +17,26 @@ export interface LiftPlan {
 export function layStructures(design: IndexedImage, structures: readonly Structure[]): LiftPlan {
   const { width, height, indices } = design;
   const cells = new Uint8Array(width * height);
+  // x mod w for every end, once per repeat width, so that the loop below does no division.
+  const columnsOf = new Map<number, Uint16Array>();
+  const columns = structures.map((s) => {
+    let table = columnsOf.get(s.width);
+    if (!table) {
+      table = new Uint16Array(width);
+      for (let x = 0; x < width; x++) table[x] = x % s.width;
+      columnsOf.set(s.width, table);
+    }
+    return table;
+  });
+  const rowStart = new Int32Array(structures.length);
   for (let y = 0; y < height; y++) {
+    for (let i = 0; i < structures.length; i++) rowStart[i] = (y % structures[i].height) * structures[i].width;
     // The design's top row is the last pick.
     const row = (height - 1 - y) * width;
     const out = y * width;
     for (let x = 0; x < width; x++) {
-      const s = structures[indices[row + x]];
-      cells[out + x] = s.cells[(y % s.height) * s.width + (x % s.width)];
+      const c = indices[row + x];
+      cells[out + x] = structures[c].cells[rowStart[c] + columns[c][x]];
     }
   }
   return { width, height, cells };

@@ -49,7 +49,8 @@ export function weaveDesign(design: IndexedImage, params: WeaveParams): WeaveRes
   const plan = layStructures(design, params.structures);
   laySelvedges(plan, params.selvedge);
   const before = longestWarpWeft(longestFloats(plan, params.tile));
-  const bindingPoints = bindFloats(plan, params.maxFloat, params.tile);
+  const within = before.warp <= params.maxFloat && before.weft <= params.maxFloat;
+  const bindingPoints = within ? 0 : bindFloats(plan, params.maxFloat, params.tile);
   const after = bindingPoints ? longestWarpWeft(longestFloats(plan, params.tile)) : before;
   const cover = coverByColor(plan, design);
   return {
