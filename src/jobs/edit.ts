@@ -17,7 +17,7 @@ import { decodeImage } from '../image/decode.js';
 import { STDIN, readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
 import { finishBytes } from '../stages/finish.js';
 import type { OutputMeta } from '../stages/report.js';
-import { STDOUT, checkTargets, writeLoomImage } from '../stages/write.js';
+import { STDOUT, checkOutputFolders, checkTargets, writeLoomImage } from '../stages/write.js';
 import { expandInputs } from './inputs.js';
 import { inputStem } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
@@ -133,6 +133,10 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         : `no ${provider.label} key configured: running the local loom pipeline`,
     );
 
+  // Every folder the results go to is looked at once, before anything is sent.
+  const checked = new Set<string>();
+  const stemOf = (input: string) => `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`;
+  await checkOutputFolders(targetFor(spec, resolved, cwd, stemOf(inputs[0])), fs, { checked });
   if (remote) ctx.gate = await openGate(ctx, resolved, services);
   if (spec.resume && !spec.journal) throw new UsageError('--resume needs --journal FILE');
   const journal = spec.journal
@@ -173,8 +177,8 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
 
   async function runOne(input: string, item: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
     const label = labelOf(input);
-    const target = targetFor(spec, resolved, cwd, `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`);
-    await checkTargets(target, fs, besides);
+    const target = targetFor(spec, resolved, cwd, stemOf(input));
+    await checkTargets(target, fs, { companions: besides, checked });
     const bytes = await read(input);
     throwIfAborted(item.signal);
     let acquired: RemotePicture | undefined;

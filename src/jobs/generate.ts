@@ -16,7 +16,7 @@ import { STDIN, readInput, remoteGenerate } from '../stages/acquire.js';
 import { finishLoom } from '../stages/finish.js';
 import { weaveStage } from '../stages/weave.js';
 import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags, type WeaveSettings } from '../config/weave.js';
-import { checkTargets, writeLoomImage, writePair, type Target } from '../stages/write.js';
+import { checkOutputFolders, checkTargets, writeLoomImage, writePair, type Target } from '../stages/write.js';
 import { slugify } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
 import { parsePrompts, type PromptLine } from './prompts.js';
@@ -80,8 +80,9 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   const ctx = providerContext(provider, resolved, services, taskLimits(resolved, spec.maxDownloadMb), model);
   const settingsOf = new Map<string, Awaited<ReturnType<typeof resolveLoomSettings>>>();
 
-  // Every line is checked, and every exact target, before anything is sent.
+  // Every line is checked, and every target and its folder, before anything is sent.
   const items: GenerateItem[] = [];
+  const checked = new Set<string>();
   for (const line of lines) {
     const where = file ? `${file}:${line.line}: ` : '';
     try {
@@ -113,7 +114,9 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       const repeat = items.filter((it) => it.params.prompt === params.prompt).length;
       const key = `generate:${params.prompt}${repeat ? `#${repeat + 1}` : ''}`;
       // With --resume, an item done earlier is skipped before its target is looked at.
-      if (!spec.resume) await checkTargets(target, fs, weave ? weaveFileExts(weave) : []);
+      const companions = weave ? weaveFileExts(weave) : [];
+      if (spec.resume) await checkOutputFolders(target, fs, { withDir: spec.keepOriginal, checked });
+      else await checkTargets(target, fs, { companions, withDir: spec.keepOriginal, checked });
       items.push({ key, params, style, weave, target, slug });
     } catch (err) {
       if (where && isImagegenError(err) && err.kind === 'usage') throw new UsageError(where + err.message, err);
@@ -170,7 +173,13 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
 
   async function runOne(item: GenerateItem, itemCtx: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
     const { params, style, weave, target, slug } = item;
-    if (spec.resume) await checkTargets(target, fs, weave ? weaveFileExts(weave) : []);
+    if (spec.resume) {
+      await checkTargets(target, fs, {
+        companions: weave ? weaveFileExts(weave) : [],
+        withDir: spec.keepOriginal,
+        checked,
+      });
+    }
     const generated = await remoteGenerate(provider, params, {
       ...ctx,
       ...hooks,

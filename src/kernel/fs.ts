@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { OutputExistsError } from './errors.js';
+import { OutputError, OutputExistsError, isImagegenError } from './errors.js';
 import type { Fs } from './ports.js';
 
 export async function exists(fs: Fs, file: string): Promise<boolean> {
@@ -67,6 +67,9 @@ export async function writeFileAtomic(
       return;
     }
     if (!(await placeExclusive(fs, tmp, file))) throw new OutputExistsError(file);
+  } catch (err) {
+    // The error names the file asked for, not the temporary one.
+    throw isImagegenError(err) ? err : new OutputError(file, err);
   } finally {
     await fs.unlink(tmp).catch(() => undefined);
   }

@@ -5,7 +5,14 @@
  * are written as a pair: both or neither. Nothing is written after Ctrl-C, and no temporary file is left.
  */
 import path from 'node:path';
-import { OutputExistsError, UsageError, throwIfAborted } from '../kernel/errors.js';
+import {
+  OutputError,
+  OutputExistsError,
+  UsageError,
+  describeIoError,
+  isImagegenError,
+  throwIfAborted,
+} from '../kernel/errors.js';
 import { exists, placeExclusive, tempNameFor, writeFileAtomic } from '../kernel/fs.js';
 import type { Fs, Services } from '../kernel/ports.js';
 import type { OutputFormat } from '../formats/types.js';
@@ -48,10 +55,17 @@ function exactReport(target: Target): string | undefined {
 
 /**
  * Fails before any work (and before a billed remote call) when an exact target (-o, --report, or the report
- * beside -o) already exists and --force was not given, or when the image and its report would be one file.
+ * beside -o) already exists and --force was not given, when the image and its report would be one file, or
+ * when a folder the files go to cannot take them (checkOutputFolders).
  * Derived names pick a free name when written instead.
  */
-export async function checkTargets(target: Target, fs: Fs, companions: readonly string[] = []): Promise<void> {
+export async function checkTargets(
+  target: Target,
+  fs: Fs,
+  options: { companions?: readonly string[]; withDir?: boolean; checked?: Set<string> } = {},
+): Promise<void> {
+  const companions = options.companions ?? [];
+  await checkOutputFolders(target, fs, options);
   const report = exactReport(target);
   if (target.exact === STDOUT && companions.length) {
     throw new UsageError(`-o - writes one image to stdout; the ${companions.join(' and ')} files need a name`, {
@@ -85,6 +99,96 @@ export interface Written {
   report?: string;
 }
 
+interface FolderStat {
+  isDirectory(): boolean;
+}
+
+async function statOrNone(fs: Fs, file: string): Promise<FolderStat | undefined> {
+  try {
+    return await fs.stat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Fails (usage error) when files could not be written where they are to go, before any work and before a
+ * billed remote call: -o or --report names a folder, or their folder is missing, is a file or cannot be
+ * written; the output folder is a file, or neither it nor the nearest folder above it that exists (the
+ * missing ones are created) can be written. `withDir` checks the output folder even beside -o (a kept
+ * original goes there). Folders in `checked` are not looked at again.
+ */
+export async function checkOutputFolders(
+  target: Target,
+  fs: Fs,
+  options: { withDir?: boolean; checked?: Set<string> } = {},
+): Promise<void> {
+  const checked = options.checked ?? new Set<string>();
+  const exact = target.exact === STDOUT ? undefined : target.exact;
+  const files: Array<[string | undefined, string]> = [
+    [exact, '-o'],
+    [exactReport(target), typeof target.report === 'string' ? '--report' : 'the report'],
+  ];
+  for (const [file, what] of files) {
+    if (!file) continue;
+    if ((await lookAt(fs, file, what))?.isDirectory()) {
+      throw new UsageError(`${what} ${file}: is a folder, not a file`, { hint: 'name a file in it' });
+    }
+    await checkFolder(fs, path.dirname(file), `the folder of ${what}`, false, checked);
+  }
+  if (!target.exact || options.withDir) await checkFolder(fs, target.dir, 'the output folder', true, checked);
+}
+
+async function lookAt(fs: Fs, file: string, what: string): Promise<FolderStat | undefined> {
+  try {
+    return await statOrNone(fs, file);
+  } catch (err) {
+    throw new UsageError(`${what} ${file}: cannot be used (${describeIoError(err)})`);
+  }
+}
+
+/** The folder (or, with `create`, the nearest one above it that exists) must be a folder that can be written. */
+async function checkFolder(fs: Fs, dir: string, what: string, create: boolean, checked: Set<string>): Promise<void> {
+  if (checked.has(dir)) return;
+  let existing = dir;
+  for (;;) {
+    const stat = await lookAt(fs, existing, what);
+    if (stat?.isDirectory()) break;
+    if (stat) {
+      throw new UsageError(`${what} ${existing}: is a file, not a folder`, {
+        hint: create ? 'choose another --out-dir (or output.dir)' : 'choose another path',
+      });
+    }
+    if (!create || path.dirname(existing) === existing) {
+      throw new UsageError(`${what} ${existing}: does not exist`, { hint: 'create it first, or choose another' });
+    }
+    existing = path.dirname(existing);
+  }
+  // A file written and removed: permission bits alone do not tell (root, read-only mounts, ACLs).
+  const probe = tempNameFor(path.join(existing, 'imagegen-check'));
+  try {
+    await fs.writeFile(probe, '');
+  } catch (err) {
+    throw new UsageError(`${what} ${existing}: cannot be written in (${describeIoError(err)})`, {
+      hint: 'choose another folder, or make this one writable',
+    });
+  }
+  await fs.unlink(probe).catch(() => undefined);
+  checked.add(dir);
+}
+
+/** One file of a pair: its bytes, given the image's final path (a report names its image). */
+export interface PairFile {
+  ext: string;
+  render: (imageFile: string) => Uint8Array | string;
+}
+
+export interface Written {
+  image: string;
+  report?: string;
+}
+
 /**
  * Writes an image and, optionally, its companion (the report), and the files that share its name
  * (`besides`: the lift plan and cloth preview): to exact paths, or to the first derived name at which all
@@ -99,7 +203,10 @@ export async function writePair(
   besides: readonly PairFile[] = [],
 ): Promise<Written> {
   const temps: string[] = [];
+  // The file the step under way is for: a failure names it, never a temporary name.
+  let writing = target.exact ?? target.dir;
   const temp = async (near: string, data: Uint8Array | string) => {
+    writing = near;
     const tmp = tempNameFor(near);
     temps.push(tmp);
     await fs.writeFile(tmp, data);
@@ -133,17 +240,23 @@ export async function writePair(
         besideTmps.push({ file, tmp: await temp(file, b.render(exact)) });
       }
       throwIfAborted(signal);
+      writing = exact;
       await placeFixed(fs, imageTmp, exact, target.force);
       placed.push(exact);
       await orTakeBack(async () => {
         for (const b of besideTmps) {
+          writing = b.file;
           await placeFixed(fs, b.tmp, b.file, target.force);
           placed.push(b.file);
         }
-        if (reportTmp && fixedReport) await placeFixed(fs, reportTmp, fixedReport, target.force);
+        if (reportTmp && fixedReport) {
+          writing = fixedReport;
+          await placeFixed(fs, reportTmp, fixedReport, target.force);
+        }
       });
       return reportTmp && fixedReport ? { image: exact, report: fixedReport } : { image: exact };
     }
+    writing = target.dir;
     await fs.mkdir(target.dir, { recursive: true });
     const imageTmp = await temp(path.join(target.dir, `${target.stem}.${image.ext}`), image.render(''));
     const besideReport = fixedReport ? undefined : report;
@@ -152,6 +265,7 @@ export async function writePair(
       const imageFile = path.join(target.dir, `${name}.${image.ext}`);
       const reportFile = besideReport && path.join(target.dir, `${name}.${besideReport.ext}`);
       const besideFiles = besides.map((b) => path.join(target.dir, `${name}.${b.ext}`));
+      writing = imageFile;
       // Cheap look first; the links below are what make it safe.
       if ((await exists(fs, imageFile)) || (reportFile && (await exists(fs, reportFile)))) continue;
       if ((await Promise.all(besideFiles.map((file) => exists(fs, file)))).some(Boolean)) continue;
@@ -161,16 +275,20 @@ export async function writePair(
       const free = await orTakeBack(async () => {
         for (let i = 0; i < besides.length; i++) {
           const tmp = await temp(besideFiles[i], besides[i].render(imageFile));
+          writing = besideFiles[i];
           if (!(await placeExclusive(fs, tmp, besideFiles[i]))) return false;
           placed.push(besideFiles[i]);
         }
         if (report && fixedReport) {
           const reportTmp = await temp(fixedReport, report.render(imageFile));
+          writing = fixedReport;
           await placeFixed(fs, reportTmp, fixedReport, target.force);
           return true;
         }
         if (!besideReport || !reportFile) return true;
-        return placeExclusive(fs, await temp(reportFile, besideReport.render(imageFile)), reportFile);
+        const reportTmp = await temp(reportFile, besideReport.render(imageFile));
+        writing = reportFile;
+        return placeExclusive(fs, reportTmp, reportFile);
       });
       if (free) {
         if (report && fixedReport) return { image: imageFile, report: fixedReport };
@@ -180,6 +298,8 @@ export async function writePair(
       await takeBack();
     }
     throw new OutputExistsError(path.join(target.dir, `${target.stem}.${image.ext}`));
+  } catch (err) {
+    throw isImagegenError(err) ? err : new OutputError(writing, err);
   } finally {
     await Promise.all(temps.map((tmp) => fs.unlink(tmp).catch(() => undefined)));
   }
