@@ -6,7 +6,7 @@ import { CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { CliContext } from './context.js';
-import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
+import { EXIT_CODES, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
 import { buildProgram } from './program.js';
 import { InterruptedError } from '../kernel/errors.js';
 import { Redactor } from '../kernel/redact.js';
@@ -59,10 +59,10 @@ export async function run(ctx: CliContext): Promise<number> {
 /** Entry point for bin/imagegen.js. */
 export async function main(): Promise<void> {
   const controller = new AbortController();
-  let interrupts = 0;
+  let stoppedBy: NodeJS.Signals | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT_CODES.interrupted);
+    if (stoppedBy) process.exit(exitCodeForSignal(signal));
+    stoppedBy = signal;
     process.stderr.write(
       signal === 'SIGINT'
         ? '\ninterrupted: stopping (press Ctrl-C again to quit at once)\n'
@@ -76,7 +76,7 @@ export async function main(): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT_CODES.ok);
   });
-  process.exitCode = await run({
+  const code = await run({
     argv: process.argv.slice(2),
     env: process.env,
     cwd: process.cwd(),
@@ -87,4 +87,6 @@ export async function main(): Promise<void> {
     signal: controller.signal,
     version: packageVersion(),
   });
+  // Stopped by SIGTERM: the run ended as interrupted, and says which signal it was.
+  process.exitCode = stoppedBy && code === EXIT_CODES.interrupted ? exitCodeForSignal(stoppedBy) : code;
 }

@@ -220,7 +220,8 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     }
     const format = chooseFormat(resolved, target.exact);
     const kept = spec.keepOriginal ? await original(false) : undefined;
-    const result = finishLoom(generated.image, settings.loom, itemCtx.signal);
+    const result = await finishLoom(generated.image, settings.loom, itemCtx.signal);
+    throwIfAborted(itemCtx.signal);
     const woven = weave ? weaveStage(result, weave, settings.loom) : undefined;
     const written = await writeLoomImage(
       services,

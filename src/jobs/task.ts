@@ -88,7 +88,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const result = await client.wait(taskId, ctx);
   throwIfAborted(services.signal);
   const image = await decodeResult(result.bytes, provider, taskId);
-  const finished = finishLoom(image, loom, services.signal);
+  const finished = await finishLoom(image, loom, services.signal);
   const meta = { style: style.name, source: provider.id, provider: provider.id, model: result.model, taskId };
   const written = await writeLoomImage(
     services,

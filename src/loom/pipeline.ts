@@ -41,13 +41,30 @@ function countIndices(indices: Uint8Array, colors: number): Int32Array {
   return counts.subarray(0, colors);
 }
 
+/** The stages of the pipeline, each named as it ends. */
+export type LoomStage = 'resize' | 'palette' | 'map' | 'clean';
+
 export function runLoomPipeline(source: RgbaImage, params: LoomSettings): LoomResult {
+  const stages = loomStages(source, params);
+  for (;;) {
+    const step = stages.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The pipeline one stage at a time: it pauses after each, so that a caller can stop it there (on Ctrl-C)
+ * instead of running it to the end. Its value is the result.
+ */
+export function* loomStages(source: RgbaImage, params: LoomSettings): Generator<LoomStage, LoomResult, void> {
   const width = params.width;
   const height = params.height ?? gridHeight(width, source.width, source.height, params.density);
   const grid = resizeToGrid(source, width, height, params.background);
+  yield 'resize';
 
   const fixed = params.palette !== undefined;
   let palette = fixed ? params.palette! : choosePalette(grid, params.colors);
+  yield 'palette';
   const metric: MatchMetric = fixed ? 'ciede2000' : 'lab';
   let indices =
     params.dither === 'ordered'
@@ -55,9 +72,11 @@ export function runLoomPipeline(source: RgbaImage, params: LoomSettings): LoomRe
       : params.dither === 'fs'
         ? mapFloydSteinberg(grid, palette, metric)
         : mapToPalette(grid, palette, metric);
+  yield 'map';
 
   const cleaned = removeSpecks({ width, height, indices, palette }, params.minRegion, { source: grid });
   indices = cleaned.indices;
+  yield 'clean';
 
   const counts = Array.from(countIndices(indices, palette.length / 3));
   const droppedColors: string[] = [];

@@ -10,13 +10,17 @@ import type { WorkPool } from '../kernel/ports.js';
 import { findFormat } from '../formats/registry.js';
 import type { OutputMeta } from './report.js';
 import { encodeLoomImage, type EncodedLoomImage } from './write.js';
-import { runLoomPipeline, type LoomResult } from '../loom/pipeline.js';
+import { loomStages, type LoomResult } from '../loom/pipeline.js';
 import { gridHeight } from '../loom/resize.js';
 import type { LoomSettings, RgbaImage } from '../loom/types.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { weaveStage, type Woven } from './weave.js';
 
-export function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: AbortSignal): LoomResult {
+/**
+ * Weaves a picture. Between the pipeline's stages it lets the event loop turn (a Ctrl-C is handled there, not
+ * while a stage runs) and stops with InterruptedError once `signal` has fired.
+ */
+export async function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: AbortSignal): Promise<LoomResult> {
   const height = settings.height ?? gridHeight(settings.width, source.width, source.height, settings.density);
   if (height > MAX_GRID_SIDE) {
     throw new UsageError(
@@ -26,10 +30,20 @@ export function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: A
       },
     );
   }
-  throwIfAborted(signal);
-  const result = runLoomPipeline(source, { ...settings, height });
-  throwIfAborted(signal);
-  return result;
+  const stages = loomStages(source, { ...settings, height });
+  const turn = async () => {
+    if (!signal) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    throwIfAborted(signal);
+  };
+  for (;;) {
+    await turn();
+    const step = stages.next();
+    if (step.done) {
+      await turn();
+      return step.value;
+    }
+  }
 }
 
 /** A picture (its file's bytes, or its pixels), how to weave it, and how to encode the result. */
@@ -58,7 +72,7 @@ export type FinishOutcome = ({ ok: true } & Finished) | { ok: false; error: Erro
 
 async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
   const picture = input.image ?? (await decodeImage(input.bytes!, input.label, { maxPixels: input.maxPixels }));
-  const result = finishLoom(picture, input.loom, signal);
+  const result = await finishLoom(picture, input.loom, signal);
   const { format, meta, paletteSpec } = input.encode;
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
   throwIfAborted(signal);
