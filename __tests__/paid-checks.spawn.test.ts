@@ -94,3 +94,35 @@ describe('output checks before any request', () => {
     expect(fake.requests).toEqual([]);
   });
 });
+
+describe('numeric options are checked whatever path the run takes', () => {
+  const newDir = tempDirsPerTest();
+  afterEach(() => {
+    fake.requests = [];
+  });
+
+  const cases: Array<[string[], string]> = [
+    [
+      ['edit', SAMPLE, '--local', '--max-download', '0.5'],
+      '--max-download: expected a number from 1 to 1000, got "0.5"',
+    ],
+    [['edit', SAMPLE, '--local', '--max-download', '1001'], '--max-download: expected a number from 1 to 1000'],
+    [['edit', SAMPLE, '--max-download', '0'], '--max-download: expected a number from 1 to 1000'],
+    [['generate', 'a fox', '--max-download', '-1'], '--max-download: expected a number from 1 to 1000'],
+    [['task', 'show', 'dashscope:ds-task-1', '--max-download', '0.9'], '--max-download: expected a number'],
+    [['task', 'cancel', 'dashscope:ds-task-1', '--width', '0'], '--width: expected an integer from 1 to 20000'],
+    [['edit', SAMPLE, '--local', '--strength', '2'], '--strength: expected a number from 0 to 1'],
+    [['edit', SAMPLE, '--local', '--seed', '-1'], '--seed: expected an integer from 0 to 2147483647'],
+  ];
+  it.each(cases.map(([args, message]) => [args.join(' ').replace(SAMPLE, 'sample.jpg'), args, message] as const))(
+    '%s: exit 2, no request',
+    async (_, args, message) => {
+      const dir = newDir();
+      const r = await runCli(args, { cwd: dir, env: fakeEnv(fake) });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(fake.requests).toEqual([]);
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
+});
