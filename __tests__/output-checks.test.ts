@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { nodeFs } from '../src/cli/services.js';
 import { OutputError } from '../src/kernel/errors.js';
-import { writeFileAtomic } from '../src/kernel/fs.js';
+import { liveTempFiles, writeFileAtomic } from '../src/kernel/fs.js';
 import type { Fs } from '../src/kernel/ports.js';
 import { checkTargets, writePair, type PairFile, type Target } from '../src/stages/write.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
@@ -136,5 +136,38 @@ describe('failed writes', () => {
     );
     await expect(failure).rejects.toThrow(`${path.join(dir, 'd')}: cannot write (it is a folder, EISDIR)`);
     expect(readdirSync(dir)).toEqual(['d']);
+  });
+});
+
+describe('temporary files a second Ctrl-C removes', () => {
+  const setup = tempDirsPerTest();
+
+  it('are known while a write is under way, and forgotten once removed, on success or failure', async () => {
+    const dir = setup();
+    let release = () => {};
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    let started = () => {};
+    const writing = new Promise<void>((resolve) => (started = resolve));
+    const slow: Fs = {
+      ...nodeFs,
+      writeFile: async (file, data, options) => {
+        await nodeFs.writeFile(file, data, options);
+        started();
+        await paused;
+      },
+    };
+    const mine = () => liveTempFiles().filter((file) => path.dirname(file) === dir);
+    const write = writePair(slow, { dir, stem: 'cat', force: false, report: false }, image, undefined);
+    await writing;
+    expect(mine()).toHaveLength(1);
+    expect(readdirSync(dir)).toEqual([path.basename(mine()[0])]);
+    release();
+    await write;
+    expect(mine()).toEqual([]);
+    await expect(writeFileAtomic(failingWrites('ENOSPC', dir), path.join(dir, 'a.png'), 'x')).rejects.toThrow(
+      OutputError,
+    );
+    expect(mine()).toEqual([]);
+    expect(readdirSync(dir)).toEqual(['cat.png']);
   });
 });

@@ -3,12 +3,13 @@
  * exit codes (the only place that does).
  */
 import { CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { CliContext } from './context.js';
 import { EXIT_CODES, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
 import { buildProgram } from './program.js';
 import { InterruptedError } from '../kernel/errors.js';
+import { liveTempFiles } from '../kernel/fs.js';
 import { Redactor } from '../kernel/redact.js';
 
 function packageVersion(): string {
@@ -61,7 +62,17 @@ export async function main(): Promise<void> {
   const controller = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    if (stoppedBy) process.exit(exitCodeForSignal(signal));
+    if (stoppedBy) {
+      // Quitting at once: the writes under way do not get to remove their temporary files.
+      for (const file of liveTempFiles()) {
+        try {
+          unlinkSync(file);
+        } catch {
+          // already gone
+        }
+      }
+      process.exit(exitCodeForSignal(signal));
+    }
     stoppedBy = signal;
     process.stderr.write(
       signal === 'SIGINT'

@@ -18,9 +18,31 @@ export async function exists(fs: Fs, file: string): Promise<boolean> {
   }
 }
 
-/** A temporary name beside `file`: `.name.png.<pid>.<hex>.tmp`. */
+/**
+ * Temporary files named and not yet removed. A second Ctrl-C quits at once, without waiting for the writes
+ * under way to clean up after themselves: it removes these on its way out.
+ */
+const liveTemps = new Set<string>();
+
+/** A temporary name beside `file`: `.name.png.<pid>.<hex>.tmp`; remove it with removeTemp. */
 export function tempNameFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const name = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  liveTemps.add(name);
+  return name;
+}
+
+/** Removes a temporary file, if it is there. */
+export async function removeTemp(fs: Fs, tmp: string): Promise<void> {
+  await fs.unlink(tmp).catch(() => undefined);
+  liveTemps.delete(tmp);
+}
+
+/** The temporary files that may still be on the disk. */
+export function liveTempFiles(): string[] {
+  return [...liveTemps];
 }
 
 /** Codes with which link() says "this file system has no hard links". */
@@ -71,6 +93,6 @@ export async function writeFileAtomic(
     // The error names the file asked for, not the temporary one.
     throw isImagegenError(err) ? err : new OutputError(file, err);
   } finally {
-    await fs.unlink(tmp).catch(() => undefined);
+    await removeTemp(fs, tmp);
   }
 }

@@ -13,7 +13,7 @@ import {
   isImagegenError,
   throwIfAborted,
 } from '../kernel/errors.js';
-import { exists, placeExclusive, tempNameFor, writeFileAtomic } from '../kernel/fs.js';
+import { exists, placeExclusive, removeTemp, tempNameFor, writeFileAtomic } from '../kernel/fs.js';
 import type { Fs, Services } from '../kernel/ports.js';
 import type { OutputFormat } from '../formats/types.js';
 import type { LoomResult } from '../loom/pipeline.js';
@@ -170,11 +170,12 @@ async function checkFolder(fs: Fs, dir: string, what: string, create: boolean, c
   try {
     await fs.writeFile(probe, '');
   } catch (err) {
+    await removeTemp(fs, probe);
     throw new UsageError(`${what} ${existing}: cannot be written in (${describeIoError(err)})`, {
       hint: 'choose another folder, or make this one writable',
     });
   }
-  await fs.unlink(probe).catch(() => undefined);
+  await removeTemp(fs, probe);
   checked.add(dir);
 }
 
@@ -301,7 +302,7 @@ export async function writePair(
   } catch (err) {
     throw isImagegenError(err) ? err : new OutputError(writing, err);
   } finally {
-    await Promise.all(temps.map((tmp) => fs.unlink(tmp).catch(() => undefined)));
+    await Promise.all(temps.map((tmp) => removeTemp(fs, tmp)));
   }
 }
 
