@@ -101,13 +101,56 @@ function makeInputs() {
   make('hopper-0.6mp', sample, '720x844');
   make('hopper-12mp', sample, '3200x3750');
   make('rose-0.5mp', 'rose:', '880x578'); // ImageMagick's built-in 70x46 photograph
-  // Photos that Debian packages may have put on this machine (not downloaded here).
-  const debian = [
-    '/usr/share/doc/imagemagick-6-common/html/images/bluebells_clipped.jpg',
-    '/usr/share/doc/imagemagick-6-common/html/images/bluebells.jpg',
-  ];
-  for (const file of debian) if (existsSync(file)) inputs.push({ name: path.basename(file, '.jpg'), file });
+  // Photos and pictures from Debian packages, unpacked into the work folder (see debianPictures).
+  for (const { name, file } of debianPictures()) inputs.push({ name, file });
   return inputs;
+}
+
+/**
+ * Pictures of different kinds that Debian packages ship, as [bench name, package, path in the package]. The
+ * packages are fetched with `apt-get download` and unpacked with `dpkg -x` into the work folder (nothing is
+ * installed); a package that cannot be had is named and its pictures skipped.
+ */
+const DEBIAN_PICTURES = [
+  ['bluebells_clipped', 'imagemagick-6-doc', '/usr/share/doc/imagemagick-6-common/html/images/bluebells_clipped.jpg'],
+  ['bluebells', 'imagemagick-6-doc', '/usr/share/doc/imagemagick-6-common/html/images/bluebells.jpg'],
+  ['wizard-graphic', 'imagemagick-6-doc', '/usr/share/doc/imagemagick-6-common/html/images/logo.png'], // flat graphic
+  ['astronaut-portrait', 'python3-skimage', '/usr/lib/python3/dist-packages/skimage/data/astronaut.png'],
+  ['coffee-still-life', 'python3-skimage', '/usr/lib/python3/dist-packages/skimage/data/coffee.png'],
+  ['chelsea-fur', 'python3-skimage', '/usr/lib/python3/dist-packages/skimage/data/chelsea.png'],
+  ['picos-landscape', 'lomiri-wallpapers-16.04', '/usr/share/backgrounds/picosdeeuropa_by_Aitzol_Berasategi.jpg'],
+  ['brushes-saturated', 'lomiri-wallpapers-16.04', '/usr/share/backgrounds/Picture_1A_by_freespace.jpg'],
+  ['grain-texture', 'lomiri-wallpapers-16.04', '/usr/share/backgrounds/analogpattern_by_Peter_Nerlich.jpg'],
+  // A 13-megapixel camera JPEG of foliage: fine detail at full size, not an upscaled small photo.
+  ['dragonfly-camera-13mp', 'lomiri-wallpapers-16.04', '/usr/share/backgrounds/Dragonfly_by_Bolly.jpg'],
+];
+
+function debianPictures() {
+  const dir = path.join(out, 'debian');
+  const found = [];
+  const failed = new Set();
+  for (const [name, pkg, file] of DEBIAN_PICTURES) {
+    const unpacked = path.join(dir, pkg, file);
+    if (!existsSync(unpacked) && !failed.has(pkg)) {
+      const debs = path.join(dir, 'debs');
+      mkdirSync(debs, { recursive: true });
+      const have = () => readdirSync(debs).find((n) => n.startsWith(`${pkg}_`) && n.endsWith('.deb'));
+      let get = spawnSync('apt-get', ['download', '-qq', pkg], { cwd: debs, encoding: 'utf8' });
+      if (!have()) {
+        // An empty or old package list: refresh it once and try again.
+        spawnSync('apt-get', ['update', '-qq'], { encoding: 'utf8' });
+        get = spawnSync('apt-get', ['download', '-qq', pkg], { cwd: debs, encoding: 'utf8' });
+      }
+      const deb = have();
+      const x = deb && spawnSync('dpkg', ['-x', path.join(debs, deb), path.join(dir, pkg)], { encoding: 'utf8' });
+      if (!deb || x.status !== 0) {
+        console.log(`note: could not fetch ${pkg} (${(get.stderr || x?.stderr || '').trim().split('\n')[0]}); skipped`);
+        failed.add(pkg);
+      }
+    }
+    if (existsSync(unpacked)) found.push({ name, file: unpacked });
+  }
+  return found;
 }
 
 // --- running and timing -------------------------------------------------------------------------------------
@@ -166,8 +209,11 @@ function repeat(runs, cmd, argv) {
 
 // --- scoring ------------------------------------------------------------------------------------------------
 
-const referenceCache = new Map();
+// Per source (two inputs may share a grid size), then per grid size.
+const referenceCaches = new WeakMap();
 function reference(source, width, height) {
+  if (!referenceCaches.has(source)) referenceCaches.set(source, new Map());
+  const referenceCache = referenceCaches.get(source);
   const key = `${width}x${height}`;
   if (!referenceCache.has(key)) {
     const grid = resizeToGrid(source, width, height);
@@ -882,7 +928,7 @@ if (args.includes('--weave')) {
   const stageTimes = [[], []];
   for (let i = 0; i < RUNS; i++) {
     let t0 = process.hrtime.bigint();
-    const design = finishLoom(picture, loom);
+    const design = await finishLoom(picture, loom);
     stageTimes[0].push(Number(process.hrtime.bigint() - t0) / 1e9);
     t0 = process.hrtime.bigint();
     weaveStage(design, weaveSettings, loom);
@@ -903,6 +949,153 @@ if (args.includes('--weave')) {
   console.log(`  no float over ${MAX_FLOAT} in any lift plan (also with --tile): ${verdict(ok)}`);
   console.log(`  Spearman rho >= 0.9 (lowest ${Math.min(...rho).toFixed(3)}): ${verdict(Math.min(...rho) >= 0.9)}`);
   console.log(`  weaving adds <= 30% at 1200 ends: ${(added * 100).toFixed(1)}%: ${verdict(added <= 0.3)}`);
+  process.exit(0);
+}
+
+// --- stages -------------------------------------------------------------------------------------------------
+
+/**
+ * --stages: the palette, map and speck-removal steps timed inside the process, each run in a fresh process so
+ * that every step is as cold as in one CLI call; medians over the runs. The decode and resize are not timed.
+ */
+if (args.includes('--stage-child')) {
+  const file = argValue('--stage-child');
+  const { choosePalette } = await import(dist('loom/palette.js'));
+  const { mapToPalette } = await import(dist('loom/map.js'));
+  const { removeSpecks } = await import(dist('loom/regions.js'));
+  const source = await decodeImage(readFileSync(file), file);
+  const height = gridHeight(WIDTH, source.width, source.height);
+  const grid = resizeToGrid(source, WIDTH, height);
+  const t0 = performance.now();
+  const palette = choosePalette(grid, COLORS);
+  const t1 = performance.now();
+  const indices = mapToPalette(grid, palette);
+  const t2 = performance.now();
+  removeSpecks({ width: WIDTH, height, indices, palette }, MIN_REGION, { source: grid });
+  const t3 = performance.now();
+  console.log(JSON.stringify({ palette: t1 - t0, map: t2 - t1, regions: t3 - t2 }));
+  process.exit(0);
+}
+
+if (args.includes('--stages')) {
+  const inputs = makeInputs().filter((i) => (ONLY ? i.name.includes(ONLY) : /12mp|13mp/.test(i.name)));
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?';
+  console.log(
+    `imagegen bench --stages: width ${WIDTH}, ${COLORS} colours, ${RUNS} fresh processes per input (median ms); ` +
+      `load average ${load()} at the start`,
+  );
+  const rows = [];
+  for (const input of inputs) {
+    const runs = [];
+    for (let i = 0; i < RUNS; i++) {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--stage-child', input.file], {
+        encoding: 'utf8',
+        cwd: root,
+      });
+      if (r.status !== 0) throw new Error(`stage run failed:\n${r.stderr}`);
+      runs.push(JSON.parse(r.stdout.trim().split('\n').pop()));
+    }
+    const m = (k) => median(runs.map((r) => r[k]));
+    rows.push([
+      input.name,
+      ...['palette', 'map', 'regions'].map((k) => m(k).toFixed(1)),
+      (m('palette') + m('map') + m('regions')).toFixed(1),
+    ]);
+  }
+  printTable(['input', 'palette ms', 'map ms', 'regions ms', 'sum ms'], rows);
+  console.log(`load average ${load()} at the end`);
+  process.exit(0);
+}
+
+// --- fidelity -----------------------------------------------------------------------------------------------
+
+/** The CLI's command line for one input (the same as the timed runs). */
+const cliArgs = (file, output) => [
+  path.join(root, 'bin', 'imagegen.js'),
+  'edit',
+  file,
+  '--local',
+  '--width',
+  String(WIDTH),
+  '--colors',
+  String(COLORS),
+  '-o',
+  output,
+  '--no-report',
+  '--force',
+  '-q',
+];
+
+/**
+ * --fidelity: no timing. Each input once through the CLI (twice, to check that the rerun is byte-identical)
+ * and once through pngquant on the same grid; both scored as in the timed runs. Fidelity does not depend on
+ * the machine's load, so this can run while the machine is busy.
+ */
+if (args.includes('--fidelity')) {
+  const inputs = makeInputs().filter((i) => !ONLY || i.name.includes(ONLY));
+  if (!PNGQUANT) {
+    console.error('bench --fidelity: pngquant not found (apt-get install pngquant)');
+    process.exit(1);
+  }
+  console.log(
+    `imagegen bench --fidelity: width ${WIDTH}, ${COLORS} colours, min region ${MIN_REGION}; ` +
+      `pngquant ${versionOf(PNGQUANT, '--version')} (${COLORS} --nofs) on our grid`,
+  );
+  const rows = [];
+  for (const input of inputs) {
+    const source = await decodeImage(readFileSync(input.file), input.file);
+    const ours = path.join(out, `${input.name}.imagegen.png`);
+    const again = path.join(out, `${input.name}.imagegen-rerun.png`);
+    timed(process.execPath, cliArgs(input.file, ours));
+    timed(process.execPath, cliArgs(input.file, again));
+    const identical = readFileSync(ours).equals(readFileSync(again));
+    const height = gridHeight(WIDTH, source.width, source.height);
+    const gridFile = path.join(out, `${input.name}.grid.png`);
+    writeFileSync(gridFile, encodeRgbPng(resizeToGrid(source, WIDTH, height)));
+    const pq = path.join(out, `${input.name}.pngquant.png`);
+    timed(PNGQUANT, [String(COLORS), '--nofs', '--force', '--output', pq, gridFile]);
+    const a = await score(ours, source);
+    const b = await score(pq, source);
+    const mp = ((source.width * source.height) / 1e6).toFixed(1);
+    rows.push({ name: `${input.name} (${mp} MP)`, grid: `${a.width}x${a.height}`, ours: a, pq: b, identical });
+    console.error(`  ${input.name}: ${a.meanDe.toFixed(3)} vs ${b.meanDe.toFixed(3)}`);
+  }
+  printTable(
+    [
+      'input',
+      'grid',
+      'imagegen ΔE00',
+      'pngquant ΔE00',
+      'ratio',
+      `imagegen regions<${MIN_REGION}`,
+      `pngquant regions<${MIN_REGION}`,
+      'colours',
+      'rerun',
+    ],
+    rows.map((r) => [
+      r.name,
+      r.grid,
+      r.ours.meanDe.toFixed(3),
+      r.pq.meanDe.toFixed(3),
+      (r.ours.meanDe / r.pq.meanDe).toFixed(3),
+      String(r.ours.small),
+      String(r.pq.small),
+      `${r.ours.colors} / ${r.pq.colors}`,
+      r.identical ? 'identical' : 'DIFFERS',
+    ]),
+  );
+  const mean = (f) => rows.reduce((s, r) => s + f(r), 0) / rows.length;
+  const ourMean = mean((r) => r.ours.meanDe);
+  const pqMean = mean((r) => r.pq.meanDe);
+  const behind = rows.filter((r) => r.ours.meanDe > r.pq.meanDe).map((r) => r.name);
+  console.log('\ntargets');
+  console.log(`  ΔE00 ≤ pngquant on every input: ${behind.length ? `NOT met (${behind.join(', ')})` : 'met'}`);
+  console.log(
+    `  average ΔE00 ≤ 0.95 × pngquant's: ${ourMean.toFixed(3)} vs ${pqMean.toFixed(3)} ` +
+      `(${(ourMean / pqMean).toFixed(3)}×): ${verdict(ourMean <= 0.95 * pqMean)}`,
+  );
+  console.log(`  no region under ${MIN_REGION} px: ${verdict(rows.every((r) => r.ours.small === 0))}`);
+  console.log(`  byte-identical reruns: ${verdict(rows.every((r) => r.identical))}`);
   process.exit(0);
 }
 

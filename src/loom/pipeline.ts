@@ -4,7 +4,7 @@
  * touches files.
  */
 import { toHex } from './color.js';
-import { mapFloydSteinberg, mapOrdered, mapToPalette, type MatchMetric } from './map.js';
+import { CHOSEN_REACH, mapFloydSteinberg, mapOrdered, mapToPalette } from './map.js';
 import { choosePalette } from './palette.js';
 import { removeSpecks } from './regions.js';
 import { gridHeight, resizeToGrid } from './resize.js';
@@ -65,13 +65,14 @@ export function* loomStages(source: RgbaImage, params: LoomSettings): Generator<
   const fixed = params.palette !== undefined;
   let palette = fixed ? params.palette! : choosePalette(grid, params.colors);
   yield 'palette';
-  const metric: MatchMetric = fixed ? 'ciede2000' : 'lab';
+  // Every entry of a fixed yarn palette is compared by CIEDE2000; a chosen one only near the CIELAB nearest.
+  const reach = fixed ? Infinity : CHOSEN_REACH;
   let indices =
     params.dither === 'ordered'
-      ? mapOrdered(grid, palette, metric)
+      ? mapOrdered(grid, palette, 'ciede2000', reach)
       : params.dither === 'fs'
-        ? mapFloydSteinberg(grid, palette, metric)
-        : mapToPalette(grid, palette, metric);
+        ? mapFloydSteinberg(grid, palette, 'ciede2000', reach)
+        : mapToPalette(grid, palette, 'ciede2000', reach);
   yield 'map';
 
   const cleaned = removeSpecks({ width, height, indices, palette }, params.minRegion, { source: grid });
