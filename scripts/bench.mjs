@@ -2,6 +2,8 @@
 /**
  * npm run bench [-- --runs N] [-- --only NAME]
  * npm run bench -- --startup [--runs N]   start-up time of `imagegen --help` and `edit --help` against `node -e 0`
+ * npm run bench -- --fidelity             fidelity only (no timing): imagegen against pngquant on every input
+ * npm run bench -- --stages [--runs N]    palette, map and speck-removal times at 1200 ends, in fresh processes
  * npm run bench -- --batch [--runs N]     a batch of 24 photos in one invocation, against GNU parallel and mogrify
  * npm run bench -- --remote [--runs N]    8 remote edits against the test suite's fake DashScope, 2 tasks in flight
  * npm run bench -- --weave [--runs N]     lift plans of --weave auto: floats, tone (Spearman) against naive binaries, time
@@ -13,8 +15,11 @@
  * percentile CIEDE2000, the number of colours, and the number of 4-connected regions under 4 pixels.
  *
  * Inputs are real photographs made here from samples/grace-hopper.jpg (public domain) by upscaling with
- * ImageMagick, plus ImageMagick's built-in `rose:` photo and any of a few photos that Debian packages put on
- * the machine. Nothing is downloaded. Work files go to bench-out/ (git-ignored), or $BENCH_OUT.
+ * ImageMagick, ImageMagick's built-in `rose:` photo, and pictures of different kinds (portrait, landscape,
+ * still life, fur, flat graphic, grain texture, saturated colours, a 13-megapixel camera JPEG) that Debian
+ * packages ship: imagemagick-6-doc, python3-skimage and lomiri-wallpapers-16.04, fetched once with
+ * `apt-get download` and unpacked with `dpkg -x` into the work folder (see DEBIAN_PICTURES). Work files go
+ * to bench-out/ (git-ignored), or $BENCH_OUT.
  *
  * Wall time and peak memory come from /usr/bin/time -f '%e %M' when it exists; otherwise wall time is taken
  * here and peak memory is known only for the CLI (reported by a preloaded module). Needs a build (dist/).
@@ -125,6 +130,9 @@ const DEBIAN_PICTURES = [
   ['dragonfly-camera-13mp', 'lomiri-wallpapers-16.04', '/usr/share/backgrounds/Dragonfly_by_Bolly.jpg'],
 ];
 
+const APT_GET = '/usr/bin/apt-get';
+const DPKG = '/usr/bin/dpkg';
+
 function debianPictures() {
   const dir = path.join(out, 'debian');
   const found = [];
@@ -135,14 +143,14 @@ function debianPictures() {
       const debs = path.join(dir, 'debs');
       mkdirSync(debs, { recursive: true });
       const have = () => readdirSync(debs).find((n) => n.startsWith(`${pkg}_`) && n.endsWith('.deb'));
-      let get = spawnSync('apt-get', ['download', '-qq', pkg], { cwd: debs, encoding: 'utf8' });
+      let get = spawnSync(APT_GET, ['download', '-qq', pkg], { cwd: debs, encoding: 'utf8' });
       if (!have()) {
         // An empty or old package list: refresh it once and try again.
-        spawnSync('apt-get', ['update', '-qq'], { encoding: 'utf8' });
-        get = spawnSync('apt-get', ['download', '-qq', pkg], { cwd: debs, encoding: 'utf8' });
+        spawnSync(APT_GET, ['update', '-qq'], { encoding: 'utf8' });
+        get = spawnSync(APT_GET, ['download', '-qq', pkg], { cwd: debs, encoding: 'utf8' });
       }
       const deb = have();
-      const x = deb && spawnSync('dpkg', ['-x', path.join(debs, deb), path.join(dir, pkg)], { encoding: 'utf8' });
+      const x = deb && spawnSync(DPKG, ['-x', path.join(debs, deb), path.join(dir, pkg)], { encoding: 'utf8' });
       if (!deb || x.status !== 0) {
         console.log(`note: could not fetch ${pkg} (${(get.stderr || x?.stderr || '').trim().split('\n')[0]}); skipped`);
         failed.add(pkg);
