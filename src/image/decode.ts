@@ -15,11 +15,20 @@
  * (about 40 ms of a 0.6 s run) and jimp's rotation, which calls a closure per pixel (about 0.35 s for
  * orientation 6, against 0.04 s here). Every other file goes through the jimp instance's fromBuffer, which
  * sniffs the type and applies the orientation itself.
+ *
+ * A caller that will shrink the picture anyway can say how small it may be (`reduceFor`); a JPEG is then
+ * decoded at half size by libjpeg-turbo's scaled inverse DCT (src/image/jpeg-turbo.ts) when that is safe:
+ * the half-size picture still covers the size asked for, and the data is coded in few bits per pixel. The
+ * scaled transform averages pixels before their gamma is undone, where the loom resize averages in linear
+ * light, so on fine detail and grain the two differ; the compressed size is what tells how much such detail
+ * the data holds. Anything else goes to the full decoder: CMYK, data that libjpeg stops on or warns about,
+ * any failure of the scaled decoder.
  */
 import { InputError } from '../kernel/errors.js';
 import type { RgbaImage } from '../loom/types.js';
 import { readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
+import { JPEG_COLORSPACE, decodeJpegScaled, scaledSide } from './jpeg-turbo.js';
 import { decodeFormats, formatFor, type Bitmap } from './wasm-codecs.js';
 
 /** Largest image, in pixels, that decodeImage accepts unless told otherwise (10,000 × 10,000). */
@@ -28,7 +37,26 @@ const DEFAULT_MAX_PIXELS = 100_000_000;
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (default DEFAULT_MAX_PIXELS). */
   maxPixels?: number;
+  /** Accept pixels from data that is corrupt or ends early, where the decoder can go on past it. */
+  lenient?: boolean;
+  /**
+   * The smallest size the caller needs, given the picture's upright size: a JPEG may then be decoded reduced,
+   * but never below this.
+   */
+  reduceFor?: (width: number, height: number) => { width: number; height: number };
 }
+
+/** Decoded pixels, upright, and the size of the picture in the file (larger when it was decoded reduced). */
+export interface DecodedImage extends RgbaImage {
+  fullWidth: number;
+  fullHeight: number;
+}
+
+/**
+ * Half-size decoding only for data coded in at most this many bits per pixel (the file's size over its pixel
+ * count); above it, grain and fine detail make the half-size picture's grid measurably different.
+ */
+const HALF_SIZE_MAX_BITS_PER_PIXEL = 1.25;
 
 interface DecodingJimp {
   fromBuffer(buffer: Buffer): Promise<{ bitmap: Bitmap }>;
@@ -72,10 +100,18 @@ function decodeFailure(label: string, err: unknown): InputError {
 }
 
 /** Decodes an encoded image; `label` names it in errors (a path, or 'download'). */
-export async function decodeImage(bytes: Uint8Array, label: string, options: DecodeOptions = {}): Promise<RgbaImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  label: string,
+  options: DecodeOptions = {},
+): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const header = readImageHeader(bytes);
   if (header) checkSize(label, header.width, header.height, maxPixels);
+  if (header?.format === 'jpeg' && options.reduceFor) {
+    const reduced = await decodeJpegHalfSize(bytes, header, options.reduceFor, options.lenient === true);
+    if (reduced) return reduced;
+  }
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
   let bitmap: Bitmap;
@@ -95,7 +131,47 @@ export async function decodeImage(bytes: Uint8Array, label: string, options: Dec
   checkSize(label, width, height, maxPixels);
   if (data.length < width * height * 4)
     throw new InputError(`${label}: corrupt or truncated image (too few pixels decoded)`);
-  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4) };
+  return {
+    width,
+    height,
+    data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4),
+    fullWidth: width,
+    fullHeight: height,
+  };
+}
+
+/** The JPEG at half size, upright, or `undefined` when the full decoder is to be used (see the top). */
+async function decodeJpegHalfSize(
+  bytes: Uint8Array,
+  header: { width: number; height: number },
+  reduceFor: NonNullable<DecodeOptions['reduceFor']>,
+  lenient: boolean,
+): Promise<DecodedImage | undefined> {
+  const { width, height } = header;
+  if (!width || !height || (bytes.byteLength * 8) / (width * height) > HALF_SIZE_MAX_BITS_PER_PIXEL) return undefined;
+  const orientation = readJpegOrientation(bytes);
+  const turned = orientation > 4;
+  const fullWidth = turned ? height : width;
+  const fullHeight = turned ? width : height;
+  const needed = reduceFor(fullWidth, fullHeight);
+  if (scaledSide(fullWidth, 2) < needed.width || scaledSide(fullHeight, 2) < needed.height) return undefined;
+  let half;
+  try {
+    half = await decodeJpegScaled(
+      bytes,
+      2,
+      (info) =>
+        info.width === width &&
+        info.height === height &&
+        info.colorspace !== JPEG_COLORSPACE.CMYK &&
+        info.colorspace !== JPEG_COLORSPACE.YCCK,
+    );
+  } catch {
+    return undefined;
+  }
+  if (!half || (half.warning && !lenient)) return undefined;
+  const upright = applyOrientation(half, orientation);
+  return { width: upright.width, height: upright.height, data: upright.data, fullWidth, fullHeight };
 }
 
 function orientBitmap(bitmap: Bitmap, orientation: number): Bitmap {

@@ -71,8 +71,21 @@ export interface Finished {
 export type FinishOutcome = ({ ok: true } & Finished) | { ok: false; error: ErrorRecord };
 
 async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
-  const picture = input.image ?? (await decodeImage(input.bytes!, input.label, { maxPixels: input.maxPixels }));
-  const result = await finishLoom(picture, input.loom, signal);
+  const { loom } = input;
+  let picture: RgbaImage;
+  let height = loom.height;
+  if (input.image) picture = input.image;
+  else {
+    // The grid is sized from the picture's full size, which a JPEG decoded reduced is not.
+    const gridFor = (w: number, h: number) => ({
+      width: loom.width,
+      height: loom.height ?? gridHeight(loom.width, w, h, loom.density),
+    });
+    const decoded = await decodeImage(input.bytes!, input.label, { maxPixels: input.maxPixels, reduceFor: gridFor });
+    picture = decoded;
+    height = gridFor(decoded.fullWidth, decoded.fullHeight).height;
+  }
+  const result = await finishLoom(picture, { ...loom, height }, signal);
   const { format, meta, paletteSpec } = input.encode;
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
   throwIfAborted(signal);
