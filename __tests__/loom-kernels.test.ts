@@ -56,6 +56,37 @@ describe('resize', () => {
   });
 });
 
+describe('resize of opaque rows', () => {
+  /** The same pixels one byte into a larger buffer: unaligned, so read byte by byte with alpha tests. */
+  function unaligned(image: RgbaImage): RgbaImage {
+    const bytes = new Uint8Array(image.data.length + 1);
+    bytes.set(image.data, 1);
+    return { ...image, data: bytes.subarray(1) };
+  }
+
+  it('gives exactly the bytes of the general path', () => {
+    const photo = noisyGradient(97, 61, 7);
+    // Every fourth row has a translucent pixel, so opaque and translucent rows mix in one image.
+    const mixed = rgbaImage(97, 61, (x, y) => {
+      const i = (y * 97 + x) * 4;
+      return [photo.data[i], photo.data[i + 1], photo.data[i + 2], y % 4 === 0 && x === 50 ? 128 : 255];
+    });
+    for (const image of [photo, mixed]) {
+      for (const [w, h] of [
+        [97, 61],
+        [40, 25],
+        [33, 60],
+        [7, 3],
+        [1, 1],
+      ]) {
+        const fast = resizeToGrid(image, w, h, [250, 240, 230]);
+        const general = resizeToGrid(unaligned(image), w, h, [250, 240, 230]);
+        expect(Buffer.from(fast.data).equals(Buffer.from(general.data))).toBe(true);
+      }
+    }
+  });
+});
+
 describe('palette', () => {
   it('returns exactly the colours of an image that has fewer than asked, dark to light', () => {
     const img = rgbImage(6, 2, (x) => (x < 2 ? [250, 250, 250] : x < 4 ? [200, 30, 30] : [20, 20, 20]));
