@@ -16,13 +16,14 @@
  * orientation 6, against 0.04 s here). Every other file goes through the jimp instance's fromBuffer, which
  * sniffs the type and applies the orientation itself.
  *
- * A caller that will shrink the picture anyway can say how small it may be (`reduceFor`); a JPEG is then
- * decoded at half size by libjpeg-turbo's scaled inverse DCT (src/image/jpeg-turbo.ts) when that is safe:
- * the half-size picture still covers the size asked for, and the data is coded in few bits per pixel. The
- * scaled transform averages pixels before their gamma is undone, where the loom resize averages in linear
- * light, so on fine detail and grain the two differ; the compressed size is what tells how much such detail
- * the data holds. Anything else goes to the full decoder: CMYK, data that libjpeg stops on or warns about,
- * any failure of the scaled decoder.
+ * A JPEG is first given to libjpeg-turbo (src/image/jpeg-turbo.ts: a smaller module, quicker to load, with
+ * the same pixels as mozjpeg at full size). A caller that will shrink the picture anyway can say how small it
+ * may be (`reduceFor`); the JPEG is then decoded at half size by the scaled inverse DCT when that is safe: the
+ * half-size picture still covers the size asked for, and the data is coded in few bits per pixel. The scaled
+ * transform averages pixels before their gamma is undone, where the loom resize averages in linear light, so
+ * on fine detail and grain the two differ; the compressed size is what tells how much such detail the data
+ * holds. Everything libjpeg-turbo does not decode cleanly goes to the decoders above, whose errors are the
+ * ones given: CMYK, data that libjpeg stops on or warns about (unless `lenient`), any failure.
  */
 import { InputError } from '../kernel/errors.js';
 import type { RgbaImage } from '../loom/types.js';
@@ -108,9 +109,9 @@ export async function decodeImage(
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const header = readImageHeader(bytes);
   if (header) checkSize(label, header.width, header.height, maxPixels);
-  if (header?.format === 'jpeg' && options.reduceFor) {
-    const reduced = await decodeJpegHalfSize(bytes, header, options.reduceFor, options.lenient === true);
-    if (reduced) return reduced;
+  if (header?.format === 'jpeg') {
+    const turbo = await decodeJpegTurbo(bytes, header, options.reduceFor, options.lenient === true);
+    if (turbo) return turbo;
   }
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
@@ -140,26 +141,30 @@ export async function decodeImage(
   };
 }
 
-/** The JPEG at half size, upright, or `undefined` when the full decoder is to be used (see the top). */
-async function decodeJpegHalfSize(
+/** The JPEG decoded by libjpeg-turbo, upright, or `undefined` when the decoders above are to be used. */
+async function decodeJpegTurbo(
   bytes: Uint8Array,
   header: { width: number; height: number },
-  reduceFor: NonNullable<DecodeOptions['reduceFor']>,
+  reduceFor: DecodeOptions['reduceFor'],
   lenient: boolean,
 ): Promise<DecodedImage | undefined> {
   const { width, height } = header;
-  if (!width || !height || (bytes.byteLength * 8) / (width * height) > HALF_SIZE_MAX_BITS_PER_PIXEL) return undefined;
+  if (!width || !height) return undefined;
   const orientation = readJpegOrientation(bytes);
   const turned = orientation > 4;
   const fullWidth = turned ? height : width;
   const fullHeight = turned ? width : height;
-  const needed = reduceFor(fullWidth, fullHeight);
-  if (scaledSide(fullWidth, 2) < needed.width || scaledSide(fullHeight, 2) < needed.height) return undefined;
-  let half;
+  const needed = reduceFor?.(fullWidth, fullHeight);
+  const half =
+    needed !== undefined &&
+    (bytes.byteLength * 8) / (width * height) <= HALF_SIZE_MAX_BITS_PER_PIXEL &&
+    scaledSide(fullWidth, 2) >= needed.width &&
+    scaledSide(fullHeight, 2) >= needed.height;
+  let decoded;
   try {
-    half = await decodeJpegScaled(
+    decoded = await decodeJpegScaled(
       bytes,
-      2,
+      half ? 2 : 1,
       (info) =>
         info.width === width &&
         info.height === height &&
@@ -169,8 +174,8 @@ async function decodeJpegHalfSize(
   } catch {
     return undefined;
   }
-  if (!half || (half.warning && !lenient)) return undefined;
-  const upright = applyOrientation(half, orientation);
+  if (!decoded || (decoded.warning && !lenient)) return undefined;
+  const upright = applyOrientation(decoded, orientation);
   return { width: upright.width, height: upright.height, data: upright.data, fullWidth, fullHeight };
 }
 
