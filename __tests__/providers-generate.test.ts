@@ -204,6 +204,7 @@ describe('generate on ModelScope', () => {
         Authorization: 'Bearer ms-…4444',
         'Content-Type': 'application/json',
         'X-ModelScope-Async-Mode': 'true',
+        'X-Request-Id': '{request_id}',
       },
       body: { model: 'Qwen/Qwen-Image', prompt: 'a cat', loras: { 'a/x': 0.6, 'b/y': 0.4 } },
     });

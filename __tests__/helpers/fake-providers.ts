@@ -10,6 +10,11 @@
  * DashScope's image2image endpoint checks each model's own body (wanx2.1-imageedit: function and its
  * parameters; wan2.5-i2i-preview: 1-3 `images` of 384-5000 px, `n` 1-4, default 4); the qwen-image-edit
  * family answers synchronously on the multimodal endpoint and refuses the async header there with 403.
+ * ModelScope edits arrive on the generation endpoint with the picture in `image_url` (a public URL or a
+ * Base64 data URI, alone or in an array as the documented Base64 example sends it); editing models need it and
+ * other models refuse it. Faults the services show now and then can be switched on: polls answered 429 or 500
+ * (`pollFaults`), task ids given as numbers (`modelscopeNumericTaskIds`, as ModelScope sometimes does), and
+ * requests that are never answered (`hang`): a hung submit has made its task first, as a slow real one may.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -90,6 +95,47 @@ export const MODELSCOPE_DAILY_QUOTA_MESSAGE =
 /** The message of ModelScope's too-many-tasks 429 (its real wording is not documented). */
 export const MODELSCOPE_CONCURRENCY_MESSAGE =
   'Too many concurrent requests: the number of running tasks exceeds your limit. Please try again later.';
+
+/** ModelScope's editing models, which take (and need) `image_url`. */
+export const MODELSCOPE_EDIT_MODELS = [
+  'Qwen/Qwen-Image-Edit',
+  'Qwen/Qwen-Image-Edit-2509',
+  'Qwen/Qwen-Image-Edit-2511',
+  'black-forest-labs/FLUX.1-Kontext-dev',
+  'DiffSynth-Studio/Qwen-Image-Edit-F2P',
+];
+
+/** The images an edit may carry at once (the multi-image Qwen editing models take up to three). */
+const MAX_EDIT_IMAGES = 3;
+
+/**
+ * Why `image_url` is unusable, or undefined when it is fine: each entry a public http(s) URL or a
+ * `data:image/…;base64,` URI whose data decodes to something.
+ */
+function imageUrlProblem(value: unknown): string | undefined {
+  const entries = Array.isArray(value) ? value : [value];
+  if (entries.length === 0 || entries.length > MAX_EDIT_IMAGES)
+    return `image_url takes 1 to ${MAX_EDIT_IMAGES} images, got ${entries.length}`;
+  for (const entry of entries) {
+    if (typeof entry !== 'string') return 'image_url must be a URL or a list of URLs';
+    if (/^https?:\/\/\S+$/.test(entry)) continue;
+    const data = /^data:image\/(png|jpeg|jpg|webp|bmp);base64,([A-Za-z0-9+/]+={0,2})$/.exec(entry);
+    if (!data || Buffer.from(data[2], 'base64').length === 0) return 'image_url is not a valid image URL or data URI';
+  }
+  return undefined;
+}
+
+/** Which requests get no answer at all: the next `submits` submits and `polls` polls, of either provider. */
+export interface HangPlan {
+  submits?: number;
+  polls?: number;
+}
+
+/** Now and then a poll is answered with a fault instead of the task's status: every `every`-th, in turn. */
+export interface PollFaults {
+  every: number;
+  replies: Reply[];
+}
 
 const DASHSCOPE_TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN'];
 const MODELSCOPE_TERMINAL = ['SUCCEED', 'FAILED'];
@@ -239,6 +285,14 @@ export class FakeProviders {
    * service sends them there is not known).
    */
   modelscopeQuotaOnQuery = false;
+  /** ModelScope gives task ids as JSON numbers (its answers have been seen with both). */
+  modelscopeNumericTaskIds = false;
+  /** Polls answered with a fault now and then; the task's own steps are not used up by them. */
+  pollFaults?: PollFaults;
+  /** Requests left unanswered (the connection stays open until the client gives up). */
+  hang: HangPlan = {};
+  /** Requests that got no answer so far. */
+  hung = 0;
   /** What the limits saw, per provider; cleared by resetStats(). */
   stats: Record<Provider, ProviderStats> = { dashscope: emptyStats(), modelscope: emptyStats() };
 
@@ -247,6 +301,7 @@ export class FakeProviders {
   /** Accepted submit times inside the rolling window, per provider. */
   private recent: Record<Provider, number[]> = { dashscope: [], modelscope: [] };
   private counter = 0;
+  private polls = 0;
 
   constructor(private readonly options: FakeOptions) {
     this.limits = options.limits ?? false;
@@ -373,8 +428,29 @@ export class FakeProviders {
     return `req-${++this.counter}`;
   }
 
+  /** Takes one from the hang plan: true when this request is to get no answer. */
+  private hangs(kind: keyof HangPlan): boolean {
+    const left = this.hang[kind] ?? 0;
+    if (left <= 0) return false;
+    this.hang[kind] = left - 1;
+    this.hung++;
+    return true;
+  }
+
+  /** The fault a poll gets instead of its answer, if this one is due for one. */
+  private pollFault(): Reply | undefined {
+    const faults = this.pollFaults;
+    if (!faults || faults.replies.length === 0) return undefined;
+    const n = ++this.polls;
+    if (n % faults.every !== 0) return undefined;
+    return faults.replies[(n / faults.every - 1) % faults.replies.length];
+  }
+
   private newTask(provider: Provider, body: unknown): string {
-    const id = `${provider === 'dashscope' ? 'ds' : 'ms'}-task-${++this.counter}-0123456789abcdef`;
+    const id =
+      provider === 'modelscope' && this.modelscopeNumericTaskIds
+        ? String(7_000_000 + ++this.counter)
+        : `${provider === 'dashscope' ? 'ds' : 'ms'}-task-${++this.counter}-0123456789abcdef`;
     const now = realNow();
     const doneAt = this.taskDurationMs === undefined ? undefined : now + this.taskDurationMs;
     this.tasks.set(id, { provider, polls: 0, canceled: false, doneAt, ended: false });
@@ -489,6 +565,7 @@ export class FakeProviders {
         });
       }
       const task_id = this.newTask('dashscope', body);
+      if (this.hangs('submits')) return;
       return this.send(res, { status: 200, body: { output: { task_status: 'PENDING', task_id }, request_id } });
     }
     if (req.method === 'POST' && path === '/api/v1/services/aigc/multimodal-generation/generation')
@@ -504,6 +581,9 @@ export class FakeProviders {
     }
     const poll = /^\/api\/v1\/tasks\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && poll) {
+      if (this.hangs('polls')) return;
+      const fault = this.pollFault();
+      if (fault) return this.send(res, { ...fault, body: { request_id, ...(fault.body as object) } });
       const task_id = poll[1];
       const task = this.tasks.get(task_id);
       if (!task)
@@ -666,6 +746,16 @@ export class FakeProviders {
           body: { errors: { message: 'submit image generation task error' }, request_id },
         });
       }
+      const editing = MODELSCOPE_EDIT_MODELS.includes(b.model);
+      const problem =
+        b.image_url === undefined
+          ? editing
+            ? `${b.model} edits an image: image_url is required`
+            : undefined
+          : editing
+            ? imageUrlProblem(b.image_url)
+            : `${b.model} does not take image_url`;
+      if (problem) return this.send(res, { status: 400, body: { errors: { message: problem }, request_id } });
       const scripted = this.modelscopeSubmitReplies.shift();
       if (scripted)
         return this.send(res, {
@@ -696,15 +786,24 @@ export class FakeProviders {
         });
       }
       const task_id = this.newTask('modelscope', body);
-      return this.send(res, { status: 200, headers: this.modelscopeHeaders, body: { task_id, request_id } });
+      if (this.hangs('submits')) return;
+      return this.send(res, {
+        status: 200,
+        headers: this.modelscopeHeaders,
+        body: { task_id: this.modelscopeNumericTaskIds ? Number(task_id) : task_id, request_id },
+      });
     }
     const poll = /^\/v1\/tasks\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && poll) {
       if (req.headers['x-modelscope-task-type'] !== 'image_generation') {
         return this.send(res, { status: 400, body: { errors: { message: 'task type header required' }, request_id } });
       }
-      const task_id = poll[1];
-      const task = this.tasks.get(task_id);
+      if (this.hangs('polls')) return;
+      const fault = this.pollFault();
+      if (fault) return this.send(res, { ...fault, body: { request_id, ...(fault.body as object) } });
+      const raw = poll[1];
+      const task = this.tasks.get(raw);
+      const task_id = this.modelscopeNumericTaskIds && /^\d+$/.test(raw) ? Number(raw) : raw;
       const quota = this.modelscopeQuotaOnQuery ? this.modelscopeHeaders : {};
       if (!task)
         return this.send(res, {
@@ -728,7 +827,7 @@ export class FakeProviders {
           status: 200,
           body: {
             task_status: 'SUCCEED',
-            output_images: [`${this.resultBase ?? this.url}/results/${task_id}.png`],
+            output_images: [`${this.resultBase ?? this.url}/results/${raw}.png`],
             request_id,
             task_id,
           },

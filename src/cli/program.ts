@@ -48,7 +48,10 @@ export function buildProgram(ctx: CliContext): Command {
     .argument('[input...]', 'pictures (PNG, JPEG, WebP, BMP, GIF, TIFF), folders of them, quoted globs, or - for stdin')
     .option('-s, --style <name>', 'style preset (see `imagegen styles`)', 'loom')
     .option('--local', 'do not call a provider; run the local loom pipeline only', false)
-    .option('--provider <id>', 'edit provider (default: edit.provider, else the first with a key: dashscope)')
+    .option(
+      '--provider <id>',
+      'edit provider: dashscope or modelscope (default: edit.provider, else the first with a key, DashScope first)',
+    )
     .option('-p, --prompt <text>', "instruction for the remote model (replaces the style's)")
     .option('--function <name>', "DashScope function (replaces the style's)")
     .option('--strength <0-1>', "DashScope strength (replaces the style's)")
@@ -57,8 +60,9 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--sketch', 'DashScope doodle: the picture already is a line drawing (implies --function doodle)')
     .option(
       '-m, --model <id>',
-      "the provider's model (default: its configured model); DashScope: wanx2.1-imageedit, wan2.5-i2i-preview, " +
-        'qwen-image-edit, qwen-image-edit-plus, qwen-image-edit-max',
+      "the provider's edit model (default: its configured one); DashScope: wanx2.1-imageedit, wan2.5-i2i-preview, " +
+        'qwen-image-edit, qwen-image-edit-plus, qwen-image-edit-max; ModelScope: Qwen/Qwen-Image-Edit-2509, ' +
+        'Qwen/Qwen-Image-Edit, black-forest-labs/FLUX.1-Kontext-dev',
     )
     .option('--seed <n>', 'seed, 0 to 2147483647')
     .option('--no-fallback', 'fail instead of falling back to the local pipeline when the provider fails')

@@ -10,6 +10,7 @@ import { readWeaves } from './weaves.js';
 import {
   configKeys,
   defaultConfig,
+  editProviderIds,
   getPath,
   setPath,
   styleKeys,
@@ -60,6 +61,8 @@ interface Schema {
   keys: Record<string, KeyDef>;
   sections: Set<string>;
   styleKeys: Record<string, LeafSpec>;
+  /** The ids a style's `prompts` may name: the providers that edit. */
+  editProviders: readonly string[];
 }
 
 const STYLE_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
@@ -74,7 +77,12 @@ function describeGot(spec: LeafSpec, raw: unknown): string {
 
 export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const keys = configKeys();
-  const schema: Schema = { keys, sections: sectionsOf(keys), styleKeys: styleKeys() };
+  const schema: Schema = {
+    keys,
+    sections: sectionsOf(keys),
+    styleKeys: styleKeys(),
+    editProviders: editProviderIds(),
+  };
   const config = defaultConfig(keys);
   const sources: Record<string, ValueSource> = {};
   const warnings: string[] = [];
@@ -214,6 +222,10 @@ function readStyles(schema: Schema, raw: unknown, file: string, warnings: string
         style.loom = loom;
         continue;
       }
+      if (key === 'prompts') {
+        style.prompts = readPrompts(schema, value, path, file, warnings);
+        continue;
+      }
       const spec = own(schema.styleKeys, key);
       if (!spec) {
         warnings.push(`${file}: unknown key ${path} (ignored)`);
@@ -226,6 +238,32 @@ function readStyles(schema: Schema, raw: unknown, file: string, warnings: string
     styles[name] = style;
   }
   return styles;
+}
+
+/** `styles.<name>.prompts`: one instruction per edit provider, by its id. */
+function readPrompts(
+  schema: Schema,
+  value: unknown,
+  path: string,
+  file: string,
+  warnings: string[],
+): Record<string, string> {
+  if (!isPlainObject(value))
+    throw new ConfigError(file, path, `expected an object of instructions by provider, got ${showValue(value)}`);
+  const prompts: Record<string, string> = {};
+  for (const [provider, prompt] of Object.entries(value)) {
+    if (!schema.editProviders.includes(provider)) {
+      warnings.push(
+        `${file}: unknown key ${path}.${provider} (ignored; edit providers: ${schema.editProviders.join(', ')})`,
+      );
+      continue;
+    }
+    const checked = checkValue({ type: 'string' }, prompt);
+    if (!checked.ok)
+      throw new ConfigError(file, `${path}.${provider}`, `expected ${checked.expected}, got ${showValue(prompt)}`);
+    prompts[provider] = checked.value as string;
+  }
+  return prompts;
 }
 
 /** Shows a secret as its first three and last four characters: `sk-…abcd`. */

@@ -20,6 +20,8 @@ export interface StyleSettings {
   description?: string;
   function?: string;
   prompt?: string;
+  /** The instruction worded for one provider, by provider id, where `prompt` does not suit it. */
+  prompts?: Record<string, string>;
   strength?: number;
   loom?: Partial<LoomConfig>;
   /** A weave map used when this style's designs are woven (--weave). */
@@ -186,6 +188,13 @@ export function configKeys(): Record<string, KeyDef> {
       default: p.defaultModel,
       description: p.modelDescription,
     };
+    if (p.editModels) {
+      keys[`providers.${p.id}.editModel`] = {
+        spec: { type: 'string' },
+        default: p.editModels.defaultModel,
+        description: p.editModels.description,
+      };
+    }
     keys[`providers.${p.id}.limits.tasksInFlight`] = {
       spec: { type: 'int', min: 1, max: 64 },
       default: p.limits.tasksInFlight,
@@ -197,10 +206,10 @@ export function configKeys(): Record<string, KeyDef> {
       description: `${p.label} task submissions per second`,
     };
   }
-  const editors = providerList().filter((p) => p.capabilities.includes('edit'));
+  const editors = editProviderIds();
   keys['edit.provider'] = {
-    spec: { type: 'enum', values: editors.map((p) => p.id) },
-    description: 'provider for `edit` (default: the first with a key)',
+    spec: { type: 'enum', values: editors },
+    description: `provider for \`edit\` (default: the first with a key, in the order ${editors.join(', ')})`,
   };
   Object.assign(keys, COMMON_KEYS);
   const formats = formatIds();
@@ -222,6 +231,13 @@ export function styleKeys(): Record<string, LeafSpec> {
   };
   for (const p of providerList()) Object.assign(keys, p.styleKeys);
   return keys;
+}
+
+/** The providers that edit, in the order `edit` tries them when none is named. */
+export function editProviderIds(): string[] {
+  return providerList()
+    .filter((p) => p.capabilities.includes('edit'))
+    .map((p) => p.id);
 }
 
 export function defaultConfig(keys = configKeys()): Config {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { resolveLoomSettings } from '../config/loom.js';
 import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags } from '../config/weave.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { findStyle, type StylePreset } from '../config/styles.js';
+import { findStyle, styleInstruction, type StylePreset } from '../config/styles.js';
 import { UsageError, throwIfAborted } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
@@ -21,7 +21,15 @@ import { STDOUT, checkOutputFolders, checkTargets, writeLoomImage } from '../sta
 import { expandInputs } from './inputs.js';
 import { inputStem } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
-import { chooseProvider, openGate, providerContext, taskLimits } from './providers.js';
+import {
+  editModelList,
+  editProvider,
+  isEditModel,
+  modelFor,
+  openGate,
+  providerContext,
+  taskLimits,
+} from './providers.js';
 import { Journal, journaled, type TaskHooks } from './journal.js';
 import { runJobs, type ItemContext } from './run.js';
 
@@ -68,11 +76,17 @@ function impliedFunction(given: Partial<EditInstruction>): string | undefined {
   return undefined;
 }
 
-function instructionFor(style: StylePreset, given: Partial<EditInstruction>): EditInstruction {
+/** What the style asks of this provider, with the options typed on the command line over it. */
+function instructionFor(
+  style: StylePreset,
+  given: Partial<EditInstruction>,
+  provider: ProviderDescriptor,
+): EditInstruction {
+  const asked = styleInstruction(style, provider);
   return {
-    function: given.function ?? impliedFunction(given) ?? style.function,
-    prompt: given.prompt ?? style.prompt,
-    strength: given.strength ?? style.strength,
+    function: given.function ?? impliedFunction(given) ?? asked.function,
+    prompt: given.prompt ?? asked.prompt,
+    strength: given.strength ?? asked.strength,
     seed: given.seed,
     expand: given.expand,
     upscale: given.upscale,
@@ -82,10 +96,12 @@ function instructionFor(style: StylePreset, given: Partial<EditInstruction>): Ed
 
 /** A model the provider cannot be called with is refused before anything is read or sent. */
 function checkModel(provider: ProviderDescriptor, model: string): void {
-  if (!provider.modelOf || provider.modelOf(model)) return;
+  if (isEditModel(provider, model)) return;
   const listed = providersWith('edit')
-    .filter((p) => p.modelOf && p.models)
-    .map((p) => `${p.id}: ${p.models!.join(', ')}`)
+    .flatMap((p) => {
+      const models = editModelList(p);
+      return models ? [`${p.id}: ${models.join(', ')}`] : [];
+    })
     .join('; ');
   throw new UsageError(`${provider.label} model "${model}" is not one imagegen can call`, {
     provider: provider.id,
@@ -103,11 +119,11 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   const weave = resolveWeaveSettings(resolved, style, loom, spec.weave ?? NO_WEAVE);
   const besides = weave ? weaveFileExts(weave) : [];
   const format = chooseFormat(resolved, spec.output === STDOUT ? undefined : spec.output);
-  const { provider, keyed } = chooseProvider(resolved, 'edit', spec.provider ?? resolved.config.edit.provider);
-  const instruction = instructionFor(style, spec.instruction);
+  const { provider, keyed } = editProvider(resolved, spec.provider);
+  const instruction = instructionFor(style, spec.instruction, provider);
   const remote = keyed && !spec.local;
   const limits = taskLimits(resolved, spec.maxDownloadMb);
-  const ctx = providerContext(provider, resolved, services, limits, spec.model);
+  const ctx = providerContext(provider, resolved, services, limits, spec.model ?? modelFor(provider, resolved, 'edit'));
   const model = ctx.settings.model;
   if (spec.model !== undefined || remote || (spec.dryRun && !spec.local)) checkModel(provider, model);
   // Options typed on the command line are checked even for a local run; the whole instruction only when sent.

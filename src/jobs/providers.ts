@@ -35,15 +35,25 @@ export function configuredKeys(resolved: ResolvedConfig): string[] {
     .filter((key): key is string => key !== undefined);
 }
 
+/** A provider chosen for a capability, and why that one. */
+export interface ChosenProvider {
+  provider: ProviderDescriptor;
+  /** Whether it has a key. */
+  keyed: boolean;
+  /** Why this provider: `--provider`, `edit.provider (file …)`, the first with a key, or none has one. */
+  reason: string;
+}
+
 /**
- * The provider for a capability: the one named (flag or config), else the first that has a key, else the
- * first that offers it. `keyed` says whether it has a key.
+ * The provider for a capability: the one named (flag or config, `namedBy` says which), else the first that
+ * has a key, else the first that offers it.
  */
 export function chooseProvider(
   resolved: ResolvedConfig,
   capability: Capability,
   named?: string,
-): { provider: ProviderDescriptor; keyed: boolean } {
+  namedBy = '--provider',
+): ChosenProvider {
   const offering = providersWith(capability);
   if (named !== undefined) {
     const provider = findProvider(named);
@@ -52,11 +62,40 @@ export function chooseProvider(
         hint: `known: ${offering.map((p) => p.id).join(', ')}`,
       });
     }
-    return { provider, keyed: Boolean(apiKeyOf(resolved, provider)) };
+    const keyed = Boolean(apiKeyOf(resolved, provider));
+    return { provider, keyed, reason: `named by ${namedBy}${keyed ? '' : ', but it has no key'}` };
   }
+  const order = offering.map((p) => p.id).join(', ');
   const keyed = offering.find((p) => apiKeyOf(resolved, p));
-  if (keyed) return { provider: keyed, keyed: true };
-  return { provider: offering[0], keyed: false };
+  if (keyed) return { provider: keyed, keyed: true, reason: `the first with a key (in the order ${order})` };
+  return { provider: offering[0], keyed: false, reason: `none has a key (${order})` };
+}
+
+/** The provider `edit` uses: `--provider` (`named`), else edit.provider, else the first with a key. */
+export function editProvider(resolved: ResolvedConfig, named?: string): ChosenProvider {
+  if (named !== undefined) return chooseProvider(resolved, 'edit', named, '--provider');
+  const source = resolved.sources['edit.provider'];
+  const where =
+    source === undefined || source.kind === 'default' ? '' : source.kind === 'file' ? source.path : source.name;
+  return chooseProvider(resolved, 'edit', resolved.config.edit.provider, `edit.provider${where ? ` (${where})` : ''}`);
+}
+
+/** The edit models imagegen can call on a provider, where it knows them all; undefined when it takes any. */
+export function editModelList(provider: ProviderDescriptor): readonly string[] | undefined {
+  if (provider.editModels) return provider.editModels.models;
+  return provider.modelOf ? provider.models : undefined;
+}
+
+/** Whether `edit` can call the provider with this model (a dated snapshot of a known one counts). */
+export function isEditModel(provider: ProviderDescriptor, model: string): boolean {
+  if (provider.editModels) return provider.editModels.models.includes(model);
+  return !provider.modelOf || provider.modelOf(model) !== undefined;
+}
+
+/** The model a capability uses on a provider: its own edit model where it has one, else providers.<id>.model. */
+export function modelFor(provider: ProviderDescriptor, resolved: ResolvedConfig, capability: Capability): string {
+  const settings = resolved.config.providers[provider.id];
+  return (capability === 'edit' && provider.editModels && settings.editModel) || settings.model;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface ProviderSettings {
   model: string;
   /** The provider's region (providers.<id>.region), where it has several; the base URL follows it. */
   region?: string;
+  /** The model `edit` uses, where the provider's `model` is for `generate` (providers.<id>.editModel). */
+  editModel?: string;
   /** How much the account may do at once: shared by every item of a batch. */
   limits: GateLimits;
 }
@@ -46,6 +48,8 @@ interface ProviderHints {
   forbidden: string;
   /** Still rate limited after retries. */
   rateLimit: string;
+  /** A 429 that says the day's allowance is used up. */
+  dailyQuota?: string;
 }
 
 /** The parts of a descriptor that errors and task frames need. */
@@ -199,6 +203,14 @@ export interface ProviderRegion {
   models: readonly string[];
 }
 
+/** A provider's edit models, where its `model` setting is for `generate`. */
+export interface EditModels {
+  defaultModel: string;
+  models: readonly string[];
+  /** What providers.<id>.editModel is, for `config`. */
+  description: string;
+}
+
 export interface ProviderDescriptor extends ProviderInfo {
   /** Env vars that hold the key, first found wins. */
   keyEnv: readonly string[];
@@ -211,6 +223,8 @@ export interface ProviderDescriptor extends ProviderInfo {
   defaultModel: string;
   /** What providers.<id>.model is, for `config` and `init`. */
   modelDescription: string;
+  /** The models of `edit`, where they are not the ones of `model` (which are then `generate`'s). */
+  editModels?: EditModels;
   /** The models imagegen knows how to call on this provider (the configured one may be another). */
   models?: readonly string[];
   /**

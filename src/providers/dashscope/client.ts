@@ -100,10 +100,11 @@ function waitingFrame(ctx: ProviderContext) {
 }
 
 /** One poll of a task: its status, or the URL of its first result; a failed task throws. */
-async function checkTask(taskId: string, ctx: ProviderContext): Promise<PollOutcome<string>> {
+async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infinity): Promise<PollOutcome<string>> {
   const { settings, http, limits } = ctx;
   const poll = pollRequest(settings, encodeURIComponent(taskId));
-  const res = await http.request({ ...poll, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
+  const timeoutMs = Math.min(limits.requestTimeoutMs, timeLeftMs);
+  const res = await http.request({ ...poll, timeoutMs, signal: ctx.signal });
   if (res.status !== 200) throw errorFrom(ctx, res, taskId);
   const body = parseJson(res.body);
   const output = (body?.output ?? {}) as Record<string, unknown>;
@@ -157,7 +158,7 @@ async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: Prov
         }
         return { taskId, requestId: body?.request_id as string | undefined };
       },
-      check: (taskId) => checkTask(taskId, ctx),
+      check: (taskId, timeLeftMs) => checkTask(taskId, ctx, timeLeftMs),
       ...waitingFrame(ctx),
     },
     ctx,
@@ -250,7 +251,7 @@ async function waitForTask(taskId: string, ctx: ProviderContext) {
   const task = await runAsyncTask(
     {
       submit: () => Promise.reject(new Error('a task being waited for is never submitted')),
-      check: (id) => checkTask(id, ctx),
+      check: (id, timeLeftMs) => checkTask(id, ctx, timeLeftMs),
       ...waitingFrame(ctx),
     },
     { ...ctx, attachTo: { taskId } },

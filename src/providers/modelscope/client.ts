@@ -1,22 +1,35 @@
 /**
- * ModelScope API-Inference image generation as documented: submit with `X-ModelScope-Async-Mode: true`, then
- * poll /v1/tasks/{id} with `X-ModelScope-Task-Type: image_generation` until SUCCEED or FAILED. Every other
- * status means the task is still running.
+ * ModelScope API-Inference image tasks as documented: generation and editing are both submitted to
+ * /v1/images/generations with `X-ModelScope-Async-Mode: true` (an edit adds the picture in `image_url`), then
+ * polled at /v1/tasks/{id} with `X-ModelScope-Task-Type: image_generation` until SUCCEED or FAILED. Every
+ * other status means the task is still running.
  */
 import { randomUUID } from 'node:crypto';
 import { NetworkError, ProviderError } from '../../kernel/errors.js';
 import type { HttpResponse } from '../../kernel/ports.js';
 import type { PlannedRequest } from '../../kernel/redact.js';
+import type { RgbaImage } from '../../loom/types.js';
 import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
 import type { PollOutcome } from '../shared/poll.js';
 import { failed, readKeyAnswer, timedRequest } from '../shared/probe.js';
 import { runAsyncTask } from '../shared/task.js';
-import type { GenerateParams, ProbeFinding, ProbeReport, ProviderClient, ProviderContext } from '../types.js';
+import type {
+  EditInstruction,
+  GenerateParams,
+  ProbeFinding,
+  ProbeReport,
+  ProviderClient,
+  ProviderContext,
+} from '../types.js';
+import { prepareForModelscope } from './prepare.js';
 
 type Settings = ProviderContext['settings'];
 
-function buildGenerateRequest(settings: Settings, params: GenerateParams): PlannedRequest {
+/** Our id for each submit, sent as X-Request-Id, so that a submit left unanswered can still be named. */
+const REQUEST_ID_HEADER = 'X-Request-Id';
+
+function submitRequest(settings: Settings, body: Record<string, unknown>, requestId: string): PlannedRequest {
   return {
     method: 'POST',
     url: `${settings.baseUrl}/v1/images/generations`,
@@ -24,9 +37,29 @@ function buildGenerateRequest(settings: Settings, params: GenerateParams): Plann
       Authorization: `Bearer ${settings.apiKey}`,
       'Content-Type': 'application/json',
       'X-ModelScope-Async-Mode': 'true',
+      [REQUEST_ID_HEADER]: requestId,
     },
-    json: params,
+    json: body,
   };
+}
+
+/**
+ * An edit: the generation body plus the picture in `image_url`, as an array of one data URI as the
+ * documented Base64 example sends it.
+ */
+function buildEditRequest(
+  settings: Settings,
+  instruction: EditInstruction,
+  imageDataUri: string,
+  requestId: string,
+): PlannedRequest {
+  const body: Record<string, unknown> = {
+    model: settings.model,
+    prompt: instruction.prompt,
+    image_url: [imageDataUri],
+  };
+  if (instruction.seed !== undefined) body.seed = instruction.seed;
+  return submitRequest(settings, body, requestId);
 }
 
 function pollRequest(settings: Settings, taskId: string): PlannedRequest {
@@ -74,11 +107,12 @@ function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
   });
 }
 
-/** One poll of a task: its status, or the URL of its first image; a failed task throws. */
-async function checkTask(taskId: string, ctx: ProviderContext): Promise<PollOutcome<string>> {
+/** One poll of a task, its request bounded by the time left: its status, or the URL of its first image. */
+async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infinity): Promise<PollOutcome<string>> {
   const { settings, http, limits } = ctx;
   const poll = pollRequest(settings, encodeURIComponent(taskId));
-  const res = await http.request({ ...poll, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
+  const timeoutMs = Math.min(limits.requestTimeoutMs, timeLeftMs);
+  const res = await http.request({ ...poll, timeoutMs, signal: ctx.signal });
   const body = parseJson(res.body);
   if (res.status !== 200 || body?.success === false) throw errorFrom(ctx, res, taskId);
   // An answer that is not JSON says nothing about the task: poll again.
@@ -117,36 +151,91 @@ async function checkTask(taskId: string, ctx: ProviderContext): Promise<PollOutc
   return { done: false, status };
 }
 
+/** The task id of a submit answer: a string, or a number as ModelScope sometimes gives it. */
+function taskIdOf(body: Record<string, unknown> | undefined): string | undefined {
+  const id = body?.task_id;
+  if (typeof id === 'string' && id) return id;
+  if (typeof id === 'number' && Number.isSafeInteger(id)) return String(id);
+  return undefined;
+}
+
+/**
+ * One submit. It carries a fresh request id of ours; when no answer comes (a timeout, a reset), the error
+ * carries that id, as the service may have made the task.
+ */
+async function submit(ctx: ProviderContext, build: (requestId: string) => PlannedRequest) {
+  const { http, limits, ui } = ctx;
+  const sentId = randomUUID();
+  const request = build(sentId);
+  let res: HttpResponse;
+  try {
+    res = await http.request({
+      ...request,
+      timeoutMs: Math.min(limits.requestTimeoutMs, limits.polling.timeoutMs),
+      signal: ctx.signal,
+    });
+  } catch (err) {
+    if (!(err instanceof NetworkError)) throw err;
+    throw new NetworkError(err.message, {
+      code: err.code,
+      hint: err.hint,
+      provider: ctx.provider.id,
+      requestId: sentId,
+      cause: err,
+    });
+  }
+  const body = parseJson(res.body);
+  // The envelope some ModelScope endpoints use for errors, whatever the status.
+  if (res.status !== 200 || body?.success === false) throw errorFrom(ctx, res);
+  const requestId = typeof body?.request_id === 'string' ? body.request_id : sentId;
+  const taskId = taskIdOf(body);
+  if (!taskId) {
+    throw providerError({
+      provider: ctx.provider,
+      status: res.status,
+      message: 'the submit answer has no task_id',
+      requestId,
+    });
+  }
+  const note = quotaNote(res);
+  if (note) ui.debug(`ModelScope: ${note}`);
+  return { taskId, requestId };
+}
+
 async function runGenerate(params: GenerateParams, ctx: ProviderContext) {
-  const { settings, http, limits, ui } = ctx;
-  const request = buildGenerateRequest(settings, params);
   const task = await runAsyncTask(
     {
-      async submit() {
-        const res = await http.request({ ...request, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
-        const body = parseJson(res.body);
-        // The envelope some ModelScope endpoints use for errors, whatever the status.
-        if (res.status !== 200 || body?.success === false) throw errorFrom(ctx, res);
-        const taskId = body?.task_id;
-        if (typeof taskId !== 'string' || !taskId) {
-          throw providerError({
-            provider: ctx.provider,
-            status: res.status,
-            message: 'the submit answer has no task_id',
-            requestId: body?.request_id as string | undefined,
-          });
-        }
-        const note = quotaNote(res);
-        if (note) ui.debug(`ModelScope: ${note}`);
-        return { taskId, requestId: body?.request_id as string | undefined };
-      },
-      check: (taskId) => checkTask(taskId, ctx),
+      submit: () => submit(ctx, (id) => submitRequest(ctx.settings, params, id)),
+      check: (taskId, timeLeftMs) => checkTask(taskId, ctx, timeLeftMs),
       timeoutHint: TIMEOUT_HINT,
     },
     ctx,
   );
   const bytes = await fetchResult(task.url, task.taskId, ctx);
   return { bytes, taskId: task.taskId, requestId: task.requestId, model: params.model };
+}
+
+function prepare(image: RgbaImage, ctx: ProviderContext) {
+  const prepared = prepareForModelscope(image, ctx.settings.model);
+  ctx.ui.debug(`ModelScope: sending ${prepared.width}×${prepared.height} image/png, ${prepared.bytes} bytes`);
+  return prepared;
+}
+
+/** Submits an edit, polls and downloads the first image; a task being re-attached needs no picture. */
+async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext) {
+  const { settings } = ctx;
+  // Prepared before a task slot is taken, so that the slot is held only while the service works.
+  const dataUri = ctx.attachTo ? '' : prepare(image, ctx).dataUri;
+  const task = await runAsyncTask(
+    {
+      submit: () => submit(ctx, (id) => buildEditRequest(settings, instruction, dataUri, id)),
+      check: (taskId, timeLeftMs) => checkTask(taskId, ctx, timeLeftMs),
+      timeoutHint: TIMEOUT_HINT,
+    },
+    ctx,
+  );
+  const bytes = await fetchResult(task.url, task.taskId, ctx);
+  return { bytes, taskId: task.taskId, requestId: task.requestId, model: settings.model };
 }
 
 const TIMEOUT_HINT = 'raise polling.timeoutMs; ModelScope can be slow when busy';
@@ -156,7 +245,7 @@ async function waitForTask(taskId: string, ctx: ProviderContext) {
   const task = await runAsyncTask(
     {
       submit: () => Promise.reject(new Error('a task being waited for is never submitted')),
-      check: (id) => checkTask(id, ctx),
+      check: (id, timeLeftMs) => checkTask(id, ctx, timeLeftMs),
       timeoutHint: TIMEOUT_HINT,
     },
     { ...ctx, attachTo: { taskId } },
@@ -200,7 +289,7 @@ function allowance(ctx: ProviderContext, res: HttpResponse): ProbeFinding {
     return failed(
       new ProviderError('quota', `ModelScope: no calls left today (${note})`, {
         provider: ctx.provider.id,
-        hint: 'the allowance comes back at 00:00 (UTC+8)',
+        hint: 'the allowance comes back at 00:00 China time (UTC+8)',
       }),
     );
   }
@@ -211,7 +300,18 @@ export const client: ProviderClient = {
   doctor: { probe },
   task: { check: checkTask, wait: waitForTask },
   generate: {
-    plan: (params, ctx) => [buildGenerateRequest(ctx.settings, params), pollRequest(ctx.settings, '{task_id}')],
+    plan: (params, ctx) => [
+      submitRequest(ctx.settings, params, '{request_id}'),
+      pollRequest(ctx.settings, '{task_id}'),
+    ],
     run: runGenerate,
+  },
+  edit: {
+    plan: (image, instruction, ctx) =>
+      Promise.resolve([
+        buildEditRequest(ctx.settings, instruction, prepare(image, ctx).dataUri, '{request_id}'),
+        pollRequest(ctx.settings, '{task_id}'),
+      ]),
+    run: runEdit,
   },
 };

@@ -1,8 +1,11 @@
 /**
- * ModelScope API-Inference: text-to-image generation. This descriptor is plain data; option checks and the
- * client are loaded only when `generate` runs.
+ * ModelScope API-Inference: text-to-image generation and image editing, both async tasks on one endpoint.
+ * This descriptor is plain data and cheap checks; option checks and the client are loaded only when a request
+ * is to be made.
  */
-import type { ProviderDescriptor } from '../types.js';
+import { UsageError } from '../../kernel/errors.js';
+import { SEED_RANGE, describeRange, toNumberInRange } from '../../kernel/numbers.js';
+import type { EditInstruction, ProviderDescriptor } from '../types.js';
 
 const TEXT_TO_IMAGE_MODELS = [
   'Qwen/Qwen-Image',
@@ -16,6 +19,57 @@ const TEXT_TO_IMAGE_MODELS = [
   'MusePublic/majicMIX_realistic',
 ];
 
+/** The editing models imagegen sends pictures to; the first is the default. */
+const EDIT_MODELS = ['Qwen/Qwen-Image-Edit-2509', 'Qwen/Qwen-Image-Edit', 'black-forest-labs/FLUX.1-Kontext-dev'];
+
+/** What each editing model does, and what imagegen sends it, for `imagegen styles`. */
+const SENT =
+  'the picture as a PNG data URI in image_url, scaled into the side range, at most 10 MB; ' +
+  'an instruction of fewer than 2000 characters; --seed; no --function or --strength';
+const EDIT_MODEL_NOTES: Record<string, { does: string; limits: string }> = {
+  'Qwen/Qwen-Image-Edit-2509': {
+    does: 'edits by instruction, keeping what the instruction names (the newer Qwen editor)',
+    limits: `each side 64-1664 px; ${SENT}`,
+  },
+  'Qwen/Qwen-Image-Edit': {
+    does: 'edits by instruction (the first Qwen editor)',
+    limits: `each side 64-1664 px; ${SENT}`,
+  },
+  'black-forest-labs/FLUX.1-Kontext-dev': {
+    does: 'edits by instruction, keeping the composition closely',
+    limits: `each side 64-1024 px; ${SENT}`,
+  },
+};
+
+/** "length < 2000", as for generation. */
+const MAX_EDIT_PROMPT = 1999;
+
+/** DashScope's options, which no ModelScope editing model takes. */
+const DASHSCOPE_ONLY = [
+  ['--expand', 'expand'],
+  ['--upscale', 'upscale'],
+  ['--sketch', 'sketch'],
+  ['--function', 'function'],
+  ['--strength', 'strength'],
+] as const;
+
+function checkInstruction(instruction: EditInstruction): void {
+  const given = DASHSCOPE_ONLY.find(([, key]) => instruction[key] !== undefined);
+  if (given) {
+    throw new UsageError(
+      `${given[0]} is a DashScope option; ModelScope editing models take an instruction (--prompt) and --seed only`,
+    );
+  }
+  if (instruction.seed !== undefined && toNumberInRange(instruction.seed, SEED_RANGE) === undefined) {
+    throw new UsageError(`--seed: expected ${describeRange(SEED_RANGE)}, got ${instruction.seed}`);
+  }
+  if (instruction.prompt.length > MAX_EDIT_PROMPT) {
+    throw new UsageError(
+      `the instruction has ${instruction.prompt.length} characters; ModelScope takes fewer than ${MAX_EDIT_PROMPT + 1}`,
+    );
+  }
+}
+
 export const modelscope: ProviderDescriptor = {
   id: 'modelscope',
   label: 'ModelScope',
@@ -25,7 +79,12 @@ export const modelscope: ProviderDescriptor = {
   baseUrlEnv: 'IMAGEGEN_MODELSCOPE_BASE_URL',
   defaultBaseUrl: 'https://api-inference.modelscope.cn',
   defaultModel: 'Qwen/Qwen-Image',
-  modelDescription: 'ModelScope text-to-image model id',
+  modelDescription: 'ModelScope text-to-image model id (generate)',
+  editModels: {
+    defaultModel: EDIT_MODELS[0],
+    models: EDIT_MODELS,
+    description: `ModelScope image-editing model (edit): ${EDIT_MODELS.join(', ')}`,
+  },
   // Text-to-image models seen in ModelScope's samples and active clients; the service offers many more.
   models: TEXT_TO_IMAGE_MODELS,
   regions: [
@@ -34,19 +93,24 @@ export const modelscope: ProviderDescriptor = {
       name: 'cn',
       label: 'modelscope.cn',
       baseUrls: ['https://api-inference.modelscope.cn'],
-      models: TEXT_TO_IMAGE_MODELS,
+      models: [...TEXT_TO_IMAGE_MODELS, ...EDIT_MODELS],
     },
   ],
   apiPath: '/v1',
-  capabilities: ['generate'],
+  capabilities: ['generate', 'edit'],
   // API-Inference promises one task at a time; more is allowed only as the service sees fit.
   limits: { tasksInFlight: 1, submitsPerSecond: 1 },
   hints: {
     auth: 'check MODELSCOPE_API_KEY (an access token from modelscope.cn/my/myaccesstoken, no spaces)',
     forbidden:
       'the ModelScope account must be bound to a real-name-verified Alibaba Cloud account, and the model open to it',
-    rateLimit: 'ModelScope allows about 2000 calls a day per user and fewer per model; try later',
+    rateLimit:
+      'ModelScope meters calls in magicubes against a daily allowance and limits how many run at once as it sees fit; try later',
+    dailyQuota:
+      "the day's ModelScope allowance (metered in magicubes) is used up; it comes back at 00:00 China time (UTC+8)",
   },
+  modelNotes: EDIT_MODELS.map((model) => ({ model, ...EDIT_MODEL_NOTES[model] })),
+  checkInstruction,
   validateGenerate: (prompt, options, model) =>
     import('./request.js').then((m) => m.validateGenerate(prompt, options, model)),
   load: () => import('./client.js').then((m) => m.client),

@@ -20,12 +20,22 @@ export interface ErrorContext {
   taskFailed?: boolean;
 }
 
-/** A 429 that says the day's allowance is spent: waiting seconds will not help. */
-const DAILY_QUOTA = /(daily|per day|today|a day|每日|当日|今日)/i;
-const QUOTA_WORDS = /(quota|limit|allowance|额度|次数)/i;
+/**
+ * A 429 that says the day's allowance is spent: waiting seconds will not help. It names the allowance (a quota,
+ * ModelScope's magicubes, a daily limit) and says it is the day's or that it is used up. A quota merely
+ * "exceeded" (DashScope's per-minute allocation) or a rate limit is not enough.
+ */
+const ALLOWANCE = /(quota|allowance|magicubes?|额度|次数|魔力)/i;
+const DAILY = /(daily|per day|today|a day|tomorrow|每日|每天|当日|今日|明日|明天)/i;
+const SPENT = /(used up|exhausted|run out|insufficient|用完|用尽|耗尽|不足)/i;
 
-function isDailyQuota(ctx: Pick<ErrorContext, 'status' | 'message'>): boolean {
-  return ctx.status === 429 && DAILY_QUOTA.test(ctx.message ?? '') && QUOTA_WORDS.test(ctx.message ?? '');
+export function isDailyQuota(ctx: Pick<ErrorContext, 'status' | 'message'>): boolean {
+  const message = ctx.message ?? '';
+  if (ctx.status !== 429) return false;
+  return (
+    (ALLOWANCE.test(message) && (DAILY.test(message) || SPENT.test(message))) ||
+    (/limit|限额/i.test(message) && DAILY.test(message))
+  );
 }
 
 const MODERATION_CODES = new Set([
@@ -91,7 +101,9 @@ export function providerError(ctx: ErrorContext): ProviderError {
       : exhausted
         ? {
             kind: 'rate-limit' as const,
-            hint: `the ${ctx.provider.label} allowance for today is used up; it comes back tomorrow`,
+            hint:
+              ctx.provider.hints.dailyQuota ??
+              `the ${ctx.provider.label} allowance for today is used up; it comes back tomorrow`,
           }
         : classified;
   const parts = [

@@ -1,6 +1,7 @@
 /**
- * Retries a submit with p-retry: only after 429, 5xx and network failures (never 400/401/403, which are
- * deterministic), with exponential pauses, and at least as long as the provider's Retry-After.
+ * Retries a submit with p-retry: only after 429, a 5xx other than a gateway timeout, and connection failures
+ * before the request was sent (never 400/401/403, which are deterministic, nor a submit that may have made a
+ * task), with exponential pauses, and at least as long as the provider's Retry-After.
  */
 import pRetry, { AbortError } from 'p-retry';
 import { isImagegenError, NetworkError, ProviderError } from '../../kernel/errors.js';
@@ -23,11 +24,23 @@ const MAX_RETRY_AFTER_MS = 120_000;
 /** Connection failures that happen before a request is sent: retrying cannot create a second task. */
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/** HTTP answers that say a gateway stopped waiting for the service, which may still be making the task. */
+const GATEWAY_TIMEOUTS = new Set([408, 504]);
+
+/**
+ * A submit that failed after it may have reached the service: no answer (a timeout, a reset) or a gateway's
+ * timeout. A task may exist; sending it again could make (and bill) a second one.
+ */
+export function mayHaveArrived(err: unknown): boolean {
+  if (err instanceof NetworkError) return !NEVER_SENT.has(err.code ?? '');
+  return err instanceof ProviderError && err.status !== undefined && GATEWAY_TIMEOUTS.has(err.status);
+}
+
 export function isRetryable(err: unknown, retryRateLimit = true): boolean {
-  if (!isImagegenError(err)) return false;
+  if (!isImagegenError(err) || mayHaveArrived(err)) return false;
   if (err.kind === 'rate-limit') return retryRateLimit && !(err instanceof ProviderError && err.exhausted);
   if (err instanceof NetworkError) return NEVER_SENT.has(err.code ?? '');
-  return err.kind === 'network' && err.status !== undefined && (err.status >= 500 || err.status === 408);
+  return err.kind === 'network' && err.status !== undefined && err.status >= 500;
 }
 
 export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {

@@ -1,17 +1,18 @@
 /**
- * The frame every async provider shares: submit once (retried on 429/5xx/network), then poll with a spinner
- * until the task ends, the deadline passes or the user interrupts.
+ * The frame every async provider shares: submit once (retried only where no task can have been made), then
+ * poll with a spinner until the task ends, the deadline (polling.timeoutMs after the submit) passes or the
+ * user interrupts.
  */
-import { InterruptedError, ProviderError, isImagegenError } from '../../kernel/errors.js';
+import { InterruptedError, NetworkError, ProviderError, isImagegenError } from '../../kernel/errors.js';
 import type { ProviderContext } from '../types.js';
 import { pollTask, type PollOutcome } from './poll.js';
-import { withRetry } from './retry.js';
+import { mayHaveArrived, withRetry } from './retry.js';
 
 export interface AsyncTaskSpec {
-  /** One submit attempt; throws ProviderErrors. */
+  /** One submit attempt; throws ProviderErrors, or a NetworkError carrying the request id it sent. */
   submit: () => Promise<{ taskId: string; requestId?: string }>;
-  /** One poll; a finished task gives the result URL, a failed one throws. */
-  check: (taskId: string) => Promise<PollOutcome<string>>;
+  /** One poll, its request bounded by `timeLeftMs`; a finished task gives the result URL, a failed one throws. */
+  check: (taskId: string, timeLeftMs: number) => Promise<PollOutcome<string>>;
   /** Called on Ctrl-C with the last status; returns what became of the task. */
   onInterrupt?: (taskId: string, lastStatus: string) => Promise<string>;
   timeoutHint: string;
@@ -34,18 +35,47 @@ export async function runAsyncTask(spec: AsyncTaskSpec, ctx: ProviderContext): P
   return gate ? gate.task(() => submitAndWait(spec, ctx), ctx.signal) : submitAndWait(spec, ctx);
 }
 
+/**
+ * A submit that got no answer, or only a gateway's timeout, after it was sent: the service may have made the
+ * task (and may bill it). It is never sent again by itself; the error says so, with the request id sent.
+ */
+function maybeSubmitted(err: unknown, ctx: ProviderContext): unknown {
+  if (!mayHaveArrived(err)) return err;
+  const e = err as NetworkError | ProviderError;
+  const { label, id: provider } = ctx.provider;
+  const ids = e.requestId ? ` (request id ${e.requestId})` : '';
+  return new ProviderError('network', `${label} submit: ${e.message}; a task may have been created${ids}`, {
+    provider,
+    status: e.status,
+    code: 'SubmitUnanswered',
+    requestId: e.requestId,
+    hint:
+      `imagegen does not submit it again, to avoid paying twice: look for the task in the ${label} console ` +
+      'before running this picture again',
+    cause: err,
+  });
+}
+
 async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise<AsyncTaskResult> {
   const { label, id: provider } = ctx.provider;
   const { gate } = ctx;
+  // The deadline counts from the submit that made the task (a resumed wait: from now).
+  let startedAt = ctx.now();
+  const attempt = () => {
+    startedAt = ctx.now();
+    return spec.submit();
+  };
   const submitted =
     ctx.attachTo ??
-    (await withRetry(gate ? () => gate.submit(spec.submit, ctx.signal) : spec.submit, {
+    (await withRetry(gate ? () => gate.submit(attempt, ctx.signal) : attempt, {
       retries: ctx.limits.retry.retries,
       minTimeoutMs: ctx.limits.retry.minTimeoutMs,
       sleep: ctx.sleep,
       signal: ctx.signal,
       onRetry: (message) => ctx.ui.warn(`${label}: ${message}`),
       retryRateLimit: !gate,
+    }).catch((err: unknown) => {
+      throw maybeSubmitted(err, ctx);
     }));
   if (!ctx.attachTo) await ctx.onSubmitted?.(submitted);
   const { taskId } = submitted;
@@ -55,8 +85,8 @@ async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise
   let lastStatus = 'PENDING';
   try {
     const url = await pollTask<string>(
-      async () => {
-        const outcome = await spec.check(taskId);
+      async (timeLeftMs) => {
+        const outcome = await spec.check(taskId, timeLeftMs);
         if (!outcome.done) lastStatus = outcome.status;
         return outcome;
       },
@@ -65,6 +95,7 @@ async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise
         sleep: ctx.sleep,
         now: ctx.now,
         signal: ctx.signal,
+        startedAt,
         onStatus: (status, elapsed) => spinner.update(`${name}: ${status}, ${Math.round(elapsed / 1000)} s`),
         timeoutError: (status, elapsed) =>
           new ProviderError(
