@@ -97,7 +97,7 @@ export const MODELSCOPE_CONCURRENCY_MESSAGE =
   'Too many concurrent requests: the number of running tasks exceeds your limit. Please try again later.';
 
 /** ModelScope's editing models, which take (and need) `image_url`. */
-export const MODELSCOPE_EDIT_MODELS = [
+const MODELSCOPE_EDIT_MODELS = [
   'Qwen/Qwen-Image-Edit',
   'Qwen/Qwen-Image-Edit-2509',
   'Qwen/Qwen-Image-Edit-2511',
@@ -135,6 +135,8 @@ export interface HangPlan {
 export interface PollFaults {
   every: number;
   replies: Reply[];
+  /** Polls seen since these faults were set. */
+  seen?: number;
 }
 
 const DASHSCOPE_TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN'];
@@ -301,7 +303,6 @@ export class FakeProviders {
   /** Accepted submit times inside the rolling window, per provider. */
   private recent: Record<Provider, number[]> = { dashscope: [], modelscope: [] };
   private counter = 0;
-  private polls = 0;
 
   constructor(private readonly options: FakeOptions) {
     this.limits = options.limits ?? false;
@@ -441,7 +442,7 @@ export class FakeProviders {
   private pollFault(): Reply | undefined {
     const faults = this.pollFaults;
     if (!faults || faults.replies.length === 0) return undefined;
-    const n = ++this.polls;
+    const n = (faults.seen = (faults.seen ?? 0) + 1);
     if (n % faults.every !== 0) return undefined;
     return faults.replies[(n / faults.every - 1) % faults.replies.length];
   }

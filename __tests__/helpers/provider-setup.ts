@@ -39,8 +39,16 @@ export function fakeEnv(fake: FakeProviders, overrides: Record<string, string> =
   };
 }
 
-/** Config pointing at the fake, with keys from env and fast retries; services with a fake clock. */
-export function providerHarness(fake: FakeProviders, cwd: string, env: Record<string, string> = {}) {
+/**
+ * Config pointing at the fake, with keys from env and fast retries; services with a fake clock. `config`
+ * replaces whole top-level sections of the test config file (`polling`, `edit`, …).
+ */
+export function providerHarness(
+  fake: FakeProviders,
+  cwd: string,
+  env: Record<string, string> = {},
+  config: Record<string, unknown> = {},
+) {
   const resolved = resolveConfig({
     file: {
       path: 'test',
@@ -48,6 +56,7 @@ export function providerHarness(fake: FakeProviders, cwd: string, env: Record<st
         retry: { retries: 2, minTimeoutMs: 1 },
         polling: { intervalMs: 1000, maxIntervalMs: 5000, timeoutMs: 60_000 },
         loom: { width: 32 },
+        ...config,
       },
     },
     env: fakeEnv(fake, env),

@@ -204,7 +204,7 @@ export interface ProviderRegion {
 }
 
 /** A provider's edit models, where its `model` setting is for `generate`. */
-export interface EditModels {
+interface EditModels {
   defaultModel: string;
   models: readonly string[];
   /** What providers.<id>.editModel is, for `config`. */

@@ -47,7 +47,7 @@ const LAST_POLL_MS = 1000;
  * An answer that says nothing about the task: no HTTP answer at all, a 408, a 429 or a 5xx. Worth another
  * poll. A task that FAILED is never transient, nor a used-up daily allowance.
  */
-export function isTransientPollError(err: unknown): boolean {
+function isTransientPollError(err: unknown): boolean {
   if (err instanceof NetworkError) return true;
   if (!(err instanceof ProviderError) || err.exhausted || err.status === undefined) return false;
   return err.status === 408 || err.status === 429 || err.status >= 500;
