@@ -8,6 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveConfig } from '../src/config/resolve.js';
+import { findStyle, styleInstruction } from '../src/config/styles.js';
+import { dashscope } from '../src/providers/dashscope/index.js';
+import { modelscope } from '../src/providers/modelscope/index.js';
 import { runEdit, type EditSpec } from '../src/jobs/edit.js';
 import { editProvider } from '../src/jobs/providers.js';
 import { runTask } from '../src/jobs/task.js';
@@ -282,6 +285,49 @@ describe('edit --provider modelscope', () => {
   });
 });
 
+describe('styles: one instruction per provider where the wording must differ', () => {
+  const styles = (data: unknown) => resolveConfig({ file: { path: 'rc', data: { styles: data } }, env: {} });
+
+  it('gives DashScope its function and strength and ModelScope its own wording, without them', () => {
+    const loom = findStyle('loom');
+    expect(styleInstruction(loom, dashscope)).toEqual({
+      function: 'description_edit',
+      strength: 0.6,
+      prompt: expect.stringMatching(/^Redraw this picture as a flat jacquard/),
+    });
+    expect(styleInstruction(loom, modelscope)).toEqual({
+      prompt: expect.stringMatching(/^Turn this picture into a flat jacquard weaving design\. Keep/),
+    });
+  });
+
+  it('takes styles.<name>.prompts.<provider> from the config; a new common prompt replaces the built-in wordings', () => {
+    const r = styles({
+      loom: { prompts: { modelscope: 'Weave it; keep the cat.' } },
+      poster: { prompt: 'Make a poster.' },
+      mine: { prompt: 'Mine.', prompts: { dashscope: 'Mine, for DashScope.', gemini: 'x' } },
+    });
+    expect(styleInstruction(findStyle('loom', r.config.styles), modelscope).prompt).toBe('Weave it; keep the cat.');
+    expect(styleInstruction(findStyle('poster', r.config.styles), modelscope).prompt).toBe('Make a poster.');
+    expect(styleInstruction(findStyle('mine', r.config.styles), modelscope).prompt).toBe('Mine.');
+    expect(styleInstruction(findStyle('mine', r.config.styles), dashscope).prompt).toBe('Mine, for DashScope.');
+    expect(r.warnings).toEqual([expect.stringContaining('unknown key styles.mine.prompts.gemini')]);
+    expect(() => styles({ loom: { prompts: { modelscope: 3 } } })).toThrow(/styles\.loom\.prompts\.modelscope/);
+    expect(() => styles({ loom: { prompts: 'x' } })).toThrow(/styles\.loom\.prompts/);
+  });
+
+  it('sends the configured ModelScope wording of a style', async () => {
+    const { error } = await edit(
+      { style: 'silhouette' },
+      {},
+      {
+        styles: { silhouette: { prompts: { modelscope: 'Black shape, white ground.' } } },
+      },
+    );
+    expect(error).toBeUndefined();
+    expect((submits()[0].body as { prompt: string }).prompt).toBe('Black shape, white ground.');
+  });
+});
+
 describe('which provider edit uses', () => {
   const resolved = (env: Record<string, string>, data: Record<string, unknown> = {}) =>
     resolveConfig({ file: { path: '/p/.imagegenrc.json', data }, env: fakeEnv(fake, env) });
@@ -290,7 +336,7 @@ describe('which provider edit uses', () => {
     expect(editProvider(resolved({}))).toMatchObject({
       provider: { id: 'dashscope' },
       keyed: true,
-      reason: 'the first with a key (in the order dashscope, modelscope)',
+      reason: 'the first with a key, in the order dashscope, modelscope',
     });
     expect(editProvider(resolved(NO_DASHSCOPE)).provider.id).toBe('modelscope');
     expect(editProvider(resolved({}, { edit: { provider: 'modelscope' } }))).toMatchObject({
@@ -304,7 +350,7 @@ describe('which provider edit uses', () => {
     expect(editProvider(resolved({ ...NO_DASHSCOPE, MODELSCOPE_API_KEY: '' }))).toMatchObject({
       provider: { id: 'dashscope' },
       keyed: false,
-      reason: 'none has a key (dashscope, modelscope)',
+      reason: 'none of dashscope, modelscope has a key',
     });
   });
 

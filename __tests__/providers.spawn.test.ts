@@ -56,6 +56,56 @@ describe('imagegen binary against the fake providers', () => {
     expect(fake.count('POST', '/api/v1/services/aigc/image2image/image-synthesis')).toBe(1);
   });
 
+  it('edit --provider modelscope sends the picture to ModelScope and prints the path; a wrong -m exits 2', async () => {
+    const r = await run(['edit', SAMPLE, '--provider', 'modelscope', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(
+      expect.objectContaining({
+        source: 'modelscope',
+        model: 'Qwen/Qwen-Image-Edit-2509',
+        output: path.join(r.dir, 'grace-hopper.loom.png'),
+        width: 40,
+      }),
+    );
+    const submit = fake.requests.find((q) => q.method === 'POST' && q.path === '/v1/images/generations');
+    expect((submit?.body as { image_url: string[] }).image_url[0]).toMatch(/^data:image\/png;base64,/);
+    fake.requests = [];
+    const wrong = await run(['edit', SAMPLE, '--provider', 'modelscope', '-m', 'Qwen/Qwen-Image']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('ModelScope model "Qwen/Qwen-Image" is not one imagegen can call');
+    expect(wrong.stderr).toContain('black-forest-labs/FLUX.1-Kontext-dev');
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('config says which provider edit uses and why; styles describe ModelScope editing', async () => {
+    const both = await run(['config']);
+    expect(both.code).toBe(0);
+    expect(both.stdout).toContain('edit uses:   dashscope (the first with a key, in the order dashscope, modelscope)');
+    const only = await run(['config', '--json'], { DASHSCOPE_API_KEY: '' });
+    const row = only.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { key: string; value: unknown; source: string })
+      .find((r) => r.key === 'edit (provider in use)');
+    expect(row).toEqual({
+      key: 'edit (provider in use)',
+      value: 'modelscope',
+      source: 'the first with a key, in the order dashscope, modelscope',
+    });
+    const styles = await run(['styles'], { DASHSCOPE_API_KEY: '' });
+    expect(styles.code).toBe(0);
+    expect(styles.stdout).toMatch(/modelscope: +"Turn this picture into a flat jacquard weaving design/);
+    expect(styles.stdout).toMatch(/dashscope: +description_edit, strength 0\.6: "Redraw this picture/);
+    expect(styles.stdout).toContain(
+      'ModelScope models (-m, or providers.modelscope.editModel) (used now: the first with a key',
+    );
+    expect(styles.stdout).toMatch(
+      /^Qwen\/Qwen-Image-Edit-2509 \(default\) .*\n {2}input sides 64-1664 px, at most 10 MB/m,
+    );
+    expect(styles.stdout).toMatch(/^Qwen\/Qwen-Image-Edit .*\n {2}input sides 64-1664 px/m);
+    expect(styles.stdout).toMatch(/^black-forest-labs\/FLUX\.1-Kontext-dev .*\n {2}input sides 64-1024 px/m);
+  });
+
   it('edit falls back on a FAILED task with one warning and exit 0; --no-fallback exits 5', async () => {
     fake.dashscopeSteps = [
       { status: 'FAILED', code: 'InternalError', message: 'submit algo service error, Internal server error!' },

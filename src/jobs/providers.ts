@@ -67,8 +67,8 @@ export function chooseProvider(
   }
   const order = offering.map((p) => p.id).join(', ');
   const keyed = offering.find((p) => apiKeyOf(resolved, p));
-  if (keyed) return { provider: keyed, keyed: true, reason: `the first with a key (in the order ${order})` };
-  return { provider: offering[0], keyed: false, reason: `none has a key (${order})` };
+  if (keyed) return { provider: keyed, keyed: true, reason: `the first with a key, in the order ${order}` };
+  return { provider: offering[0], keyed: false, reason: `none of ${order} has a key` };
 }
 
 /** The provider `edit` uses: `--provider` (`named`), else edit.provider, else the first with a key. */

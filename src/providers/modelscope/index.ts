@@ -24,20 +24,21 @@ const EDIT_MODELS = ['Qwen/Qwen-Image-Edit-2509', 'Qwen/Qwen-Image-Edit', 'black
 
 /** What each editing model does, and what imagegen sends it, for `imagegen styles`. */
 const SENT =
-  'the picture as a PNG data URI in image_url, scaled into the side range, at most 10 MB; ' +
-  'an instruction of fewer than 2000 characters; --seed; no --function or --strength';
+  'at most 10 MB (fitted automatically, sent as a PNG data URI in image_url); ' +
+  'instruction fewer than 2000 characters; --seed, no --function or --strength; one task at a time, ' +
+  'metered in magicubes against a daily allowance';
 const EDIT_MODEL_NOTES: Record<string, { does: string; limits: string }> = {
   'Qwen/Qwen-Image-Edit-2509': {
-    does: 'edits by instruction, keeping what the instruction names (the newer Qwen editor)',
-    limits: `each side 64-1664 px; ${SENT}`,
+    does: 'instruction edit keeping what the instruction names (the newer Qwen editor), async task',
+    limits: `input sides 64-1664 px, ${SENT}`,
   },
   'Qwen/Qwen-Image-Edit': {
-    does: 'edits by instruction (the first Qwen editor)',
-    limits: `each side 64-1664 px; ${SENT}`,
+    does: 'instruction edit (the first Qwen editor), async task',
+    limits: `input sides 64-1664 px, ${SENT}`,
   },
   'black-forest-labs/FLUX.1-Kontext-dev': {
-    does: 'edits by instruction, keeping the composition closely',
-    limits: `each side 64-1024 px; ${SENT}`,
+    does: 'instruction edit keeping the composition closely, async task',
+    limits: `input sides 64-1024 px, ${SENT}`,
   },
 };
 
