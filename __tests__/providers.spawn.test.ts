@@ -183,10 +183,13 @@ describe('imagegen binary against the fake providers', () => {
     expect(readdirSync(dry.dir)).toEqual(['.imagegenrc.json']);
   });
 
-  it('edit runs locally and says so when no DashScope key is configured', async () => {
-    const r = await run(['edit', SAMPLE], { DASHSCOPE_API_KEY: '' });
+  it('edit runs locally and says so when no edit provider has a key, or the one named has none', async () => {
+    const r = await run(['edit', SAMPLE], { DASHSCOPE_API_KEY: '', MODELSCOPE_API_KEY: '' });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('no DashScope key configured: running the local loom pipeline');
+    const named = await run(['edit', SAMPLE, '--provider', 'dashscope'], { DASHSCOPE_API_KEY: '' });
+    expect(named.code).toBe(0);
+    expect(named.stderr).toContain('no DashScope key configured: running the local loom pipeline');
     expect(fake.requests).toEqual([]);
   });
 
