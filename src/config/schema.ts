@@ -84,12 +84,13 @@ const COMMON_KEYS: Record<string, KeyDef> = {
   'polling.timeoutMs': {
     spec: { type: 'int', min: 1, max: 24 * 60 * MINUTE },
     default: 5 * MINUTE,
-    description: 'give up waiting for a task after this long',
+    description: 'give up waiting for a task this long after its submit',
   },
   'retry.retries': {
     spec: { type: 'int', min: 0, max: 10 },
     default: 3,
-    description: 'retries of a submit after 429, 5xx or a network error',
+    description:
+      'retries of a submit after 429, 5xx or a connection that failed before sending (never after a timeout)',
   },
   'retry.minTimeoutMs': {
     spec: { type: 'int', min: 1, max: 10 * MINUTE },
