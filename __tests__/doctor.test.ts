@@ -103,6 +103,7 @@ describe('imagegen doctor (job)', () => {
       'modelscope.key',
       'modelscope.baseUrl',
       'modelscope.model',
+      'modelscope.editModel',
       'modelscope.host',
       'modelscope.auth',
       'modelscope.account',
@@ -323,11 +324,14 @@ describe('imagegen doctor (job)', () => {
     const dir = tmp();
     writeFileSync(
       path.join(dir, '.imagegenrc.json'),
-      JSON.stringify({ providers: { modelscope: { model: 'someone/some-model' } } }),
+      JSON.stringify({ providers: { modelscope: { model: 'someone/some-model', editModel: 'Qwen/Qwen-Image' } } }),
     );
     const unknown = await doctor(dir, fakeEnv(fake), { offline: true });
     expect(unknown.one('modelscope.model')).toMatchObject({ status: 'warning', certainty: 'inferred' });
     expect(unknown.one('modelscope.model').hint).toContain('Qwen/Qwen-Image');
+    // `edit` refuses an edit model it cannot send: so does doctor.
+    expect(unknown.one('modelscope.editModel')).toMatchObject({ status: 'failure', kind: 'usage' });
+    expect(unknown.one('modelscope.editModel').hint).toContain('Qwen/Qwen-Image-Edit-2509');
   });
 
   it('knows the newer DashScope models, their snapshots, and the regions that offer them', async () => {

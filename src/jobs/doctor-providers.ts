@@ -16,7 +16,7 @@ import type {
   ProviderSettings,
 } from '../providers/types.js';
 import { describeSource, failure, failureFrom, ok, warning, type CheckRecord } from './doctor-records.js';
-import { keyCharacterFault, providerContext, taskLimits } from './providers.js';
+import { isEditModel, keyCharacterFault, providerContext, taskLimits } from './providers.js';
 
 /** Per request: a host that has not answered in this time is reported as not answering. */
 const PROBE_TIMEOUT_MS = 5000;
@@ -44,7 +44,8 @@ export function providerChecks(
   const key = keyCheck(provider, settings, resolved, services);
   const url = baseUrlCheck(provider, settings, resolved);
   const model = modelCheck(provider, settings, url.region);
-  const records = [key, url.record, model].map((r) => ({ ...r, ...tag }));
+  const editModel = editModelCheck(provider, settings);
+  const records = [key, url.record, model, ...(editModel ? [editModel] : [])].map((r) => ({ ...r, ...tag }));
   // What stops the online checks: no key, or a key or host it must not be sent with or to.
   const send = !settings.apiKey
     ? false
@@ -214,6 +215,19 @@ function modelCheck(provider: ProviderDescriptor, settings: ProviderSettings, re
   if (region) return ok(check, `${model}: offered in ${region.label}`);
   const where = offering.length ? `; offered in ${offering.join(', ')}` : '';
   return ok(check, `${model}: known${where} (the host's region is not known)`);
+}
+
+/** The edit model of a provider whose `model` is for `generate`: one `edit` can send, or a usage error. */
+function editModelCheck(provider: ProviderDescriptor, settings: ProviderSettings): CheckRecord | undefined {
+  const model = settings.editModel;
+  if (!provider.editModels || model === undefined) return undefined;
+  const check = `${provider.id}.editModel`;
+  if (!isEditModel(provider, model)) {
+    return failure(check, `${model} is not a ${provider.label} editing model imagegen can call`, 'usage', {
+      hint: `${provider.label} editing models: ${provider.editModels.models.join(', ')}`,
+    });
+  }
+  return ok(check, `${model}: an editing model imagegen sends pictures to`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
