@@ -6,8 +6,14 @@
  * jimp's own, all registered in a jimp instance built with @jimp/core's createJimp and no plugins. Each is
  * loaded on first use, once.
  *
- * First the file's header is read (src/image/header.ts) and the size it declares is checked against a pixel
- * limit, so a small file that claims a huge image is refused before any memory is spent on it.
+ * First the file's header is read (src/image/header.ts) and the size it declares, for every frame or page that
+ * is decoded, is checked against a pixel limit, so a small file that claims a huge image is refused before any
+ * memory is spent on it. A file that is none of the six formats, or whose header cannot be read, never
+ * reaches a decoder.
+ *
+ * Data that is missing or corrupt (a PNG's CRCs, zlib stream and data length, src/image/png-check.ts; a
+ * decoder's warnings) is an error, since the decoders would turn it into plausible but wrong pixels; with
+ * `lenient` whatever a decoder can still read is accepted, and what was wrong is returned as warnings.
  *
  * A JPEG, PNG or WebP header also names the decoder, which is then called directly, and a JPEG's EXIF
  * orientation is applied here (src/image/orient.ts, the same eight transforms as jimp). Going through jimp's
@@ -18,8 +24,9 @@
  */
 import { InputError } from '../kernel/errors.js';
 import type { RgbaImage } from '../loom/types.js';
-import { readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
+import { formatName, readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
+import { checkPng } from './png-check.js';
 import { decodeFormats, formatFor, type Bitmap } from './wasm-codecs.js';
 
 /** Largest image, in pixels, that decodeImage accepts unless told otherwise (10,000 × 10,000). */
@@ -28,6 +35,16 @@ const DEFAULT_MAX_PIXELS = 100_000_000;
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (default DEFAULT_MAX_PIXELS). */
   maxPixels?: number;
+  /**
+   * Accept a picture whose data is missing or corrupt when a decoder can still read it (--lenient); what was
+   * wrong is in the result's `warnings`. Without it such a picture is an InputError.
+   */
+  lenient?: boolean;
+}
+
+/** Decoded pixels, and what was wrong with the data when `lenient` let it through. */
+export interface DecodedImage extends RgbaImage {
+  warnings: string[];
 }
 
 interface DecodingJimp {
@@ -63,31 +80,62 @@ function checkSize(label: string, width: number, height: number, maxPixels: numb
 /** Header formats that are decoded directly, by MIME type. */
 const DIRECT: Partial<Record<HeaderFormat, string>> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
 
+const SUPPORTED = 'not a supported image (PNG, JPEG, WebP, BMP, GIF or TIFF)';
+
+/** Decoder failures, in words: a library's message is kept only when it names the problem. */
 function decodeFailure(label: string, err: unknown): InputError {
   const message = err instanceof Error ? err.message : String(err);
-  if (/Could not find MIME|does not support decoding/i.test(message)) {
-    return new InputError(`${label}: not a supported image (PNG, JPEG, WebP, BMP, GIF or TIFF)`);
-  }
-  return new InputError(`${label}: corrupt or truncated image (${message.split('\n')[0]})`);
+  if (/Could not find MIME|does not support decoding/i.test(message)) return new InputError(`${label}: ${SUPPORTED}`);
+  // Reads past the end of the data (a Node RangeError, pngjs's "waiting on finished stream").
+  const cause =
+    err instanceof RangeError || /out of range|outside buffer|finished stream|end of (data|buffer)/i.test(message)
+      ? 'the data is cut short'
+      : message.split('\n')[0];
+  return new InputError(`${label}: corrupt or truncated image (${cause})`);
+}
+
+function corrupt(label: string, format: HeaderFormat, problem: string, lenientHelps: boolean): InputError {
+  return new InputError(
+    `${label}: corrupt or truncated ${formatName(format)} (${problem})`,
+    lenientHelps ? { hint: 'with --lenient, whatever can still be read is used' } : {},
+  );
 }
 
 /** Decodes an encoded image; `label` names it in errors (a path, or 'download'). */
-export async function decodeImage(bytes: Uint8Array, label: string, options: DecodeOptions = {}): Promise<RgbaImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  label: string,
+  options: DecodeOptions = {},
+): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const header = readImageHeader(bytes);
-  if (header) checkSize(label, header.width, header.height, maxPixels);
+  if (!header) throw new InputError(`${label}: ${SUPPORTED}`);
+  if (header.unsupported) throw new InputError(`${label}: ${header.unsupported}`);
+  // A size over the limit is named even when the rest of the header is broken: it is the more telling.
+  checkSize(label, header.width, header.height, maxPixels);
+  if (header.problem) throw corrupt(label, header.format, header.problem, false);
+  if (header.pixels > maxPixels) {
+    throw new InputError(
+      `${label}: its frames or pages add up to ${megapixels(header.pixels)}, more than the limit of ${megapixels(maxPixels)}`,
+      { hint: 'keep one page or frame' },
+    );
+  }
+  const warnings = header.format === 'png' ? await checkPng(bytes) : [];
+  if (warnings.length > 0 && !options.lenient) throw corrupt(label, header.format, warnings[0], true);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
   let bitmap: Bitmap;
   try {
-    const direct = header && DIRECT[header.format] ? formatFor(DIRECT[header.format]!) : undefined;
+    const direct = DIRECT[header.format] ? formatFor(DIRECT[header.format]!) : undefined;
     if (direct) {
-      bitmap = await direct.decode(buffer);
-      if (header!.format === 'jpeg') bitmap = orientBitmap(bitmap, readJpegOrientation(bytes));
+      bitmap = await direct.decode(buffer, { lenient: options.lenient === true, warnings });
+      if (header.format === 'jpeg') bitmap = orientBitmap(bitmap, readJpegOrientation(bytes));
     } else {
       bitmap = (await (await loadJimp()).fromBuffer(buffer)).bitmap;
     }
   } catch (err) {
+    // What the checks found says more than what the decoder made of it.
+    if (warnings.length > 0) throw corrupt(label, header.format, warnings[0], false);
     throw decodeFailure(label, err);
   }
   const { width, height, data } = bitmap;
@@ -95,7 +143,7 @@ export async function decodeImage(bytes: Uint8Array, label: string, options: Dec
   checkSize(label, width, height, maxPixels);
   if (data.length < width * height * 4)
     throw new InputError(`${label}: corrupt or truncated image (too few pixels decoded)`);
-  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4) };
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4), warnings };
 }
 
 function orientBitmap(bitmap: Bitmap, orientation: number): Bitmap {

@@ -38,6 +38,8 @@ export interface FinishInput {
   /** Names the picture in errors. */
   label: string;
   maxPixels?: number;
+  /** Accept missing or corrupt data a decoder can still read; what was wrong goes into the report. */
+  lenient?: boolean;
   loom: LoomSettings;
   /** Encoding is done where the weaving is: on a worker it would otherwise hold up the main thread. */
   encode: { format: string; meta: OutputMeta; paletteSpec?: string | string[] };
@@ -46,17 +48,22 @@ export interface FinishInput {
 export interface Finished {
   result: LoomResult;
   encoded: EncodedLoomImage;
+  /** What was wrong with the picture's data when `lenient` accepted it. */
+  inputWarnings: string[];
 }
 
 /** What crosses back from a worker: typed errors do not survive the crossing, their records do. */
 export type FinishOutcome = ({ ok: true } & Finished) | { ok: false; error: ErrorRecord };
 
 async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
-  const picture = input.image ?? (await decodeImage(input.bytes!, input.label, { maxPixels: input.maxPixels }));
+  const decoded = input.image
+    ? undefined
+    : await decodeImage(input.bytes!, input.label, { maxPixels: input.maxPixels, lenient: input.lenient });
+  const picture = input.image ?? decoded!;
   const result = finishLoom(picture, input.loom, signal);
   const { format, meta, paletteSpec } = input.encode;
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
-  return { result, encoded };
+  return { result, encoded, inputWarnings: decoded?.warnings ?? [] };
 }
 
 /** The worker's side of finishBytes; expected failures come back as records. */

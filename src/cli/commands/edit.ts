@@ -46,6 +46,7 @@ export async function editCommand(
       sketch: opts.sketch === true ? true : undefined,
     },
     maxPixels: maxPixelsOption(opts.maxPixels),
+    lenient: opts.lenient === true,
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
   };
   const resolved = await loadConfig(ctx, opts, configFlags(opts), services);
