@@ -113,13 +113,13 @@ export async function decodeImage(
   if (header.unsupported) throw new InputError(`${label}: ${header.unsupported}`);
   // A size over the limit is named even when the rest of the header is broken: it is the more telling.
   checkSize(label, header.width, header.height, maxPixels);
-  if (header.problem) throw corrupt(label, header.format, header.problem, false);
   if (header.pixels > maxPixels) {
     throw new InputError(
       `${label}: its frames or pages add up to ${megapixels(header.pixels)}, more than the limit of ${megapixels(maxPixels)}`,
       { hint: 'keep one page or frame' },
     );
   }
+  if (header.problem) throw corrupt(label, header.format, header.problem, false);
   const warnings = header.format === 'png' ? await checkPng(bytes) : [];
   if (warnings.length > 0 && !options.lenient) throw corrupt(label, header.format, warnings[0], true);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -436,6 +436,8 @@ function tiff(b: Uint8Array): ImageHeader {
   const walker = new TiffWalker(b, b[0] === 0x49);
   const u32 = b[0] === 0x49 ? u32le : u32be;
   const u16 = b[0] === 0x49 ? u16le : u16be;
+  // A page that would not decode is named, but the pages after it are still counted.
+  let pageProblem: string | undefined;
   try {
     let offset = u32(b, 4);
     for (let page = 0; offset !== 0; page++) {
@@ -447,12 +449,18 @@ function tiff(b: Uint8Array): ImageHeader {
       const tags = walker.ifd(offset, 0);
       offset = u32(b, offset + 2 + u16(b, offset) * 12);
       if (!tags.has(256)) continue; // no width: the decoder skips it
-      checkTiffPage(walker, tags, frames, b.length);
+      try {
+        checkTiffPage(walker, tags, frames, b.length);
+      } catch (err) {
+        if (!(err instanceof TiffError)) throw err;
+        pageProblem ??= err.message;
+      }
     }
   } catch (err) {
     if (err instanceof TiffError) return frames.problem(err.message);
     throw err;
   }
+  if (pageProblem) return frames.problem(pageProblem);
   if (frames.count === 0) return frames.problem('no page with a width and height');
   return frames.header();
 }
