@@ -27,7 +27,7 @@ import type { RgbaImage } from '../loom/types.js';
 import { formatName, readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
 import { checkPng } from './png-check.js';
-import { decodeFormats, formatFor, type Bitmap } from './wasm-codecs.js';
+import { decodeFormats, formatFor, type Bitmap, type DecodeContext } from './wasm-codecs.js';
 
 /** Largest image, in pixels, that decodeImage accepts unless told otherwise (10,000 × 10,000). */
 const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -48,7 +48,7 @@ export interface DecodedImage extends RgbaImage {
 }
 
 interface DecodingJimp {
-  fromBuffer(buffer: Buffer): Promise<{ bitmap: Bitmap }>;
+  fromBuffer(buffer: Buffer, options?: Record<string, DecodeContext>): Promise<{ bitmap: Bitmap }>;
 }
 
 let jimp: Promise<DecodingJimp> | undefined;
@@ -79,6 +79,9 @@ function checkSize(label: string, width: number, height: number, maxPixels: numb
 
 /** Header formats that are decoded directly, by MIME type. */
 const DIRECT: Partial<Record<HeaderFormat, string>> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
+
+/** Formats decoded through the jimp instance. */
+const JS_MIMES = ['image/bmp', 'image/x-ms-bmp', 'image/gif', 'image/tiff'];
 
 const SUPPORTED = 'not a supported image (PNG, JPEG, WebP, BMP, GIF or TIFF)';
 
@@ -131,7 +134,10 @@ export async function decodeImage(
       bitmap = await direct.decode(buffer, { lenient: options.lenient === true, warnings });
       if (header.format === 'jpeg') bitmap = orientBitmap(bitmap, readJpegOrientation(bytes));
     } else {
-      bitmap = (await (await loadJimp()).fromBuffer(buffer)).bitmap;
+      // jimp hands each format the options under its MIME type.
+      const context = { lenient: options.lenient === true, warnings };
+      const contexts = Object.fromEntries(JS_MIMES.map((mime) => [mime, context]));
+      bitmap = (await (await loadJimp()).fromBuffer(buffer, contexts)).bitmap;
     }
   } catch (err) {
     // What the checks found says more than what the decoder made of it.

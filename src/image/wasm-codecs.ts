@@ -191,7 +191,44 @@ function withFallback(
 
 /** A format whose pure-JS jimp decoder is imported on first use. */
 function lazyJs(mime: string, load: () => Promise<JsFormat>): DecodeFormat {
-  return { mime, hasAlpha: true, encode: notEncoding(mime), decode: async (data) => (await load()).decode(data) };
+  return {
+    mime,
+    hasAlpha: true,
+    encode: notEncoding(mime),
+    decode: async (data, context) => {
+      const format = await load();
+      return withConsoleWarnings(() => format.decode(data), context);
+    },
+  };
+}
+
+/**
+ * Runs a JS decoder that reports damaged data only with console.log (omggif: "gif stream shorter than
+ * expected"), which would land on stdout among the results. What it logs is taken instead; a message about
+ * missing or corrupt data is an error, or a warning when the decode is lenient (utif's other messages are
+ * debugging output). The decoders are synchronous, so nothing else logs meanwhile.
+ */
+const DAMAGE = /shorter than expected|truncat|corrupt|premature|unexpected end/i;
+
+function withConsoleWarnings(
+  decode: () => Bitmap | Promise<Bitmap>,
+  context?: DecodeContext,
+): Bitmap | Promise<Bitmap> {
+  const said: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => said.push(args.map(String).join(' ').trim());
+  let bitmap: Bitmap | Promise<Bitmap>;
+  try {
+    bitmap = decode();
+  } finally {
+    console.log = log;
+  }
+  for (const message of said.filter((m) => DAMAGE.test(m))) {
+    const warning = message.replace(/^Warning,\s*/i, '');
+    if (!context?.lenient) throw new TruncatedError(warning);
+    context.warnings.push(warning);
+  }
+  return bitmap;
 }
 
 const jsJpeg = once(async () => (await import('@jimp/js-jpeg')).default());
