@@ -7,12 +7,14 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeImage } from '../src/image/decode.js';
+import { REDUCE_ABOVE_PIXELS, decodePngReduced } from '../src/image/png-reduce.js';
 import { InputError } from '../src/kernel/errors.js';
 import {
   WEBP_ANIMATED,
   damagedPngs,
   gifOf,
   jpegClaiming,
+  pngOf,
   smallImages,
   tiffOf,
   tiffPage,
@@ -177,5 +179,47 @@ describe('imagegen edit on hostile pictures', () => {
       source: { inputWarnings?: string[] };
     };
     expect(report.source.inputWarnings).toEqual(["the IDAT chunk's CRC is wrong"]);
+  });
+});
+
+describe('big PNGs are decoded at reduced size', () => {
+  /** The f × f block averages of an opaque image, as the reduced decoder makes them. */
+  function boxAverage(image: { width: number; height: number; data: Uint8Array }, f: number): number[] {
+    const w = Math.ceil(image.width / f);
+    const h = Math.ceil(image.height / f);
+    const out: number[] = [];
+    for (let by = 0; by < h; by++) {
+      for (let bx = 0; bx < w; bx++) {
+        const sum = [0, 0, 0, 0];
+        let n = 0;
+        for (let y = by * f; y < Math.min(image.height, by * f + f); y++) {
+          for (let x = bx * f; x < Math.min(image.width, bx * f + f); x++) {
+            for (let c = 0; c < 4; c++) sum[c] += image.data[(y * image.width + x) * 4 + c];
+            n++;
+          }
+        }
+        out.push(...sum.map((s) => Math.round(s / n)));
+      }
+    }
+    return out;
+  }
+
+  it('matches the block averages of the full decode, through every row filter', async () => {
+    // jimp's PNG encoder chooses a filter per row; the picture is noisy enough to use them all.
+    const png = (await smallImages(37, 23))['small.png'];
+    const full = await decodeImage(png, 'x');
+    const reduced = await decodePngReduced(png, 100);
+    expect(reduced).toBeDefined();
+    const factor = Math.ceil(Math.sqrt((37 * 23) / 100));
+    expect([reduced!.width, reduced!.height]).toEqual([Math.ceil(37 / factor), Math.ceil(23 / factor)]);
+    const expected = boxAverage(full, factor);
+    Array.from(reduced!.data).forEach((v, i) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(1));
+  });
+
+  it('decodeImage reduces a PNG over the threshold, and leaves a smaller one whole', async () => {
+    const reduced = await decodeImage(pngOf(300, 200), 'big.png', { reduceAbovePixels: 10_000 });
+    expect([reduced.width, reduced.height]).toEqual([100, 67]); // a factor of 3
+    expect((await decodeImage(pngOf(300, 200), 'small.png')).width).toBe(300);
+    expect(REDUCE_ABOVE_PIXELS).toBeLessThanOrEqual(16_000_000);
   });
 });

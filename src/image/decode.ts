@@ -11,6 +11,9 @@
  * memory is spent on it. A file that is none of the six formats, or whose header cannot be read, never
  * reaches a decoder.
  *
+ * A PNG of more than REDUCE_ABOVE_PIXELS is decoded a row at a time at reduced size (src/image/png-reduce.ts),
+ * so that its full-size pixels are never held.
+ *
  * Data that is missing or corrupt (a PNG's CRCs, zlib stream and data length, src/image/png-check.ts; a
  * decoder's warnings) is an error, since the decoders would turn it into plausible but wrong pixels; with
  * `lenient` whatever a decoder can still read is accepted, and what was wrong is returned as warnings.
@@ -27,6 +30,7 @@ import type { RgbaImage } from '../loom/types.js';
 import { formatName, readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
 import { checkPng } from './png-check.js';
+import { decodePngReduced } from './png-reduce.js';
 import { decodeFormats, formatFor, type Bitmap, type DecodeContext } from './wasm-codecs.js';
 
 /** Largest image, in pixels, that decodeImage accepts unless told otherwise (10,000 × 10,000). */
@@ -40,6 +44,8 @@ export interface DecodeOptions {
    * wrong is in the result's `warnings`. Without it such a picture is an InputError.
    */
   lenient?: boolean;
+  /** A PNG with more pixels than this is decoded at reduced size, to at most this many (default REDUCE_ABOVE_PIXELS). */
+  reduceAbovePixels?: number;
 }
 
 /** Decoded pixels, and what was wrong with the data when `lenient` let it through. */
@@ -126,6 +132,14 @@ export async function decodeImage(
   const warnings = header.format === 'png' ? await checkPng(bytes) : [];
   if (warnings.length > 0 && !options.lenient) throw corrupt(label, header.format, warnings[0], true);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+  if (header.format === 'png' && warnings.length === 0) {
+    // A big PNG is reduced while it is decoded: its full-size pixels would cost several times the file.
+    const reduced = await decodePngReduced(bytes, options.reduceAbovePixels).catch((err: unknown) => {
+      throw decodeFailure(label, err);
+    });
+    if (reduced) return { ...reduced, warnings };
+  }
 
   let bitmap: Bitmap;
   try {
