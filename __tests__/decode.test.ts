@@ -105,7 +105,11 @@ describe('readImageHeader', () => {
   });
 
   it('reads WebP VP8, VP8L and VP8X headers', () => {
-    expect(readImageHeader(Buffer.from(WEBP_LOSSLESS, 'base64'))).toMatchObject({ format: 'webp', width: 6, height: 4 });
+    expect(readImageHeader(Buffer.from(WEBP_LOSSLESS, 'base64'))).toMatchObject({
+      format: 'webp',
+      width: 6,
+      height: 4,
+    });
     expect(readImageHeader(Buffer.from(WEBP_LOSSY, 'base64'))).toMatchObject({ format: 'webp', width: 24, height: 16 });
     const vp8x = Buffer.alloc(30);
     vp8x.write('RIFF', 0, 'latin1');

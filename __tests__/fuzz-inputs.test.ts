@@ -128,25 +128,33 @@ describe('corrupted inputs', () => {
     console.log = (...args: unknown[]) => logged.push(args);
     const rssBefore = process.memoryUsage().rss;
     let peakRss = rssBefore;
-    for (const { name, bytes } of cases) {
-      const started = Date.now();
-      try {
-        const picture = await decodeImage(bytes, 'input', { maxPixels: MAX_PIXELS });
-        expect(picture.width * picture.height).toBeLessThanOrEqual(MAX_PIXELS);
-        expect(picture.data.length).toBe(picture.width * picture.height * 4);
-        const { image } = finishLoom(picture, LOOM);
-        expect(image.width).toBe(LOOM.width);
-        outcomes.woven++;
-      } catch (err) {
-        if (!(err instanceof InputError || err instanceof UsageError))
-          throw new Error(`${name}: ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}`);
-        expect({ name, message: err.message.includes('\n') }).toEqual({ name, message: false });
-        outcomes.refused++;
+    try {
+      for (const { name, bytes } of cases) {
+        const started = Date.now();
+        try {
+          const picture = await decodeImage(bytes, 'input', { maxPixels: MAX_PIXELS });
+          expect(picture.width * picture.height).toBeLessThanOrEqual(MAX_PIXELS);
+          expect(picture.data.length).toBe(picture.width * picture.height * 4);
+          const { image } = finishLoom(picture, LOOM);
+          expect(image.width).toBe(LOOM.width);
+          outcomes.woven++;
+        } catch (err) {
+          if (!(err instanceof InputError || err instanceof UsageError))
+            throw new Error(
+              `${name}: ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}`,
+              {
+                cause: err,
+              },
+            );
+          expect({ name, message: err.message.includes('\n') }).toEqual({ name, message: false });
+          outcomes.refused++;
+        }
+        expect({ name, slow: Date.now() - started > CASE_BUDGET_MS }).toEqual({ name, slow: false });
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
       }
-      expect({ name, slow: Date.now() - started > CASE_BUDGET_MS }).toEqual({ name, slow: false });
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    } finally {
+      console.log = log;
     }
-    console.log = log;
     expect(logged).toEqual([]);
     expect(peakRss - rssBefore).toBeLessThan(RSS_BUDGET_BYTES);
     // Both outcomes happen: the corruptions are neither all harmless nor all fatal.

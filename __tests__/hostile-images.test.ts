@@ -66,6 +66,19 @@ describe('the pixel limit holds for every header form', () => {
     expect((await decodeImage(tiffOf([tiffPage(2, 4)]), 'x')).width).toBe(2);
   });
 
+  it('a JPEG-compressed TIFF whose strip declares a huge frame', async () => {
+    const strip = jpegClaiming(20000, 20000);
+    const page = tiffPage(16, 16).map(([tag, type, count, value]): [number, number, number, number] => [
+      tag,
+      type,
+      count,
+      tag === 259 ? 7 : tag === 279 ? strip.length : value,
+    ]);
+    expect(await refusal(tiffOf([page], { pixels: strip }))).toBe(
+      'x: corrupt or truncated TIFF (a JPEG strip declares 20000 × 20000 pixels, more than its page)',
+    );
+  });
+
   it.each([0xc0, 0xc1, 0xc2, 0xc3, 0xc9, 0xca])('a JPEG with junk bytes before its SOF (marker %s)', async (marker) => {
     expect(await refusal(jpegClaiming(20000, 20000, { junk: 4, marker }))).toMatch(OVER);
   });
@@ -184,7 +197,7 @@ describe('imagegen edit on hostile pictures', () => {
 
 describe('big PNGs are decoded at reduced size', () => {
   /** The f × f block averages of an opaque image, as the reduced decoder makes them. */
-  function boxAverage(image: { width: number; height: number; data: Uint8Array }, f: number): number[] {
+  function boxAverage(image: { width: number; height: number; data: ArrayLike<number> }, f: number): number[] {
     const w = Math.ceil(image.width / f);
     const h = Math.ceil(image.height / f);
     const out: number[] = [];

@@ -7,11 +7,11 @@ import { Jimp } from 'jimp';
 import { pngChunk } from '../../src/formats/png.js';
 import { noisyGradient } from './images.js';
 
-export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 // Made with ImageMagick 6.9.11 (libwebp 1.2.4): 6×4 lossless (left half red, right half blue), and two 4×4
 // frames (red, blue) of an animation.
-export const WEBP_LOSSLESS = 'UklGRh4AAABXRUJQVlA4TBIAAAAvBcAAAA8Q87//8x8OehDR/wA=';
+const WEBP_LOSSLESS = 'UklGRh4AAABXRUJQVlA4TBIAAAAvBcAAAA8Q87//8x8OehDR/wA=';
 export const WEBP_ANIMATED =
   'UklGRoQAAABXRUJQVlA4WAoAAAACAAAAAwAAAwAAQU5JTQYAAAD/////AABBTk1GKAAAAAAAAAAAAAMAAAMAAGQAAAJWUDhMDwAAAC8DwAAABxD9j/4HIqL/AQBBTk1GKAAAAAAAAAAAAAMAAAMAAGQAAABWUDhMDwAAAC8DwAAABxDR//4HIqL/AQBSSUZGHAAAAFdFQlBWUDhMDwAAAC8DwAAABxD9j/4HIqL/AQA=';
 
@@ -100,15 +100,22 @@ export function damagedPngs(): Array<{ name: string; bytes: Buffer; cause: strin
 /** A TIFF entry: tag, type, count and the value (inline when it fits). */
 type TiffEntry = [tag: number, type: number, count: number, value: number];
 
-/** A little-endian TIFF of one or more pages (IFDs), each a list of entries, with 8 bytes of pixel data. */
-export function tiffOf(pages: TiffEntry[][], { loopBack = false } = {}): Buffer {
+/**
+ * A little-endian TIFF of one or more pages (IFDs), each a list of entries, with its pixel data (8 grey
+ * bytes unless given) at offset 8.
+ */
+export function tiffOf(
+  pages: TiffEntry[][],
+  { loopBack = false, pixels = Buffer.alloc(8, 0x80) as Buffer } = {},
+): Buffer {
   const parts: Buffer[] = [];
   const header = Buffer.alloc(8);
   header.write('II', 0, 'latin1');
   header.writeUInt16LE(42, 2);
-  header.writeUInt32LE(16, 4);
-  parts.push(header, Buffer.alloc(8, 0x80)); // pixel data at offset 8
-  let offset = 16;
+  header.writeUInt32LE(8 + pixels.length, 4);
+  parts.push(header, pixels);
+  const first = 8 + pixels.length;
+  let offset = first;
   pages.forEach((entries, i) => {
     const ifd = Buffer.alloc(2 + entries.length * 12 + 4);
     ifd.writeUInt16LE(entries.length, 0);
@@ -124,7 +131,7 @@ export function tiffOf(pages: TiffEntry[][], { loopBack = false } = {}): Buffer 
       else if (type === 1) ifd.writeUInt8(value, e + 8);
       else ifd.writeUInt32LE(value >>> 0, e + 8);
     });
-    const next = i < pages.length - 1 ? offset + ifd.length : loopBack ? 16 : 0;
+    const next = i < pages.length - 1 ? offset + ifd.length : loopBack ? first : 0;
     ifd.writeUInt32LE(next, ifd.length - 4);
     parts.push(ifd);
     offset += ifd.length;

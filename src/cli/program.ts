@@ -64,7 +64,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)')
     .option(
       '--max-pixels <MP>',
-      'refuse inputs over this many megapixels, checked before decoding (default 100; decoding a PNG, WebP, BMP, GIF or TIFF at the limit takes about 9 bytes of memory a pixel, 0.9 GB at 100)',
+      'refuse inputs over this many megapixels, checked before decoding (default 100; a PNG over 16 is decoded at reduced size, other formats take about 9 bytes of memory a pixel: 0.9 GB at 100)',
     )
     .option('--lenient', 'accept pictures with missing or corrupt data that can still be read, with a warning', false)
     .option('-j, --jobs <n>', 'pictures woven at once, on worker threads (default: one per core)')

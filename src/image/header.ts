@@ -575,6 +575,16 @@ function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames:
         if (rows > 0 && o[i] + rows * rowBytes > fileLength) throw new TiffError('the pixel data is cut short');
       }
     }
+    if (compression === 7) {
+      // Each strip or tile is a JPEG, decoded at the size its own frame header declares.
+      for (let i = 0; i < o.length; i++) {
+        const strip = walker.bytes.subarray(o[i], o[i] + (c[i] ?? 0));
+        if (strip[0] !== 0xff || strip[1] !== 0xd8) continue;
+        const frame = jpeg(strip);
+        if (frame.width * frame.height > (width + 16) * (height + 16))
+          throw new TiffError(`a JPEG strip declares ${frame.width} × ${frame.height} pixels, more than its page`);
+      }
+    }
     if (compression === 8 || compression === 32946) {
       // The decoder inflates each strip whole before it looks at the size: a few bytes can unpack to gigabytes.
       const rows = Math.min(height, one(walker, tags, 278, height)!);
@@ -606,7 +616,7 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader | undefined {
 }
 
 /** The format a file's first bytes name (its signature), or `undefined`. */
-export function sniffFormat(b: Uint8Array): HeaderFormat | undefined {
+function sniffFormat(b: Uint8Array): HeaderFormat | undefined {
   if (
     b.length >= 8 &&
     b[0] === 0x89 &&
