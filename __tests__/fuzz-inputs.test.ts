@@ -135,7 +135,7 @@ describe('corrupted inputs', () => {
           const picture = await decodeImage(bytes, 'input', { maxPixels: MAX_PIXELS });
           expect(picture.width * picture.height).toBeLessThanOrEqual(MAX_PIXELS);
           expect(picture.data.length).toBe(picture.width * picture.height * 4);
-          const { image } = finishLoom(picture, LOOM);
+          const { image } = await finishLoom(picture, LOOM);
           expect(image.width).toBe(LOOM.width);
           outcomes.woven++;
         } catch (err) {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { mapToPalette, mapOrdered, mapFloydSteinberg } from '../src/loom/map.js';
+import { CHOSEN_REACH, mapToPalette, mapOrdered, mapFloydSteinberg, NearestMemo, paletteLab } from '../src/loom/map.js';
 import { choosePalette } from '../src/loom/palette.js';
 import { runLoomPipeline } from '../src/loom/pipeline.js';
 import { labelRegions, removeSpecks } from '../src/loom/regions.js';
 import { axisWeights, gridHeight, resizeToGrid } from '../src/loom/resize.js';
-import { linearToSrgbExact, SRGB_TO_LINEAR } from '../src/loom/color.js';
+import { ciede2000, linearToSrgbExact, SRGB_TO_LINEAR, srgbToLab } from '../src/loom/color.js';
 import type { RgbaImage } from '../src/loom/types.js';
 import { noisyGradient, rgbaImage, rgbImage } from './helpers/images.js';
 
@@ -53,6 +53,37 @@ describe('resize', () => {
     expect(gridHeight(600, 1200, 800)).toBe(400);
     expect(gridHeight(600, 1200, 800, { ends: 20, picks: 30 })).toBe(600);
     expect(gridHeight(3, 3000, 1)).toBe(1);
+  });
+});
+
+describe('resize of opaque rows', () => {
+  /** The same pixels one byte into a larger buffer: unaligned, so read byte by byte with alpha tests. */
+  function unaligned(image: RgbaImage): RgbaImage {
+    const bytes = new Uint8Array(image.data.length + 1);
+    bytes.set(image.data, 1);
+    return { ...image, data: bytes.subarray(1) };
+  }
+
+  it('gives exactly the bytes of the general path', () => {
+    const photo = noisyGradient(97, 61, 7);
+    // Every fourth row has a translucent pixel, so opaque and translucent rows mix in one image.
+    const mixed = rgbaImage(97, 61, (x, y) => {
+      const i = (y * 97 + x) * 4;
+      return [photo.data[i], photo.data[i + 1], photo.data[i + 2], y % 4 === 0 && x === 50 ? 128 : 255];
+    });
+    for (const image of [photo, mixed]) {
+      for (const [w, h] of [
+        [97, 61],
+        [40, 25],
+        [33, 60],
+        [7, 3],
+        [1, 1],
+      ]) {
+        const fast = resizeToGrid(image, w, h, [250, 240, 230]);
+        const general = resizeToGrid(unaligned(image), w, h, [250, 240, 230]);
+        expect(Buffer.from(fast.data).equals(Buffer.from(general.data))).toBe(true);
+      }
+    }
   });
 });
 
@@ -106,6 +137,82 @@ describe('mapping', () => {
     expect(Array.from(mapToPalette(img, palette, 'ciede2000'))).toEqual([0, 1, 2, 0]);
   });
 
+  it('picks the CIEDE2000-nearest entry where plain CIELAB distance would pick another', () => {
+    // CIELAB distances 10.4 and 14.0; CIEDE2000 6.80 and 4.52.
+    const pixel = rgbImage(1, 1, () => [229, 0, 239]);
+    const pair = Uint8Array.from([195, 8, 226, 204, 62, 249]);
+    expect(Array.from(mapToPalette(pixel, pair, 'lab'))).toEqual([0]);
+    expect(Array.from(mapToPalette(pixel, pair))).toEqual([1]);
+    expect(Array.from(mapFloydSteinberg(pixel, pair))).toEqual([1]);
+  });
+
+  /** Every colour's CIEDE2000 and CIELAB distances to every entry, the plain way. */
+  function bruteForce(image: ReturnType<typeof rgbImage>, palette: Uint8Array, reach: number): number[] {
+    const plab = paletteLab(palette);
+    const k = palette.length / 3;
+    const lab = [0, 0, 0];
+    const out: number[] = [];
+    for (let p = 0; p < image.data.length; p += 3) {
+      srgbToLab(image.data[p], image.data[p + 1], image.data[p + 2], lab);
+      const dist = Array.from({ length: k }, (_, c) =>
+        Math.hypot(lab[0] - plab[c * 3], lab[1] - plab[c * 3 + 1], lab[2] - plab[c * 3 + 2]),
+      );
+      const nearest = Math.min(...dist);
+      let best = -1;
+      let bestE = Infinity;
+      for (let c = 0; c < k; c++) {
+        if (dist[c] > nearest * reach * (1 + 1e-12)) continue;
+        const e = ciede2000(lab[0], lab[1], lab[2], plab[c * 3], plab[c * 3 + 1], plab[c * 3 + 2]);
+        if (e < bestE) [best, bestE] = [c, e];
+      }
+      out.push(best);
+    }
+    return out;
+  }
+
+  it('matches a brute-force CIEDE2000 search: over every entry, and over the entries within reach', () => {
+    const random = seeded(99);
+    const image = rgbImage(64, 48, () => [random() * 256, random() * 256, random() * 256].map(Math.floor));
+    const palette = Uint8Array.from({ length: 8 * 3 }, () => Math.floor(random() * 256));
+    const everyEntry = bruteForce(image, palette, Infinity);
+    expect(Array.from(mapToPalette(image, palette, 'ciede2000', Infinity))).toEqual(everyEntry);
+    const withinReach = bruteForce(image, palette, CHOSEN_REACH);
+    const mapped = Array.from(mapToPalette(image, palette));
+    expect(mapped).toEqual(withinReach);
+    // The reach changes the answer for few colours (even uniformly random ones), CIELAB alone for many more.
+    const differs = (a: number[]): number => a.filter((v, i) => v !== everyEntry[i]).length;
+    expect(differs(mapped)).toBeLessThan(image.width * image.height * 0.05);
+    expect(differs(Array.from(mapToPalette(image, palette, 'lab')))).toBeGreaterThan(2 * differs(mapped));
+  });
+
+  it('remembers each colour: repeated, reordered and block-sharing colours get the answer of a fresh search', () => {
+    const random = seeded(5);
+    const palette = Uint8Array.from({ length: 12 * 3 }, () => Math.floor(random() * 256));
+    // Colours spread over far more than the memo's first 256 blocks, each asked for three times, with
+    // neighbours in the same 4×4×4 block in between.
+    const colours: number[][] = [];
+    for (let i = 0; i < 3000; i++) {
+      const c = [random() * 256, random() * 256, random() * 256].map(Math.floor);
+      colours.push(c, [c[0] ^ 1, c[1], c[2] ^ 2]);
+    }
+    const memo = new NearestMemo(palette, 'ciede2000', CHOSEN_REACH);
+    const first = colours.map(([r, g, b]) => memo.index(r, g, b));
+    const matched = memo.size;
+    expect(memo.blockCount).toBeGreaterThan(256);
+    const again = colours.map(([r, g, b]) => memo.index(r, g, b));
+    const reversed = [...colours]
+      .reverse()
+      .map(([r, g, b]) => memo.index(r, g, b))
+      .reverse();
+    expect(memo.size).toBe(matched); // no colour was searched twice
+    expect(again).toEqual(first);
+    expect(reversed).toEqual(first);
+    const fresh = colours.map(([r, g, b]) => new NearestMemo(palette, 'ciede2000', CHOSEN_REACH).index(r, g, b));
+    expect(first).toEqual(fresh);
+    const image = rgbImage(colours.length, 1, (x) => colours[x]);
+    expect(first).toEqual(bruteForce(image, palette, CHOSEN_REACH));
+  });
+
   it('dithers a mid grey into a mix with ordered and error diffusion, not with none', () => {
     const grey = rgbImage(16, 16, () => [128, 128, 128]);
     const bw = Uint8Array.from([0, 0, 0, 255, 255, 255]);
@@ -134,13 +241,43 @@ describe('speck removal', () => {
     expect(out.merged).toBe(1);
   });
 
-  it('merges into the neighbour with the longest shared border', () => {
-    // Row 1: a 2-pixel speck of colour 2 with three colour-0 neighbours and five colour-1 neighbours.
-    const indices = Uint8Array.from([0, 1, 1, 1, 0, 2, 2, 1, 0, 1, 1, 1]);
-    const palette = Uint8Array.from([0, 0, 0, 255, 255, 255, 128, 128, 128]);
-    const out = removeSpecks({ width: 4, height: 3, indices, palette }, 2 + 1);
-    expect(out.indices[5]).toBe(1);
-    expect(out.indices[6]).toBe(1);
+  // Row 1: a 2-pixel speck of colour 2 with three colour-0 neighbours and five colour-1 neighbours.
+  const bordered = Uint8Array.from([0, 1, 1, 1, 0, 2, 2, 1, 0, 1, 1, 1]);
+  const speckColours = (palette: number[], source?: number[][]): number[] => {
+    const grid = source && rgbImage(4, 3, (x, y) => source[y * 4 + x]);
+    const out = removeSpecks({ width: 4, height: 3, indices: bordered, palette: Uint8Array.from(palette) }, 3, {
+      source: grid,
+    });
+    return [out.indices[5], out.indices[6]];
+  };
+
+  it('merges into the bordering colour closest to the speck, even over a shorter border', () => {
+    // Dark grey speck: the near-black neighbour (3 border pixels) wins over white (5).
+    expect(speckColours([40, 40, 40, 255, 255, 255, 60, 60, 60])).toEqual([0, 0]);
+    // With white close instead, white.
+    expect(speckColours([0, 0, 0, 235, 235, 235, 220, 220, 220])).toEqual([1, 1]);
+  });
+
+  it('breaks a tie in colour by the longest border, not by the lower index', () => {
+    expect(speckColours([200, 200, 200, 200, 200, 200, 0, 0, 0])).toEqual([1, 1]);
+    // Border lengths swapped: the colour-0 side becomes the long one.
+    const swapped = Uint8Array.from(bordered).map((v) => (v === 2 ? 2 : 1 - v));
+    const out = removeSpecks(
+      { width: 4, height: 3, indices: swapped, palette: Uint8Array.from([200, 200, 200, 200, 200, 200, 0, 0, 0]) },
+      3,
+    );
+    expect([out.indices[5], out.indices[6]]).toEqual([0, 0]);
+  });
+
+  it('judges closeness by the source pixels under the speck when it has them', () => {
+    // Palette colour of the speck is mid grey; its source pixels are nearly black, so black wins although
+    // white is the closer palette colour and has the longer border.
+    const palette = [0, 0, 0, 255, 255, 255, 150, 150, 150];
+    expect(speckColours(palette)).toEqual([1, 1]);
+    const source = Array.from(bordered, (v, i) =>
+      i === 5 || i === 6 ? [20, 20, 20] : [palette[v * 3], palette[v * 3 + 1], palette[v * 3 + 2]],
+    );
+    expect(speckColours(palette, source)).toEqual([0, 0]);
   });
 
   it('leaves no region under the threshold, even on a checkerboard', () => {

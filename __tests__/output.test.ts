@@ -69,10 +69,12 @@ describe('pairs of files', () => {
         return nodeFs.link(from, to);
       },
     };
-    await expect(writePair(failing, derived(dir), image, report)).rejects.toThrow('no space left');
+    await expect(writePair(failing, derived(dir), image, report)).rejects.toThrow(
+      `${path.join(dir, 'cat.loom.json')}: cannot write (the disk is full, ENOSPC)`,
+    );
     await expect(
       writePair(failing, { ...derived(dir), exact: path.join(dir, 'x.png') }, image, report),
-    ).rejects.toThrow('no space left');
+    ).rejects.toThrow(`${path.join(dir, 'x.json')}: cannot write (the disk is full, ENOSPC)`);
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -133,7 +135,9 @@ describe('files', () => {
       ...nodeFs,
       link: async () => Promise.reject(Object.assign(new Error('disk gone'), { code: 'EIO' })),
     };
-    await expect(writeFileAtomic(failing, path.join(dir, 'a.png'), 'data')).rejects.toThrow('disk gone');
+    await expect(writeFileAtomic(failing, path.join(dir, 'a.png'), 'data')).rejects.toThrow(
+      `${path.join(dir, 'a.png')}: cannot write (an input/output error on the device, EIO)`,
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 

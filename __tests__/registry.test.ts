@@ -135,6 +135,7 @@ describe('the provider registry', () => {
   it('finds a format by a file name extension, whatever its case', () => {
     expect(formatForFile('out/CAT.BMP')?.id).toBe('bmp');
     expect(formatForFile('cat.png')?.id).toBe('png');
-    expect(formatForFile('cat.tiff')).toBeUndefined();
+    expect(formatForFile('cat.TIFF')?.id).toBe('tiff');
+    expect(formatForFile('cat.webp')).toBeUndefined();
   });
 });

@@ -2,8 +2,12 @@
 /**
  * npm run bench [-- --runs N] [-- --only NAME]
  * npm run bench -- --startup [--runs N]   start-up time of `imagegen --help` and `edit --help` against `node -e 0`
+ * npm run bench -- --fidelity             fidelity only (no timing): imagegen against pngquant on every input
+ * npm run bench -- --stages [--runs N]    palette, map and speck-removal times at 1200 ends, in fresh processes
  * npm run bench -- --batch [--runs N]     a batch of 24 photos in one invocation, against GNU parallel and mogrify
  * npm run bench -- --remote [--runs N]    8 remote edits against the test suite's fake DashScope, 2 tasks in flight
+ * npm run bench -- --weave [--runs N]     lift plans of --weave auto: floats, tone (Spearman) against naive binaries, time
+ * npm run bench -- --decode [--runs N]    each JPEG decoded at full size, at half size, and as the CLI decides
  *
  * Times the real CLI (`node bin/imagegen.js edit <in> --local --width 1200 --colors 8 -o <out> --no-report
  * --force`) against ImageMagick (`convert in -resize 1200x +dither -colors 8 out.png`) and pngquant
@@ -12,11 +16,20 @@
  * percentile CIEDE2000, the number of colours, and the number of 4-connected regions under 4 pixels.
  *
  * Inputs are real photographs made here from samples/grace-hopper.jpg (public domain) by upscaling with
- * ImageMagick, plus ImageMagick's built-in `rose:` photo and any of a few photos that Debian packages put on
- * the machine. Nothing is downloaded. Work files go to bench-out/ (git-ignored), or $BENCH_OUT.
+ * ImageMagick, ImageMagick's built-in `rose:` photo, and pictures of different kinds (portrait, landscape,
+ * still life, fur, flat graphic, grain texture, saturated colours, a 13-megapixel camera JPEG) that Debian
+ * packages ship: imagemagick-6-doc, python3-skimage and lomiri-wallpapers-16.04, fetched once with
+ * `apt-get download` and unpacked with `dpkg -x` into the work folder (see DEBIAN_PICTURES). Work files go
+ * to bench-out/ (git-ignored), or $BENCH_OUT.
  *
  * Wall time and peak memory come from /usr/bin/time -f '%e %M' when it exists; otherwise wall time is taken
  * here and peak memory is known only for the CLI (reported by a preloaded module). Needs a build (dist/).
+ *
+ * --decode: for every JPEG input (and the JPEGs of bench-out/batch-photos, when --batch has made them), the time
+ * and peak memory of one decode in a fresh process (WebAssembly compilation included), full size against half
+ * size (libjpeg-turbo's scaled inverse DCT) against what `edit` does at 1200 ends (half size only when it is
+ * safe), and the mean CIEDE2000 between the 1200-end grid from the full decode and from the other two; the
+ * target is under 0.3 for what `edit` does, on every photo.
  *
  * --batch: 24 photos of 1 to 12 megapixels, JPEG and PNG, made here from the same two sources and cached in
  * bench-out/batch-photos, go through one `imagegen edit <folder> --local --width 600 --colors 8 --out-dir ..`
@@ -100,13 +113,59 @@ function makeInputs() {
   make('hopper-0.6mp', sample, '720x844');
   make('hopper-12mp', sample, '3200x3750');
   make('rose-0.5mp', 'rose:', '880x578'); // ImageMagick's built-in 70x46 photograph
-  // Photos that Debian packages may have put on this machine (not downloaded here).
-  const debian = [
-    '/usr/share/doc/imagemagick-6-common/html/images/bluebells_clipped.jpg',
-    '/usr/share/doc/imagemagick-6-common/html/images/bluebells.jpg',
-  ];
-  for (const file of debian) if (existsSync(file)) inputs.push({ name: path.basename(file, '.jpg'), file });
+  // Photos and pictures from Debian packages, unpacked into the work folder (see debianPictures).
+  for (const { name, file } of debianPictures()) inputs.push({ name, file });
   return inputs;
+}
+
+/**
+ * Pictures of different kinds that Debian packages ship, as [bench name, package, path in the package]. The
+ * packages are fetched with `apt-get download` and unpacked with `dpkg -x` into the work folder (nothing is
+ * installed); a package that cannot be had is named and its pictures skipped.
+ */
+const DEBIAN_PICTURES = [
+  ['bluebells_clipped', 'imagemagick-6-doc', '/usr/share/doc/imagemagick-6-common/html/images/bluebells_clipped.jpg'],
+  ['bluebells', 'imagemagick-6-doc', '/usr/share/doc/imagemagick-6-common/html/images/bluebells.jpg'],
+  ['wizard-graphic', 'imagemagick-6-doc', '/usr/share/doc/imagemagick-6-common/html/images/logo.png'], // flat graphic
+  ['astronaut-portrait', 'python3-skimage', '/usr/lib/python3/dist-packages/skimage/data/astronaut.png'],
+  ['coffee-still-life', 'python3-skimage', '/usr/lib/python3/dist-packages/skimage/data/coffee.png'],
+  ['chelsea-fur', 'python3-skimage', '/usr/lib/python3/dist-packages/skimage/data/chelsea.png'],
+  ['picos-landscape', 'lomiri-wallpapers-16.04', '/usr/share/backgrounds/picosdeeuropa_by_Aitzol_Berasategi.jpg'],
+  ['brushes-saturated', 'lomiri-wallpapers-16.04', '/usr/share/backgrounds/Picture_1A_by_freespace.jpg'],
+  ['grain-texture', 'lomiri-wallpapers-16.04', '/usr/share/backgrounds/analogpattern_by_Peter_Nerlich.jpg'],
+  // A 13-megapixel camera JPEG of foliage: fine detail at full size, not an upscaled small photo.
+  ['dragonfly-camera-13mp', 'lomiri-wallpapers-16.04', '/usr/share/backgrounds/Dragonfly_by_Bolly.jpg'],
+];
+
+const APT_GET = '/usr/bin/apt-get';
+const DPKG = '/usr/bin/dpkg';
+
+function debianPictures() {
+  const dir = path.join(out, 'debian');
+  const found = [];
+  const failed = new Set();
+  for (const [name, pkg, file] of DEBIAN_PICTURES) {
+    const unpacked = path.join(dir, pkg, file);
+    if (!existsSync(unpacked) && !failed.has(pkg)) {
+      const debs = path.join(dir, 'debs');
+      mkdirSync(debs, { recursive: true });
+      const have = () => readdirSync(debs).find((n) => n.startsWith(`${pkg}_`) && n.endsWith('.deb'));
+      let get = spawnSync(APT_GET, ['download', '-qq', pkg], { cwd: debs, encoding: 'utf8' });
+      if (!have()) {
+        // An empty or old package list: refresh it once and try again.
+        spawnSync(APT_GET, ['update', '-qq'], { encoding: 'utf8' });
+        get = spawnSync(APT_GET, ['download', '-qq', pkg], { cwd: debs, encoding: 'utf8' });
+      }
+      const deb = have();
+      const x = deb && spawnSync(DPKG, ['-x', path.join(debs, deb), path.join(dir, pkg)], { encoding: 'utf8' });
+      if (!deb || x.status !== 0) {
+        console.log(`note: could not fetch ${pkg} (${(get.stderr || x?.stderr || '').trim().split('\n')[0]}); skipped`);
+        failed.add(pkg);
+      }
+    }
+    if (existsSync(unpacked)) found.push({ name, file: unpacked });
+  }
+  return found;
 }
 
 // --- running and timing -------------------------------------------------------------------------------------
@@ -165,8 +224,11 @@ function repeat(runs, cmd, argv) {
 
 // --- scoring ------------------------------------------------------------------------------------------------
 
-const referenceCache = new Map();
+// Per source (two inputs may share a grid size), then per grid size.
+const referenceCaches = new WeakMap();
 function reference(source, width, height) {
+  if (!referenceCaches.has(source)) referenceCaches.set(source, new Map());
+  const referenceCache = referenceCaches.get(source);
   const key = `${width}x${height}`;
   if (!referenceCache.has(key)) {
     const grid = resizeToGrid(source, width, height);
@@ -386,6 +448,132 @@ function printTable(header, rows) {
 }
 
 const verdict = (ok) => (ok === undefined ? 'unknown' : ok ? 'met' : 'NOT met');
+
+// --- decode -----------------------------------------------------------------------------------------------
+
+const DECODE_DE_TARGET = 0.3;
+
+/** One decode of `file` in a fresh process: 'full', 'half' (forced) or 'edit' (decodeImage with reduceFor). */
+const decodeProbe = path.join(out, 'decode-probe.mjs');
+writeFileSync(
+  decodeProbe,
+  `import { readFileSync } from 'node:fs';
+const [file, mode, width] = process.argv.slice(2);
+const { decodeImage } = await import(${JSON.stringify(dist('image/decode.js'))});
+const { decodeJpegScaled } = await import(${JSON.stringify(dist('image/jpeg-turbo.js'))});
+const { gridHeight } = await import(${JSON.stringify(dist('loom/resize.js'))});
+const bytes = readFileSync(file);
+const ends = Number(width);
+const t0 = performance.now();
+const image =
+  mode === 'full'
+    ? await decodeImage(bytes, file)
+    : mode === 'half'
+      ? await decodeJpegScaled(bytes, 2)
+      : await decodeImage(bytes, file, { reduceFor: (w, h) => ({ width: ends, height: gridHeight(ends, w, h) }) });
+const ms = performance.now() - t0;
+console.log(JSON.stringify({ ms, mb: process.resourceUsage().maxRSS / 1024, width: image.width }));
+`,
+);
+
+function probeDecode(file, mode) {
+  // Peak memory from /usr/bin/time where there is one: a child's own maxRSS starts at this process's size.
+  const argv = [decodeProbe, file, mode, String(WIDTH)];
+  const r = haveTime
+    ? spawnSync(TIME, ['-f', 'BENCH %M', process.execPath, ...argv], { encoding: 'utf8', cwd: root })
+    : spawnSync(process.execPath, argv, { encoding: 'utf8', cwd: root });
+  if (r.status !== 0) throw new Error(`decode probe ${mode} ${file} failed:\n${r.stderr}`);
+  const result = JSON.parse(r.stdout);
+  const line = r.stderr.split('\n').find((l) => l.startsWith('BENCH '));
+  if (line) result.mb = Number(line.split(' ')[1]) / 1024;
+  return result;
+}
+
+function meanDe(a, b) {
+  const la = new Float32Array(3);
+  const lb = new Float32Array(3);
+  let sum = 0;
+  for (let p = 0; p < a.length; p += 3) {
+    srgbToLab(a[p], a[p + 1], a[p + 2], la);
+    srgbToLab(b[p], b[p + 1], b[p + 2], lb);
+    sum += ciede2000(la[0], la[1], la[2], lb[0], lb[1], lb[2]);
+  }
+  return sum / (a.length / 3);
+}
+
+if (args.includes('--decode')) {
+  const { decodeJpegScaled } = await import(dist('image/jpeg-turbo.js'));
+  const { readJpegOrientation } = await import(dist('image/header.js'));
+  const { applyOrientation } = await import(dist('image/orient.js'));
+  const batchDir = path.join(out, 'batch-photos');
+  const files = makeInputs()
+    .map((input) => ({ name: input.name, file: input.file }))
+    .concat(
+      existsSync(batchDir)
+        ? readdirSync(batchDir)
+            .filter((n) => /\.jpe?g$/i.test(n))
+            .sort()
+            .map((n) => ({ name: n.replace(/\.jpe?g$/i, ''), file: path.join(batchDir, n) }))
+        : [],
+    )
+    .filter(
+      ({ name, file }) =>
+        (!ONLY || name.includes(ONLY)) && /^\xff\xd8\xff/.test(readFileSync(file, 'latin1').slice(0, 3)),
+    );
+  const rows = [];
+  let failed = 0;
+  for (const { name, file } of files) {
+    const bytes = readFileSync(file);
+    const full = await decodeImage(bytes, file);
+    const height = gridHeight(WIDTH, full.width, full.height);
+    const reference = resizeToGrid(full, WIDTH, height).data;
+    const half = await decodeJpegScaled(bytes, 2);
+    const halfUpright = applyOrientation(half, readJpegOrientation(bytes));
+    const halfDe = meanDe(reference, resizeToGrid(halfUpright, WIDTH, height).data);
+    const edit = await decodeImage(bytes, file, {
+      reduceFor: (w, h) => ({ width: WIDTH, height: gridHeight(WIDTH, w, h) }),
+    });
+    const editDe = edit.width === full.width ? 0 : meanDe(reference, resizeToGrid(edit, WIDTH, height).data);
+    if (editDe >= DECODE_DE_TARGET) failed++;
+    const times = { full: [], half: [], edit: [] };
+    for (let i = 0; i < RUNS; i++) {
+      // Interleaved, each round starting with the next mode.
+      const modes = ['full', 'half', 'edit'];
+      for (let j = 0; j < 3; j++) {
+        const mode = modes[(i + j) % 3];
+        times[mode].push(probeDecode(file, mode));
+      }
+    }
+    const ms = (mode) => median(times[mode].map((t) => t.ms)).toFixed(0);
+    const mb = (mode) => median(times[mode].map((t) => t.mb)).toFixed(0);
+    const bpp = ((bytes.length * 8) / (full.width * full.height)).toFixed(2);
+    rows.push([
+      name,
+      `${full.width}×${full.height}`,
+      bpp,
+      `${ms('full')} ms / ${mb('full')} MB`,
+      `${ms('half')} ms / ${mb('half')} MB`,
+      halfDe.toFixed(3),
+      edit.width === full.width ? 'full' : 'half',
+      `${ms('edit')} ms / ${mb('edit')} MB`,
+      editDe.toFixed(3),
+    ]);
+    console.error(`  ${name}: done`);
+  }
+  console.log(
+    `decode of each JPEG in a fresh process (medians of ${RUNS} interleaved runs; peak RSS of the process), and the ` +
+      `mean CIEDE2000 of the ${WIDTH}-end grid against the grid from the full decode; node ${process.version}`,
+  );
+  printTable(
+    ['photo', 'size', 'bits/px', 'full decode', 'half size', 'ΔE00 half', 'edit decodes', 'edit decode', 'ΔE00 edit'],
+    rows,
+  );
+  console.log(
+    `target: ΔE00 of what edit decodes < ${DECODE_DE_TARGET} on every photo: ${verdict(failed === 0)}` +
+      (failed ? ` (${failed} over)` : ''),
+  );
+  process.exit(failed === 0 ? 0 : 1);
+}
 
 if (args.includes('--batch')) {
   const missing = [CONVERT, MOGRIFY, PARALLEL, IDENTIFY].filter((f) => !existsSync(f));
@@ -658,6 +846,403 @@ if (args.includes('--remote')) {
   console.log(
     `median ${m.toFixed(2)} s against the bound 1.15 × 4 × ${T} + 2 = ${bound.toFixed(2)} s: ${m <= bound ? 'met' : 'NOT met'}`,
   );
+  process.exit(0);
+}
+
+// --- weave --------------------------------------------------------------------------------------------------
+
+/**
+ * --weave: the lift plan of `edit --local --weave auto` on the bench photos at 600 and 1200 ends, plain and
+ * with --tile: floats over --max-float on either face (runs of raised or lowered crossings over the limit, in
+ * rows and columns, around the seams with --tile), and Spearman's rho over 8x8 cells between the share of
+ * dark-yarn crossings and the photo's darkness (1 - L/100) on the same grid; the same for a 50% threshold and a
+ * Floyd-Steinberg binary of that grid, as the TC2 converters make. Then the time weaving adds to the same run
+ * at 1200 ends: both commands interleaved, medians, with every run shown.
+ */
+if (args.includes('--weave')) {
+  const MAX_FLOAT = 8;
+  const CELL = 8;
+  const bin = path.join(root, 'bin', 'imagegen.js');
+  const work = path.join(out, 'weave');
+  mkdirSync(work, { recursive: true });
+  const photos = makeInputs().filter((i) => !i.name.includes('12mp') && (!ONLY || i.name.includes(ONLY)));
+
+  /** Runs of equal bits longer than `max`, over rows and columns, both values (cyclic: across the seams). */
+  const floatsOver = (bits, w, h, max, cyclic) => {
+    let over = 0;
+    let longest = 0;
+    const line = (at, len) => {
+      let start = 0;
+      if (cyclic) {
+        while (start < len && at(start) === at(0)) start++;
+        if (start === len) {
+          longest = Math.max(longest, len);
+          over++;
+          return;
+        }
+      }
+      let run = 0;
+      let value = -1;
+      const close = () => {
+        longest = Math.max(longest, run);
+        if (run > max) over++;
+      };
+      for (let k = 0; k < len; k++) {
+        const v = at(cyclic ? (start + k) % len : k);
+        if (v === value) run++;
+        else {
+          close();
+          value = v;
+          run = 1;
+        }
+      }
+      close();
+    };
+    for (let y = 0; y < h; y++) line((x) => bits[y * w + x], w);
+    for (let x = 0; x < w; x++) line((y) => bits[y * w + x], h);
+    return { over, longest };
+  };
+  const cellMeans = (values, w, h) => {
+    const out = [];
+    for (let cy = 0; cy + CELL <= h; cy += CELL)
+      for (let cx = 0; cx + CELL <= w; cx += CELL) {
+        let sum = 0;
+        for (let y = cy; y < cy + CELL; y++) for (let x = cx; x < cx + CELL; x++) sum += values[y * w + x];
+        out.push(sum / (CELL * CELL));
+      }
+    return out;
+  };
+  const ranks = (v) => {
+    const order = v.map((x, i) => [x, i]).sort((a, b) => a[0] - b[0]);
+    const r = new Array(v.length);
+    for (let i = 0; i < order.length;) {
+      let j = i;
+      while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
+      for (let k = i; k <= j; k++) r[order[k][1]] = (i + j) / 2;
+      i = j + 1;
+    }
+    return r;
+  };
+  const spearman = (a, b) => {
+    const ra = ranks(a);
+    const rb = ranks(b);
+    const n = a.length;
+    const ma = ra.reduce((s, x) => s + x, 0) / n;
+    const mb = rb.reduce((s, x) => s + x, 0) / n;
+    let num = 0;
+    let da = 0;
+    let db = 0;
+    for (let i = 0; i < n; i++) {
+      num += (ra[i] - ma) * (rb[i] - mb);
+      da += (ra[i] - ma) ** 2;
+      db += (rb[i] - mb) ** 2;
+    }
+    return num / Math.sqrt(da * db);
+  };
+  /** Raised (black) crossings of a lift plan file, top row first. */
+  const liftBits = async (file) => {
+    const img = await decodeImage(readFileSync(file), file);
+    const bits = new Uint8Array(img.width * img.height);
+    for (let i = 0; i < bits.length; i++) bits[i] = img.data[i * 4] < 128 ? 1 : 0;
+    return { bits, width: img.width, height: img.height };
+  };
+
+  console.log(
+    `imagegen bench --weave: edit --local --weave auto (black warp, white weft, --max-float ${MAX_FLOAT}), node ${process.version}`,
+  );
+  const rows = [];
+  for (const photo of photos) {
+    const source = await decodeImage(readFileSync(photo.file), photo.file);
+    for (const width of [600, 1200]) {
+      for (const tile of [false, true]) {
+        const stem = path.join(work, `${photo.name}-${width}${tile ? '-tile' : ''}`);
+        const r = spawnSync(
+          process.execPath,
+          [
+            bin,
+            'edit',
+            photo.file,
+            '--local',
+            '--width',
+            String(width),
+            '--weave',
+            'auto',
+            '--max-float',
+            String(MAX_FLOAT),
+            ...(tile ? ['--tile'] : []),
+            '-o',
+            `${stem}.png`,
+            '--force',
+            '-q',
+          ],
+          { encoding: 'utf8', cwd: root },
+        );
+        if (r.status !== 0) throw new Error(`imagegen --weave failed on ${photo.name}:\n${r.stderr}`);
+        const lift = await liftBits(`${stem}.lift.bmp`);
+        const { width: w, height: h } = lift;
+        const grid = resizeToGrid(source, w, h);
+        const lab = [0, 0, 0];
+        const dark = new Float32Array(w * h);
+        const grey = new Float32Array(w * h);
+        for (let i = 0; i < w * h; i++) {
+          srgbToLab(grid.data[i * 3], grid.data[i * 3 + 1], grid.data[i * 3 + 2], lab);
+          dark[i] = 1 - lab[0] / 100;
+          grey[i] = (0.2126 * grid.data[i * 3] + 0.7152 * grid.data[i * 3 + 1] + 0.0722 * grid.data[i * 3 + 2]) / 255;
+        }
+        const target = cellMeans(dark, w, h);
+        const threshold = Uint8Array.from(grey, (g) => (g < 0.5 ? 1 : 0));
+        const fs = new Uint8Array(w * h);
+        const err = Float32Array.from(grey);
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) {
+            const i = y * w + x;
+            const black = err[i] < 0.5 ? 1 : 0;
+            fs[i] = black;
+            const e = err[i] - (black ? 0 : 1);
+            if (x + 1 < w) err[i + 1] += (e * 7) / 16;
+            if (y + 1 < h) {
+              if (x > 0) err[i + w - 1] += (e * 3) / 16;
+              err[i + w] += (e * 5) / 16;
+              if (x + 1 < w) err[i + w + 1] += e / 16;
+            }
+          }
+        const score = (label, bits) => {
+          const f = floatsOver(bits, w, h, MAX_FLOAT, tile);
+          rows.push([
+            photo.name,
+            `${w}x${h}`,
+            tile ? 'yes' : 'no',
+            label,
+            String(f.over),
+            String(f.longest),
+            spearman(cellMeans(bits, w, h), target).toFixed(3),
+          ]);
+        };
+        score('imagegen --weave auto', lift.bits);
+        score('50% threshold', threshold);
+        score('Floyd-Steinberg', fs);
+      }
+    }
+  }
+  printTable(['photo', 'grid', 'tile', 'binary', `floats > ${MAX_FLOAT}`, 'longest', 'Spearman rho (8x8)'], rows);
+
+  // Speed: the same run with and without --weave, at 1200 ends, interleaved.
+  const timing = photos.find((p) => p.name.startsWith('hopper')) ?? photos[0];
+  const base = [bin, 'edit', timing.file, '--local', '--width', '1200', '--no-report', '--force', '-q'];
+  const commands = [
+    { label: 'edit --local', argv: [...base, '-o', path.join(work, 'time-plain.png')] },
+    { label: 'edit --local --weave auto', argv: [...base, '--weave', 'auto', '-o', path.join(work, 'time-weave.png')] },
+  ];
+  for (const c of commands) wall(c.argv); // warm the file cache
+  const times = commands.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (let j = 0; j < commands.length; j++) {
+      const k = (i + j) % commands.length;
+      times[k].push(wall(commands[k].argv));
+    }
+  }
+  console.log(`\ntime at 1200 ends on ${timing.name}, ${RUNS} interleaved runs each (median; every run listed)`);
+  const medians = times.map(median);
+  commands.forEach((c, k) => {
+    const sorted = [...times[k]].sort((a, b) => a - b);
+    const spread = (sorted[sorted.length - 1] - sorted[0]) / medians[k];
+    console.log(
+      `  ${c.label.padEnd(26)} ${medians[k].toFixed(3)} s  (${times[k].map((t) => t.toFixed(3)).join(' ')}; spread ${(spread * 100).toFixed(0)}% of the median)`,
+    );
+  });
+  // In-process, without start-up, decode and file writes: the weave stage against the loom pipeline it follows.
+  const { finishLoom } = await import(dist('stages/finish.js'));
+  const { weaveStage } = await import(dist('stages/weave.js'));
+  const picture = await decodeImage(readFileSync(timing.file), timing.file);
+  const loom = { width: 1200, colors: COLORS, dither: 'none', minRegion: MIN_REGION, background: [255, 255, 255] };
+  const weaveSettings = {
+    map: 'auto',
+    weaves: {},
+    warp: [0, 0, 0],
+    weft: [255, 255, 255],
+    maxFloat: MAX_FLOAT,
+    selvedge: 0,
+    tile: false,
+    invert: false,
+    liftFormat: 'bmp',
+  };
+  const stageTimes = [[], []];
+  for (let i = 0; i < RUNS; i++) {
+    let t0 = process.hrtime.bigint();
+    const design = await finishLoom(picture, loom);
+    stageTimes[0].push(Number(process.hrtime.bigint() - t0) / 1e9);
+    t0 = process.hrtime.bigint();
+    weaveStage(design, weaveSettings, loom);
+    stageTimes[1].push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  const [loomStage, weaveTime] = stageTimes.map(median);
+  console.log(
+    `  in process: loom pipeline ${loomStage.toFixed(3)} s, weave stage (lift plan, binding, preview, encoding) ` +
+      `${weaveTime.toFixed(3)} s: ${((weaveTime / loomStage) * 100).toFixed(1)}% of the pipeline`,
+  );
+  const added = medians[1] / medians[0] - 1;
+  // Each round's pair ran back to back: their ratio is less at the mercy of the machine's load than the medians.
+  const paired = median(times[1].map((t, i) => t / times[0][i] - 1));
+  console.log(`  added time, median of the ${RUNS} rounds' own ratios: ${(paired * 100).toFixed(1)}%`);
+  const ok = rows.filter((r) => r[3].startsWith('imagegen')).every((r) => r[4] === '0');
+  const rho = rows.filter((r) => r[3].startsWith('imagegen')).map((r) => Number(r[6]));
+  console.log('\ntargets');
+  console.log(`  no float over ${MAX_FLOAT} in any lift plan (also with --tile): ${verdict(ok)}`);
+  console.log(`  Spearman rho >= 0.9 (lowest ${Math.min(...rho).toFixed(3)}): ${verdict(Math.min(...rho) >= 0.9)}`);
+  console.log(`  weaving adds <= 30% at 1200 ends: ${(added * 100).toFixed(1)}%: ${verdict(added <= 0.3)}`);
+  process.exit(0);
+}
+
+// --- stages -------------------------------------------------------------------------------------------------
+
+/**
+ * --stages: the palette, map and speck-removal steps timed inside the process (CPU milliseconds), each run in a
+ * fresh process so that every step is as cold as in one CLI call; medians over the runs. The decode and
+ * resize are not timed.
+ */
+if (args.includes('--stage-child')) {
+  const file = argValue('--stage-child');
+  const { choosePalette } = await import(dist('loom/palette.js'));
+  const { mapToPalette } = await import(dist('loom/map.js'));
+  const { removeSpecks } = await import(dist('loom/regions.js'));
+  const source = await decodeImage(readFileSync(file), file);
+  const height = gridHeight(WIDTH, source.width, source.height);
+  const grid = resizeToGrid(source, WIDTH, height);
+  // CPU time (one thread, so it is the step's own work): on a busy machine it varies far less than wall time.
+  const cpu = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
+  const t0 = cpu();
+  const palette = choosePalette(grid, COLORS);
+  const t1 = cpu();
+  const indices = mapToPalette(grid, palette);
+  const t2 = cpu();
+  removeSpecks({ width: WIDTH, height, indices, palette }, MIN_REGION, { source: grid });
+  const t3 = cpu();
+  console.log(JSON.stringify({ palette: t1 - t0, map: t2 - t1, regions: t3 - t2 }));
+  process.exit(0);
+}
+
+if (args.includes('--stages')) {
+  const inputs = makeInputs().filter((i) => (ONLY ? i.name.includes(ONLY) : /12mp|13mp/.test(i.name)));
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?';
+  console.log(
+    `imagegen bench --stages: width ${WIDTH}, ${COLORS} colours, ${RUNS} fresh processes per input (median CPU ms); ` +
+      `load average ${load()} at the start`,
+  );
+  const rows = [];
+  for (const input of inputs) {
+    const runs = [];
+    for (let i = 0; i < RUNS; i++) {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--stage-child', input.file], {
+        encoding: 'utf8',
+        cwd: root,
+      });
+      if (r.status !== 0) throw new Error(`stage run failed:\n${r.stderr}`);
+      runs.push(JSON.parse(r.stdout.trim().split('\n').pop()));
+    }
+    const m = (k) => median(runs.map((r) => r[k]));
+    rows.push([
+      input.name,
+      ...['palette', 'map', 'regions'].map((k) => m(k).toFixed(1)),
+      (m('palette') + m('map') + m('regions')).toFixed(1),
+    ]);
+  }
+  printTable(['input', 'palette ms', 'map ms', 'regions ms', 'sum ms'], rows);
+  console.log(`load average ${load()} at the end`);
+  process.exit(0);
+}
+
+// --- fidelity -----------------------------------------------------------------------------------------------
+
+/** The CLI's command line for one input (the same as the timed runs). */
+const cliArgs = (file, output) => [
+  path.join(root, 'bin', 'imagegen.js'),
+  'edit',
+  file,
+  '--local',
+  '--width',
+  String(WIDTH),
+  '--colors',
+  String(COLORS),
+  '-o',
+  output,
+  '--no-report',
+  '--force',
+  '-q',
+];
+
+/**
+ * --fidelity: no timing. Each input once through the CLI (twice, to check that the rerun is byte-identical)
+ * and once through pngquant on the same grid; both scored as in the timed runs. Fidelity does not depend on
+ * the machine's load, so this can run while the machine is busy.
+ */
+if (args.includes('--fidelity')) {
+  const inputs = makeInputs().filter((i) => !ONLY || i.name.includes(ONLY));
+  if (!PNGQUANT) {
+    console.error('bench --fidelity: pngquant not found (apt-get install pngquant)');
+    process.exit(1);
+  }
+  console.log(
+    `imagegen bench --fidelity: width ${WIDTH}, ${COLORS} colours, min region ${MIN_REGION}; ` +
+      `pngquant ${versionOf(PNGQUANT, '--version')} (${COLORS} --nofs) on our grid`,
+  );
+  const rows = [];
+  for (const input of inputs) {
+    const source = await decodeImage(readFileSync(input.file), input.file);
+    const ours = path.join(out, `${input.name}.imagegen.png`);
+    const again = path.join(out, `${input.name}.imagegen-rerun.png`);
+    timed(process.execPath, cliArgs(input.file, ours));
+    timed(process.execPath, cliArgs(input.file, again));
+    const identical = readFileSync(ours).equals(readFileSync(again));
+    const height = gridHeight(WIDTH, source.width, source.height);
+    const gridFile = path.join(out, `${input.name}.grid.png`);
+    writeFileSync(gridFile, encodeRgbPng(resizeToGrid(source, WIDTH, height)));
+    const pq = path.join(out, `${input.name}.pngquant.png`);
+    timed(PNGQUANT, [String(COLORS), '--nofs', '--force', '--output', pq, gridFile]);
+    const a = await score(ours, source);
+    const b = await score(pq, source);
+    const mp = ((source.width * source.height) / 1e6).toFixed(1);
+    rows.push({ name: `${input.name} (${mp} MP)`, grid: `${a.width}x${a.height}`, ours: a, pq: b, identical });
+    console.error(`  ${input.name}: ${a.meanDe.toFixed(3)} vs ${b.meanDe.toFixed(3)}`);
+  }
+  printTable(
+    [
+      'input',
+      'grid',
+      'imagegen ΔE00',
+      'pngquant ΔE00',
+      'ratio',
+      `imagegen regions<${MIN_REGION}`,
+      `pngquant regions<${MIN_REGION}`,
+      'colours',
+      'rerun',
+    ],
+    rows.map((r) => [
+      r.name,
+      r.grid,
+      r.ours.meanDe.toFixed(3),
+      r.pq.meanDe.toFixed(3),
+      (r.ours.meanDe / r.pq.meanDe).toFixed(3),
+      String(r.ours.small),
+      String(r.pq.small),
+      `${r.ours.colors} / ${r.pq.colors}`,
+      r.identical ? 'identical' : 'DIFFERS',
+    ]),
+  );
+  const mean = (f) => rows.reduce((s, r) => s + f(r), 0) / rows.length;
+  const ourMean = mean((r) => r.ours.meanDe);
+  const pqMean = mean((r) => r.pq.meanDe);
+  const behind = rows.filter((r) => r.ours.meanDe > r.pq.meanDe).map((r) => r.name);
+  console.log('\ntargets');
+  console.log(`  ΔE00 ≤ pngquant on every input: ${behind.length ? `NOT met (${behind.join(', ')})` : 'met'}`);
+  console.log(
+    `  average ΔE00 ≤ 0.95 × pngquant's: ${ourMean.toFixed(3)} vs ${pqMean.toFixed(3)} ` +
+      `(${(ourMean / pqMean).toFixed(3)}×): ${verdict(ourMean <= 0.95 * pqMean)}`,
+  );
+  console.log(`  no region under ${MIN_REGION} px: ${verdict(rows.every((r) => r.ours.small === 0))}`);
+  console.log(`  byte-identical reruns: ${verdict(rows.every((r) => r.identical))}`);
   process.exit(0);
 }
 

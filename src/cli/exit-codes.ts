@@ -15,6 +15,11 @@ export const EXIT_CODES: Record<ErrorKind | 'ok', number> = {
   interrupted: 130,
 };
 
+/** A run stopped by a signal exits as shells report a process killed by it: 128 + its number. */
+export function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? 143 : EXIT_CODES.interrupted;
+}
+
 export function exitCodeFor(err: unknown): number {
   if (isImagegenError(err)) return EXIT_CODES[err.kind];
   return EXIT_CODES.failure;
@@ -30,4 +35,5 @@ export const EXIT_CODE_HELP = `Exit codes:
   6    rate limited after retries
   7    refused by content moderation
   8    some items of a batch failed
-  130  interrupted`;
+  130  interrupted (Ctrl-C, SIGINT)
+  143  terminated (SIGTERM)`;

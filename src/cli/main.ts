@@ -3,12 +3,13 @@
  * exit codes (the only place that does).
  */
 import { CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { CliContext } from './context.js';
-import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
+import { EXIT_CODES, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
 import { buildProgram } from './program.js';
 import { InterruptedError } from '../kernel/errors.js';
+import { liveTempFiles } from '../kernel/fs.js';
 import { Redactor } from '../kernel/redact.js';
 
 function packageVersion(): string {
@@ -59,10 +60,20 @@ export async function run(ctx: CliContext): Promise<number> {
 /** Entry point for bin/imagegen.js. */
 export async function main(): Promise<void> {
   const controller = new AbortController();
-  let interrupts = 0;
+  let stoppedBy: NodeJS.Signals | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT_CODES.interrupted);
+    if (stoppedBy) {
+      // Quitting at once: the writes under way do not get to remove their temporary files.
+      for (const file of liveTempFiles()) {
+        try {
+          unlinkSync(file);
+        } catch {
+          // already gone
+        }
+      }
+      process.exit(exitCodeForSignal(signal));
+    }
+    stoppedBy = signal;
     process.stderr.write(
       signal === 'SIGINT'
         ? '\ninterrupted: stopping (press Ctrl-C again to quit at once)\n'
@@ -76,7 +87,7 @@ export async function main(): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT_CODES.ok);
   });
-  process.exitCode = await run({
+  const code = await run({
     argv: process.argv.slice(2),
     env: process.env,
     cwd: process.cwd(),
@@ -87,4 +98,6 @@ export async function main(): Promise<void> {
     signal: controller.signal,
     version: packageVersion(),
   });
+  // Stopped by SIGTERM: the run ended as interrupted, and says which signal it was.
+  process.exitCode = stoppedBy && code === EXIT_CODES.interrupted ? exitCodeForSignal(stoppedBy) : code;
 }

@@ -18,6 +18,12 @@ const CONFIG_FLAGS: Record<string, [string, string]> = {
   background: ['loom.background', '--background'],
   outDir: ['output.dir', '--out-dir'],
   format: ['output.format', '--format'],
+  warp: ['weave.warp', '--warp'],
+  weft: ['weave.weft', '--weft'],
+  maxFloat: ['weave.maxFloat', '--max-float'],
+  selvedge: ['weave.selvedge', '--selvedge'],
+  liftFormat: ['weave.liftFormat', '--lift-format'],
+  previewScale: ['weave.previewScale', '--preview-scale'],
 };
 
 export function addLoomOptions(cmd: Command): Command {
@@ -34,7 +40,38 @@ export function addLoomOptions(cmd: Command): Command {
     .option('--dither <mode>', 'none, ordered or fs (default none: weavers avoid dithering)')
     .option('--palette <colours>', 'fixed yarn colours: "#hex,#hex,...", a JSON array, or a GIMP .gpl file')
     .option('--background <hex>', 'colour under transparent pixels (default #ffffff)')
-    .option('--format <fmt>', 'png or bmp (default png; -o with a .png or .bmp name picks it too)');
+    .option('--format <fmt>', 'png, bmp or tiff (default png; -o with such a name picks it too)');
+}
+
+/** Weaving the design into a lift plan (edit and generate). */
+export function addWeaveOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--weave [map]',
+      "also write the lift plan and a cloth preview; map: auto (default, or the style's), or e.g. 0=satin:8/warp,1=twill:2/2,#f4f1e8=plain",
+    )
+    .option('--warp <hex>', 'warp yarn colour, for auto and the preview (default #000000)')
+    .option('--weft <hex>', 'weft yarn colour, for auto and the preview (default #ffffff)')
+    .option(
+      '--max-float <n>',
+      'longest float on either face, warp and weft; longer ones get binding points (default 8)',
+    )
+    .option('--tile', 'the design repeats: floats are held across the seams too', false)
+    .option('--selvedge <ends>', 'ends of plain weave at each side, inside the width (default 0)')
+    .option('--lift-format <fmt>', 'lift plan format: bmp, png or tiff, all 1-bit (default bmp)')
+    .option('--invert', 'lift plan with white = warp raised (default: black = raised)', false)
+    .option('--preview-scale <n>', 'cloth preview pixels per end (default: at least 1200 pixels wide)');
+}
+
+/** --weave, --tile and --invert as the jobs take them, and --weave's map as a config flag. */
+export function weaveChoice(opts: Record<string, unknown>): {
+  flags: { weave: boolean; tile: boolean; invert: boolean };
+  map: Record<string, FlagValue | undefined>;
+} {
+  return {
+    flags: { weave: opts.weave !== undefined, tile: opts.tile === true, invert: opts.invert === true },
+    map: { 'weave.map': typeof opts.weave === 'string' ? { value: opts.weave, flag: '--weave' } : undefined },
+  };
 }
 
 export function addOutputOptions(cmd: Command): Command {

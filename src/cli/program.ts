@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import type { CliContext, GlobalOptions } from './context.js';
 import { EXIT_CODE_HELP } from './exit-codes.js';
-import { addJournalOptions, addLoomOptions, addOutputOptions } from './options.js';
+import { addJournalOptions, addLoomOptions, addOutputOptions, addWeaveOptions } from './options.js';
 
 const EXAMPLES = `
 Examples:
@@ -13,6 +13,7 @@ Examples:
   $ imagegen edit photo.jpg --style silhouette --format bmp
   $ imagegen edit *.jpg --colors 6 --width 1320 --out-dir woven --json
   $ imagegen generate "a red fox among ferns" --style loom
+  $ imagegen edit photo.jpg --local --weave auto --width 1320   # also the lift plan and a cloth preview
   $ imagegen styles
   $ imagegen config
   $ imagegen doctor                                          # before a batch: keys, hosts, balance
@@ -72,6 +73,7 @@ export function buildProgram(ctx: CliContext): Command {
   addOutputOptions(edit);
   addJournalOptions(edit);
   addLoomOptions(edit);
+  addWeaveOptions(edit);
   edit.action(async (inputs: string[], _opts, cmd: Command) => {
     const { editCommand } = await import('./commands/edit.js');
     await editCommand(ctx, globals(cmd), inputs);
@@ -100,6 +102,7 @@ export function buildProgram(ctx: CliContext): Command {
   addOutputOptions(generate);
   addJournalOptions(generate);
   addLoomOptions(generate);
+  addWeaveOptions(generate);
   generate.action(async (words: string[], _opts, cmd: Command) => {
     const { generateCommand } = await import('./commands/generate.js');
     await generateCommand(ctx, globals(cmd), words);
@@ -118,6 +121,14 @@ export function buildProgram(ctx: CliContext): Command {
     const { taskCommand } = await import('./commands/task.js');
     await taskCommand(ctx, globals(cmd), action, ref);
   });
+
+  program
+    .command('weaves')
+    .description('list the weave structures (built-in and from your config) with a picture of each')
+    .action(async (_opts, cmd: Command) => {
+      const { weavesCommand } = await import('./commands/weaves.js');
+      await weavesCommand(ctx, globals(cmd));
+    });
 
   program
     .command('styles')
@@ -161,7 +172,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(new Option('--dashscope-key <key>', 'same as --key dashscope=<key>').hideHelp())
     .option('--colors <n>', 'yarn colours')
     .option('--width <ends>', 'warp ends')
-    .option('--format <fmt>', 'png or bmp')
+    .option('--format <fmt>', 'png, bmp or tiff')
     .option('--save-keys', 'write API keys into the file (mode 600)')
     .option('--no-save-keys', 'do not write API keys')
     .action(async (_opts, cmd: Command) => {

@@ -10,6 +10,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ConfigError, UsageError, describeError } from '../kernel/errors.js';
 import type { Fs } from '../kernel/ports.js';
 import type { Loaders } from 'cosmiconfig';
@@ -195,25 +196,34 @@ async function readText(fs: ConfigFs, file: string): Promise<string> {
   }
 }
 
-/** The file's config: cosmiconfig's loader for its extension (YAML without one); package.json's "imagegen". */
+/**
+ * The file's config: JSON parsed here, YAML (and files without an extension) with cosmiconfig's loader, and
+ * JavaScript by importing it; package.json's "imagegen" key. A file that cannot be parsed is a ConfigError
+ * with the parser's reason and, where it gives one, the line and column.
+ */
 async function parseFile(file: string, text: string): Promise<unknown> {
   if (text.trim() === '') return undefined;
-  const { defaultLoaders } = await import('cosmiconfig');
   const extension = path.extname(file);
-  const loader = extension === '.ts' ? undefined : (defaultLoaders as Loaders)[extension || 'noExt'];
-  if (!loader) {
-    throw new ConfigError(file, undefined, `no loader for ${extension} files (.json, .yaml, .yml, .js, .cjs, .mjs)`);
-  }
   let loaded: unknown;
   try {
-    loaded = await loader(file, text);
+    if (extension === '.json') loaded = JSON.parse(text);
+    else if (JS_EXTENSIONS.has(extension)) loaded = (await import(pathToFileURL(file).href)).default;
+    else if (extension === '' || extension === '.yaml' || extension === '.yml') {
+      const { defaultLoaders } = await import('cosmiconfig');
+      loaded = await (defaultLoaders as Loaders).noExt(file, text);
+    } else {
+      throw new ConfigError(file, undefined, `no loader for ${extension} files (.json, .yaml, .yml, .js, .cjs, .mjs)`);
+    }
   } catch (err) {
-    throw parseError(file, err);
+    if (err instanceof ConfigError) throw err;
+    throw parseError(file, err, text);
   }
   if (path.basename(file, extension) !== 'package') return loaded;
   const pkg = loaded as Record<string, unknown> | null;
   return pkg !== null && typeof pkg === 'object' && Object.hasOwn(pkg, MODULE_NAME) ? pkg[MODULE_NAME] : undefined;
 }
+
+const JS_EXTENSIONS = new Set(['.js', '.cjs', '.mjs']);
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code;
@@ -237,11 +247,38 @@ function reasonOf(err: unknown, code: string): string {
   return m ? `: ${m[1]}` : '';
 }
 
-function parseError(file: string, err: unknown): ConfigError {
-  // Parser messages can span lines (code frames); keep the first for a one-line error.
-  const first =
-    describeError(err)
-      .split('\n')
-      .find((line) => line.trim() !== '') ?? 'unreadable';
-  return new ConfigError(file, undefined, `cannot be parsed: ${first.trim()}`);
+/** "line 3, column 7" for an offset into `text`. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+}
+
+/**
+ * The parser's reason on one line, with where it is. Quoted source text is left out: the file may hold a key
+ * the redactor does not know yet.
+ */
+function parseError(file: string, err: unknown, text: string): ConfigError {
+  const e = err as { name?: string; reason?: string; mark?: { line: number; column: number }; stack?: string };
+  let reason: string;
+  if (e?.name === 'YAMLException' && typeof e.reason === 'string') {
+    reason = e.mark ? `${e.reason} (line ${e.mark.line + 1}, column ${e.mark.column + 1})` : e.reason;
+  } else if (err instanceof SyntaxError && path.extname(file) === '.json') {
+    const message = err.message.replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, ' (not valid JSON)');
+    const at = /at position (\d+)/.exec(message);
+    reason = `${message.split('\n')[0]}${at ? ` (${lineAndColumn(text, Number(at[1]))})` : ''}`;
+  } else {
+    const first =
+      describeError(err)
+        .split('\n')
+        .find((line) => line.trim() !== '') ?? 'unreadable';
+    // A CommonJS syntax error's stack begins with "file:line".
+    const line = err instanceof SyntaxError ? new RegExp(`^${escapeRegExp(file)}:(\\d+)`).exec(e.stack ?? '') : null;
+    const kind = err instanceof Error && err.name !== 'Error' ? `${err.name}: ` : '';
+    reason = `${kind}${first.trim()}${line ? ` (line ${line[1]})` : ''}`;
+  }
+  return new ConfigError(file, undefined, `cannot be parsed: ${reason}`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -6,6 +6,7 @@ import { ConfigError } from '../kernel/errors.js';
 import { maskSecret } from '../kernel/redact.js';
 import { checkValue, showValue, type LeafSpec } from '../kernel/values.js';
 import { providerList } from '../providers/registry.js';
+import { readWeaves } from './weaves.js';
 import {
   configKeys,
   defaultConfig,
@@ -160,6 +161,11 @@ function readSection(
       sources.styles = { kind: 'file', path: file };
       continue;
     }
+    if (path === 'weaves') {
+      config.weaves = readWeaves(raw, file);
+      sources.weaves = { kind: 'file', path: file };
+      continue;
+    }
     const def = own(schema.keys, path);
     if (def) {
       if (raw === null || raw === undefined) continue;
@@ -257,6 +263,13 @@ export function configRows(resolved: ResolvedConfig): Array<{ key: string; value
       key: `styles.${name}`,
       value: resolved.config.styles[name],
       source: describeSource(resolved.sources.styles),
+    });
+  }
+  for (const name of Object.keys(resolved.config.weaves)) {
+    rows.push({
+      key: `weaves.${name}`,
+      value: resolved.config.weaves[name],
+      source: describeSource(resolved.sources.weaves),
     });
   }
   return rows;

@@ -22,6 +22,26 @@ export interface StyleSettings {
   prompt?: string;
   strength?: number;
   loom?: Partial<LoomConfig>;
+  /** A weave map used when this style's designs are woven (--weave). */
+  weave?: string;
+}
+
+/** A structure of the rc file's `weaves.<name>`: rows of 0/1, top pick first. */
+export interface WeaveDefinition {
+  rows: string[];
+  /** Accept a row or column that never interlaces. */
+  allowUnbound?: boolean;
+}
+
+/** How a design becomes a lift plan (the `weave.*` keys). */
+interface WeaveConfig {
+  map?: string;
+  warp: string;
+  weft: string;
+  maxFloat: number;
+  selvedge: number;
+  liftFormat: string;
+  previewScale?: number;
 }
 
 export interface Config {
@@ -32,6 +52,8 @@ export interface Config {
   output: { dir?: string; format: string };
   loom: LoomConfig;
   styles: Record<string, StyleSettings>;
+  weave: WeaveConfig;
+  weaves: Record<string, WeaveDefinition>;
 }
 
 export interface KeyDef {
@@ -104,6 +126,36 @@ const COMMON_KEYS: Record<string, KeyDef> = {
   'loom.background': { spec: { type: 'color' }, default: '#ffffff', description: 'colour under transparent pixels' },
 };
 
+function weaveKeys(formats: string[]): Record<string, KeyDef> {
+  return {
+    'weave.map': {
+      spec: { type: 'string' },
+      description: 'weave every design with this map: auto, or 0=satin:8/warp,1=twill:2/2,#f4f1e8=plain',
+    },
+    'weave.warp': { spec: { type: 'color' }, default: '#000000', description: 'warp yarn colour' },
+    'weave.weft': { spec: { type: 'color' }, default: '#ffffff', description: 'weft yarn colour' },
+    'weave.maxFloat': {
+      spec: { type: 'int', min: 2, max: 64 },
+      default: 8,
+      description: 'longest float in the lift plan, warp and weft, either face',
+    },
+    'weave.selvedge': {
+      spec: { type: 'int', min: 0, max: 1000 },
+      default: 0,
+      description: 'ends of plain weave at each side, inside the width',
+    },
+    'weave.liftFormat': {
+      spec: { type: 'enum', values: ['bmp', ...formats.filter((f) => f !== 'bmp')] },
+      default: 'bmp',
+      description: 'format of the 1-bit lift plan',
+    },
+    'weave.previewScale': {
+      spec: { type: 'int', min: 1, max: 64 },
+      description: 'pixels per end in the cloth preview (default: at least 1200 pixels wide)',
+    },
+  };
+}
+
 /**
  * Every leaf key outside `styles`, with its default and env vars (first listed wins). Built on each call so
  * that a provider registered later (an extension, a test) has its keys too.
@@ -157,18 +209,23 @@ export function configKeys(): Record<string, KeyDef> {
     default: formats[0],
     description: 'output image format',
   };
+  Object.assign(keys, weaveKeys(formats));
   return keys;
 }
 
 /** Keys allowed inside `styles.<name>`, with those the providers add; `loom` takes the loom.* keys. */
 export function styleKeys(): Record<string, LeafSpec> {
-  const keys: Record<string, LeafSpec> = { description: { type: 'string' }, prompt: { type: 'string' } };
+  const keys: Record<string, LeafSpec> = {
+    description: { type: 'string' },
+    prompt: { type: 'string' },
+    weave: { type: 'string' },
+  };
   for (const p of providerList()) Object.assign(keys, p.styleKeys);
   return keys;
 }
 
 export function defaultConfig(keys = configKeys()): Config {
-  const config = { styles: {}, providers: {}, edit: {} } as unknown as Config;
+  const config = { styles: {}, providers: {}, edit: {}, weaves: {} } as unknown as Config;
   for (const [path, def] of Object.entries(keys)) {
     if (def.default !== undefined) setPath(config, path, def.default);
   }

@@ -16,6 +16,8 @@ export interface StylePreset {
   strength?: number;
   /** Local loom settings this style imposes over the configured ones; flags still win. */
   loom: Partial<LoomConfig>;
+  /** The weave map used when its designs are woven; --weave MAP wins. */
+  weave?: string;
   builtIn: boolean;
 }
 
@@ -77,6 +79,7 @@ export function styleTable(userStyles: Record<string, StyleSettings> = {}): Styl
         prompt: user.prompt ?? BUILT_IN_STYLES[0].prompt,
         strength: user.strength,
         loom: { ...(user.loom ?? {}) },
+        ...(user.weave === undefined ? {} : { weave: user.weave }),
         builtIn: false,
       });
     }
@@ -86,7 +89,7 @@ export function styleTable(userStyles: Record<string, StyleSettings> = {}): Styl
 
 function definedFields(user: StyleSettings): Partial<StylePreset> {
   const out: Record<string, unknown> = {};
-  for (const key of ['description', 'function', 'prompt', 'strength'] as const) {
+  for (const key of ['description', 'function', 'prompt', 'strength', 'weave'] as const) {
     if (user[key] !== undefined) out[key] = user[key];
   }
   return out as Partial<StylePreset>;

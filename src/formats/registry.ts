@@ -1,9 +1,10 @@
 /** The output formats: one line per format. */
 import { bmp } from './bmp.js';
 import { png } from './png.js';
+import { tiff } from './tiff.js';
 import type { OutputFormat } from './types.js';
 
-const FORMATS: readonly OutputFormat[] = [png, bmp];
+const FORMATS: readonly OutputFormat[] = [png, bmp, tiff];
 
 export function formatIds(): string[] {
   return FORMATS.map((format) => format.id);

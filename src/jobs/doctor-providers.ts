@@ -16,7 +16,7 @@ import type {
   ProviderSettings,
 } from '../providers/types.js';
 import { describeSource, failure, failureFrom, ok, warning, type CheckRecord } from './doctor-records.js';
-import { providerContext, taskLimits } from './providers.js';
+import { keyCharacterFault, providerContext, taskLimits } from './providers.js';
 
 /** Per request: a host that has not answered in this time is reported as not answering. */
 const PROBE_TIMEOUT_MS = 5000;
@@ -79,12 +79,13 @@ function keyCheck(
   const raw = fromEnv ? (services.env[source.name] ?? key) : key;
   const inner = raw.trim();
   const shown = `${lastFour(inner)} from ${describeSource(source)}`;
-  if (/[^\x21-\x7e]/.test(inner)) {
+  const fault = keyCharacterFault(raw, fromEnv);
+  if (fault === 'inside') {
     return failure(check, `${shown} has a space, a line break or another character a key cannot have`, 'auth', {
       hint: `copy the key again from the ${provider.label} console`,
     });
   }
-  if (raw !== inner && !fromEnv) {
+  if (fault === 'around') {
     return failure(check, `${shown} ends or starts with a line break or a space, and would be sent so`, 'auth', {
       hint: `remove it in ${describeSource(source)}`,
     });

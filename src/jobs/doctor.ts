@@ -235,7 +235,7 @@ async function localCheck(resolved: ResolvedConfig, services: Services): Promise
       [],
     );
     const decoded = await decodeImage(picture, 'doctor test picture');
-    const woven = finishLoom(decoded, { width: 4, colors: 2, dither: 'none', minRegion: 1 });
+    const woven = await finishLoom(decoded, { width: 4, colors: 2, dither: 'none', minRegion: 1 });
     findFormat(format).encode(woven.image, []);
   } catch (err) {
     return failureFrom('local', err, {

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { resolveLoomSettings } from '../config/loom.js';
+import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags } from '../config/weave.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { findStyle, type StylePreset } from '../config/styles.js';
 import { UsageError, throwIfAborted } from '../kernel/errors.js';
@@ -16,7 +17,7 @@ import { decodeImage } from '../image/decode.js';
 import { STDIN, readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
 import { finishBytes } from '../stages/finish.js';
 import type { OutputMeta } from '../stages/report.js';
-import { STDOUT, checkTargets, writeLoomImage } from '../stages/write.js';
+import { STDOUT, checkOutputFolders, checkTargets, writeLoomImage } from '../stages/write.js';
 import { expandInputs } from './inputs.js';
 import { inputStem } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
@@ -48,6 +49,8 @@ export interface EditSpec extends OutputSpec {
   /** --lenient: accept pictures with missing or corrupt data that can still be read, saying so. */
   lenient?: boolean;
   maxDownloadMb?: number;
+  /** --weave, --tile, --invert. */
+  weave?: WeaveFlags;
 }
 
 function checkSpec(spec: EditSpec): void {
@@ -99,6 +102,8 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   checkSpec({ ...spec, inputs });
   const style = findStyle(spec.style, resolved.config.styles);
   const { loom, paletteSpec } = await resolveLoomSettings(resolved, style, fs);
+  const weave = resolveWeaveSettings(resolved, style, loom, spec.weave ?? NO_WEAVE);
+  const besides = weave ? weaveFileExts(weave) : [];
   const format = chooseFormat(resolved, spec.output === STDOUT ? undefined : spec.output);
   const { provider, keyed } = chooseProvider(resolved, 'edit', spec.provider ?? resolved.config.edit.provider);
   const instruction = instructionFor(style, spec.instruction);
@@ -133,6 +138,10 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         : `no ${provider.label} key configured: running the local loom pipeline`,
     );
 
+  // Every folder the results go to is looked at once, before anything is sent.
+  const checked = new Set<string>();
+  const stemOf = (input: string) => `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`;
+  await checkOutputFolders(targetFor(spec, resolved, cwd, stemOf(inputs[0])), fs, { checked });
   if (remote) ctx.gate = await openGate(ctx, resolved, services);
   if (spec.resume && !spec.journal) throw new UsageError('--resume needs --journal FILE');
   const journal = spec.journal
@@ -173,8 +182,8 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
 
   async function runOne(input: string, item: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
     const label = labelOf(input);
-    const target = targetFor(spec, resolved, cwd, `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`);
-    await checkTargets(target, fs);
+    const target = targetFor(spec, resolved, cwd, stemOf(input));
+    await checkTargets(target, fs, { companions: besides, checked });
     const bytes = await read(input);
     throwIfAborted(item.signal);
     let acquired: RemotePicture | undefined;
@@ -216,6 +225,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
           lenient: spec.lenient,
           loom,
           encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
+          ...(weave ? { weave } : {}),
         },
         pool,
         item.signal,
@@ -232,6 +242,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         { result, loom, paletteSpec, format, meta },
         item.signal,
         finished.encoded,
+        finished.woven,
       );
       spinner.succeed(
         `${label} → ${written.image === STDOUT ? 'stdout' : path.relative(cwd, written.image) || written.image}`,
@@ -241,6 +252,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         input: label,
         output: written.image,
         ...(written.report ? { report: written.report } : {}),
+        ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
         style: style.name,
         source: meta.source,
         ...(meta.provider ? { provider: meta.provider, model: meta.model } : {}),

@@ -14,7 +14,9 @@ import { describeRequest } from '../kernel/redact.js';
 import type { GenerateOptions, GenerateParams } from '../providers/types.js';
 import { STDIN, readInput, remoteGenerate } from '../stages/acquire.js';
 import { finishLoom } from '../stages/finish.js';
-import { checkTargets, writeLoomImage, writePair, type Target } from '../stages/write.js';
+import { weaveStage } from '../stages/weave.js';
+import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags, type WeaveSettings } from '../config/weave.js';
+import { checkOutputFolders, checkTargets, writeLoomImage, writePair, type Target } from '../stages/write.js';
 import { slugify } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
 import { parsePrompts, type PromptLine } from './prompts.js';
@@ -39,6 +41,8 @@ export interface GenerateSpec extends OutputSpec {
   /** --journal FILE and --resume, as for edit. */
   journal?: string;
   resume?: boolean;
+  /** --weave, --tile, --invert: with a style, the design is woven too. */
+  weave?: WeaveFlags;
 }
 
 interface GenerateItem {
@@ -46,6 +50,7 @@ interface GenerateItem {
   key: string;
   params: GenerateParams;
   style?: StylePreset;
+  weave?: WeaveSettings;
   target: Target;
   slug: string;
 }
@@ -75,8 +80,9 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   const ctx = providerContext(provider, resolved, services, taskLimits(resolved, spec.maxDownloadMb), model);
   const settingsOf = new Map<string, Awaited<ReturnType<typeof resolveLoomSettings>>>();
 
-  // Every line is checked, and every exact target, before anything is sent.
+  // Every line is checked, and every target and its folder, before anything is sent.
   const items: GenerateItem[] = [];
+  const checked = new Set<string>();
   for (const line of lines) {
     const where = file ? `${file}:${line.line}: ` : '';
     try {
@@ -91,6 +97,11 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       const style = styleName === undefined ? undefined : findStyle(styleName, resolved.config.styles);
       if (style && !settingsOf.has(style.name))
         settingsOf.set(style.name, await resolveLoomSettings(resolved, style, fs));
+      const weave = style
+        ? resolveWeaveSettings(resolved, style, settingsOf.get(style.name)!.loom, spec.weave ?? NO_WEAVE)
+        : undefined;
+      if (!style && spec.weave?.weave)
+        throw new UsageError('--weave weaves the design: add --style (e.g. --style loom)');
       const output = line.output ?? spec.output;
       chooseFormat(resolved, style ? output : undefined);
       const slug = slugify(params.prompt);
@@ -103,8 +114,10 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       const repeat = items.filter((it) => it.params.prompt === params.prompt).length;
       const key = `generate:${params.prompt}${repeat ? `#${repeat + 1}` : ''}`;
       // With --resume, an item done earlier is skipped before its target is looked at.
-      if (!spec.resume) await checkTargets(target, fs);
-      items.push({ key, params, style, target, slug });
+      const companions = weave ? weaveFileExts(weave) : [];
+      if (spec.resume) await checkOutputFolders(target, fs, { withDir: spec.keepOriginal, checked });
+      else await checkTargets(target, fs, { companions, withDir: spec.keepOriginal, checked });
+      items.push({ key, params, style, weave, target, slug });
     } catch (err) {
       if (where && isImagegenError(err) && err.kind === 'usage') throw new UsageError(where + err.message, err);
       throw err;
@@ -159,8 +172,14 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   });
 
   async function runOne(item: GenerateItem, itemCtx: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
-    const { params, style, target, slug } = item;
-    if (spec.resume) await checkTargets(target, fs);
+    const { params, style, weave, target, slug } = item;
+    if (spec.resume) {
+      await checkTargets(target, fs, {
+        companions: weave ? weaveFileExts(weave) : [],
+        withDir: spec.keepOriginal,
+        checked,
+      });
+    }
     const generated = await remoteGenerate(provider, params, {
       ...ctx,
       ...hooks,
@@ -201,7 +220,9 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     }
     const format = chooseFormat(resolved, target.exact);
     const kept = spec.keepOriginal ? await original(false) : undefined;
-    const result = finishLoom(generated.image, settings.loom, itemCtx.signal);
+    const result = await finishLoom(generated.image, settings.loom, itemCtx.signal);
+    throwIfAborted(itemCtx.signal);
+    const woven = weave ? weaveStage(result, weave, settings.loom) : undefined;
     const written = await writeLoomImage(
       services,
       target,
@@ -213,12 +234,15 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
         meta: { ...meta, style: style.name, source: provider.id },
       },
       itemCtx.signal,
+      undefined,
+      woven,
     );
     return {
       status: 'ok',
       input: null,
       output: written.image,
       ...(written.report ? { report: written.report } : {}),
+      ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
       style: style.name,
       source: provider.id,
       width: result.image.width,

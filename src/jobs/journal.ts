@@ -5,7 +5,7 @@
  * 24 hours (polled by task id, never submitted again), and runs the rest.
  */
 import { createHash } from 'node:crypto';
-import { UsageError, errorRecord, type ErrorRecord } from '../kernel/errors.js';
+import { UsageError, describeIoError, errorRecord, type ErrorRecord } from '../kernel/errors.js';
 import type { Fs, Services } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
 import type { SubmittedTask } from '../providers/types.js';
@@ -52,6 +52,15 @@ export class Journal {
   ): Promise<Journal> {
     const journal = new Journal(file, services);
     if (resume) journal.load(await readJournal(services.fs, file));
+    // Opened for appending now, before any task is submitted: a journal that cannot be written would
+    // otherwise be found out only after the first paid submit.
+    try {
+      await services.fs.appendDurable(file, '');
+    } catch (err) {
+      throw new UsageError(`--journal ${file}: cannot be written (${describeIoError(err)})`, {
+        hint: 'give --journal a file in a folder that exists and can be written',
+      });
+    }
     return journal;
   }
 

@@ -24,7 +24,7 @@ export function taskLimits(resolved: ResolvedConfig, maxDownloadMb?: number): Ta
   };
 }
 
-function apiKeyOf(resolved: ResolvedConfig, provider: ProviderDescriptor): string | undefined {
+function apiKeyOf(resolved: ResolvedConfig, provider: Pick<ProviderDescriptor, 'id'>): string | undefined {
   return resolved.config.providers[provider.id]?.apiKey;
 }
 
@@ -57,6 +57,43 @@ export function chooseProvider(
   const keyed = offering.find((p) => apiKeyOf(resolved, p));
   if (keyed) return { provider: keyed, keyed: true };
   return { provider: offering[0], keyed: false };
+}
+
+/**
+ * What is wrong with a key's characters, as set (`raw`): a space, a line break or a control character inside
+ * it, or around it in a file (an environment variable is trimmed). Such a key would fail every request as if
+ * the network were down.
+ */
+export function keyCharacterFault(raw: string, fromEnv: boolean): 'inside' | 'around' | undefined {
+  const inner = raw.trim();
+  if (/[^\x21-\x7e]/.test(inner)) return 'inside';
+  if (raw !== inner && !fromEnv) return 'around';
+  return undefined;
+}
+
+/** Refuses (usage error, before any request) a configured key that could not be sent as it is. */
+export function checkKeyCharacters(
+  provider: Pick<ProviderDescriptor, 'id' | 'label'>,
+  resolved: ResolvedConfig,
+  env: Record<string, string | undefined>,
+): void {
+  const key = apiKeyOf(resolved, provider);
+  if (!key) return;
+  const source = resolved.sources[`providers.${provider.id}.apiKey`];
+  const fromEnv = source?.kind === 'env';
+  const raw = source?.kind === 'env' ? (env[source.name] ?? key) : key;
+  const fault = keyCharacterFault(raw, fromEnv);
+  if (!fault) return;
+  const where =
+    source?.kind === 'env'
+      ? source.name
+      : `providers.${provider.id}.apiKey${source?.kind === 'file' ? ` in ${source.path}` : ''}`;
+  throw new UsageError(
+    fault === 'inside'
+      ? `${where}: the ${provider.label} key has a space, a line break or another character a key cannot have`
+      : `${where}: the ${provider.label} key starts or ends with a line break or a space`,
+    { provider: provider.id, hint: `copy the key again from the ${provider.label} console` },
+  );
 }
 
 export function missingKeyError(provider: ProviderDescriptor): AuthError {
@@ -96,6 +133,7 @@ export async function openGate(
   resolved: ResolvedConfig,
   services: Services,
 ): Promise<ProviderGate> {
+  checkKeyCharacters(ctx.provider, resolved, services.env);
   announceBaseUrl(ctx, services);
   const { ProviderGate } = await import('../providers/shared/gate.js');
   return new ProviderGate(ctx.settings.limits, {

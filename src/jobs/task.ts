@@ -13,7 +13,7 @@ import { decodeResult } from '../stages/acquire.js';
 import { finishLoom } from '../stages/finish.js';
 import { checkTargets, writeLoomImage } from '../stages/write.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
-import { missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
+import { checkKeyCharacters, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
 
 export type TaskAction = 'show' | 'wait' | 'cancel';
 
@@ -43,6 +43,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const { ui, fs, cwd } = services;
   const { provider, taskId } = parseRef(spec.ref);
   if (!resolved.config.providers[provider.id]?.apiKey) throw missingKeyError(provider);
+  checkKeyCharacters(provider, resolved, services.env);
   const ctx = providerContext(provider, resolved, services, taskLimits(resolved, spec.maxDownloadMb));
   const client = (await provider.load()).task;
   if (!client) throw new UsageError(`${provider.label} tasks cannot be looked up`);
@@ -87,7 +88,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const result = await client.wait(taskId, ctx);
   throwIfAborted(services.signal);
   const image = await decodeResult(result.bytes, provider, taskId);
-  const finished = finishLoom(image, loom, services.signal);
+  const finished = await finishLoom(image, loom, services.signal);
   const meta = { style: style.name, source: provider.id, provider: provider.id, model: result.model, taskId };
   const written = await writeLoomImage(
     services,

@@ -96,6 +96,41 @@ export class OutputExistsError extends ImagegenError {
   }
 }
 
+/**
+ * A file that could not be written: names the file the user asked for (never the temporary file written on
+ * the way) and the cause in words.
+ */
+export class OutputError extends ImagegenError {
+  constructor(file: string, err: unknown, details: ErrorDetails = {}) {
+    super('failure', `${file}: cannot write (${describeIoError(err)})`, { cause: err, ...details });
+  }
+}
+
+/** What the system codes a write can fail with mean, in words. */
+const IO_CAUSES: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  EISDIR: 'it is a folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  ENOENT: 'its folder does not exist',
+  EEXIST: 'a file is in the way',
+  ENAMETOOLONG: 'the name is too long',
+  EMFILE: 'too many open files',
+  EIO: 'an input/output error on the device',
+  EFBIG: 'the file is too large for the file system',
+};
+
+/** A system error as a short cause ("the disk is full (ENOSPC)"); other errors by their message. */
+export function describeIoError(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && Object.hasOwn(IO_CAUSES, code)) return `${IO_CAUSES[code]}, ${code}`;
+  if (typeof code === 'string') return code;
+  return describeError(err);
+}
+
 export class InterruptedError extends ImagegenError {
   constructor(message = 'interrupted', details: ErrorDetails = {}) {
     super('interrupted', message, details);

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { OutputExistsError } from './errors.js';
+import { OutputError, OutputExistsError, isImagegenError } from './errors.js';
 import type { Fs } from './ports.js';
 
 export async function exists(fs: Fs, file: string): Promise<boolean> {
@@ -18,9 +18,31 @@ export async function exists(fs: Fs, file: string): Promise<boolean> {
   }
 }
 
-/** A temporary name beside `file`: `.name.png.<pid>.<hex>.tmp`. */
+/**
+ * Temporary files named and not yet removed. A second Ctrl-C quits at once, without waiting for the writes
+ * under way to clean up after themselves: it removes these on its way out.
+ */
+const liveTemps = new Set<string>();
+
+/** A temporary name beside `file`: `.name.png.<pid>.<hex>.tmp`; remove it with removeTemp. */
 export function tempNameFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const name = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  liveTemps.add(name);
+  return name;
+}
+
+/** Removes a temporary file, if it is there. */
+export async function removeTemp(fs: Fs, tmp: string): Promise<void> {
+  await fs.unlink(tmp).catch(() => undefined);
+  liveTemps.delete(tmp);
+}
+
+/** The temporary files that may still be on the disk. */
+export function liveTempFiles(): string[] {
+  return [...liveTemps];
 }
 
 /** Codes with which link() says "this file system has no hard links". */
@@ -67,7 +89,10 @@ export async function writeFileAtomic(
       return;
     }
     if (!(await placeExclusive(fs, tmp, file))) throw new OutputExistsError(file);
+  } catch (err) {
+    // The error names the file asked for, not the temporary one.
+    throw isImagegenError(err) ? err : new OutputError(file, err);
   } finally {
-    await fs.unlink(tmp).catch(() => undefined);
+    await removeTemp(fs, tmp);
   }
 }

@@ -15,6 +15,9 @@ export interface JobRecord {
   output: string | null;
   /** The JSON report beside the image, when one was written. */
   report?: string;
+  /** With --weave: the lift plan and the cloth preview written beside the image. */
+  lift?: string;
+  cloth?: string;
   /** The raw download kept by generate --keep-original. */
   original?: string;
   style: string | null;

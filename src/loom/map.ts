@@ -1,11 +1,22 @@
 /**
- * Maps each pixel to its nearest palette entry. Chosen palettes are matched in CIELAB (the space k-means
- * minimised); fixed yarn palettes by CIEDE2000. Results are cached per distinct colour.
+ * Maps each pixel to its nearest palette entry by CIEDE2000, the measure the result is judged by.
+ *
+ * CIEDE2000 costs far more than a CIELAB distance, and for most colours it agrees with it, so for a chosen
+ * palette it is computed only for the entries within `reach` times the nearest CIELAB distance (the others
+ * are too far for CIEDE2000's rescaling of chroma and hue to bring them first); fixed yarn palettes compare
+ * every entry. Each distinct colour is matched once (see NearestMemo).
  */
-import { ciede2000, SRGB_TO_LINEAR, srgbToLab } from './color.js';
+import { ciede2000, srgbToLab } from './color.js';
 import type { RgbImage } from './types.js';
 
+/** 'lab': plain CIELAB distance; 'ciede2000': CIEDE2000 among the entries within reach. */
 export type MatchMetric = 'lab' | 'ciede2000';
+
+/**
+ * How far past the nearest CIELAB distance an entry may be and still be compared by CIEDE2000, for chosen
+ * palettes. Beyond it CIEDE2000 practically never changes the answer.
+ */
+export const CHOSEN_REACH = 2;
 
 export function paletteLab(palette: Uint8Array): Float32Array {
   const n = palette.length / 3;
@@ -14,131 +25,136 @@ export function paletteLab(palette: Uint8Array): Float32Array {
   return lab;
 }
 
-/** Index of the palette entry nearest to `lab` (CIELAB); ties go to the lower index. */
-function nearestInLab(lab: ArrayLike<number>, plab: Float32Array, metric: MatchMetric): number {
-  const n = plab.length / 3;
-  const L = lab[0];
-  const A = lab[1];
-  const B = lab[2];
+/**
+ * Index of the palette entry nearest to (L, A, B): by CIEDE2000 among the entries whose CIELAB distance is at
+ * most `reach` times the smallest (all of them when reach is Infinity), or by CIELAB alone for 'lab'. Ties go
+ * to the lower index. `scratch` holds one number per entry.
+ */
+export function nearestEntry(
+  L: number,
+  A: number,
+  B: number,
+  plab: Float32Array,
+  metric: MatchMetric,
+  reach: number,
+  scratch: Float64Array,
+): number {
+  const k = plab.length / 3;
   let best = 0;
   let bestD = Infinity;
-  for (let i = 0; i < n; i++) {
-    let d: number;
-    if (metric === 'lab') {
-      const dl = L - plab[i * 3];
-      const da = A - plab[i * 3 + 1];
-      const db = B - plab[i * 3 + 2];
-      d = dl * dl + da * da + db * db;
-    } else {
-      d = ciede2000(L, A, B, plab[i * 3], plab[i * 3 + 1], plab[i * 3 + 2]);
-    }
+  for (let c = 0, q = 0; c < k; c++, q += 3) {
+    const dl = L - plab[q];
+    const da = A - plab[q + 1];
+    const db = B - plab[q + 2];
+    const d = dl * dl + da * da + db * db;
+    scratch[c] = d;
     if (d < bestD) {
       bestD = d;
-      best = i;
+      best = c;
+    }
+  }
+  if (metric === 'lab' || bestD === 0) return best;
+  const limit = bestD * reach * reach;
+  let candidates = 0;
+  for (let c = 0; c < k; c++) if (scratch[c] <= limit) candidates++;
+  if (candidates === 1) return best;
+  // The CIELAB-nearest first; then each other candidate unless its lightness term alone already exceeds the
+  // best CIEDE2000 (the chroma and hue terms together are never negative).
+  const labBest = best;
+  let bestE = ciede2000(L, A, B, plab[best * 3], plab[best * 3 + 1], plab[best * 3 + 2]);
+  for (let c = 0, q = 0; c < k; c++, q += 3) {
+    if (c === labBest || scratch[c] > limit) continue;
+    const dl = plab[q] - L;
+    const lm = ((plab[q] + L) / 2 - 50) ** 2;
+    const tl = dl / (1 + (0.015 * lm) / Math.sqrt(20 + lm));
+    if (tl * tl > bestE * bestE) continue;
+    const e = ciede2000(L, A, B, plab[q], plab[q + 1], plab[q + 2]);
+    if (e < bestE || (e === bestE && c < best)) {
+      bestE = e;
+      best = c;
     }
   }
   return best;
 }
 
 /**
- * A per-colour memo of nearest palette indices: one slot per 24-bit colour holding index + 1 (0 = not yet
- * known). The typed array is allocated zeroed and only the pages of colours that occur are ever touched.
+ * Nearest palette index per 24-bit colour, memoised in blocks of 4×4×4 neighbouring colours that are made
+ * only when a colour of theirs is first asked for: the memory grows with the colours met (not a table of all
+ * 16.7 million), and the similar colours of neighbouring pixels share a block and so a cache line or two.
  */
-class NearestCache {
-  readonly plab: Float32Array;
-  private readonly slots: Uint8Array | Uint16Array;
+export class NearestMemo {
+  /** Block number + 1 per (r >> 2, g >> 2, b >> 2); 0 = no block yet. */
+  private readonly blocks = new Int32Array(1 << 18);
+  /** Palette index + 1 per colour, 64 colours per block; 0 = not matched yet. */
+  private values: Uint8Array | Uint16Array;
+  private made = 0;
+  private matched = 0;
+  private readonly plab: Float32Array;
+  private readonly scratch: Float64Array;
   private readonly lab = new Float32Array(3);
 
   constructor(
     palette: Uint8Array,
-    readonly metric: MatchMetric,
+    private readonly metric: MatchMetric,
+    private readonly reach: number,
   ) {
     this.plab = paletteLab(palette);
-    this.slots = palette.length / 3 < 255 ? new Uint8Array(1 << 24) : new Uint16Array(1 << 24);
+    this.scratch = new Float64Array(palette.length / 3);
+    this.values = palette.length / 3 < 256 ? new Uint8Array(64 * 256) : new Uint16Array(64 * 256);
+  }
+
+  /** Colours matched so far. */
+  get size(): number {
+    return this.matched;
+  }
+
+  /** Blocks of 64 colours made so far. */
+  get blockCount(): number {
+    return this.made;
   }
 
   index(r: number, g: number, b: number): number {
-    const key = (r << 16) | (g << 8) | b;
-    const hit = this.slots[key];
+    const cell = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
+    let block = this.blocks[cell];
+    if (block === 0) {
+      if ((this.made + 1) * 64 > this.values.length) {
+        const grown = new (this.values.constructor as Uint8ArrayConstructor)(this.values.length * 2);
+        grown.set(this.values);
+        this.values = grown;
+      }
+      block = this.blocks[cell] = ++this.made;
+    }
+    const slot = (block - 1) * 64 + (((r & 3) << 4) | ((g & 3) << 2) | (b & 3));
+    const hit = this.values[slot];
     if (hit !== 0) return hit - 1;
     srgbToLab(r, g, b, this.lab);
-    const best = nearestInLab(this.lab, this.plab, this.metric);
-    this.slots[key] = best + 1;
+    const best = nearestEntry(this.lab[0], this.lab[1], this.lab[2], this.plab, this.metric, this.reach, this.scratch);
+    this.values[slot] = best + 1;
+    this.matched++;
     return best;
   }
 }
 
-/** Returns a function from one sRGB colour to its palette index, with a per-colour cache. */
-function nearestIndexer(palette: Uint8Array, metric: MatchMetric): (r: number, g: number, b: number) => number {
-  const cache = new NearestCache(palette, metric);
-  return (r, g, b) => cache.index(r, g, b);
-}
-
 /** Nearest-colour mapping without dithering. */
-export function mapToPalette(image: RgbImage, palette: Uint8Array, metric: MatchMetric = 'lab'): Uint8Array {
-  return metric === 'lab' ? mapLab(image, palette) : mapWith(image, palette, metric);
-}
-
-/** Any metric, through the per-colour memo. */
-function mapWith(image: RgbImage, palette: Uint8Array, metric: MatchMetric): Uint8Array {
-  const cache = new NearestCache(palette, metric);
+export function mapToPalette(
+  image: RgbImage,
+  palette: Uint8Array,
+  metric: MatchMetric = 'ciede2000',
+  reach = CHOSEN_REACH,
+): Uint8Array {
+  const memo = new NearestMemo(palette, metric, reach);
   const d = image.data;
   const out = new Uint8Array(image.width * image.height);
-  for (let i = 0, p = 0; i < out.length; i++, p += 3) out[i] = cache.index(d[p], d[p + 1], d[p + 2]);
-  return out;
-}
-
-const EPS = 216 / 24389;
-const KAPPA = 24389 / 27;
-
-/**
- * Squared CIELAB distance, specialised: the memo is inline (index + 1 per 24-bit colour, 0 = unknown) and
- * the sRGB -> CIELAB conversion of a new colour is written out (the same arithmetic as srgbToLab).
- */
-function mapLab(image: RgbImage, palette: Uint8Array): Uint8Array {
-  const plab = paletteLab(palette);
-  const k = palette.length / 3;
-  const d = image.data;
-  const n = image.width * image.height;
-  const out = new Uint8Array(n);
-  const slots = k < 255 ? new Uint8Array(1 << 24) : new Uint16Array(1 << 24);
-  const lin = SRGB_TO_LINEAR;
-  for (let i = 0, p = 0; i < n; i++, p += 3) {
-    const r = d[p];
-    const g = d[p + 1];
-    const b = d[p + 2];
-    const key = (r << 16) | (g << 8) | b;
-    let hit = slots[key];
-    if (hit === 0) {
-      const lr = lin[r];
-      const lg = lin[g];
-      const lb = lin[b];
-      const x = (0.4124564 * lr + 0.3575761 * lg + 0.1804375 * lb) / 0.95047;
-      const y = 0.2126729 * lr + 0.7151522 * lg + 0.072175 * lb;
-      const z = (0.0193339 * lr + 0.119192 * lg + 0.9503041 * lb) / 1.08883;
-      const fx = x > EPS ? Math.cbrt(x) : (KAPPA * x + 16) / 116;
-      const fy = y > EPS ? Math.cbrt(y) : (KAPPA * y + 16) / 116;
-      const fz = z > EPS ? Math.cbrt(z) : (KAPPA * z + 16) / 116;
-      // Rounded to float32 like srgbToLab's output, so both paths pick the same entry.
-      const L = Math.fround(116 * fy - 16);
-      const A = Math.fround(500 * (fx - fy));
-      const B = Math.fround(200 * (fy - fz));
-      let best = 0;
-      let bestD = Infinity;
-      for (let c = 0, q = 0; c < k; c++, q += 3) {
-        const dl = L - plab[q];
-        const da = A - plab[q + 1];
-        const db = B - plab[q + 2];
-        const dd = dl * dl + da * da + db * db;
-        if (dd < bestD) {
-          bestD = dd;
-          best = c;
-        }
-      }
-      hit = best + 1;
-      slots[key] = hit;
+  let lastKey = -1;
+  let last = 0;
+  for (let i = 0, p = 0; i < out.length; i++, p += 3) {
+    const key = (d[p] << 16) | (d[p + 1] << 8) | d[p + 2];
+    // Neighbouring pixels often repeat a colour.
+    if (key !== lastKey) {
+      lastKey = key;
+      last = memo.index(d[p], d[p + 1], d[p + 2]);
     }
-    out[i] = hit - 1;
+    out[i] = last;
   }
   return out;
 }
@@ -158,8 +174,13 @@ function clampByte(v: number): number {
  * Ordered (Bayer) dithering: each pixel is nudged by a fixed threshold pattern before the nearest match, so
  * edges stay hard and the pattern is regular. The nudge scales with the palette's spacing.
  */
-export function mapOrdered(image: RgbImage, palette: Uint8Array, metric: MatchMetric = 'lab'): Uint8Array {
-  const indexOf = nearestIndexer(palette, metric);
+export function mapOrdered(
+  image: RgbImage,
+  palette: Uint8Array,
+  metric: MatchMetric = 'ciede2000',
+  reach = CHOSEN_REACH,
+): Uint8Array {
+  const memo = new NearestMemo(palette, metric, reach);
   const n = palette.length / 3;
   const spread = 255 / Math.max(1, Math.cbrt(n));
   const { width, height, data } = image;
@@ -168,15 +189,20 @@ export function mapOrdered(image: RgbImage, palette: Uint8Array, metric: MatchMe
     for (let x = 0; x < width; x++, i++) {
       const t = ((BAYER8[(y & 7) * 8 + (x & 7)] + 0.5) / 64 - 0.5) * spread;
       const p = i * 3;
-      out[i] = indexOf(clampByte(data[p] + t), clampByte(data[p + 1] + t), clampByte(data[p + 2] + t));
+      out[i] = memo.index(clampByte(data[p] + t), clampByte(data[p + 1] + t), clampByte(data[p + 2] + t));
     }
   }
   return out;
 }
 
 /** Floyd–Steinberg error diffusion in sRGB, serpentine. */
-export function mapFloydSteinberg(image: RgbImage, palette: Uint8Array, metric: MatchMetric = 'lab'): Uint8Array {
-  const indexOf = nearestIndexer(palette, metric);
+export function mapFloydSteinberg(
+  image: RgbImage,
+  palette: Uint8Array,
+  metric: MatchMetric = 'ciede2000',
+  reach = CHOSEN_REACH,
+): Uint8Array {
+  const memo = new NearestMemo(palette, metric, reach);
   const { width, height, data } = image;
   const out = new Uint8Array(width * height);
   let cur = new Float32Array((width + 2) * 3);
@@ -190,7 +216,7 @@ export function mapFloydSteinberg(image: RgbImage, palette: Uint8Array, metric: 
       const r = clampByte(data[i * 3] + cur[e]);
       const g = clampByte(data[i * 3 + 1] + cur[e + 1]);
       const b = clampByte(data[i * 3 + 2] + cur[e + 2]);
-      const idx = indexOf(r, g, b);
+      const idx = memo.index(r, g, b);
       out[i] = idx;
       const er = r - palette[idx * 3];
       const eg = g - palette[idx * 3 + 1];

@@ -4,7 +4,7 @@
  * touches files.
  */
 import { toHex } from './color.js';
-import { mapFloydSteinberg, mapOrdered, mapToPalette, type MatchMetric } from './map.js';
+import { CHOSEN_REACH, mapFloydSteinberg, mapOrdered, mapToPalette } from './map.js';
 import { choosePalette } from './palette.js';
 import { removeSpecks } from './regions.js';
 import { gridHeight, resizeToGrid } from './resize.js';
@@ -41,23 +41,43 @@ function countIndices(indices: Uint8Array, colors: number): Int32Array {
   return counts.subarray(0, colors);
 }
 
+/** The stages of the pipeline, each named as it ends. */
+export type LoomStage = 'resize' | 'palette' | 'map' | 'clean';
+
 export function runLoomPipeline(source: RgbaImage, params: LoomSettings): LoomResult {
+  const stages = loomStages(source, params);
+  for (;;) {
+    const step = stages.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The pipeline one stage at a time: it pauses after each, so that a caller can stop it there (on Ctrl-C)
+ * instead of running it to the end. Its value is the result.
+ */
+export function* loomStages(source: RgbaImage, params: LoomSettings): Generator<LoomStage, LoomResult, void> {
   const width = params.width;
   const height = params.height ?? gridHeight(width, source.width, source.height, params.density);
   const grid = resizeToGrid(source, width, height, params.background);
+  yield 'resize';
 
   const fixed = params.palette !== undefined;
   let palette = fixed ? params.palette! : choosePalette(grid, params.colors);
-  const metric: MatchMetric = fixed ? 'ciede2000' : 'lab';
+  yield 'palette';
+  // Every entry of a fixed yarn palette is compared by CIEDE2000; a chosen one only near the CIELAB nearest.
+  const reach = fixed ? Infinity : CHOSEN_REACH;
   let indices =
     params.dither === 'ordered'
-      ? mapOrdered(grid, palette, metric)
+      ? mapOrdered(grid, palette, 'ciede2000', reach)
       : params.dither === 'fs'
-        ? mapFloydSteinberg(grid, palette, metric)
-        : mapToPalette(grid, palette, metric);
+        ? mapFloydSteinberg(grid, palette, 'ciede2000', reach)
+        : mapToPalette(grid, palette, 'ciede2000', reach);
+  yield 'map';
 
   const cleaned = removeSpecks({ width, height, indices, palette }, params.minRegion, { source: grid });
   indices = cleaned.indices;
+  yield 'clean';
 
   const counts = Array.from(countIndices(indices, palette.length / 3));
   const droppedColors: string[] = [];

@@ -1,7 +1,8 @@
 /**
  * Speck removal on the index map. Every 4-connected region smaller than `minRegion` pixels is recoloured to
- * the neighbouring colour it shares the longest border with (ties: the colour closer to the speck's own, then
- * the lower index). Work stays in label space, so the colour count can never grow.
+ * the bordering colour closest to it by CIEDE2000 (ties: the longest shared border, then the lower index):
+ * merging by border length alone can paint a speck in a neighbour of a quite different colour. Work stays in
+ * label space, so the colour count can never grow.
  *
  * The map is labelled once. Regions are then merged with a union-find over region labels: a recoloured
  * speck joins every neighbouring region of its new colour, and the joined region's size is the sum. Specks
@@ -9,7 +10,7 @@
  * queue; a speck that joins only other specks and is still too small goes back into the queue with its new
  * size. Each recolouring lowers the number of regions, so the loop ends, and the order is fully determined.
  */
-import { srgbToLab } from './color.js';
+import { ciede2000, srgbToLab } from './color.js';
 import { paletteLab } from './map.js';
 import type { IndexedImage, RgbImage } from './types.js';
 
@@ -157,8 +158,8 @@ export interface CleanResult {
 
 export interface SpeckOptions {
   /**
-   * The grid that was mapped (same size). When given, a tie in border length goes to the neighbouring
-   * colour closest (in CIELAB) to the speck's own source pixels rather than to its palette colour.
+   * The grid that was mapped (same size). When given, a speck goes to the bordering colour with the least
+   * CIEDE2000 summed over its own source pixels rather than the one closest to its palette colour.
    */
   source?: RgbImage;
 }
@@ -283,7 +284,7 @@ export function removeSpecks(image: IndexedImage, minRegion: number, options: Sp
   const lab = paletteLab(palette);
   const colorCount = palette.length / 3;
   const border = new Int32Array(colorCount);
-  const own = new Float64Array(3);
+  const cost = new Float64Array(colorCount);
   const px = new Float32Array(3);
   const { source } = options;
   const members: number[] = [];
@@ -307,38 +308,32 @@ export function removeSpecks(image: IndexedImage, minRegion: number, options: Sp
       }
     }
 
-    // Where ties in border length are settled: the speck's palette colour, or the mean of its source pixels.
+    // The bordering colour closest to the speck: with the source, the least summed CIEDE2000 over the
+    // speck's own source pixels (what a merge costs in fidelity); without it, CIEDE2000 to its palette colour.
+    // Ties go to the longest border, then the lower index.
+    cost.fill(0);
     if (source) {
-      own.fill(0);
       for (let m = slot[root]; m !== -1; m = memberNext[m]) {
         for (let k = offsets[m]; k < offsets[m + 1]; k++) {
           const q = pixels[k] * 3;
           srgbToLab(source.data[q], source.data[q + 1], source.data[q + 2], px);
-          own[0] += px[0];
-          own[1] += px[1];
-          own[2] += px[2];
+          for (let c = 0; c < colorCount; c++) {
+            if (c === ownColor || border[c] === 0) continue;
+            cost[c] += ciede2000(px[0], px[1], px[2], lab[c * 3], lab[c * 3 + 1], lab[c * 3 + 2]);
+          }
         }
       }
-      own[0] /= size[root];
-      own[1] /= size[root];
-      own[2] /= size[root];
     } else {
-      own[0] = lab[ownColor * 3];
-      own[1] = lab[ownColor * 3 + 1];
-      own[2] = lab[ownColor * 3 + 2];
+      const o = ownColor * 3;
+      for (let c = 0; c < colorCount; c++) {
+        if (c === ownColor || border[c] === 0) continue;
+        cost[c] = ciede2000(lab[o], lab[o + 1], lab[o + 2], lab[c * 3], lab[c * 3 + 1], lab[c * 3 + 2]);
+      }
     }
     let best = -1;
-    let bestDist = Infinity;
     for (let c = 0; c < colorCount; c++) {
       if (c === ownColor || border[c] === 0) continue;
-      const dl = lab[c * 3] - own[0];
-      const da = lab[c * 3 + 1] - own[1];
-      const db = lab[c * 3 + 2] - own[2];
-      const dist = dl * dl + da * da + db * db;
-      if (best === -1 || border[c] > border[best] || (border[c] === border[best] && dist < bestDist)) {
-        best = c;
-        bestDist = dist;
-      }
+      if (best === -1 || cost[c] < cost[best] || (cost[c] === cost[best] && border[c] > border[best])) best = c;
     }
     if (best === -1) continue; // the whole image is one region
 

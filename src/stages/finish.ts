@@ -10,11 +10,17 @@ import type { WorkPool } from '../kernel/ports.js';
 import { findFormat } from '../formats/registry.js';
 import type { OutputMeta } from './report.js';
 import { encodeLoomImage, type EncodedLoomImage } from './write.js';
-import { runLoomPipeline, type LoomResult } from '../loom/pipeline.js';
+import { loomStages, type LoomResult } from '../loom/pipeline.js';
 import { gridHeight } from '../loom/resize.js';
 import type { LoomSettings, RgbaImage } from '../loom/types.js';
+import type { WeaveSettings } from '../config/weave.js';
+import { weaveStage, type Woven } from './weave.js';
 
-export function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: AbortSignal): LoomResult {
+/**
+ * Weaves a picture. Between the pipeline's stages it lets the event loop turn (a Ctrl-C is handled there, not
+ * while a stage runs) and stops with InterruptedError once `signal` has fired.
+ */
+export async function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: AbortSignal): Promise<LoomResult> {
   const height = settings.height ?? gridHeight(settings.width, source.width, source.height, settings.density);
   if (height > MAX_GRID_SIDE) {
     throw new UsageError(
@@ -24,10 +30,20 @@ export function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: A
       },
     );
   }
-  throwIfAborted(signal);
-  const result = runLoomPipeline(source, { ...settings, height });
-  throwIfAborted(signal);
-  return result;
+  const stages = loomStages(source, { ...settings, height });
+  const turn = async () => {
+    if (!signal) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    throwIfAborted(signal);
+  };
+  for (;;) {
+    await turn();
+    const step = stages.next();
+    if (step.done) {
+      await turn();
+      return step.value;
+    }
+  }
 }
 
 /** A picture (its file's bytes, or its pixels), how to weave it, and how to encode the result. */
@@ -43,6 +59,8 @@ export interface FinishInput {
   loom: LoomSettings;
   /** Encoding is done where the weaving is: on a worker it would otherwise hold up the main thread. */
   encode: { format: string; meta: OutputMeta; paletteSpec?: string | string[] };
+  /** With --weave: the lift plan and cloth preview are made here too. */
+  weave?: WeaveSettings;
 }
 
 export interface Finished {
@@ -50,20 +68,39 @@ export interface Finished {
   encoded: EncodedLoomImage;
   /** What was wrong with the picture's data when `lenient` accepted it. */
   inputWarnings: string[];
+  woven?: Woven;
 }
 
 /** What crosses back from a worker: typed errors do not survive the crossing, their records do. */
 export type FinishOutcome = ({ ok: true } & Finished) | { ok: false; error: ErrorRecord };
 
 async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
-  const decoded = input.image
-    ? undefined
-    : await decodeImage(input.bytes!, input.label, { maxPixels: input.maxPixels, lenient: input.lenient });
-  const picture = input.image ?? decoded!;
-  const result = finishLoom(picture, input.loom, signal);
+  const { loom } = input;
+  let picture: RgbaImage;
+  let height = loom.height;
+  let inputWarnings: string[] = [];
+  if (input.image) picture = input.image;
+  else {
+    // The grid is sized from the picture's full size, which a JPEG decoded reduced is not.
+    const gridFor = (w: number, h: number) => ({
+      width: loom.width,
+      height: loom.height ?? gridHeight(loom.width, w, h, loom.density),
+    });
+    const decoded = await decodeImage(input.bytes!, input.label, {
+      maxPixels: input.maxPixels,
+      lenient: input.lenient,
+      reduceFor: gridFor,
+    });
+    picture = decoded;
+    inputWarnings = decoded.warnings;
+    height = gridFor(decoded.fullWidth, decoded.fullHeight).height;
+  }
+  const result = await finishLoom(picture, { ...loom, height }, signal);
   const { format, meta, paletteSpec } = input.encode;
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
-  return { result, encoded, inputWarnings: decoded?.warnings ?? [] };
+  throwIfAborted(signal);
+  const woven = input.weave ? weaveStage(result, input.weave, input.loom) : undefined;
+  return { result, encoded, inputWarnings, ...(woven ? { woven } : {}) };
 }
 
 /** The worker's side of finishBytes; expected failures come back as records. */

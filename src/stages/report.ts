@@ -75,6 +75,7 @@ export function buildReport(
   loom: LoomSettings,
   settings: SettingsRecord,
   meta: OutputMeta,
+  weave?: object,
 ) {
   const { image, stats } = result;
   const density = loom.density;
@@ -110,5 +111,6 @@ export function buildReport(
       remoteError: meta.remoteError ?? null,
       ...(meta.inputWarnings ? { inputWarnings: meta.inputWarnings } : {}),
     },
+    ...(weave ? { weave } : {}),
   };
 }

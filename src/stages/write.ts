@@ -5,13 +5,21 @@
  * are written as a pair: both or neither. Nothing is written after Ctrl-C, and no temporary file is left.
  */
 import path from 'node:path';
-import { OutputExistsError, UsageError, throwIfAborted } from '../kernel/errors.js';
-import { exists, placeExclusive, tempNameFor, writeFileAtomic } from '../kernel/fs.js';
+import {
+  OutputError,
+  OutputExistsError,
+  UsageError,
+  describeIoError,
+  isImagegenError,
+  throwIfAborted,
+} from '../kernel/errors.js';
+import { exists, placeExclusive, removeTemp, tempNameFor, writeFileAtomic } from '../kernel/fs.js';
 import type { Fs, Services } from '../kernel/ports.js';
 import type { OutputFormat } from '../formats/types.js';
 import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
 import { buildReport, imageText, settingsRecord, type OutputMeta, type SettingsRecord } from './report.js';
+import type { Woven } from './weave.js';
 
 /** `-o -`: the image goes to stdout. */
 export const STDOUT = '-';
@@ -30,7 +38,12 @@ export interface Target {
 
 /** The report beside an image: cat.loom.png -> cat.loom.json. */
 function reportFileFor(imageFile: string): string {
-  return imageFile.replace(/\.[^./\\]+$/, '') + '.json';
+  return besideFile(imageFile, 'json');
+}
+
+/** A file of the image's set: cat.loom.png -> cat.loom.lift.bmp for `lift.bmp`. */
+function besideFile(imageFile: string, ext: string): string {
+  return imageFile.replace(/\.[^./\\]+$/, '') + '.' + ext;
 }
 
 function exactReport(target: Target): string | undefined {
@@ -42,11 +55,23 @@ function exactReport(target: Target): string | undefined {
 
 /**
  * Fails before any work (and before a billed remote call) when an exact target (-o, --report, or the report
- * beside -o) already exists and --force was not given, or when the image and its report would be one file.
+ * beside -o) already exists and --force was not given, when the image and its report would be one file, or
+ * when a folder the files go to cannot take them (checkOutputFolders).
  * Derived names pick a free name when written instead.
  */
-export async function checkTargets(target: Target, fs: Fs): Promise<void> {
+export async function checkTargets(
+  target: Target,
+  fs: Fs,
+  options: { companions?: readonly string[]; withDir?: boolean; checked?: Set<string> } = {},
+): Promise<void> {
+  const companions = options.companions ?? [];
+  await checkOutputFolders(target, fs, options);
   const report = exactReport(target);
+  if (target.exact === STDOUT && companions.length) {
+    throw new UsageError(`-o - writes one image to stdout; the ${companions.join(' and ')} files need a name`, {
+      hint: 'give -o a file name, or --out-dir',
+    });
+  }
   if (target.exact === STDOUT) {
     if (report && !target.force && (await exists(fs, report))) throw new OutputExistsError(report);
     return;
@@ -57,7 +82,8 @@ export async function checkTargets(target: Target, fs: Fs): Promise<void> {
     });
   }
   if (target.force) return;
-  for (const file of [target.exact, report]) {
+  const besides = target.exact ? companions.map((ext) => besideFile(target.exact!, ext)) : [];
+  for (const file of [target.exact, report, ...besides]) {
     if (file && (await exists(fs, file))) throw new OutputExistsError(file);
   }
 }
@@ -73,9 +99,101 @@ export interface Written {
   report?: string;
 }
 
+interface FolderStat {
+  isDirectory(): boolean;
+}
+
+async function statOrNone(fs: Fs, file: string): Promise<FolderStat | undefined> {
+  try {
+    return await fs.stat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /**
- * Writes an image and, optionally, its companion (the report): to exact paths, or to the first derived name
- * at which both are free.
+ * Fails (usage error) when files could not be written where they are to go, before any work and before a
+ * billed remote call: -o or --report names a folder, or their folder is missing, is a file or cannot be
+ * written; the output folder is a file, or neither it nor the nearest folder above it that exists (the
+ * missing ones are created) can be written. `withDir` checks the output folder even beside -o (a kept
+ * original goes there). Folders in `checked` are not looked at again.
+ */
+export async function checkOutputFolders(
+  target: Target,
+  fs: Fs,
+  options: { withDir?: boolean; checked?: Set<string> } = {},
+): Promise<void> {
+  const checked = options.checked ?? new Set<string>();
+  const exact = target.exact === STDOUT ? undefined : target.exact;
+  const files: Array<[string | undefined, string]> = [
+    [exact, '-o'],
+    [exactReport(target), typeof target.report === 'string' ? '--report' : 'the report'],
+  ];
+  for (const [file, what] of files) {
+    if (!file) continue;
+    if ((await lookAt(fs, file, what))?.isDirectory()) {
+      throw new UsageError(`${what} ${file}: is a folder, not a file`, { hint: 'name a file in it' });
+    }
+    await checkFolder(fs, path.dirname(file), `the folder of ${what}`, false, checked);
+  }
+  if (!target.exact || options.withDir) await checkFolder(fs, target.dir, 'the output folder', true, checked);
+}
+
+async function lookAt(fs: Fs, file: string, what: string): Promise<FolderStat | undefined> {
+  try {
+    return await statOrNone(fs, file);
+  } catch (err) {
+    throw new UsageError(`${what} ${file}: cannot be used (${describeIoError(err)})`);
+  }
+}
+
+/** The folder (or, with `create`, the nearest one above it that exists) must be a folder that can be written. */
+async function checkFolder(fs: Fs, dir: string, what: string, create: boolean, checked: Set<string>): Promise<void> {
+  if (checked.has(dir)) return;
+  let existing = dir;
+  for (;;) {
+    const stat = await lookAt(fs, existing, what);
+    if (stat?.isDirectory()) break;
+    if (stat) {
+      throw new UsageError(`${what} ${existing}: is a file, not a folder`, {
+        hint: create ? 'choose another --out-dir (or output.dir)' : 'choose another path',
+      });
+    }
+    if (!create || path.dirname(existing) === existing) {
+      throw new UsageError(`${what} ${existing}: does not exist`, { hint: 'create it first, or choose another' });
+    }
+    existing = path.dirname(existing);
+  }
+  // A file written and removed: permission bits alone do not tell (root, read-only mounts, ACLs).
+  const probe = tempNameFor(path.join(existing, 'imagegen-check'));
+  try {
+    await fs.writeFile(probe, '');
+  } catch (err) {
+    await removeTemp(fs, probe);
+    throw new UsageError(`${what} ${existing}: cannot be written in (${describeIoError(err)})`, {
+      hint: 'choose another folder, or make this one writable',
+    });
+  }
+  await removeTemp(fs, probe);
+  checked.add(dir);
+}
+
+/** One file of a pair: its bytes, given the image's final path (a report names its image). */
+export interface PairFile {
+  ext: string;
+  render: (imageFile: string) => Uint8Array | string;
+}
+
+export interface Written {
+  image: string;
+  report?: string;
+}
+
+/**
+ * Writes an image and, optionally, its companion (the report), and the files that share its name
+ * (`besides`: the lift plan and cloth preview): to exact paths, or to the first derived name at which all
+ * are free. All of them or none: one that cannot be placed takes back those placed before it.
  */
 export async function writePair(
   fs: Fs,
@@ -83,26 +201,63 @@ export async function writePair(
   image: PairFile,
   report: PairFile | undefined,
   signal?: AbortSignal,
+  besides: readonly PairFile[] = [],
 ): Promise<Written> {
   const temps: string[] = [];
+  // The file the step under way is for: a failure names it, never a temporary name.
+  let writing = target.exact ?? target.dir;
   const temp = async (near: string, data: Uint8Array | string) => {
+    writing = near;
     const tmp = tempNameFor(near);
     temps.push(tmp);
     await fs.writeFile(tmp, data);
     return tmp;
   };
+  // The files of the set placed so far: taken back together if a later one cannot be placed.
+  let placed: string[] = [];
+  const takeBack = async () => {
+    await Promise.all(placed.map((file) => fs.unlink(file).catch(() => undefined)));
+    placed = [];
+  };
+  /** Runs a step after the image is placed; if the step fails, what was placed is taken back. */
+  const orTakeBack = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (err) {
+      await takeBack();
+      throw err;
+    }
+  };
   try {
     // A report whose path is fixed (--report FILE, or beside -o) is placed as the image is placed.
     const fixedReport = report ? exactReport(target) : undefined;
     if (target.exact) {
-      const imageTmp = await temp(target.exact, image.render(target.exact));
-      const reportTmp = report && fixedReport ? await temp(fixedReport, report.render(target.exact)) : undefined;
+      const exact = target.exact;
+      const imageTmp = await temp(exact, image.render(exact));
+      const reportTmp = report && fixedReport ? await temp(fixedReport, report.render(exact)) : undefined;
+      const besideTmps: Array<{ file: string; tmp: string }> = [];
+      for (const b of besides) {
+        const file = besideFile(exact, b.ext);
+        besideTmps.push({ file, tmp: await temp(file, b.render(exact)) });
+      }
       throwIfAborted(signal);
-      await placeFixed(fs, imageTmp, target.exact, target.force);
-      if (!reportTmp || !fixedReport) return { image: target.exact };
-      await placeCompanion(fs, target.exact, reportTmp, fixedReport, target.force);
-      return { image: target.exact, report: fixedReport };
+      writing = exact;
+      await placeFixed(fs, imageTmp, exact, target.force);
+      placed.push(exact);
+      await orTakeBack(async () => {
+        for (const b of besideTmps) {
+          writing = b.file;
+          await placeFixed(fs, b.tmp, b.file, target.force);
+          placed.push(b.file);
+        }
+        if (reportTmp && fixedReport) {
+          writing = fixedReport;
+          await placeFixed(fs, reportTmp, fixedReport, target.force);
+        }
+      });
+      return reportTmp && fixedReport ? { image: exact, report: fixedReport } : { image: exact };
     }
+    writing = target.dir;
     await fs.mkdir(target.dir, { recursive: true });
     const imageTmp = await temp(path.join(target.dir, `${target.stem}.${image.ext}`), image.render(''));
     const besideReport = fixedReport ? undefined : report;
@@ -110,36 +265,44 @@ export async function writePair(
       const name = n === 1 ? target.stem : `${target.stem}-${n}`;
       const imageFile = path.join(target.dir, `${name}.${image.ext}`);
       const reportFile = besideReport && path.join(target.dir, `${name}.${besideReport.ext}`);
-      // Cheap look first; the link below is what makes it safe.
+      const besideFiles = besides.map((b) => path.join(target.dir, `${name}.${b.ext}`));
+      writing = imageFile;
+      // Cheap look first; the links below are what make it safe.
       if ((await exists(fs, imageFile)) || (reportFile && (await exists(fs, reportFile)))) continue;
+      if ((await Promise.all(besideFiles.map((file) => exists(fs, file)))).some(Boolean)) continue;
       throwIfAborted(signal);
       if (!(await placeExclusive(fs, imageTmp, imageFile))) continue;
-      if (report && fixedReport) {
-        const reportTmp = await orTakeBack(imageFile, () => temp(fixedReport, report.render(imageFile)));
-        await placeCompanion(fs, imageFile, reportTmp, fixedReport, target.force);
-        return { image: imageFile, report: fixedReport };
+      placed.push(imageFile);
+      const free = await orTakeBack(async () => {
+        for (let i = 0; i < besides.length; i++) {
+          const tmp = await temp(besideFiles[i], besides[i].render(imageFile));
+          writing = besideFiles[i];
+          if (!(await placeExclusive(fs, tmp, besideFiles[i]))) return false;
+          placed.push(besideFiles[i]);
+        }
+        if (report && fixedReport) {
+          const reportTmp = await temp(fixedReport, report.render(imageFile));
+          writing = fixedReport;
+          await placeFixed(fs, reportTmp, fixedReport, target.force);
+          return true;
+        }
+        if (!besideReport || !reportFile) return true;
+        const reportTmp = await temp(reportFile, besideReport.render(imageFile));
+        writing = reportFile;
+        return placeExclusive(fs, reportTmp, reportFile);
+      });
+      if (free) {
+        if (report && fixedReport) return { image: imageFile, report: fixedReport };
+        return reportFile ? { image: imageFile, report: reportFile } : { image: imageFile };
       }
-      if (!besideReport || !reportFile) return { image: imageFile };
-      const placed = await orTakeBack(imageFile, async () =>
-        placeExclusive(fs, await temp(reportFile, besideReport.render(imageFile)), reportFile),
-      );
-      if (placed) return { image: imageFile, report: reportFile };
-      // Someone took the report's name between our look and our link: give the image's name back.
-      await fs.unlink(imageFile);
+      // Someone took one of the names between our look and our link: give the set's names back.
+      await takeBack();
     }
     throw new OutputExistsError(path.join(target.dir, `${target.stem}.${image.ext}`));
+  } catch (err) {
+    throw isImagegenError(err) ? err : new OutputError(writing, err);
   } finally {
-    await Promise.all(temps.map((tmp) => fs.unlink(tmp).catch(() => undefined)));
-  }
-
-  /** Runs a step after the image is placed; if the step fails, the image is taken back. */
-  async function orTakeBack<T>(imageFile: string, step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (err) {
-      await fs.unlink(imageFile).catch(() => undefined);
-      throw err;
-    }
+    await Promise.all(temps.map((tmp) => removeTemp(fs, tmp)));
   }
 }
 
@@ -147,17 +310,6 @@ export async function writePair(
 async function placeFixed(fs: Fs, tmp: string, file: string, force: boolean): Promise<void> {
   if (force) await fs.rename(tmp, file);
   else if (!(await placeExclusive(fs, tmp, file))) throw new OutputExistsError(file);
-}
-
-/** Places the companion of an image already placed; if it cannot be, the image is taken back (both or neither). */
-async function placeCompanion(fs: Fs, imageFile: string, tmp: string, file: string, force: boolean): Promise<void> {
-  let placed = false;
-  try {
-    await placeFixed(fs, tmp, file, force);
-    placed = true;
-  } finally {
-    if (!placed) await fs.unlink(imageFile).catch(() => undefined);
-  }
 }
 
 export interface LoomImageOutput {
@@ -190,14 +342,23 @@ export async function writeLoomImage(
   output: LoomImageOutput,
   signal?: AbortSignal,
   encoded?: EncodedLoomImage,
-): Promise<Written> {
+  woven?: Woven,
+): Promise<WrittenSet> {
   const { fs, redactor } = services;
   const { result, format } = output;
   const meta = redactor.value(output.meta);
   const { bytes, settings } = encoded ?? encodeLoomImage({ ...output, meta });
+  const weaveSection = (imageName: string) =>
+    woven && {
+      ...woven.report,
+      lift: { ...woven.report.lift, file: besideFile(imageName, woven.lift.ext) },
+      preview: { ...woven.report.preview, file: besideFile(imageName, woven.cloth.ext) },
+    };
   const renderReport = (imageName: string) =>
-    JSON.stringify(buildReport(imageName, result, output.loom, settings, meta), null, 2) + '\n';
+    JSON.stringify(buildReport(imageName, result, output.loom, settings, meta, weaveSection(imageName)), null, 2) +
+    '\n';
   if (target.exact === STDOUT) {
+    if (woven) throw new UsageError('-o -: the lift plan and cloth preview need a file name; give -o a file name');
     if (!services.stdio) throw new UsageError('-o -: there is no stdout to write to');
     throwIfAborted(signal);
     const reportFile = exactReport(target);
@@ -209,5 +370,20 @@ export async function writeLoomImage(
   const report: PairFile | undefined = target.report
     ? { ext: 'json', render: (imageFile) => renderReport(path.basename(imageFile)) }
     : undefined;
-  return writePair(fs, target, { ext: format.ext, render: () => bytes }, report, signal);
+  const besides: PairFile[] = woven
+    ? [woven.lift, woven.cloth].map((c) => ({ ext: c.ext, render: () => c.bytes }))
+    : [];
+  const written = await writePair(fs, target, { ext: format.ext, render: () => bytes }, report, signal, besides);
+  if (!woven) return written;
+  return {
+    ...written,
+    lift: besideFile(written.image, woven.lift.ext),
+    cloth: besideFile(written.image, woven.cloth.ext),
+  };
+}
+
+/** What a loom image's set came to: the image, its report, and with weaving the lift plan and cloth preview. */
+export interface WrittenSet extends Written {
+  lift?: string;
+  cloth?: string;
 }

@@ -1,7 +1,15 @@
 /** `imagegen edit`: options -> EditSpec -> the edit job. */
 import type { EditSpec } from '../../jobs/edit.js';
 import type { CliContext, GlobalOptions } from '../context.js';
-import { configFlags, jobsOption, maxDownloadOption, maxPixelsOption, numberOption, reportChoice } from '../options.js';
+import {
+  configFlags,
+  jobsOption,
+  maxDownloadOption,
+  maxPixelsOption,
+  numberOption,
+  reportChoice,
+  weaveChoice,
+} from '../options.js';
 import { finishPool } from '../pool.js';
 import { createServices, loadConfig } from '../services.js';
 import { UsageError } from '../../kernel/errors.js';
@@ -20,9 +28,15 @@ export async function editCommand(
   const services = { ...(await createServices(ctx, opts)), pool: finishPool(jobs) };
   if (inputs.length === 0) {
     if (!services.prompts)
-      throw new UsageError('edit needs at least one input image', { hint: 'imagegen edit <input...>' });
+      throw new UsageError('edit needs at least one input image', {
+        hint:
+          typeof opts.weave === 'string'
+            ? `--weave took "${opts.weave}" as its map: write --weave auto, or put --weave after the inputs`
+            : 'imagegen edit <input...>',
+      });
     inputs = [await services.prompts.text('Image to edit')];
   }
+  const weave = weaveChoice(opts);
   const spec: EditSpec = {
     inputs,
     style: opts.style as string,
@@ -48,8 +62,9 @@ export async function editCommand(
     maxPixels: maxPixelsOption(opts.maxPixels),
     lenient: opts.lenient === true,
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
+    weave: weave.flags,
   };
-  const resolved = await loadConfig(ctx, opts, configFlags(opts), services);
+  const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
   const { runEdit } = await import('../../jobs/edit.js');
   try {
     await runEdit(spec, resolved, services);

@@ -2,7 +2,7 @@
 import type { GenerateSpec } from '../../jobs/generate.js';
 import { UsageError } from '../../kernel/errors.js';
 import type { CliContext, GlobalOptions } from '../context.js';
-import { configFlags, maxDownloadOption, reportChoice } from '../options.js';
+import { configFlags, maxDownloadOption, reportChoice, weaveChoice } from '../options.js';
 import { createServices, loadConfig } from '../services.js';
 
 export async function generateCommand(
@@ -18,6 +18,7 @@ export async function generateCommand(
       throw new UsageError('generate needs a prompt', { hint: 'imagegen generate "a cat on a rug"' });
     prompt = await services.prompts.text('Prompt');
   }
+  const weave = weaveChoice(opts);
   const spec: GenerateSpec = {
     prompt,
     promptsFile,
@@ -39,8 +40,9 @@ export async function generateCommand(
     journal: opts.journal as string | undefined,
     resume: opts.resume === true,
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
+    weave: weave.flags,
   };
-  const resolved = await loadConfig(ctx, opts, configFlags(opts), services);
+  const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
   const { runGenerate } = await import('../../jobs/generate.js');
   await runGenerate(spec, resolved, services);
 }

@@ -1,0 +1,85 @@
+/**
+ * The lift plan: one bit per warp end per pick, built from the design image by laying each colour's
+ * structure in global phase (cell (x, y) takes the structure's (x mod w, y mod h), so a twill's diagonals run
+ * straight from one region into the next, as jacquard CAD lays them), with plain-weave selvedges.
+ */
+import type { IndexedImage } from '../types.js';
+import type { Structure } from './structures.js';
+
+/** cells[y * width + x] = 1 where end x is raised on pick y; y = 0 is pick 1, at the bottom. */
+export interface LiftPlan {
+  width: number;
+  height: number;
+  cells: Uint8Array;
+}
+
+/** Lays the structures of the design's colours (`structures[i]` for palette index i) in global phase. */
+export function layStructures(design: IndexedImage, structures: readonly Structure[]): LiftPlan {
+  const { width, height, indices } = design;
+  const cells = new Uint8Array(width * height);
+  // x mod w for every end, once per repeat width, so that the loop below does no division.
+  const columnsOf = new Map<number, Uint16Array>();
+  const columns = structures.map((s) => {
+    let table = columnsOf.get(s.width);
+    if (!table) {
+      table = new Uint16Array(width);
+      for (let x = 0; x < width; x++) table[x] = x % s.width;
+      columnsOf.set(s.width, table);
+    }
+    return table;
+  });
+  const rowStart = new Int32Array(structures.length);
+  for (let y = 0; y < height; y++) {
+    for (let i = 0; i < structures.length; i++) rowStart[i] = (y % structures[i].height) * structures[i].width;
+    // The design's top row is the last pick.
+    const row = (height - 1 - y) * width;
+    const out = y * width;
+    for (let x = 0; x < width; x++) {
+      const c = indices[row + x];
+      cells[out + x] = structures[c].cells[rowStart[c] + columns[c][x]];
+    }
+  }
+  return { width, height, cells };
+}
+
+/** `ends` ends of plain weave at each side, inside the width, in the same global phase. */
+export function laySelvedges(plan: LiftPlan, ends: number): void {
+  const { width, height, cells } = plan;
+  if (ends <= 0) return;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < ends; x++) {
+      cells[y * width + x] = (x + y) % 2 === 0 ? 1 : 0;
+      const right = width - 1 - x;
+      cells[y * width + right] = (right + y) % 2 === 0 ? 1 : 0;
+    }
+  }
+}
+
+/**
+ * The plan as a two-colour image, top row = last pick: index 1 where the warp is raised, black by default
+ * (the convention of most loom software), white with `invert`.
+ */
+export function liftImage(plan: LiftPlan, invert = false): IndexedImage {
+  const { width, height, cells } = plan;
+  const indices = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) indices.set(cells.subarray(y * width, (y + 1) * width), (height - 1 - y) * width);
+  const palette = invert ? Uint8Array.of(0, 0, 0, 255, 255, 255) : Uint8Array.of(255, 255, 255, 0, 0, 0);
+  return { width, height, indices, palette };
+}
+
+/** Raised crossings per palette colour of the design, and all crossings: the warp cover each region got. */
+export function coverByColor(plan: LiftPlan, design: IndexedImage): { raised: number[]; total: number[] } {
+  const colors = design.palette.length / 3;
+  const raised = new Array<number>(colors).fill(0);
+  const total = new Array<number>(colors).fill(0);
+  const { width, height } = plan;
+  for (let y = 0; y < height; y++) {
+    const row = (height - 1 - y) * width;
+    for (let x = 0; x < width; x++) {
+      const c = design.indices[row + x];
+      total[c]++;
+      raised[c] += plan.cells[y * width + x];
+    }
+  }
+  return { raised, total };
+}

@@ -1,0 +1,83 @@
+/**
+ * The weave stage, after the loom finish: each colour of the design gets its structure, laid in global
+ * phase, with selvedges; floats over the limit are bound; the lift plan and a picture of the cloth are
+ * encoded. Pure computation on plain data, so it runs on the worker that wove the design.
+ */
+import { findFormat } from '../formats/registry.js';
+import { encodeIndexedPng } from '../formats/png.js';
+import { UsageError } from '../kernel/errors.js';
+import type { WeaveSettings } from '../config/weave.js';
+import { namedStructures } from '../config/weaves.js';
+import type { LoomResult } from '../loom/pipeline.js';
+import type { LoomSettings } from '../loom/types.js';
+import { assignStructures, parseWeaveMap } from '../loom/weave/assign.js';
+import { previewScale, renderCloth } from '../loom/weave/cloth.js';
+import { liftImage } from '../loom/weave/plan.js';
+import { StructureError } from '../loom/weave/structures.js';
+import { weaveDesign, type WeaveResult } from '../loom/weave/weave.js';
+
+/** The `weave` section of the report. */
+type WeaveReport = Omit<WeaveResult, 'plan'> & {
+  map: string;
+  warp: string;
+  weft: string;
+  lift: { format: string; ends: number; picks: number; raised: 'black' | 'white' };
+  preview: { scale: number; width: number; height: number };
+};
+
+/** A file written beside the design image: `<stem>.<ext>`. */
+interface Companion {
+  ext: string;
+  bytes: Uint8Array;
+}
+
+export interface Woven {
+  lift: Companion;
+  cloth: Companion;
+  report: WeaveReport;
+}
+
+function hex(rgb: readonly number[]): string {
+  return `#${rgb.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+}
+
+export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
+  const design = result.image;
+  const named = namedStructures(settings.weaves);
+  const yarns = { warp: settings.warp, weft: settings.weft };
+  let structures;
+  try {
+    structures = assignStructures(parseWeaveMap(settings.map, named), design.palette, yarns, named);
+  } catch (err) {
+    if (err instanceof StructureError) throw new UsageError(`--weave: ${err.message}`);
+    throw err;
+  }
+  const { plan, ...woven } = weaveDesign(design, {
+    structures,
+    maxFloat: settings.maxFloat,
+    tile: settings.tile,
+    selvedge: settings.selvedge,
+  });
+  const format = findFormat(settings.liftFormat);
+  const lift = format.encode(liftImage(plan, settings.invert), [{ keyword: 'Software', text: 'imagegen' }]);
+  const scale = settings.previewScale ?? previewScale(plan.width);
+  const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
+  const cloth = renderCloth(plan, yarns, scale, aspect);
+  return {
+    lift: { ext: `lift.${format.ext}`, bytes: lift },
+    cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(cloth, [{ keyword: 'Software', text: 'imagegen' }]) },
+    report: {
+      map: settings.map,
+      warp: hex(settings.warp),
+      weft: hex(settings.weft),
+      ...woven,
+      lift: {
+        format: format.id,
+        ends: plan.width,
+        picks: plan.height,
+        raised: settings.invert ? 'white' : 'black',
+      },
+      preview: { scale, width: cloth.width, height: cloth.height },
+    },
+  };
+}
