@@ -87,26 +87,30 @@ describe('readImageHeader', () => {
     ['image/gif', 'gif'],
     ['image/tiff', 'tiff'],
   ])('reads the size of a %s that jimp wrote', async (mime, format) => {
-    expect(readImageHeader(await encoded(mime, 13, 7))).toEqual({ format, width: 13, height: 7 });
+    expect(readImageHeader(await encoded(mime, 13, 7))).toMatchObject({ format, width: 13, height: 7 });
   });
 
   it('skips APPn segments and fill bytes to reach the JPEG frame header', async () => {
     const jpeg = withOrientation(await encoded('image/jpeg', 40, 24), 6);
     // An extra fill byte before the first marker after SOI is legal.
     const filled = Buffer.concat([jpeg.subarray(0, 2), Buffer.from([0xff]), jpeg.subarray(2)]);
-    expect(readImageHeader(jpeg)).toEqual({ format: 'jpeg', width: 40, height: 24 });
-    expect(readImageHeader(filled)).toEqual({ format: 'jpeg', width: 40, height: 24 });
+    expect(readImageHeader(jpeg)).toMatchObject({ format: 'jpeg', width: 40, height: 24 });
+    expect(readImageHeader(filled)).toMatchObject({ format: 'jpeg', width: 40, height: 24 });
   });
 
   it('reads a top-down BMP (negative height) as its absolute height', async () => {
     const bmp = Buffer.from(await encoded('image/bmp', 9, 5));
     bmp.writeInt32LE(-5, 22);
-    expect(readImageHeader(bmp)).toEqual({ format: 'bmp', width: 9, height: 5 });
+    expect(readImageHeader(bmp)).toMatchObject({ format: 'bmp', width: 9, height: 5 });
   });
 
   it('reads WebP VP8, VP8L and VP8X headers', () => {
-    expect(readImageHeader(Buffer.from(WEBP_LOSSLESS, 'base64'))).toEqual({ format: 'webp', width: 6, height: 4 });
-    expect(readImageHeader(Buffer.from(WEBP_LOSSY, 'base64'))).toEqual({ format: 'webp', width: 24, height: 16 });
+    expect(readImageHeader(Buffer.from(WEBP_LOSSLESS, 'base64'))).toMatchObject({
+      format: 'webp',
+      width: 6,
+      height: 4,
+    });
+    expect(readImageHeader(Buffer.from(WEBP_LOSSY, 'base64'))).toMatchObject({ format: 'webp', width: 24, height: 16 });
     const vp8x = Buffer.alloc(30);
     vp8x.write('RIFF', 0, 'latin1');
     vp8x.writeUInt32LE(22, 4);
@@ -114,7 +118,7 @@ describe('readImageHeader', () => {
     vp8x.writeUInt32LE(10, 16);
     vp8x.writeUIntLE(70000 - 1, 24, 3);
     vp8x.writeUIntLE(300 - 1, 27, 3);
-    expect(readImageHeader(vp8x)).toEqual({ format: 'webp', width: 70000, height: 300 });
+    expect(readImageHeader(vp8x)).toMatchObject({ format: 'webp', width: 70000, height: 300 });
   });
 
   it('reads a big-endian TIFF with LONG dimensions', () => {
@@ -131,19 +135,23 @@ describe('readImageHeader', () => {
     tiff.writeUInt16BE(3, 24);
     tiff.writeUInt32BE(1, 26);
     tiff.writeUInt16BE(789, 30);
-    expect(readImageHeader(tiff)).toEqual({ format: 'tiff', width: 123456, height: 789 });
+    expect(readImageHeader(tiff)).toMatchObject({ format: 'tiff', width: 123456, height: 789 });
   });
 
   it('reads a hand-made 50000 × 50000 PNG header', () => {
-    expect(readImageHeader(pngClaiming(50000, 50000))).toEqual({ format: 'png', width: 50000, height: 50000 });
+    expect(readImageHeader(pngClaiming(50000, 50000))).toMatchObject({ format: 'png', width: 50000, height: 50000 });
   });
 
-  it('gives undefined for unknown or cut-short headers', async () => {
+  it('gives undefined for an unknown format, and a problem for a cut-short header', async () => {
     expect(readImageHeader(Buffer.from('hello, world, not an image'))).toBeUndefined();
-    expect(readImageHeader((await encoded('image/png')).subarray(0, 20))).toBeUndefined();
-    expect(readImageHeader((await encoded('image/jpeg')).subarray(0, 30))).toBeUndefined();
-    expect(readImageHeader(Buffer.from('GIF89a'))).toBeUndefined();
     expect(readImageHeader(new Uint8Array(0))).toBeUndefined();
+    expect(readImageHeader((await encoded('image/png')).subarray(0, 20))?.problem).toBe(
+      'the file ends inside its header',
+    );
+    expect(readImageHeader((await encoded('image/jpeg')).subarray(0, 30))?.problem).toBe(
+      'the file ends before its frame header',
+    );
+    expect(readImageHeader(Buffer.from('GIF89a'))?.problem).toBe('the file ends inside its header');
   });
 });
 
@@ -275,7 +283,7 @@ describe('decodeImage', () => {
       const err = await decodeImage(bytes, label).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InputError);
       expect((err as Error).message).toMatch(
-        new RegExp(`^${label.replace('.', '\\.')}: corrupt or truncated image \\(.+\\)$`),
+        new RegExp(`^${label.replace('.', '\\.')}: corrupt or truncated (image|PNG|JPEG|WebP) \\(.+\\)$`),
       );
       expect((err as Error).message).not.toContain('\n');
     }

@@ -157,6 +157,20 @@ describe('decodeImage with reduceFor', () => {
     expect([lenient.width, lenient.fullWidth]).toEqual([200, 400]);
   });
 
+  it('refuses data libjpeg warns about even when the full decoder would take it, unless lenient', async () => {
+    // Bytes between the scan and its end marker: libjpeg warns ("extraneous bytes") and goes on.
+    const eoi = HOPPER.lastIndexOf(Buffer.from([0xff, 0xd9]));
+    const junk = Buffer.concat([HOPPER.subarray(0, eoi), Buffer.from([1, 2, 3]), HOPPER.subarray(eoi)]);
+    const err = await decodeImage(junk, 'junk.jpg').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(
+      'junk.jpg: corrupt or truncated JPEG (libjpeg reports missing or corrupt data)',
+    );
+    const lenient = await decodeImage(junk, 'junk.jpg', { lenient: true });
+    expect([lenient.width, lenient.height]).toEqual([512, 600]);
+    expect(lenient.warnings).toEqual(['libjpeg reports missing or corrupt data']);
+  });
+
   it('leaves data libjpeg stops on to the full decoder, whose error is the one given', async () => {
     const jpeg = await smoothJpeg();
     const broken = Buffer.concat([jpeg.subarray(0, 200), Buffer.alloc(400, 0x55)]);

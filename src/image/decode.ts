@@ -6,8 +6,17 @@
  * jimp's own, all registered in a jimp instance built with @jimp/core's createJimp and no plugins. Each is
  * loaded on first use, once.
  *
- * First the file's header is read (src/image/header.ts) and the size it declares is checked against a pixel
- * limit, so a small file that claims a huge image is refused before any memory is spent on it.
+ * First the file's header is read (src/image/header.ts) and the size it declares, for every frame or page that
+ * is decoded, is checked against a pixel limit, so a small file that claims a huge image is refused before any
+ * memory is spent on it. A file that is none of the six formats, or whose header cannot be read, never
+ * reaches a decoder.
+ *
+ * A PNG of more than REDUCE_ABOVE_PIXELS is decoded a row at a time at reduced size (src/image/png-reduce.ts),
+ * so that its full-size pixels are never held.
+ *
+ * Data that is missing or corrupt (a PNG's CRCs, zlib stream and data length, src/image/png-check.ts; a
+ * decoder's warnings) is an error, since the decoders would turn it into plausible but wrong pixels; with
+ * `lenient` whatever a decoder can still read is accepted, and what was wrong is returned as warnings.
  *
  * A JPEG, PNG or WebP header also names the decoder, which is then called directly, and a JPEG's EXIF
  * orientation is applied here (src/image/orient.ts, the same eight transforms as jimp). Going through jimp's
@@ -27,10 +36,12 @@
  */
 import { InputError } from '../kernel/errors.js';
 import type { RgbaImage } from '../loom/types.js';
-import { readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
+import { formatName, readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
 import { JPEG_COLORSPACE, decodeJpegScaled, scaledSide } from './jpeg-turbo.js';
-import { decodeFormats, formatFor, type Bitmap } from './wasm-codecs.js';
+import { checkPng } from './png-check.js';
+import { decodePngReduced } from './png-reduce.js';
+import { decodeFormats, formatFor, type Bitmap, type DecodeContext } from './wasm-codecs.js';
 
 /** Largest image, in pixels, that decodeImage accepts unless told otherwise (10,000 × 10,000). */
 const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -38,8 +49,13 @@ const DEFAULT_MAX_PIXELS = 100_000_000;
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (default DEFAULT_MAX_PIXELS). */
   maxPixels?: number;
-  /** Accept pixels from data that is corrupt or ends early, where the decoder can go on past it. */
+  /**
+   * Accept a picture whose data is missing or corrupt when a decoder can still read it (--lenient); what was
+   * wrong is in the result's `warnings`. Without it such a picture is an InputError.
+   */
   lenient?: boolean;
+  /** A PNG with more pixels than this is decoded at reduced size, to at most this many (default REDUCE_ABOVE_PIXELS). */
+  reduceAbovePixels?: number;
   /**
    * The smallest size the caller needs, given the picture's upright size: a JPEG may then be decoded reduced,
    * but never below this.
@@ -47,10 +63,14 @@ export interface DecodeOptions {
   reduceFor?: (width: number, height: number) => { width: number; height: number };
 }
 
-/** Decoded pixels, upright, and the size of the picture in the file (larger when it was decoded reduced). */
+/**
+ * Decoded pixels, upright; the size of the picture in the file (larger when it was decoded reduced); and what
+ * was wrong with the data when `lenient` let it through.
+ */
 export interface DecodedImage extends RgbaImage {
   fullWidth: number;
   fullHeight: number;
+  warnings: string[];
 }
 
 /**
@@ -60,7 +80,7 @@ export interface DecodedImage extends RgbaImage {
 const HALF_SIZE_MAX_BITS_PER_PIXEL = 1.25;
 
 interface DecodingJimp {
-  fromBuffer(buffer: Buffer): Promise<{ bitmap: Bitmap }>;
+  fromBuffer(buffer: Buffer, options?: Record<string, DecodeContext>): Promise<{ bitmap: Bitmap }>;
 }
 
 let jimp: Promise<DecodingJimp> | undefined;
@@ -92,12 +112,28 @@ function checkSize(label: string, width: number, height: number, maxPixels: numb
 /** Header formats that are decoded directly, by MIME type. */
 const DIRECT: Partial<Record<HeaderFormat, string>> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
 
+/** Formats decoded through the jimp instance. */
+const JS_MIMES = ['image/bmp', 'image/x-ms-bmp', 'image/gif', 'image/tiff'];
+
+const SUPPORTED = 'not a supported image (PNG, JPEG, WebP, BMP, GIF or TIFF)';
+
+/** Decoder failures, in words: a library's message is kept only when it names the problem. */
 function decodeFailure(label: string, err: unknown): InputError {
   const message = err instanceof Error ? err.message : String(err);
-  if (/Could not find MIME|does not support decoding/i.test(message)) {
-    return new InputError(`${label}: not a supported image (PNG, JPEG, WebP, BMP, GIF or TIFF)`);
-  }
-  return new InputError(`${label}: corrupt or truncated image (${message.split('\n')[0]})`);
+  if (/Could not find MIME|does not support decoding/i.test(message)) return new InputError(`${label}: ${SUPPORTED}`);
+  // Reads past the end of the data (a Node RangeError, pngjs's "waiting on finished stream").
+  const cause =
+    err instanceof RangeError || /out of range|outside buffer|finished stream|end of (data|buffer)/i.test(message)
+      ? 'the data is cut short'
+      : message.split('\n')[0];
+  return new InputError(`${label}: corrupt or truncated image (${cause})`);
+}
+
+function corrupt(label: string, format: HeaderFormat, problem: string, lenientHelps: boolean): InputError {
+  return new InputError(
+    `${label}: corrupt or truncated ${formatName(format)} (${problem})`,
+    lenientHelps ? { hint: 'with --lenient, whatever can still be read is used' } : {},
+  );
 }
 
 /** Decodes an encoded image; `label` names it in errors (a path, or 'download'). */
@@ -108,25 +144,54 @@ export async function decodeImage(
 ): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const header = readImageHeader(bytes);
-  if (header) checkSize(label, header.width, header.height, maxPixels);
-  if (header?.format === 'jpeg') {
+  if (!header) throw new InputError(`${label}: ${SUPPORTED}`);
+  if (header.unsupported) throw new InputError(`${label}: ${header.unsupported}`);
+  // A size over the limit is named even when the rest of the header is broken: it is the more telling.
+  checkSize(label, header.width, header.height, maxPixels);
+  if (header.pixels > maxPixels) {
+    throw new InputError(
+      `${label}: its frames or pages add up to ${megapixels(header.pixels)}, more than the limit of ${megapixels(maxPixels)}`,
+      { hint: 'keep one page or frame' },
+    );
+  }
+  if (header.problem) throw corrupt(label, header.format, header.problem, false);
+  const warnings = header.format === 'png' ? await checkPng(bytes) : [];
+  if (warnings.length > 0 && !options.lenient) throw corrupt(label, header.format, warnings[0], true);
+  // libjpeg warned about the data: the decoders below may say what is wrong; if they do not, it is still refused.
+  let jpegWarned = false;
+  if (header.format === 'jpeg') {
     const turbo = await decodeJpegTurbo(bytes, header, options.reduceFor, options.lenient === true);
-    if (turbo) return turbo;
+    if (turbo === 'warned') jpegWarned = true;
+    else if (turbo) return turbo;
   }
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
+  if (header.format === 'png' && warnings.length === 0) {
+    // A big PNG is reduced while it is decoded: its full-size pixels would cost several times the file.
+    const reduced = await decodePngReduced(bytes, options.reduceAbovePixels).catch((err: unknown) => {
+      throw decodeFailure(label, err);
+    });
+    if (reduced) return { ...reduced, fullWidth: header.width, fullHeight: header.height, warnings };
+  }
+
   let bitmap: Bitmap;
   try {
-    const direct = header && DIRECT[header.format] ? formatFor(DIRECT[header.format]!) : undefined;
+    const direct = DIRECT[header.format] ? formatFor(DIRECT[header.format]!) : undefined;
     if (direct) {
-      bitmap = await direct.decode(buffer);
-      if (header!.format === 'jpeg') bitmap = orientBitmap(bitmap, readJpegOrientation(bytes));
+      bitmap = await direct.decode(buffer, { lenient: options.lenient === true, warnings });
+      if (header.format === 'jpeg') bitmap = orientBitmap(bitmap, readJpegOrientation(bytes));
     } else {
-      bitmap = (await (await loadJimp()).fromBuffer(buffer)).bitmap;
+      // jimp hands each format the options under its MIME type.
+      const context = { lenient: options.lenient === true, warnings };
+      const contexts = Object.fromEntries(JS_MIMES.map((mime) => [mime, context]));
+      bitmap = (await (await loadJimp()).fromBuffer(buffer, contexts)).bitmap;
     }
   } catch (err) {
+    // What the checks found says more than what the decoder made of it.
+    if (warnings.length > 0) throw corrupt(label, header.format, warnings[0], false);
     throw decodeFailure(label, err);
   }
+  if (jpegWarned) throw corrupt(label, 'jpeg', 'libjpeg reports missing or corrupt data', true);
   const { width, height, data } = bitmap;
   if (!width || !height) throw new InputError(`${label}: image has no pixels`);
   checkSize(label, width, height, maxPixels);
@@ -138,16 +203,20 @@ export async function decodeImage(
     data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4),
     fullWidth: width,
     fullHeight: height,
+    warnings,
   };
 }
 
-/** The JPEG decoded by libjpeg-turbo, upright, or `undefined` when the decoders above are to be used. */
+/**
+ * The JPEG decoded by libjpeg-turbo, upright; `undefined` when the decoders above are to be used, and 'warned'
+ * (they are used too) when libjpeg warned about the data and `lenient` is not set.
+ */
 async function decodeJpegTurbo(
   bytes: Uint8Array,
   header: { width: number; height: number },
   reduceFor: DecodeOptions['reduceFor'],
   lenient: boolean,
-): Promise<DecodedImage | undefined> {
+): Promise<DecodedImage | 'warned' | undefined> {
   const { width, height } = header;
   if (!width || !height) return undefined;
   const orientation = readJpegOrientation(bytes);
@@ -174,9 +243,11 @@ async function decodeJpegTurbo(
   } catch {
     return undefined;
   }
-  if (!decoded || (decoded.warning && !lenient)) return undefined;
+  if (!decoded) return undefined;
+  if (decoded.warning && !lenient) return 'warned';
   const upright = applyOrientation(decoded, orientation);
-  return { width: upright.width, height: upright.height, data: upright.data, fullWidth, fullHeight };
+  const warnings = decoded.warning ? ['libjpeg reports missing or corrupt data'] : [];
+  return { width: upright.width, height: upright.height, data: upright.data, fullWidth, fullHeight, warnings };
 }
 
 function orientBitmap(bitmap: Bitmap, orientation: number): Bitmap {

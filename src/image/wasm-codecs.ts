@@ -9,7 +9,8 @@
  * decode of its format, and handed to jSquash's init().
  *
  * mozjpeg is lenient: a truncated JPEG decodes with its missing rows grey and only a warning on stderr. The
- * warnings are captured instead of printed, and "premature end" is treated as the error it is. When a
+ * warnings are captured instead of printed, and "premature end" is treated as the error it is (unless the
+ * decode is lenient: then it is added to the warnings). When a
  * WebAssembly decoder fails outright (mozjpeg stops on a CMYK JPEG: "Unsupported color conversion
  * request"), the pure-JS jimp decoder gets a second try; an instance that stopped is replaced.
  */
@@ -23,12 +24,19 @@ export interface Bitmap {
   height: number;
 }
 
+/** How a decoder treats data that is missing or corrupt but still readable. */
+export interface DecodeContext {
+  /** Accept it, adding a line to `warnings`; otherwise it is an error. */
+  lenient: boolean;
+  warnings: string[];
+}
+
 /** A jimp format (see @jimp/types Format); these formats only decode. */
 export interface DecodeFormat {
   mime: string;
   hasAlpha: boolean;
   encode: (image: Bitmap) => Promise<Buffer>;
-  decode: (data: Buffer) => Promise<Bitmap>;
+  decode: (data: Buffer, context?: DecodeContext) => Promise<Bitmap>;
 }
 
 interface RawImage {
@@ -106,7 +114,12 @@ async function emscriptenCodec(modulePath: string, wasmPath: string): Promise<Em
 const loadJpeg = once(() => emscriptenCodec('@jsquash/jpeg/decode.js', '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'));
 const loadWebp = once(() => emscriptenCodec('@jsquash/webp/decode.js', '@jsquash/webp/codec/dec/webp_dec.wasm'));
 
-async function decodeEmscripten(load: () => Promise<EmscriptenCodec>, data: Buffer, what: string): Promise<Bitmap> {
+async function decodeEmscripten(
+  load: () => Promise<EmscriptenCodec>,
+  data: Buffer,
+  what: string,
+  context?: DecodeContext,
+): Promise<Bitmap> {
   const codec = await load();
   codec.messages.length = 0;
   let raw: RawImage;
@@ -118,7 +131,10 @@ async function decodeEmscripten(load: () => Promise<EmscriptenCodec>, data: Buff
     throw new Error(said ?? `${what} decoder: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const premature = codec.messages.find((m) => /premature end/i.test(m));
-  if (premature) throw new TruncatedError(premature.trim());
+  if (premature) {
+    if (!context?.lenient) throw new TruncatedError(premature.trim());
+    context.warnings.push(premature.trim());
+  }
   return toBitmap(raw);
 }
 
@@ -150,7 +166,7 @@ function notEncoding(mime: string): (image: Bitmap) => Promise<Buffer> {
  */
 function withFallback(
   mime: string,
-  wasm: (data: Buffer) => Promise<Bitmap>,
+  wasm: (data: Buffer, context?: DecodeContext) => Promise<Bitmap>,
   js: (() => Promise<JsFormat>) | undefined,
   jsErrors = false,
 ): DecodeFormat {
@@ -158,9 +174,9 @@ function withFallback(
     mime,
     hasAlpha: true,
     encode: notEncoding(mime),
-    decode: async (data) => {
+    decode: async (data, context) => {
       try {
-        return await wasm(data);
+        return await wasm(data, context);
       } catch (err) {
         if (!js || err instanceof TruncatedError) throw err;
         try {
@@ -175,7 +191,44 @@ function withFallback(
 
 /** A format whose pure-JS jimp decoder is imported on first use. */
 function lazyJs(mime: string, load: () => Promise<JsFormat>): DecodeFormat {
-  return { mime, hasAlpha: true, encode: notEncoding(mime), decode: async (data) => (await load()).decode(data) };
+  return {
+    mime,
+    hasAlpha: true,
+    encode: notEncoding(mime),
+    decode: async (data, context) => {
+      const format = await load();
+      return withConsoleWarnings(() => format.decode(data), context);
+    },
+  };
+}
+
+/**
+ * Runs a JS decoder that reports damaged data only with console.log (omggif: "gif stream shorter than
+ * expected"), which would land on stdout among the results. What it logs is taken instead; a message about
+ * missing or corrupt data is an error, or a warning when the decode is lenient (utif's other messages are
+ * debugging output). The decoders are synchronous, so nothing else logs meanwhile.
+ */
+const DAMAGE = /shorter than expected|truncat|corrupt|premature|unexpected end/i;
+
+function withConsoleWarnings(
+  decode: () => Bitmap | Promise<Bitmap>,
+  context?: DecodeContext,
+): Bitmap | Promise<Bitmap> {
+  const said: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => said.push(args.map(String).join(' ').trim());
+  let bitmap: Bitmap | Promise<Bitmap>;
+  try {
+    bitmap = decode();
+  } finally {
+    console.log = log;
+  }
+  for (const message of said.filter((m) => DAMAGE.test(m))) {
+    const warning = message.replace(/^Warning,\s*/i, '');
+    if (!context?.lenient) throw new TruncatedError(warning);
+    context.warnings.push(warning);
+  }
+  return bitmap;
 }
 
 const jsJpeg = once(async () => (await import('@jimp/js-jpeg')).default());
@@ -186,10 +239,10 @@ const jsGif = once(async () => (await import('@jimp/js-gif')).default());
 const jsTiff = once(async () => (await import('@jimp/js-tiff')).default());
 
 const FORMATS: readonly DecodeFormat[] = [
-  withFallback('image/jpeg', (d) => decodeEmscripten(loadJpeg, d, 'JPEG'), jsJpeg),
+  withFallback('image/jpeg', (d, c) => decodeEmscripten(loadJpeg, d, 'JPEG', c), jsJpeg),
   // The Rust decoder's errors say only "`unwrap_throw` failed"; pngjs names the problem.
   withFallback('image/png', async (d) => toBitmap(await (await loadPng())(exactArrayBuffer(d))), jsPng, true),
-  withFallback('image/webp', (d) => decodeEmscripten(loadWebp, d, 'WebP'), undefined),
+  withFallback('image/webp', (d, c) => decodeEmscripten(loadWebp, d, 'WebP', c), undefined),
   lazyJs('image/bmp', jsBmp),
   lazyJs('image/x-ms-bmp', jsMsBmp),
   lazyJs('image/gif', jsGif),

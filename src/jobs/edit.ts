@@ -54,6 +54,8 @@ export interface EditSpec extends OutputSpec {
   resume?: boolean;
   /** Refuse inputs whose header declares more pixels than this (--max-pixels). */
   maxPixels?: number;
+  /** --lenient: accept pictures with missing or corrupt data that can still be read, saying so. */
+  lenient?: boolean;
   maxDownloadMb?: number;
   /** --weave, --tile, --invert. */
   weave?: WeaveFlags;
@@ -136,7 +138,10 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     if (!keyed) ui.warn(`no ${provider.label} key is configured: a real run would be local`);
     const client = await provider.load();
     for (const input of inputs) {
-      const picture = await decodeImage(await read(input), labelOf(input), { maxPixels: spec.maxPixels });
+      const picture = await decodeImage(await read(input), labelOf(input), {
+        maxPixels: spec.maxPixels,
+        lenient: spec.lenient,
+      });
       for (const planned of await client.edit!.plan(picture, instruction, ctx))
         ui.data({ input, ...describeRequest(planned, services.redactor) });
     }
@@ -198,8 +203,10 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     const bytes = await read(input);
     throwIfAborted(item.signal);
     let acquired: RemotePicture | undefined;
+    let inputWarnings: string[] = [];
     if (remote) {
-      const picture = await decodeImage(bytes, label, { maxPixels: spec.maxPixels });
+      const picture = await decodeImage(bytes, label, { maxPixels: spec.maxPixels, lenient: spec.lenient });
+      inputWarnings = picture.warnings;
       acquired = await remoteEdit(
         provider,
         picture,
@@ -231,6 +238,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
           ...(acquired ? { image: acquired.image } : { bytes }),
           label,
           maxPixels: spec.maxPixels,
+          lenient: spec.lenient,
           loom,
           encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
           ...(weave ? { weave } : {}),
@@ -239,6 +247,11 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         item.signal,
       );
       const { result } = finished;
+      inputWarnings = [...inputWarnings, ...finished.inputWarnings];
+      if (inputWarnings.length > 0) {
+        meta.inputWarnings = inputWarnings;
+        for (const warning of inputWarnings) item.ui.warn(`${label}: ${warning} (accepted with --lenient)`);
+      }
       const written = await writeLoomImage(
         services,
         target,

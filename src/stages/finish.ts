@@ -54,6 +54,8 @@ export interface FinishInput {
   /** Names the picture in errors. */
   label: string;
   maxPixels?: number;
+  /** Accept missing or corrupt data a decoder can still read; what was wrong goes into the report. */
+  lenient?: boolean;
   loom: LoomSettings;
   /** Encoding is done where the weaving is: on a worker it would otherwise hold up the main thread. */
   encode: { format: string; meta: OutputMeta; paletteSpec?: string | string[] };
@@ -64,6 +66,8 @@ export interface FinishInput {
 export interface Finished {
   result: LoomResult;
   encoded: EncodedLoomImage;
+  /** What was wrong with the picture's data when `lenient` accepted it. */
+  inputWarnings: string[];
   woven?: Woven;
 }
 
@@ -74,6 +78,7 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
   const { loom } = input;
   let picture: RgbaImage;
   let height = loom.height;
+  let inputWarnings: string[] = [];
   if (input.image) picture = input.image;
   else {
     // The grid is sized from the picture's full size, which a JPEG decoded reduced is not.
@@ -81,8 +86,13 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
       width: loom.width,
       height: loom.height ?? gridHeight(loom.width, w, h, loom.density),
     });
-    const decoded = await decodeImage(input.bytes!, input.label, { maxPixels: input.maxPixels, reduceFor: gridFor });
+    const decoded = await decodeImage(input.bytes!, input.label, {
+      maxPixels: input.maxPixels,
+      lenient: input.lenient,
+      reduceFor: gridFor,
+    });
     picture = decoded;
+    inputWarnings = decoded.warnings;
     height = gridFor(decoded.fullWidth, decoded.fullHeight).height;
   }
   const result = await finishLoom(picture, { ...loom, height }, signal);
@@ -90,7 +100,7 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
   throwIfAborted(signal);
   const woven = input.weave ? weaveStage(result, input.weave, input.loom) : undefined;
-  return { result, encoded, ...(woven ? { woven } : {}) };
+  return { result, encoded, inputWarnings, ...(woven ? { woven } : {}) };
 }
 
 /** The worker's side of finishBytes; expected failures come back as records. */

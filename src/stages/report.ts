@@ -17,6 +17,8 @@ export interface OutputMeta {
   requestId?: string;
   seed?: number;
   remoteError?: ErrorRecord;
+  /** What was wrong with the input's data when --lenient accepted it. */
+  inputWarnings?: string[];
 }
 
 export interface SettingsRecord {
@@ -107,6 +109,7 @@ export function buildReport(
       model: meta.model ?? null,
       taskId: meta.taskId ?? null,
       remoteError: meta.remoteError ?? null,
+      ...(meta.inputWarnings ? { inputWarnings: meta.inputWarnings } : {}),
     },
     ...(weave ? { weave } : {}),
   };

@@ -60,6 +60,7 @@ export async function editCommand(
       sketch: opts.sketch === true ? true : undefined,
     },
     maxPixels: maxPixelsOption(opts.maxPixels),
+    lenient: opts.lenient === true,
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
     weave: weave.flags,
   };

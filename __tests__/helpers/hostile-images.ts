@@ -1,0 +1,205 @@
+/**
+ * Small valid pictures in every supported format, and hand-built hostile ones: headers that claim huge
+ * sizes in each form a decoder reads, and PNGs with damaged data.
+ */
+import { deflateSync } from 'node:zlib';
+import { Jimp } from 'jimp';
+import { pngChunk } from '../../src/formats/png.js';
+import { noisyGradient } from './images.js';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+// Made with ImageMagick 6.9.11 (libwebp 1.2.4): 6×4 lossless (left half red, right half blue), and two 4×4
+// frames (red, blue) of an animation.
+const WEBP_LOSSLESS = 'UklGRh4AAABXRUJQVlA4TBIAAAAvBcAAAA8Q87//8x8OehDR/wA=';
+export const WEBP_ANIMATED =
+  'UklGRoQAAABXRUJQVlA4WAoAAAACAAAAAwAAAwAAQU5JTQYAAAD/////AABBTk1GKAAAAAAAAAAAAAMAAAMAAGQAAAJWUDhMDwAAAC8DwAAABxD9j/4HIqL/AQBBTk1GKAAAAAAAAAAAAAMAAAMAAGQAAABWUDhMDwAAAC8DwAAABxDR//4HIqL/AQBSSUZGHAAAAFdFQlBWUDhMDwAAAC8DwAAABxD9j/4HIqL/AQA=';
+
+/** A small picture in each supported format, by file name. */
+export async function smallImages(width = 24, height = 16): Promise<Record<string, Buffer>> {
+  const photo = noisyGradient(width, height, 7);
+  const image = new Jimp({ width, height, data: Buffer.from(photo.data) });
+  return {
+    'small.png': await image.getBuffer('image/png'),
+    'small.jpg': await image.getBuffer('image/jpeg', { quality: 90 }),
+    'small.bmp': await image.getBuffer('image/bmp'),
+    'small.gif': await image.getBuffer('image/gif'),
+    'small.tif': await image.getBuffer('image/tiff'),
+    'small.webp': Buffer.from(WEBP_LOSSLESS, 'base64'),
+  };
+}
+
+/** Raw RGB rows of a PNG, each with filter byte 0. */
+function rgbRows(width: number, height: number): Buffer {
+  const rows = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) rows.set([x * 9, y * 7, (x + y) * 3], y * (1 + width * 3) + 1 + x * 3);
+  return rows;
+}
+
+function ihdr(width: number, height: number): Buffer {
+  const data = Buffer.alloc(13);
+  data.writeUInt32BE(width, 0);
+  data.writeUInt32BE(height, 4);
+  data.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return data;
+}
+
+/** Flips the lowest bit of a chunk's CRC (the chunk starting at `at`). */
+function breakCrc(png: Buffer, at: number): Buffer {
+  const out = Buffer.from(png);
+  const crcAt = at + 8 + out.readUInt32BE(at);
+  out[crcAt + 3] ^= 1;
+  return out;
+}
+
+/** A PNG built from its parts; `zlib` replaces the compressed image data. */
+export function pngOf(width: number, height: number, zlib = deflateSync(rgbRows(width, height))): Buffer {
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr(width, height)),
+    pngChunk('IDAT', zlib),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
+}
+
+/**
+ * Damaged PNGs of 32 × 24 pixels: the three of Go's image/png tests rebuilt (a bad zlib checksum, a bad
+ * CRC, cut short), image data for too few rows, and a bad IHDR CRC. `readable` says whether the decoder can
+ * still make pixels of it (so --lenient accepts it).
+ */
+export function damagedPngs(): Array<{ name: string; bytes: Buffer; cause: string; readable: boolean }> {
+  const good = pngOf(32, 24);
+  const zlib = Buffer.from(deflateSync(rgbRows(32, 24)));
+  zlib[zlib.length - 1] ^= 0xff; // the Adler-32 checksum
+  const idatAt = 8 + 12 + 13;
+  return [
+    { name: 'invalid-zlib.png', bytes: pngOf(32, 24, zlib), cause: 'the image data is corrupt', readable: true },
+    {
+      name: 'invalid-crc32.png',
+      bytes: breakCrc(good, idatAt),
+      cause: "the IDAT chunk's CRC is wrong",
+      readable: true,
+    },
+    {
+      name: 'invalid-trunc.png',
+      bytes: good.subarray(0, good.length - 40),
+      cause: 'the file is cut short inside its IDAT chunk',
+      readable: false,
+    },
+    {
+      name: 'short-idat.png',
+      bytes: pngOf(32, 24, deflateSync(rgbRows(32, 24).subarray(0, 5 * (1 + 32 * 3)))),
+      cause: 'the image data is short: 485 of 2328 bytes',
+      readable: false,
+    },
+    { name: 'bad-ihdr-crc.png', bytes: breakCrc(good, 8), cause: "the IHDR chunk's CRC is wrong", readable: true },
+  ];
+}
+
+/** A TIFF entry: tag, type, count and the value (inline when it fits). */
+type TiffEntry = [tag: number, type: number, count: number, value: number];
+
+/**
+ * A little-endian TIFF of one or more pages (IFDs), each a list of entries, with its pixel data (8 grey
+ * bytes unless given) at offset 8.
+ */
+export function tiffOf(
+  pages: TiffEntry[][],
+  { loopBack = false, pixels = Buffer.alloc(8, 0x80) as Buffer } = {},
+): Buffer {
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(8);
+  header.write('II', 0, 'latin1');
+  header.writeUInt16LE(42, 2);
+  header.writeUInt32LE(8 + pixels.length, 4);
+  parts.push(header, pixels);
+  const first = 8 + pixels.length;
+  let offset = first;
+  pages.forEach((entries, i) => {
+    const ifd = Buffer.alloc(2 + entries.length * 12 + 4);
+    ifd.writeUInt16LE(entries.length, 0);
+    entries.forEach(([tag, type, count, value], j) => {
+      const e = 2 + j * 12;
+      ifd.writeUInt16LE(tag, e);
+      ifd.writeUInt16LE(type, e + 2);
+      ifd.writeUInt32LE(count, e + 4);
+      if (type === 3) ifd.writeUInt16LE(value, e + 8);
+      else if (type === 8) ifd.writeInt16LE(value, e + 8);
+      else if (type === 9) ifd.writeInt32LE(value, e + 8);
+      else if (type === 11) ifd.writeFloatLE(value, e + 8);
+      else if (type === 1) ifd.writeUInt8(value, e + 8);
+      else ifd.writeUInt32LE(value >>> 0, e + 8);
+    });
+    const next = i < pages.length - 1 ? offset + ifd.length : loopBack ? first : 0;
+    ifd.writeUInt32LE(next, ifd.length - 4);
+    parts.push(ifd);
+    offset += ifd.length;
+  });
+  return Buffer.concat(parts);
+}
+
+/** A one-strip, uncompressed, 8-bit grey TIFF page whose width and height are stored as `type`. */
+export function tiffPage(width: number, height: number, type = 4): TiffEntry[] {
+  return [
+    [256, type, 1, width],
+    [257, type, 1, height],
+    [258, 3, 1, 8],
+    [259, 3, 1, 1],
+    [262, 3, 1, 1],
+    [273, 4, 1, 8],
+    [277, 3, 1, 1],
+    [278, 4, 1, height],
+    [279, 4, 1, 8],
+  ];
+}
+
+/** A JPEG of one grey component whose frame header (SOF `marker`) claims width × height, after `junk`. */
+export function jpegClaiming(width: number, height: number, { junk = 0, marker = 0xc0 } = {}): Buffer {
+  const sof = Buffer.from([0xff, marker, 0, 11, 8, height >> 8, height & 255, width >> 8, width & 255, 1, 1, 0x11, 0]);
+  const dqt = Buffer.concat([Buffer.from([0xff, 0xdb, 0, 67, 0]), Buffer.alloc(64, 1)]);
+  const dht = (tableClass: number) => Buffer.from([0xff, 0xc4, 0, 20, tableClass, 1, ...Array<number>(15).fill(0), 0]);
+  const sos = Buffer.from([0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0]);
+  return Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    dqt,
+    Buffer.from(Array.from({ length: junk }, (_, i) => i + 1)),
+    sof,
+    dht(0x00),
+    dht(0x10),
+    sos,
+    Buffer.alloc(32, 0),
+    Buffer.from([0xff, 0xd9]),
+  ]);
+}
+
+/** A GIF whose screen is screen × screen pixels, holding frames of the given sizes. */
+export function gifOf(screen: number, frames: Array<[number, number]>): Buffer {
+  const parts = [
+    Buffer.from('GIF89a', 'latin1'),
+    Buffer.from([screen & 255, screen >> 8, screen & 255, screen >> 8, 0, 0, 0]),
+  ];
+  for (const [w, h] of frames) {
+    parts.push(
+      Buffer.from([0x2c, 0, 0, 0, 0, w & 255, w >> 8, h & 255, h >> 8, 0]),
+      Buffer.from([2, 2, 0x4c, 0x01, 0]),
+    );
+  }
+  parts.push(Buffer.from([0x3b]));
+  return Buffer.concat(parts);
+}
+
+/** A WebP whose VP8X canvas is canvas × canvas, holding the small lossless bitstream. */
+export function webpCanvas(canvas: number): Buffer {
+  const lossless = Buffer.from(WEBP_LOSSLESS, 'base64').subarray(12);
+  const vp8x = Buffer.alloc(18);
+  vp8x.write('VP8X', 0, 'latin1');
+  vp8x.writeUInt32LE(10, 4);
+  vp8x.writeUIntLE(canvas - 1, 12, 3);
+  vp8x.writeUIntLE(canvas - 1, 15, 3);
+  const body = Buffer.concat([Buffer.from('WEBP', 'latin1'), vp8x, lossless]);
+  const riff = Buffer.alloc(8);
+  riff.write('RIFF', 0, 'latin1');
+  riff.writeUInt32LE(body.length, 4);
+  return Buffer.concat([riff, body]);
+}

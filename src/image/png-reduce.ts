@@ -1,0 +1,170 @@
+/**
+ * Decodes a big PNG at reduced size, a row at a time, so that its full-size pixels are never held: the
+ * image data is inflated as a stream, each row unfiltered against the one before, and every f × f block
+ * of pixels averaged (weighted by alpha) into one. The loom grid is far smaller than such a picture, so
+ * nothing it needs is lost, and memory stays near the size of the reduced image.
+ *
+ * Only what is common in big files takes this path: 8- or 16-bit samples, any colour type, not
+ * interlaced. Anything else (and every small PNG) goes to the WebAssembly decoder whole.
+ */
+import { createInflate } from 'node:zlib';
+import type { RgbaImage } from '../loom/types.js';
+
+/** PNGs with more pixels than this are reduced while they are decoded, to at most this many. */
+export const REDUCE_ABOVE_PIXELS = 16_000_000;
+
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+function u32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const pa = Math.abs(p - a);
+  const pb = Math.abs(p - b);
+  const pc = Math.abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/** Undoes a row's filter in place, against the previous (already unfiltered) row. */
+function unfilter(filter: number, row: Uint8Array, prev: Uint8Array, bpp: number): void {
+  const n = row.length;
+  if (filter === 1) for (let i = bpp; i < n; i++) row[i] = (row[i] + row[i - bpp]) & 0xff;
+  else if (filter === 2) for (let i = 0; i < n; i++) row[i] = (row[i] + prev[i]) & 0xff;
+  else if (filter === 3) {
+    for (let i = 0; i < n; i++) row[i] = (row[i] + (((i >= bpp ? row[i - bpp] : 0) + prev[i]) >> 1)) & 0xff;
+  } else if (filter === 4) {
+    for (let i = 0; i < n; i++)
+      row[i] = (row[i] + paeth(i >= bpp ? row[i - bpp] : 0, prev[i], i >= bpp ? prev[i - bpp] : 0)) & 0xff;
+  } else if (filter !== 0) throw new Error(`unknown row filter ${filter}`);
+}
+
+/**
+ * The PNG decoded at 1/f of its size on each side, f the smallest whole factor that brings it within
+ * `abovePixels`; `undefined` when it is small enough, or a kind this does not read.
+ */
+export async function decodePngReduced(
+  b: Uint8Array,
+  abovePixels = REDUCE_ABOVE_PIXELS,
+): Promise<RgbaImage | undefined> {
+  let ihdr: Uint8Array | undefined;
+  let palette: Uint8Array | undefined;
+  let transparency: Uint8Array | undefined;
+  const idat: Uint8Array[] = [];
+  for (let p = 8; p + 12 <= b.length;) {
+    const length = u32(b, p);
+    const type = String.fromCharCode(b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
+    const data = b.subarray(p + 8, p + 8 + length);
+    if (type === 'IHDR') ihdr = data;
+    else if (type === 'PLTE') palette = data;
+    else if (type === 'tRNS') transparency = data;
+    else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
+    p += 12 + length;
+  }
+  if (!ihdr || ihdr.length < 13) return undefined;
+  const width = u32(ihdr, 0);
+  const height = u32(ihdr, 4);
+  const [depth, colorType, , , interlace] = ihdr.subarray(8, 13);
+  if (width * height <= abovePixels || interlace !== 0 || (depth !== 8 && depth !== 16)) return undefined;
+  const channels = CHANNELS[colorType];
+  if (!channels || (colorType === 3 && (!palette || depth !== 8))) return undefined;
+
+  const factor = Math.ceil(Math.sqrt((width * height) / abovePixels));
+  const outWidth = Math.ceil(width / factor);
+  const outHeight = Math.ceil(height / factor);
+  const out = new Uint8Array(outWidth * outHeight * 4);
+  // Per reduced pixel of the band of rows under way: alpha-weighted red, green, blue, alpha, and count.
+  const sums = new Float64Array(outWidth * 5);
+  const step = depth / 8; // bytes per sample; of a 16-bit sample the high byte is used
+  const bpp = channels * step;
+  const rowBytes = width * bpp;
+  let row = new Uint8Array(rowBytes);
+  let prev = new Uint8Array(rowBytes);
+  const pending = new Uint8Array(rowBytes + 1);
+  let filled = 0;
+  let y = 0;
+  // tRNS for grey and RGB: the one colour that is transparent (8-bit samples compared).
+  const key =
+    transparency && colorType === 0 && transparency.length >= 2
+      ? [transparency[1]]
+      : transparency && colorType === 2 && transparency.length >= 6
+        ? [transparency[1], transparency[3], transparency[5]]
+        : undefined;
+
+  const addRow = () => {
+    for (let x = 0; x < width; x++) {
+      const i = x * bpp;
+      let r: number, g: number, bl: number, a: number;
+      if (colorType === 0 || colorType === 4) {
+        r = g = bl = row[i];
+        a = colorType === 4 ? row[i + step] : key && row[i] === key[0] && depth === 8 ? 0 : 255;
+      } else if (colorType === 3) {
+        const index = row[i];
+        r = palette![index * 3] ?? 0;
+        g = palette![index * 3 + 1] ?? 0;
+        bl = palette![index * 3 + 2] ?? 0;
+        a = transparency && index < transparency.length ? transparency[index] : 255;
+      } else {
+        r = row[i];
+        g = row[i + step];
+        bl = row[i + 2 * step];
+        a =
+          colorType === 6
+            ? row[i + 3 * step]
+            : key && depth === 8 && r === key[0] && g === key[1] && bl === key[2]
+              ? 0
+              : 255;
+      }
+      const s = Math.floor(x / factor) * 5;
+      sums[s] += r * a;
+      sums[s + 1] += g * a;
+      sums[s + 2] += bl * a;
+      sums[s + 3] += a;
+      sums[s + 4]++;
+    }
+    y++;
+    if (y % factor === 0 || y === height) {
+      const o = (Math.ceil(y / factor) - 1) * outWidth * 4;
+      for (let x = 0; x < outWidth; x++) {
+        const s = x * 5;
+        const alpha = sums[s + 3];
+        out[o + x * 4] = alpha > 0 ? Math.round(sums[s] / alpha) : 0;
+        out[o + x * 4 + 1] = alpha > 0 ? Math.round(sums[s + 1] / alpha) : 0;
+        out[o + x * 4 + 2] = alpha > 0 ? Math.round(sums[s + 2] / alpha) : 0;
+        out[o + x * 4 + 3] = Math.round(alpha / sums[s + 4]);
+      }
+      sums.fill(0);
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const inflate = createInflate({ chunkSize: 256 * 1024 });
+    inflate.on('data', (chunk: Buffer) => {
+      try {
+        for (let i = 0; i < chunk.length && y < height;) {
+          const take = Math.min(chunk.length - i, rowBytes + 1 - filled);
+          pending.set(chunk.subarray(i, i + take), filled);
+          filled += take;
+          i += take;
+          if (filled === rowBytes + 1) {
+            [row, prev] = [prev, row];
+            row.set(pending.subarray(1));
+            unfilter(pending[0], row, prev, bpp);
+            addRow();
+            filled = 0;
+          }
+        }
+      } catch (err) {
+        inflate.destroy();
+        reject(err as Error);
+      }
+    });
+    inflate.on('error', reject);
+    inflate.on('end', () => (y < height ? reject(new Error('the image data is short')) : resolve()));
+    for (const part of idat) inflate.write(part);
+    inflate.end();
+  });
+  return { width: outWidth, height: outHeight, data: out };
+}
