@@ -136,6 +136,7 @@ describe('the provider registry', () => {
     expect(formatForFile('out/CAT.BMP')?.id).toBe('bmp');
     expect(formatForFile('cat.png')?.id).toBe('png');
     expect(formatForFile('cat.TIFF')?.id).toBe('tiff');
+    expect(formatForFile('scan.tif')?.id).toBe('tiff');
     expect(formatForFile('cat.webp')).toBeUndefined();
   });
 });

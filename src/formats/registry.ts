@@ -20,5 +20,5 @@ export function findFormat(id: string): OutputFormat {
 /** The format whose extension a file name has, if any. */
 export function formatForFile(file: string): OutputFormat | undefined {
   const ext = /\.([^./\\]+)$/.exec(file)?.[1]?.toLowerCase();
-  return FORMATS.find((f) => f.ext === ext);
+  return ext === undefined ? undefined : FORMATS.find((f) => f.ext === ext || f.aliases?.includes(ext));
 }

@@ -118,6 +118,7 @@ function valueBytes(entry: Entry): Buffer {
 export const tiff: OutputFormat = {
   id: 'tiff',
   ext: 'tiff',
+  aliases: ['tif'],
   description: 'uncompressed baseline TIFF: 1-bit bilevel for black and white (photometric set to match), else palette',
   maxColors: 256,
   encode: encodeTiff,

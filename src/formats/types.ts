@@ -12,6 +12,8 @@ export interface OutputFormat {
   id: string;
   /** File extension, without the dot. */
   ext: string;
+  /** Other extensions that name this format in `-o` (`tif` for TIFF). */
+  aliases?: readonly string[];
   description: string;
   maxColors: number;
   encode(image: IndexedImage, text: readonly TextEntry[]): Buffer;
