@@ -70,6 +70,35 @@ describe('imagegen task', () => {
     expect(image.bitmap.width).toBe(32);
   });
 
+  it('wait with --weave writes the lift plan and cloth preview beside the image; a bad map sends nothing', async () => {
+    const dir = setup();
+    const taskId = await submitTask();
+    const h = providerHarness(fake, dir);
+    const weave = { weave: true, tile: false, invert: false };
+    await runTask({ ...spec('wait', `dashscope:${taskId}`), weave }, h.resolved, h.services);
+    const [record] = h.rec.results;
+    expect(record).toMatchObject({ status: 'ok', taskId });
+    const stem = path.basename(record.output as string).replace(/\.png$/, '');
+    expect(readdirSync(dir).sort()).toEqual(['cloth.png', 'json', 'lift.bmp', 'png'].map((ext) => `${stem}.${ext}`));
+    const lift = await Jimp.read(record.lift as string);
+    expect([lift.bitmap.width, lift.bitmap.height]).toEqual([
+      32,
+      (await Jimp.read(record.output as string)).bitmap.height,
+    ]);
+    expect(record.cloth).toMatch(/\.cloth\.png$/);
+
+    const other = setup();
+    const bad = providerHarness(fake, other, {}, { weave: { map: '0=nosuch' } });
+    const polls = fake.count('GET', `/api/v1/tasks/${taskId}`);
+    const err = await runTask({ ...spec('wait', `dashscope:${taskId}`), weave }, bad.resolved, bad.services).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ kind: 'usage' });
+    expect((err as Error).message).toContain('nosuch');
+    expect(fake.count('GET', `/api/v1/tasks/${taskId}`)).toBe(polls);
+    expect(readdirSync(other)).toEqual([]);
+  });
+
   it('cancel cancels a queued task; show then says CANCELED as a failure', async () => {
     const dir = setup();
     const taskId = await submitTask();

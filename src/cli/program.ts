@@ -121,6 +121,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)');
   addOutputOptions(task);
   addLoomOptions(task);
+  addWeaveOptions(task);
   task.action(async (action: string, ref: string, _opts, cmd: Command) => {
     const { taskCommand } = await import('./commands/task.js');
     await taskCommand(ctx, globals(cmd), action, ref);

@@ -6,11 +6,13 @@ import path from 'node:path';
 import { resolveLoomSettings } from '../config/loom.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { findStyle } from '../config/styles.js';
+import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags } from '../config/weave.js';
 import { ProviderError, UsageError, throwIfAborted } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList } from '../providers/registry.js';
 import { decodeResult } from '../stages/acquire.js';
 import { finishLoom } from '../stages/finish.js';
+import { weaveStage } from '../stages/weave.js';
 import { checkTargets, writeLoomImage } from '../stages/write.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
 import { checkKeyCharacters, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
@@ -24,6 +26,8 @@ export interface TaskSpec extends OutputSpec {
   /** wait: the style whose loom pipeline finishes the result. */
   style: string;
   maxDownloadMb?: number;
+  /** wait: --weave, --tile, --invert, as for edit. */
+  weave?: WeaveFlags;
 }
 
 function parseRef(ref: string) {
@@ -79,22 +83,27 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
 
   const style = findStyle(spec.style, resolved.config.styles);
   const { loom, paletteSpec } = await resolveLoomSettings(resolved, style, fs);
+  const weave = resolveWeaveSettings(resolved, style, loom, spec.weave ?? NO_WEAVE);
   const format = chooseFormat(resolved, spec.output);
   const stem = `${provider.id}-${taskId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16)}.${style.name}`;
   const target = targetFor(spec, resolved, cwd, stem);
-  await checkTargets(target, fs);
+  await checkTargets(target, fs, { companions: weave ? weaveFileExts(weave) : [] });
   ctx.gate = await openGate(ctx, resolved, services);
   const started = services.now();
   const result = await client.wait(taskId, ctx);
   throwIfAborted(services.signal);
   const image = await decodeResult(result.bytes, provider, taskId);
   const finished = await finishLoom(image, loom, services.signal);
+  throwIfAborted(services.signal);
+  const woven = weave ? weaveStage(finished, weave, loom) : undefined;
   const meta = { style: style.name, source: provider.id, provider: provider.id, model: result.model, taskId };
   const written = await writeLoomImage(
     services,
     target,
     { result: finished, loom, paletteSpec, format, meta },
     services.signal,
+    undefined,
+    woven,
   );
   ui.info(`${provider.label} task ${taskId} → ${path.relative(cwd, written.image) || written.image}`);
   ui.result({
@@ -102,6 +111,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
     input: null,
     output: written.image,
     ...(written.report ? { report: written.report } : {}),
+    ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
     style: style.name,
     source: provider.id,
     provider: provider.id,

@@ -2,7 +2,7 @@
 import type { TaskAction, TaskSpec } from '../../jobs/task.js';
 import { UsageError } from '../../kernel/errors.js';
 import type { CliContext, GlobalOptions } from '../context.js';
-import { configFlags, maxDownloadOption, reportChoice } from '../options.js';
+import { configFlags, maxDownloadOption, reportChoice, weaveChoice } from '../options.js';
 import { createServices, loadConfig } from '../services.js';
 
 const ACTIONS: readonly TaskAction[] = ['show', 'wait', 'cancel'];
@@ -17,6 +17,7 @@ export async function taskCommand(
     throw new UsageError(`task: expected show, wait or cancel, got "${action}"`);
   }
   const services = await createServices(ctx, opts);
+  const weave = weaveChoice(opts);
   const spec: TaskSpec = {
     action: action as TaskAction,
     ref,
@@ -25,8 +26,9 @@ export async function taskCommand(
     force: opts.force === true,
     report: reportChoice(opts),
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
+    weave: weave.flags,
   };
-  const resolved = await loadConfig(ctx, opts, configFlags(opts), services);
+  const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
   const { runTask } = await import('../../jobs/task.js');
   await runTask(spec, resolved, services);
 }
