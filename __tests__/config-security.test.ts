@@ -9,6 +9,8 @@ import type { CliContext } from '../src/cli/context.js';
 import { loadConfig, nodeFs, type CliServices } from '../src/cli/services.js';
 import { loadConfigFile } from '../src/config/load.js';
 import { runEdit, type EditSpec } from '../src/jobs/edit.js';
+import { openGate, providerContext, taskLimits } from '../src/jobs/providers.js';
+import { findProvider } from '../src/providers/registry.js';
 import { UsageError } from '../src/kernel/errors.js';
 import type { Fs } from '../src/kernel/ports.js';
 import type { FakeProviders } from './helpers/fake-providers.js';
@@ -272,5 +274,21 @@ describe('the base URL notice', () => {
     const local = providerHarness(fake, dir);
     await runEdit({ ...spec, inputs: [SAMPLE], local: true, force: true }, local.resolved, local.services);
     expect(local.rec.lines.info.filter((l) => l.includes('requests to'))).toEqual([]);
+  });
+
+  it("says nothing of a region's own documented host", async () => {
+    const h = providerHarness(
+      fake,
+      newDir(),
+      { IMAGEGEN_DASHSCOPE_BASE_URL: '' },
+      {
+        providers: { dashscope: { region: 'singapore' } },
+      },
+    );
+    const provider = findProvider('dashscope')!;
+    const ctx = providerContext(provider, h.resolved, h.services, taskLimits(h.resolved));
+    expect(ctx.settings.baseUrl).toBe('https://dashscope-intl.aliyuncs.com');
+    await openGate(ctx, h.resolved, h.services);
+    expect(h.rec.lines.info.filter((l) => l.includes('requests to'))).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { AuthError, UsageError } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList, providersWith } from '../providers/registry.js';
 import type { ProviderGate } from '../providers/shared/gate.js';
+import { regionOfUrl } from '../providers/shared/regions.js';
 import {
   DEFAULT_DOWNLOAD_TIMEOUT_MS,
   DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -185,10 +186,15 @@ export async function openGate(
   });
 }
 
-/** One line when the provider's requests go somewhere other than its documented host (a proxy, a stand-in). */
+/**
+ * One line when the provider's requests go somewhere other than its documented hosts (a proxy, a stand-in);
+ * a region's own host is documented, and says nothing.
+ */
 function announceBaseUrl(ctx: ProviderContext, services: Services): void {
-  const standard = findProvider(ctx.provider.id)?.defaultBaseUrl;
+  const descriptor = findProvider(ctx.provider.id);
+  const standard = descriptor?.defaultBaseUrl;
   const { baseUrl } = ctx.settings;
   if (standard === undefined || new URL(baseUrl).href === new URL(standard).href) return;
+  if (regionOfUrl(descriptor?.regions ?? [], baseUrl)) return;
   services.ui.info(`sending ${ctx.provider.label} requests to ${baseUrl} (not the default ${standard})`);
 }
