@@ -39,7 +39,7 @@ import type { RgbaImage } from '../loom/types.js';
 import { formatName, readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
 import { JPEG_COLORSPACE, decodeJpegScaled, scaledSide } from './jpeg-turbo.js';
-import { checkPng } from './png-check.js';
+import { SHORT_DATA, checkPng } from './png-check.js';
 import { decodePngReduced } from './png-reduce.js';
 import { decodeFormats, formatFor, type Bitmap, type DecodeContext } from './wasm-codecs.js';
 
@@ -156,7 +156,8 @@ export async function decodeImage(
   }
   if (header.problem) throw corrupt(label, header.format, header.problem, false);
   const warnings = header.format === 'png' ? await checkPng(bytes) : [];
-  if (warnings.length > 0 && !options.lenient) throw corrupt(label, header.format, warnings[0], true);
+  const short = warnings.some((w) => w.startsWith(SHORT_DATA));
+  if (warnings.length > 0 && (!options.lenient || short)) throw corrupt(label, header.format, warnings[0], !short);
   // libjpeg warned about the data: the decoders below may say what is wrong; if they do not, it is still refused.
   let jpegWarned = false;
   if (header.format === 'jpeg') {

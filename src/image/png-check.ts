@@ -82,6 +82,12 @@ function inflatedLength(parts: Uint8Array[], limit: number): Promise<{ length: n
  * What is wrong with a PNG's structure or image data, most telling first; empty when nothing is. The
  * header's size has already been checked against the pixel limit.
  */
+/**
+ * How the problem of image data that ends before the last row begins: no decoder can make those rows (one
+ * fills them from whatever its memory held), so --lenient does not take it.
+ */
+export const SHORT_DATA = 'the image data is short';
+
 export async function checkPng(b: Uint8Array): Promise<string[]> {
   const problems: string[] = [];
   const idat: Uint8Array[] = [];
@@ -123,7 +129,7 @@ export async function checkPng(b: Uint8Array): Promise<string[]> {
   const expected = expectedDataBytes(width, height, depth * CHANNELS[colorType], interlace === 1);
   const { length, error } = await inflatedLength(idat, expected);
   if (error) problems.push(`the image data is corrupt (zlib: ${error})`);
-  else if (length < expected) problems.push(`the image data is short: ${length} of ${expected} bytes`);
+  else if (length < expected) problems.push(`${SHORT_DATA}: ${length} of ${expected} bytes`);
   // A CRC or checksum says less than missing data does: name the shortfall first.
   return problems.sort((a, b) => Number(a.includes('CRC')) - Number(b.includes('CRC')));
 }
