@@ -6,6 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { pngChunk } from '../src/formats/png.js';
 import { decodeImage } from '../src/image/decode.js';
 import { REDUCE_ABOVE_PIXELS, decodePngReduced } from '../src/image/png-reduce.js';
 import { InputError } from '../src/kernel/errors.js';
@@ -227,6 +229,27 @@ describe('big PNGs are decoded at reduced size', () => {
     expect([reduced!.width, reduced!.height]).toEqual([Math.ceil(37 / factor), Math.ceil(23 / factor)]);
     const expected = boxAverage(full, factor);
     Array.from(reduced!.data).forEach((v, i) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(1));
+  });
+
+  it('keeps the transparent colour of a big 16-bit PNG, as a small one keeps it', async () => {
+    // 16-bit RGB, 40 x 30, every pixel the tRNS colour: all transparent however it is decoded.
+    const [w, h] = [40, 30];
+    const header = Buffer.alloc(13);
+    header.writeUInt32BE(w, 0);
+    header.writeUInt32BE(h, 4);
+    header.set([16, 2, 0, 0, 0], 8);
+    const rows = Buffer.alloc(h * (1 + w * 6));
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) rows.set([0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc], y * (1 + w * 6) + 1 + x * 6);
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      pngChunk('IHDR', header),
+      pngChunk('tRNS', Buffer.from([0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc])),
+      pngChunk('IDAT', deflateSync(rows)),
+      pngChunk('IEND', new Uint8Array(0)),
+    ]);
+    const big = await decodeImage(png, 'big.png', { reduceAbovePixels: 100 });
+    expect(Array.from(big.data.filter((_, i) => i % 4 === 3)).every((a) => a === 0)).toBe(true);
   });
 
   it('decodeImage reduces a PNG over the threshold, and leaves a smaller one whole', async () => {

@@ -70,6 +70,8 @@ export async function decodePngReduced(
   if (width * height <= abovePixels || interlace !== 0 || (depth !== 8 && depth !== 16)) return undefined;
   const channels = CHANNELS[colorType];
   if (!channels || (colorType === 3 && (!palette || depth !== 8))) return undefined;
+  // A 16-bit transparent colour (tRNS of grey or RGB) is left to the whole decoder, which compares all 16 bits.
+  if (depth === 16 && transparency && (colorType === 0 || colorType === 2)) return undefined;
 
   const factor = Math.ceil(Math.sqrt((width * height) / abovePixels));
   const outWidth = Math.ceil(width / factor);
