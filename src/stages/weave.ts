@@ -8,6 +8,7 @@ import { encodeIndexedPng } from '../formats/png.js';
 import { UsageError } from '../kernel/errors.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { namedStructures } from '../config/weaves.js';
+import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
 import { assignStructures, parseWeaveMap } from '../loom/weave/assign.js';
@@ -37,10 +38,6 @@ export interface Woven {
   report: WeaveReport;
 }
 
-function hex(rgb: readonly number[]): string {
-  return `#${rgb.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
-}
-
 export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
   const design = result.image;
   const named = namedStructures(settings.weaves);
@@ -68,8 +65,8 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
     cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(cloth, [{ keyword: 'Software', text: 'imagegen' }]) },
     report: {
       map: settings.map,
-      warp: hex(settings.warp),
-      weft: hex(settings.weft),
+      warp: toHex(settings.warp[0], settings.warp[1], settings.warp[2]),
+      weft: toHex(settings.weft[0], settings.weft[1], settings.weft[2]),
       ...woven,
       lift: {
         format: format.id,

@@ -1,4 +1,5 @@
 /** From a design and one structure per colour to a lift plan whose floats are held, with what it took. */
+import { toHex } from '../color.js';
 import type { IndexedImage } from '../types.js';
 import { bindFloats, longestFloats, longestWarpWeft } from './floats.js';
 import { coverByColor, laySelvedges, layStructures, type LiftPlan } from './plan.js';
@@ -41,10 +42,6 @@ export interface WeaveResult {
 
 const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
 
-function hexOf(palette: Uint8Array, i: number): string {
-  return '#' + [0, 1, 2].map((k) => palette[i * 3 + k].toString(16).padStart(2, '0')).join('');
-}
-
 export function weaveDesign(design: IndexedImage, params: WeaveParams): WeaveResult {
   const plan = layStructures(design, params.structures);
   laySelvedges(plan, params.selvedge);
@@ -57,7 +54,7 @@ export function weaveDesign(design: IndexedImage, params: WeaveParams): WeaveRes
     plan,
     structures: params.structures.map((s, index) => ({
       index,
-      hex: hexOf(design.palette, index),
+      hex: toHex(design.palette[index * 3], design.palette[index * 3 + 1], design.palette[index * 3 + 2]),
       structure: s.name,
       repeat: `${s.width}x${s.height}`,
       warpCover: round4(warpCover(s)),
