@@ -199,6 +199,15 @@ describe('DashScope model families', () => {
     expect(error!.message).toContain('--expand is a wanx2.1-imageedit option');
     expect(fake.requests).toEqual([]);
   });
+
+  it('--function and --strength typed for a model without functions are refused, not dropped', async () => {
+    for (const instruction of [{ function: 'stylization_all' }, { strength: 0.5 }]) {
+      const { error } = await edit({ model: 'qwen-image-edit', instruction });
+      expect(error).toMatchObject({ kind: 'usage' });
+      expect(error!.message).toMatch(/^--(function|strength) is a wanx2.1-imageedit option; qwen-image-edit has/);
+    }
+    expect(fake.requests).toEqual([]);
+  });
 });
 
 describe('wanx2.1-imageedit function parameters', () => {

@@ -129,7 +129,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   const model = ctx.settings.model;
   if (spec.model !== undefined || remote || (spec.dryRun && !spec.local)) checkModel(provider, model);
   // Options typed on the command line are checked even for a local run; the whole instruction only when sent.
-  provider.checkInstruction?.({ ...spec.instruction, prompt: '' }, model);
+  provider.checkInstruction?.({ ...spec.instruction, prompt: '' }, model, true);
   if (remote || (spec.dryRun && !spec.local)) provider.checkInstruction?.(instruction, model);
   const read = (input: string) => readInput(services, input, path.resolve(cwd, input));
 

@@ -243,8 +243,11 @@ export interface ProviderDescriptor extends ProviderInfo {
   limits: GateLimits;
   /** Fields this provider adds to styles (styles.<name>.<field>), as its instruction takes them. */
   styleKeys?: Record<string, LeafSpec>;
-  /** Checks an edit instruction for the model before anything is sent (usage errors). */
-  checkInstruction?(instruction: EditInstruction, model: string): void;
+  /**
+   * Checks an edit instruction for the model before anything is sent (usage errors). `typed`: only the options
+   * typed on the command line, which are refused where the model would drop them (a style's are left out).
+   */
+  checkInstruction?(instruction: EditInstruction, model: string, typed?: boolean): void;
   /** Checks generate options before anything is sent and turns them into a request. */
   validateGenerate?(prompt: string, options: GenerateOptions, model: string): Promise<GenerateParams>;
   /** Loads the client: HTTP, task frames, encoders. */

@@ -31,9 +31,22 @@ const EXPAND_RANGE = { min: 1, max: 2 };
 const UPSCALE_RANGE = { min: 1, max: 4, integer: true };
 
 /** Checks what the instruction asks of the model; an unknown model is refused by `modelOf` before this. */
-function checkInstruction(instruction: EditInstruction, modelId: string): void {
+function checkInstruction(instruction: EditInstruction, modelId: string, typed = false): void {
   const model = dashscopeModel(modelId) ?? DASHSCOPE_MODELS[0];
   const takesFunctions = model.family === 'wanx-imageedit';
+  if (typed && !takesFunctions) {
+    const dropped = (
+      [
+        ['--function', instruction.function],
+        ['--strength', instruction.strength],
+      ] as const
+    ).find(([, value]) => value !== undefined);
+    if (dropped) {
+      throw new UsageError(`${dropped[0]} is a wanx2.1-imageedit option; ${model.id} has no edit functions`, {
+        hint: 'use -m wanx2.1-imageedit, or leave it out',
+      });
+    }
+  }
   if (
     instruction.function !== undefined &&
     !(DASHSCOPE_FUNCTIONS as readonly string[]).includes(instruction.function)
