@@ -4,7 +4,6 @@ import { AuthError, UsageError } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList, providersWith } from '../providers/registry.js';
 import type { ProviderGate } from '../providers/shared/gate.js';
-import { regionOfUrl } from '../providers/shared/regions.js';
 import {
   DEFAULT_DOWNLOAD_TIMEOUT_MS,
   DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -174,7 +173,7 @@ export async function openGate(
   services: Services,
 ): Promise<ProviderGate> {
   checkKeyCharacters(ctx.provider, resolved, services.env);
-  announceBaseUrl(ctx, services);
+  await announceBaseUrl(ctx, services);
   const { ProviderGate } = await import('../providers/shared/gate.js');
   return new ProviderGate(ctx.settings.limits, {
     now: services.now,
@@ -190,11 +189,12 @@ export async function openGate(
  * One line when the provider's requests go somewhere other than its documented hosts (a proxy, a stand-in);
  * a region's own host is documented, and says nothing.
  */
-function announceBaseUrl(ctx: ProviderContext, services: Services): void {
+async function announceBaseUrl(ctx: ProviderContext, services: Services): Promise<void> {
   const descriptor = findProvider(ctx.provider.id);
   const standard = descriptor?.defaultBaseUrl;
   const { baseUrl } = ctx.settings;
   if (standard === undefined || new URL(baseUrl).href === new URL(standard).href) return;
+  const { regionOfUrl } = await import('../providers/shared/regions.js');
   if (regionOfUrl(descriptor?.regions ?? [], baseUrl)) return;
   services.ui.info(`sending ${ctx.provider.label} requests to ${baseUrl} (not the default ${standard})`);
 }
