@@ -88,6 +88,22 @@ describe('libjpeg-turbo scaled decoding', () => {
   });
 });
 
+it('leaves pixels not yet released alone, and reuses the memory of released ones', async () => {
+  const first = (await decodeJpegScaled(HOPPER, 1))!;
+  const kept = Buffer.from(first.data);
+  const other = (await decodeJpegScaled(await smoothJpeg(), 1))!;
+  // `first` still holds its instance, so the second decode went to another one.
+  expect(other.data.buffer).not.toBe(first.data.buffer);
+  expect(Buffer.from(first.data).equals(kept)).toBe(true);
+  first.release();
+  first.release(); // a second call does nothing
+  other.release(); // an instance is kept already: this one is dropped
+  const again = (await decodeJpegScaled(HOPPER, 1))!;
+  expect(again.data.buffer).toBe(first.data.buffer);
+  expect(Buffer.from(again.data).equals(kept)).toBe(true);
+  again.release();
+});
+
 describe('decodeImage with reduceFor', () => {
   it('decodes a smooth JPEG at half size when the size asked for allows it, with its full size', async () => {
     const jpeg = await smoothJpeg();

@@ -71,6 +71,11 @@ export interface DecodedImage extends RgbaImage {
   fullWidth: number;
   fullHeight: number;
   warnings: string[];
+  /**
+   * Present when `data` lies in a decoder's memory (not copied out): call it once `data` is no longer read,
+   * so that the next decode reuses that memory instead of paging in more.
+   */
+  release?: () => void;
 }
 
 /**
@@ -245,10 +250,19 @@ async function decodeJpegTurbo(
     return undefined;
   }
   if (!decoded) return undefined;
-  if (decoded.warning && !lenient) return 'warned';
+  if (decoded.warning && !lenient) {
+    decoded.release();
+    return 'warned';
+  }
   const upright = applyOrientation(decoded, orientation);
   const warnings = decoded.warning ? ['libjpeg reports missing or corrupt data'] : [];
-  return { width: upright.width, height: upright.height, data: upright.data, fullWidth, fullHeight, warnings };
+  const image = { width: upright.width, height: upright.height, data: upright.data, fullWidth, fullHeight, warnings };
+  // A turned picture is a copy already.
+  if (upright.data !== decoded.data) {
+    decoded.release();
+    return image;
+  }
+  return { ...image, release: decoded.release };
 }
 
 function orientBitmap(bitmap: Bitmap, orientation: number): Bitmap {

@@ -32,10 +32,12 @@ export interface JpegInfo {
 export interface ScaledJpeg {
   width: number;
   height: number;
-  /** RGBA, row-major, alpha 255. */
+  /** RGBA, row-major, alpha 255: a view into the decoder's memory, valid until `release` is called. */
   data: Uint8Array;
   /** libjpeg warned: the data is corrupt or ends early, and the pixels may be partly grey. */
   warning: boolean;
+  /** Gives the decoder's memory back for the next decode; `data` must not be read afterwards. */
+  release(): void;
 }
 
 /** libjpeg stopped, or the file is not a JPEG it can read. */
@@ -103,23 +105,27 @@ const IMPORTS = {
 };
 
 let compiled: Promise<object> | undefined;
-let instance: Promise<TurboExports> | undefined;
+/** An instance no decode is using, kept so that its memory (already grown and paged in) serves the next. */
+let idle: TurboExports | undefined;
 
-function loadInstance(): Promise<TurboExports> {
+async function takeInstance(): Promise<TurboExports> {
   compiled ??= readFile(createRequire(import.meta.url).resolve('@cwasm/jpeg-turbo/jpeg-turbo.wasm'))
     .then((bytes) => wasm.compile(bytes))
     .catch((err) => {
       compiled = undefined;
       throw err;
     });
-  instance ??= compiled
-    .then((module) => wasm.instantiate(module, IMPORTS))
-    .then((made) => made.exports as TurboExports)
-    .catch((err) => {
-      instance = undefined;
-      throw err;
-    });
-  return instance;
+  const module = await compiled;
+  if (idle) {
+    const ready = idle;
+    idle = undefined;
+    return ready;
+  }
+  return (await wasm.instantiate(module, IMPORTS)).exports as TurboExports;
+}
+
+function giveBack(exports: TurboExports): void {
+  idle ??= exports;
 }
 
 /** The side of the image after scaling by 1 / denominator, as libjpeg rounds it (up). */
@@ -128,37 +134,41 @@ export function scaledSide(side: number, denominator: number): number {
 }
 
 /**
- * Runs `work` with the JPEG's bytes and a decompressor inside the instance, and frees both afterwards. After
- * a long jump the instance is dropped instead (its allocator's state is unknown).
+ * Runs `work` with the JPEG's bytes and a decompressor inside an instance, frees both afterwards and gives the
+ * instance back, unless `work` lent it out (its result points into the instance's memory). After a long jump
+ * the instance is dropped instead (its allocator's state is unknown).
  */
 async function withDecompressor<T>(
   bytes: Uint8Array,
-  work: (exports: TurboExports, handle: number, jpeg: number) => T,
+  work: (exports: TurboExports, handle: number, jpeg: number) => { value: T; lent: boolean },
 ): Promise<T> {
-  const exports = await loadInstance();
+  const exports = await takeInstance();
   const jpeg = exports.malloc(bytes.byteLength);
-  if (!jpeg) throw new JpegTurboError('out of memory for the JPEG data');
+  if (!jpeg) {
+    giveBack(exports);
+    throw new JpegTurboError('out of memory for the JPEG data');
+  }
   new Uint8Array(exports.memory.buffer, jpeg, bytes.byteLength).set(bytes);
   const handle = exports.tjInitDecompress();
   if (!handle) {
     exports.free(jpeg);
+    giveBack(exports);
     throw new JpegTurboError('could not make a decompressor');
   }
-  let result: T;
+  let result: { value: T; lent: boolean };
   try {
     result = work(exports, handle, jpeg);
   } catch (err) {
-    if (err instanceof LongJump) {
-      instance = undefined;
-      throw new JpegTurboError('libjpeg could not decode the data', { cause: err });
-    }
+    if (err instanceof LongJump) throw new JpegTurboError('libjpeg could not decode the data', { cause: err });
     exports.tjDestroy(handle);
     exports.free(jpeg);
+    giveBack(exports);
     throw err;
   }
   exports.tjDestroy(handle);
   exports.free(jpeg);
-  return result;
+  if (!result.lent) giveBack(exports);
+  return result.value;
 }
 
 /** Frees `pointer` after `work`, unless libjpeg jumped out of it (the instance is then dropped whole). */
@@ -188,7 +198,8 @@ function readHeader(exports: TurboExports, handle: number, jpeg: number, size: n
 /**
  * Decodes a JPEG at 1 / denominator of its size (1, 2, 4 or 8), as RGBA; `undefined` when `accept` refuses
  * what the header says (nothing is decoded then). CMYK and YCCK data are converted by libjpeg's plain formula
- * (no colour management).
+ * (no colour management). The pixels are not copied out of the decoder's memory: until the result is
+ * released, other decodes use another instance.
  */
 export function decodeJpegScaled(
   bytes: Uint8Array,
@@ -197,17 +208,27 @@ export function decodeJpegScaled(
 ): Promise<ScaledJpeg | undefined> {
   return withDecompressor(bytes, (exports, handle, jpeg) => {
     const info = readHeader(exports, handle, jpeg, bytes.byteLength);
-    if (!accept(info)) return undefined;
+    if (!accept(info)) return { value: undefined, lent: false };
     const width = scaledSide(info.width, denominator);
     const height = scaledSide(info.height, denominator);
     const size = width * height * 4;
     const out = exports.malloc(size);
     if (!out) throw new JpegTurboError(`out of memory for ${width} × ${height} pixels`);
-    return freeingAfter(exports, out, () => {
-      const status = exports.tjDecompress2(handle, jpeg, bytes.byteLength, out, width, width * 4, height, TJPF_RGBA, 0);
-      const data = new Uint8Array(size);
-      data.set(new Uint8Array(exports.memory.buffer, out, size));
-      return { width, height, data, warning: status !== 0 };
-    });
+    let status: number;
+    try {
+      status = exports.tjDecompress2(handle, jpeg, bytes.byteLength, out, width, width * 4, height, TJPF_RGBA, 0);
+    } catch (err) {
+      if (!(err instanceof LongJump)) exports.free(out);
+      throw err;
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      exports.free(out);
+      giveBack(exports);
+    };
+    const data = new Uint8Array(exports.memory.buffer, out, size);
+    return { value: { width, height, data, warning: status !== 0, release }, lent: true };
   });
 }

@@ -143,12 +143,17 @@ class TruncatedError extends Error {}
 
 // --- wasm-bindgen decoder (png) -----------------------------------------------------------------------------
 
+// The glue's own async init looks at the global Request, and that first look loads Node's fetch
+// implementation (undici) for nothing; its initSync takes the compiled module and touches no such global.
 const loadPng = once(async () => {
-  const mod = (await import('@jsquash/png/decode.js')) as unknown as {
-    init: (module: WasmModule) => Promise<unknown>;
-    decode: RawDecode;
-  };
-  await mod.init(await compileWasm('@jsquash/png/codec/pkg/squoosh_png_bg.wasm'));
+  const [mod, glue, compiled] = await Promise.all([
+    import('@jsquash/png/decode.js') as unknown as Promise<{ decode: RawDecode }>,
+    import('@jsquash/png/codec/pkg/squoosh_png.js') as unknown as Promise<{
+      initSync: (module: WasmModule) => unknown;
+    }>,
+    compileWasm('@jsquash/png/codec/pkg/squoosh_png_bg.wasm'),
+  ]);
+  glue.initSync(compiled);
   return mod.decode;
 });
 

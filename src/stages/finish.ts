@@ -79,6 +79,7 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
   let picture: RgbaImage;
   let height = loom.height;
   let inputWarnings: string[] = [];
+  let release: (() => void) | undefined;
   if (input.image) picture = input.image;
   else {
     // The grid is sized from the picture's full size, which a JPEG decoded reduced is not.
@@ -94,8 +95,14 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
     picture = decoded;
     inputWarnings = decoded.warnings;
     height = gridFor(decoded.fullWidth, decoded.fullHeight).height;
+    release = decoded.release;
   }
-  const result = await finishLoom(picture, { ...loom, height }, signal);
+  let result: LoomResult;
+  try {
+    result = await finishLoom(picture, { ...loom, height }, signal);
+  } finally {
+    release?.();
+  }
   const { format, meta, paletteSpec } = input.encode;
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
   throwIfAborted(signal);
