@@ -12,7 +12,9 @@
  * reaches a decoder.
  *
  * A PNG of more than REDUCE_ABOVE_PIXELS is decoded a row at a time at reduced size (src/image/png-reduce.ts),
- * so that its full-size pixels are never held.
+ * so that its full-size pixels are never held. A caller that wants the loom grid (decodeForGrid) has a PNG's
+ * rows go straight into the grid's resize instead, whatever its size: the full-size pixels are never held
+ * and the grid is the same.
  *
  * Data that is missing or corrupt (a PNG's CRCs, zlib stream and data length, src/image/png-check.ts; a
  * decoder's warnings) is an error, since the decoders would turn it into plausible but wrong pixels; with
@@ -35,12 +37,12 @@
  * ones given: CMYK, data that libjpeg stops on or warns about (unless `lenient`), any failure.
  */
 import { InputError } from '../kernel/errors.js';
-import type { RgbaImage } from '../loom/types.js';
+import type { RgbImage, RgbaImage } from '../loom/types.js';
 import { formatName, readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
 import { JPEG_COLORSPACE, decodeJpegScaled, scaledSide } from './jpeg-turbo.js';
 import { SHORT_DATA, checkPng } from './png-check.js';
-import { decodePngReduced } from './png-reduce.js';
+import { decodePngReduced, decodePngToGrid } from './png-reduce.js';
 import { decodeFormats, formatFor, type Bitmap, type DecodeContext } from './wasm-codecs.js';
 
 /** Largest image, in pixels, that decodeImage accepts unless told otherwise (10,000 × 10,000). */
@@ -141,12 +143,14 @@ function corrupt(label: string, format: HeaderFormat, problem: string, lenientHe
   );
 }
 
-/** Decodes an encoded image; `label` names it in errors (a path, or 'download'). */
-export async function decodeImage(
-  bytes: Uint8Array,
-  label: string,
-  options: DecodeOptions = {},
-): Promise<DecodedImage> {
+interface CheckedInput {
+  header: NonNullable<ReturnType<typeof readImageHeader>>;
+  /** What the PNG checks found (lenient only: otherwise it was thrown). */
+  warnings: string[];
+}
+
+/** Every check that comes before a decoder: format, size, header problems, a PNG's data. */
+async function checkInput(bytes: Uint8Array, label: string, options: DecodeOptions): Promise<CheckedInput> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const header = readImageHeader(bytes);
   if (!header) throw new InputError(`${label}: ${SUPPORTED}`);
@@ -163,6 +167,57 @@ export async function decodeImage(
   const warnings = header.format === 'png' ? await checkPng(bytes) : [];
   const short = warnings.some((w) => w.startsWith(SHORT_DATA));
   if (warnings.length > 0 && (!options.lenient || short)) throw corrupt(label, header.format, warnings[0], !short);
+  return { header, warnings };
+}
+
+/** A picture resized to its loom grid while it was decoded, so never held whole; and its size in the file. */
+export interface GridDecoded {
+  grid: RgbImage;
+  fullWidth: number;
+  fullHeight: number;
+  warnings: string[];
+}
+
+/**
+ * Decodes a picture for a loom grid of the size `grid` gives for the picture's full size: a sound PNG whose
+ * grid is no taller than itself is decoded a row at a time straight into the grid (src/image/png-reduce.ts),
+ * which is the same grid as the whole picture resized, at a fraction of the memory; anything else is decoded
+ * whole, as decodeImage does (a JPEG at reduced size when that is safe).
+ */
+export async function decodeForGrid(
+  bytes: Uint8Array,
+  label: string,
+  options: DecodeOptions,
+  grid: (width: number, height: number) => { width: number; height: number },
+  background?: readonly [number, number, number],
+): Promise<GridDecoded | DecodedImage> {
+  const checked = await checkInput(bytes, label, options);
+  const { header, warnings } = checked;
+  if (header.format === 'png' && warnings.length === 0) {
+    const streamed = await decodePngToGrid(bytes, grid, background).catch((err: unknown) => {
+      throw decodeFailure(label, err);
+    });
+    if (streamed) return { ...streamed, warnings };
+  }
+  return decodeChecked(bytes, label, { ...options, reduceFor: options.reduceFor ?? grid }, checked);
+}
+
+/** Decodes an encoded image; `label` names it in errors (a path, or 'download'). */
+export async function decodeImage(
+  bytes: Uint8Array,
+  label: string,
+  options: DecodeOptions = {},
+): Promise<DecodedImage> {
+  return decodeChecked(bytes, label, options, await checkInput(bytes, label, options));
+}
+
+async function decodeChecked(
+  bytes: Uint8Array,
+  label: string,
+  options: DecodeOptions,
+  { header, warnings }: CheckedInput,
+): Promise<DecodedImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   // libjpeg warned about the data: the decoders below may say what is wrong; if they do not, it is still refused.
   let jpegWarned = false;
   if (header.format === 'jpeg') {

@@ -1,14 +1,16 @@
 /**
- * Decodes a big PNG at reduced size, a row at a time, so that its full-size pixels are never held: the
- * image data is inflated as a stream, each row unfiltered against the one before, and every f × f block
- * of pixels averaged (weighted by alpha) into one. The loom grid is far smaller than such a picture, so
- * nothing it needs is lost, and memory stays near the size of the reduced image.
+ * Decodes a PNG a row at a time, so that its full-size pixels are never held: the image data is inflated as
+ * a stream and each row unfiltered against the one before. Each row then goes either straight into the loom
+ * grid's resize (decodePngToGrid), or, for a big picture wanted whole, into f × f blocks averaged (weighted by
+ * alpha) into one pixel each (decodePngReduced): the loom grid is far smaller than such a picture, so nothing
+ * it needs is lost, and memory stays near the size of the reduced image.
  *
- * Only what is common in big files takes this path: 8- or 16-bit samples, any colour type, not
- * interlaced. Anything else (and every small PNG) goes to the WebAssembly decoder whole.
+ * Only 8- or 16-bit samples of any colour type, not interlaced, take this path; anything else (and a small PNG
+ * wanted whole) goes to the WebAssembly decoder.
  */
 import { createInflate } from 'node:zlib';
-import type { RgbaImage } from '../loom/types.js';
+import { gridFromRows } from '../loom/resize.js';
+import type { RgbImage, RgbaImage } from '../loom/types.js';
 
 /** PNGs with more pixels than this are reduced while they are decoded, to at most this many. */
 export const REDUCE_ABOVE_PIXELS = 16_000_000;
@@ -40,14 +42,18 @@ function unfilter(filter: number, row: Uint8Array, prev: Uint8Array, bpp: number
   } else if (filter !== 0) throw new Error(`unknown row filter ${filter}`);
 }
 
-/**
- * The PNG decoded at 1/f of its size on each side, f the smallest whole factor that brings it within
- * `abovePixels`; `undefined` when it is small enough, or a kind this does not read.
- */
-export async function decodePngReduced(
-  b: Uint8Array,
-  abovePixels = REDUCE_ABOVE_PIXELS,
-): Promise<RgbaImage | undefined> {
+interface PngLayout {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  palette: Uint8Array | undefined;
+  transparency: Uint8Array | undefined;
+  idat: Uint8Array[];
+}
+
+/** The PNG's header and data chunks, or `undefined` for a kind this module does not read. */
+function readLayout(b: Uint8Array): PngLayout | undefined {
   let ihdr: Uint8Array | undefined;
   let palette: Uint8Array | undefined;
   let transparency: Uint8Array | undefined;
@@ -67,20 +73,22 @@ export async function decodePngReduced(
   const width = u32(ihdr, 0);
   const height = u32(ihdr, 4);
   const [depth, colorType, , , interlace] = ihdr.subarray(8, 13);
-  if (width * height <= abovePixels || interlace !== 0 || (depth !== 8 && depth !== 16)) return undefined;
+  if (interlace !== 0 || (depth !== 8 && depth !== 16)) return undefined;
   const channels = CHANNELS[colorType];
   if (!channels || (colorType === 3 && (!palette || depth !== 8))) return undefined;
   // A 16-bit transparent colour (tRNS of grey or RGB) is left to the whole decoder, which compares all 16 bits.
   if (depth === 16 && transparency && (colorType === 0 || colorType === 2)) return undefined;
+  return { width, height, depth, colorType, palette, transparency, idat };
+}
 
-  const factor = Math.ceil(Math.sqrt((width * height) / abovePixels));
-  const outWidth = Math.ceil(width / factor);
-  const outHeight = Math.ceil(height / factor);
-  const out = new Uint8Array(outWidth * outHeight * 4);
-  // Per reduced pixel of the band of rows under way: alpha-weighted red, green, blue, alpha, and count.
-  const sums = new Float64Array(outWidth * 5);
-  const step = depth / 8; // bytes per sample; of a 16-bit sample the high byte is used
-  const bpp = channels * step;
+/**
+ * Inflates the image data as a stream and hands each row, unfiltered and expanded to RGBA (of a 16-bit
+ * sample, the high byte), to `onRow`, in `out`.
+ */
+async function streamRows(layout: PngLayout, out: Uint8Array, onRow: () => void): Promise<void> {
+  const { width, height, depth, colorType, palette, transparency } = layout;
+  const step = depth / 8; // bytes per sample
+  const bpp = CHANNELS[colorType] * step;
   const rowBytes = width * bpp;
   let row = new Uint8Array(rowBytes);
   let prev = new Uint8Array(rowBytes);
@@ -95,9 +103,8 @@ export async function decodePngReduced(
         ? [transparency[1], transparency[3], transparency[5]]
         : undefined;
 
-  const addRow = () => {
-    for (let x = 0; x < width; x++) {
-      const i = x * bpp;
+  const expand = () => {
+    for (let x = 0, i = 0, o = 0; x < width; x++, i += bpp, o += 4) {
       let r: number, g: number, bl: number, a: number;
       if (colorType === 0 || colorType === 4) {
         r = g = bl = row[i];
@@ -119,10 +126,71 @@ export async function decodePngReduced(
               ? 0
               : 255;
       }
+      out[o] = r;
+      out[o + 1] = g;
+      out[o + 2] = bl;
+      out[o + 3] = a;
+    }
+    y++;
+    onRow();
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const inflate = createInflate({ chunkSize: 256 * 1024 });
+    inflate.on('data', (chunk: Buffer) => {
+      try {
+        for (let i = 0; i < chunk.length && y < height;) {
+          const take = Math.min(chunk.length - i, rowBytes + 1 - filled);
+          pending.set(chunk.subarray(i, i + take), filled);
+          filled += take;
+          i += take;
+          if (filled === rowBytes + 1) {
+            [row, prev] = [prev, row];
+            row.set(pending.subarray(1));
+            unfilter(pending[0], row, prev, bpp);
+            expand();
+            filled = 0;
+          }
+        }
+      } catch (err) {
+        inflate.destroy();
+        reject(err as Error);
+      }
+    });
+    inflate.on('error', reject);
+    inflate.on('end', () => (y < height ? reject(new Error('the image data is short')) : resolve()));
+    for (const part of layout.idat) inflate.write(part);
+    inflate.end();
+  });
+}
+
+/**
+ * The PNG decoded at 1/f of its size on each side, f the smallest whole factor that brings it within
+ * `abovePixels`; `undefined` when it is small enough, or a kind this does not read.
+ */
+export async function decodePngReduced(
+  b: Uint8Array,
+  abovePixels = REDUCE_ABOVE_PIXELS,
+): Promise<RgbaImage | undefined> {
+  const layout = readLayout(b);
+  if (!layout) return undefined;
+  const { width, height } = layout;
+  if (width * height <= abovePixels) return undefined;
+  const factor = Math.ceil(Math.sqrt((width * height) / abovePixels));
+  const outWidth = Math.ceil(width / factor);
+  const outHeight = Math.ceil(height / factor);
+  const out = new Uint8Array(outWidth * outHeight * 4);
+  // Per reduced pixel of the band of rows under way: alpha-weighted red, green, blue, alpha, and count.
+  const sums = new Float64Array(outWidth * 5);
+  const rgba = new Uint8Array(width * 4);
+  let y = 0;
+  await streamRows(layout, rgba, () => {
+    for (let x = 0; x < width; x++) {
+      const a = rgba[x * 4 + 3];
       const s = Math.floor(x / factor) * 5;
-      sums[s] += r * a;
-      sums[s + 1] += g * a;
-      sums[s + 2] += bl * a;
+      sums[s] += rgba[x * 4] * a;
+      sums[s + 1] += rgba[x * 4 + 1] * a;
+      sums[s + 2] += rgba[x * 4 + 2] * a;
       sums[s + 3] += a;
       sums[s + 4]++;
     }
@@ -139,34 +207,33 @@ export async function decodePngReduced(
       }
       sums.fill(0);
     }
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    const inflate = createInflate({ chunkSize: 256 * 1024 });
-    inflate.on('data', (chunk: Buffer) => {
-      try {
-        for (let i = 0; i < chunk.length && y < height;) {
-          const take = Math.min(chunk.length - i, rowBytes + 1 - filled);
-          pending.set(chunk.subarray(i, i + take), filled);
-          filled += take;
-          i += take;
-          if (filled === rowBytes + 1) {
-            [row, prev] = [prev, row];
-            row.set(pending.subarray(1));
-            unfilter(pending[0], row, prev, bpp);
-            addRow();
-            filled = 0;
-          }
-        }
-      } catch (err) {
-        inflate.destroy();
-        reject(err as Error);
-      }
-    });
-    inflate.on('error', reject);
-    inflate.on('end', () => (y < height ? reject(new Error('the image data is short')) : resolve()));
-    for (const part of idat) inflate.write(part);
-    inflate.end();
   });
   return { width: outWidth, height: outHeight, data: out };
+}
+
+/** A PNG resized to its loom grid as it is decoded, and the picture's size. */
+export interface PngGrid {
+  grid: RgbImage;
+  fullWidth: number;
+  fullHeight: number;
+}
+
+/**
+ * The PNG decoded a row at a time straight into the grid `size` asks for (given the picture's size), with
+ * transparency flattened onto `background`: the same grid as resizeToGrid of the whole picture, without ever
+ * holding it. `undefined` for a kind this module does not read, or a grid taller than the picture.
+ */
+export async function decodePngToGrid(
+  b: Uint8Array,
+  size: (width: number, height: number) => { width: number; height: number },
+  background?: readonly [number, number, number],
+): Promise<PngGrid | undefined> {
+  const layout = readLayout(b);
+  if (!layout) return undefined;
+  const { width, height } = layout;
+  const wanted = size(width, height);
+  const rows = gridFromRows(width, height, wanted.width, wanted.height, background);
+  if (!rows) return undefined;
+  await streamRows(layout, rows.row, () => rows.push());
+  return { grid: rows.finish(), fullWidth: width, fullHeight: height };
 }

@@ -8,7 +8,7 @@ import { CHOSEN_REACH, mapFloydSteinberg, mapOrdered, mapToPalette } from './map
 import { choosePalette } from './palette.js';
 import { removeSpecks } from './regions.js';
 import { gridHeight, resizeToGrid } from './resize.js';
-import type { IndexedImage, LoomSettings, RgbaImage } from './types.js';
+import type { IndexedImage, LoomSettings, RgbImage, RgbaImage } from './types.js';
 
 interface PaletteEntryStats {
   index: number;
@@ -44,7 +44,12 @@ function countIndices(indices: Uint8Array, colors: number): Int32Array {
 /** The stages of the pipeline, each named as it ends. */
 export type LoomStage = 'resize' | 'palette' | 'map' | 'clean';
 
-export function runLoomPipeline(source: RgbaImage, params: LoomSettings): LoomResult {
+/** A picture already resized to its grid (by a decoder that resizes the rows as they come). */
+export interface ReadyGrid {
+  grid: RgbImage;
+}
+
+export function runLoomPipeline(source: RgbaImage | ReadyGrid, params: LoomSettings): LoomResult {
   const stages = loomStages(source, params);
   for (;;) {
     const step = stages.next();
@@ -56,10 +61,17 @@ export function runLoomPipeline(source: RgbaImage, params: LoomSettings): LoomRe
  * The pipeline one stage at a time: it pauses after each, so that a caller can stop it there (on Ctrl-C)
  * instead of running it to the end. Its value is the result.
  */
-export function* loomStages(source: RgbaImage, params: LoomSettings): Generator<LoomStage, LoomResult, void> {
-  const width = params.width;
-  const height = params.height ?? gridHeight(width, source.width, source.height, params.density);
-  const grid = resizeToGrid(source, width, height, params.background);
+export function* loomStages(
+  source: RgbaImage | ReadyGrid,
+  params: LoomSettings,
+): Generator<LoomStage, LoomResult, void> {
+  let grid: RgbImage;
+  if ('grid' in source) grid = source.grid;
+  else {
+    const height = params.height ?? gridHeight(params.width, source.width, source.height, params.density);
+    grid = resizeToGrid(source, params.width, height, params.background);
+  }
+  const { width, height } = grid;
   yield 'resize';
 
   const fixed = params.palette !== undefined;

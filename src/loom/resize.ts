@@ -328,6 +328,119 @@ function emitRow(out: Uint8Array, start: number, acc: Float64Array, length: numb
   }
 }
 
+function rowContext(
+  data: Uint8Array | Uint8ClampedArray,
+  words: Uint32Array | undefined,
+  sw: number,
+  width: number,
+  background: readonly [number, number, number],
+): RowContext {
+  const hShrink = width <= sw;
+  return {
+    data,
+    words,
+    sw,
+    width,
+    bgR: SRGB_TO_LINEAR[background[0]],
+    bgG: SRGB_TO_LINEAR[background[1]],
+    bgB: SRGB_TO_LINEAR[background[2]],
+    spans: hShrink ? spans(sw, width) : undefined,
+    gather: hShrink ? undefined : axisWeights(sw, width),
+    line: new Float64Array(hShrink ? 0 : sw * 3),
+  };
+}
+
+/**
+ * The vertical shrink, fed the source rows in order: each adds into the output row it starts in and,
+ * straddling, the next; an output row is written out once no later source row adds to it.
+ */
+class VerticalShrink {
+  private acc: Float64Array;
+  private next: Float64Array;
+  private readonly none = new Float64Array(0);
+  private readonly vs: Spans;
+  private readonly out: Uint8Array;
+  private readonly stride: number;
+  private current = 0;
+  private y = 0;
+
+  constructor(
+    private readonly ctx: RowContext,
+    private readonly sh: number,
+    private readonly width: number,
+    private readonly height: number,
+  ) {
+    this.stride = width * 3;
+    this.out = new Uint8Array(width * height * 3);
+    this.acc = new Float64Array(this.stride);
+    this.next = new Float64Array(this.stride);
+    this.vs = spans(sh, height);
+  }
+
+  /** Adds the next source row, which is row `at` of the context's pixels. */
+  add(at: number): void {
+    const { vs, height, stride } = this;
+    const y = this.y++;
+    // Source row y lies in output row o, or straddles the edge between o and o + 1.
+    const o = Math.min(height - 1, Math.floor((y * height) / this.sh));
+    if (o !== this.current) {
+      emitRow(this.out, this.current * stride, this.acc, stride);
+      const done = this.acc;
+      this.acc = this.next;
+      this.next = done;
+      this.next.fill(0);
+      this.current = o;
+    }
+    const straddles = vs.end[o] === y && vs.right[o] !== 0;
+    if (straddles) addRow(this.ctx, at, this.acc, vs.right[o], this.next, vs.left[o + 1]);
+    else addRow(this.ctx, at, this.acc, vs.full, this.none, 0);
+  }
+
+  finish(): RgbImage {
+    emitRow(this.out, this.current * this.stride, this.acc, this.stride);
+    return { width: this.width, height: this.height, data: this.out };
+  }
+}
+
+/** A resize fed one source row at a time, for a decoder that streams rows (see gridFromRows). */
+export interface RowsToGrid {
+  /** Where the next source row goes: RGBA bytes, the source's width × 4. */
+  readonly row: Uint8Array;
+  /** Adds the row now in `row`. */
+  push(): void;
+  /** The grid, once every source row has been pushed. */
+  finish(): RgbImage;
+}
+
+/**
+ * resizeToGrid for a source that arrives a row at a time, never held whole; the same sums in the same
+ * order, so the grid is identical. Only for grids no taller than the source (`undefined` otherwise).
+ */
+export function gridFromRows(
+  srcWidth: number,
+  srcHeight: number,
+  width: number,
+  height: number,
+  background: readonly [number, number, number] = [255, 255, 255],
+): RowsToGrid | undefined {
+  if (height > srcHeight) return undefined;
+  const row = new Uint8Array(srcWidth * 4);
+  const ctx = rowContext(row, littleEndianWords(row, srcWidth), srcWidth, width, background);
+  const shrink = new VerticalShrink(ctx, srcHeight, width, height);
+  let pushed = 0;
+  return {
+    row,
+    push: () => {
+      if (pushed++ >= srcHeight) throw new Error('more rows than the source has');
+      shrink.add(0);
+    },
+    finish: () => {
+      if (pushed !== srcHeight) throw new Error(`${pushed} of ${srcHeight} rows pushed`);
+      return shrink.finish();
+    },
+  };
+}
+
 /**
  * Resizes an RGBA image to `width` × `height`, flattening alpha onto `background` (sRGB bytes).
  * Returns 3-byte sRGB pixels.
@@ -345,47 +458,17 @@ export function resizeToGrid(
   const sw = src.width;
   const sh = src.height;
   const stride = width * 3;
-  const out = new Uint8Array(width * height * 3);
-  const hShrink = width <= sw;
-  const ctx: RowContext = {
-    data: src.data,
-    words: littleEndianWords(src.data, sw * sh),
-    sw,
-    width,
-    bgR: SRGB_TO_LINEAR[background[0]],
-    bgG: SRGB_TO_LINEAR[background[1]],
-    bgB: SRGB_TO_LINEAR[background[2]],
-    spans: hShrink ? spans(sw, width) : undefined,
-    gather: hShrink ? undefined : axisWeights(sw, width),
-    line: new Float64Array(hShrink ? 0 : sw * 3),
-  };
-  let acc = new Float64Array(stride);
-  let next = new Float64Array(stride);
-  const none = new Float64Array(0);
+  const ctx = rowContext(src.data, littleEndianWords(src.data, sw * sh), sw, width, background);
 
   if (height <= sh) {
-    // Vertical shrink: each source row adds into the output row it starts in and, straddling, the next.
-    const vs = spans(sh, height);
-    let current = 0;
-    for (let y = 0; y < sh; y++) {
-      // Source row y lies in output row o, or straddles the edge between o and o + 1.
-      const o = Math.min(height - 1, Math.floor((y * height) / sh));
-      if (o !== current) {
-        emitRow(out, current * stride, acc, stride);
-        const done = acc;
-        acc = next;
-        next = done;
-        next.fill(0);
-        current = o;
-      }
-      const straddles = vs.end[o] === y && vs.right[o] !== 0;
-      if (straddles) addRow(ctx, y, acc, vs.right[o], next, vs.left[o + 1]);
-      else addRow(ctx, y, acc, vs.full, none, 0);
-    }
-    emitRow(out, current * stride, acc, stride);
-    return { width, height, data: out };
+    const shrink = new VerticalShrink(ctx, sh, width, height);
+    for (let y = 0; y < sh; y++) shrink.add(y);
+    return shrink.finish();
   }
 
+  const out = new Uint8Array(width * height * 3);
+  const acc = new Float64Array(stride);
+  const none = new Float64Array(0);
   // Vertical enlarge: each output row interpolates two source rows, and each source row feeds the few output
   // rows around it; gather instead, resampling each needed source row into one of two cached rows.
   const vw = axisWeights(sh, height);

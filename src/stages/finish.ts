@@ -4,13 +4,13 @@
  * every core works; the result comes back as plain data.
  */
 import { MAX_GRID_SIDE } from '../config/schema.js';
-import { decodeImage } from '../image/decode.js';
+import { decodeForGrid } from '../image/decode.js';
 import { UsageError, errorFromRecord, isImagegenError, throwIfAborted, type ErrorRecord } from '../kernel/errors.js';
 import type { WorkPool } from '../kernel/ports.js';
 import { findFormat } from '../formats/registry.js';
 import type { OutputMeta } from './report.js';
 import { encodeLoomImage, type EncodedLoomImage } from './write.js';
-import { loomStages, type LoomResult } from '../loom/pipeline.js';
+import { loomStages, type LoomResult, type ReadyGrid } from '../loom/pipeline.js';
 import { gridHeight } from '../loom/resize.js';
 import type { LoomSettings, RgbaImage } from '../loom/types.js';
 import type { WeaveSettings } from '../config/weave.js';
@@ -20,8 +20,15 @@ import { weaveStage, type Woven } from './weave.js';
  * Weaves a picture. Between the pipeline's stages it lets the event loop turn (a Ctrl-C is handled there, not
  * while a stage runs) and stops with InterruptedError once `signal` has fired.
  */
-export async function finishLoom(source: RgbaImage, settings: LoomSettings, signal?: AbortSignal): Promise<LoomResult> {
-  const height = settings.height ?? gridHeight(settings.width, source.width, source.height, settings.density);
+export async function finishLoom(
+  source: RgbaImage | ReadyGrid,
+  settings: LoomSettings,
+  signal?: AbortSignal,
+): Promise<LoomResult> {
+  const height =
+    'grid' in source
+      ? source.grid.height
+      : (settings.height ?? gridHeight(settings.width, source.width, source.height, settings.density));
   if (height > MAX_GRID_SIDE) {
     throw new UsageError(
       `the grid would be ${settings.width} × ${height}; at most ${MAX_GRID_SIDE} picks are allowed`,
@@ -76,7 +83,7 @@ export type FinishOutcome = ({ ok: true } & Finished) | { ok: false; error: Erro
 
 async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
   const { loom } = input;
-  let picture: RgbaImage;
+  let picture: RgbaImage | ReadyGrid;
   let height = loom.height;
   let inputWarnings: string[] = [];
   let release: (() => void) | undefined;
@@ -87,15 +94,17 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
       width: loom.width,
       height: loom.height ?? gridHeight(loom.width, w, h, loom.density),
     });
-    const decoded = await decodeImage(input.bytes!, input.label, {
-      maxPixels: input.maxPixels,
-      lenient: input.lenient,
-      reduceFor: gridFor,
-    });
+    const decoded = await decodeForGrid(
+      input.bytes!,
+      input.label,
+      { maxPixels: input.maxPixels, lenient: input.lenient },
+      gridFor,
+      loom.background,
+    );
     picture = decoded;
     inputWarnings = decoded.warnings;
     height = gridFor(decoded.fullWidth, decoded.fullHeight).height;
-    release = decoded.release;
+    if ('release' in decoded) release = decoded.release;
   }
   let result: LoomResult;
   try {
