@@ -30,16 +30,18 @@ async function readRegularFile(file: string, maxBytes: number): Promise<Buffer> 
     const limit = maxBytes + 1;
     const chunks: Buffer[] = [];
     let total = 0;
-    // The first read asks for one byte more than stat's size, so a file that did not change takes one read.
-    let ask = Math.min(limit, Math.max(stat.size + 1, 64 * 1024));
+    // The first read asks for stat's size, into a buffer of exactly that size and of its own (never Node's
+    // shared pool), so that the bytes of a file that did not change can be handed to a worker thread whole;
+    // the next read finds the end, or that the file grew.
+    let ask = Math.min(limit, Math.max(stat.size, 1));
     for (;;) {
-      const chunk = Buffer.allocUnsafe(ask);
+      const chunk = Buffer.allocUnsafeSlow(ask);
       const { bytesRead } = await handle.read(chunk, 0, ask, null);
       if (bytesRead === 0) break;
-      chunks.push(chunk.subarray(0, bytesRead));
+      chunks.push(bytesRead === ask ? chunk : chunk.subarray(0, bytesRead));
       total += bytesRead;
       if (total > maxBytes) throw fsError('EFBIG', `${file}: larger than ${maxBytes} bytes`);
-      ask = Math.min(limit - total, 1024 * 1024);
+      ask = Math.min(limit - total, 64 * 1024);
     }
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
   } finally {

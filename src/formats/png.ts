@@ -2,6 +2,7 @@
  * The PNG output format. Indexed-colour PNG encoder (colour type 3) over node:zlib: the smallest bit depth that holds the palette,
  * a PLTE chunk with exactly the palette, and optional iTXt chunks (UTF-8, so any prompt survives).
  */
+import * as zlib from 'node:zlib';
 import { deflateSync } from 'node:zlib';
 import type { IndexedImage, RgbImage } from '../loom/types.js';
 import { packRow } from './pack.js';
@@ -14,7 +15,11 @@ for (let n = 0; n < 256; n++) {
   CRC_TABLE[n] = c >>> 0;
 }
 
+/** zlib's own CRC-32 (Node 20.15 and later): many times faster than the loop below on big chunks. */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (nativeCrc32 && end - start > 64) return nativeCrc32(bytes.subarray(start, end)) >>> 0;
   let c = 0xffffffff;
   for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;

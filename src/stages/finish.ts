@@ -129,16 +129,26 @@ export async function finishBytesOutcome(input: FinishInput): Promise<FinishOutc
   }
 }
 
-/** Decodes and weaves a picture: on the pool's worker threads when there is one, else here. */
+/**
+ * Decodes and weaves a picture: on the pool's worker threads when there is one, else here. With a pool, a
+ * picture's bytes that fill their own buffer are moved to the worker: `input.bytes` is then emptied.
+ */
 export async function finishBytes(
   input: FinishInput,
   pool: WorkPool | undefined,
   signal?: AbortSignal,
 ): Promise<Finished> {
   if (!pool) return finishBytesHere(input, signal);
+  // The file's bytes are handed over, not copied (copying a batch of big files held up the main thread,
+  // and with it every worker): the caller does not read them again. A view into a shared pool is copied.
+  const bytes = input.bytes;
+  const own = bytes !== undefined && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   let outcome: FinishOutcome;
   try {
-    outcome = (await pool.run('finishBytes', input, { signal })) as FinishOutcome;
+    outcome = (await pool.run('finishBytes', input, {
+      signal,
+      ...(own && bytes.buffer instanceof ArrayBuffer ? { transfer: [bytes.buffer] } : {}),
+    })) as FinishOutcome;
   } catch (err) {
     throwIfAborted(signal);
     throw err;
