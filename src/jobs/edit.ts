@@ -163,8 +163,8 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   const journal = spec.journal
     ? await Journal.open(path.resolve(cwd, spec.journal), spec.resume === true, services)
     : undefined;
-  // One picture is woven here; a batch goes to the worker threads, with one more item under way than there
-  // are threads so that reading and writing overlap the weaving.
+  // One picture is woven here; a batch goes to the worker threads, as many items under way as there are
+  // threads (one more, reading ahead, measured no faster).
   const pool = inputs.length > 1 ? services.pool : undefined;
   const threads = pool?.threads ?? 1;
   await runJobs({
