@@ -162,8 +162,20 @@ function jpeg(b: Uint8Array): ImageHeader {
     p += length;
     if (marker === 0xda) {
       // Entropy-coded data: a marker is FF followed by a byte that is neither 00 (a stuffed FF) nor a
-      // restart marker.
-      while (p + 1 < b.length && !(b[p] === 0xff && b[p + 1] !== 0x00 && (b[p + 1] < 0xd0 || b[p + 1] > 0xd7))) p++;
+      // restart marker. The FF bytes are found by indexOf (native), which matters on files of megabytes.
+      while (p + 1 < b.length) {
+        const at = b.indexOf(0xff, p);
+        if (at < 0 || at + 1 >= b.length) {
+          p = b.length - 1;
+          break;
+        }
+        const next = b[at + 1];
+        if (next !== 0x00 && (next < 0xd0 || next > 0xd7)) {
+          p = at;
+          break;
+        }
+        p = at + 1;
+      }
     }
   }
   if (frames.count === 0)
