@@ -104,6 +104,21 @@ async function streamRows(layout: PngLayout, out: Uint8Array, onRow: () => void)
         : undefined;
 
   const expand = () => {
+    y++;
+    // The two common kinds, without a test per pixel: 8-bit RGBA is already the layout wanted.
+    if (depth === 8 && colorType === 6) out.set(row);
+    else if (depth === 8 && colorType === 2 && !key) {
+      for (let i = 0, o = 0; i < rowBytes; i += 3, o += 4) {
+        out[o] = row[i];
+        out[o + 1] = row[i + 1];
+        out[o + 2] = row[i + 2];
+        out[o + 3] = 255;
+      }
+    } else expandAny();
+    onRow();
+  };
+
+  const expandAny = () => {
     for (let x = 0, i = 0, o = 0; x < width; x++, i += bpp, o += 4) {
       let r: number, g: number, bl: number, a: number;
       if (colorType === 0 || colorType === 4) {
@@ -131,8 +146,6 @@ async function streamRows(layout: PngLayout, out: Uint8Array, onRow: () => void)
       out[o + 2] = bl;
       out[o + 3] = a;
     }
-    y++;
-    onRow();
   };
 
   await new Promise<void>((resolve, reject) => {
