@@ -4,6 +4,8 @@ import path from 'node:path';
 import { runCli } from './helpers/spawn.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
+const SAMPLE = path.resolve('samples/grace-hopper.jpg');
+
 describe('imagegen binary: config safety', () => {
   const newDir = tempDirsPerTest();
 
@@ -36,6 +38,17 @@ describe('imagegen binary: config safety', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${file}: writable by its group and others (mode 666)`);
     expect(r.stderr).toContain('chmod go-w');
+  });
+
+  it('runs a local edit whatever a provider it does not call is configured with', async () => {
+    const cwd = newDir();
+    const r = await runCli(['edit', SAMPLE, '--local', '--width', '32', '-o', path.join(cwd, 'out.png')], {
+      cwd,
+      env: { MODELSCOPE_API_KEY: 'ms-test-token-0000', IMAGEGEN_MODELSCOPE_BASE_URL: 'http://imagegen-test.invalid' },
+    });
+    expect(r.stderr).not.toContain('unencrypted');
+    expect(r.code).toBe(0);
+    expect(existsSync(path.join(cwd, 'out.png'))).toBe(true);
   });
 
   it('refuses a plain-http base URL to another machine before sending anything (exit 2)', async () => {

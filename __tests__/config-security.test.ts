@@ -206,28 +206,8 @@ describe('loadConfig in the CLI', () => {
     return { run, rec: h.rec, dir };
   }
 
-  it('refuses a plain-http base URL to another machine (exit 2), naming where it came from', async () => {
-    const { run } = load({ IMAGEGEN_DASHSCOPE_BASE_URL: 'http://proxy.example.com:8080' });
-    const error = await run.then(
-      () => undefined,
-      (err: unknown) => err as UsageError,
-    );
-    expect(error).toBeInstanceOf(UsageError);
-    expect(error?.message).toBe(
-      'providers.dashscope.baseUrl (env IMAGEGEN_DASHSCOPE_BASE_URL): http://proxy.example.com:8080 would send the key unencrypted; use https',
-    );
-  });
-
-  it('accepts https anywhere and plain http to this machine', async () => {
-    for (const url of [
-      'https://proxy.example.com',
-      'http://127.0.0.1:9',
-      'http://127.1.2.3',
-      'http://localhost:8080',
-      'http://[::1]:3000',
-    ]) {
-      await expect(load({ IMAGEGEN_MODELSCOPE_BASE_URL: url }).run).resolves.toBeDefined();
-    }
+  it('loads a plain-http base URL to another machine: only calling that provider is refused', async () => {
+    await expect(load({ IMAGEGEN_DASHSCOPE_BASE_URL: 'http://proxy.example.com:8080' }).run).resolves.toBeDefined();
   });
 
   it('reads through the services file system and shows the search warnings', async () => {
@@ -274,6 +254,35 @@ describe('the base URL notice', () => {
     const local = providerHarness(fake, dir);
     await runEdit({ ...spec, inputs: [SAMPLE], local: true, force: true }, local.resolved, local.services);
     expect(local.rec.lines.info.filter((l) => l.includes('requests to'))).toEqual([]);
+  });
+
+  it('refuses to call a provider whose base URL is plain http to another machine (exit 2), naming its source', async () => {
+    const h = providerHarness(fake, newDir(), { IMAGEGEN_DASHSCOPE_BASE_URL: 'http://proxy.example.com:8080' });
+    const before = fake.requests.length;
+    const ctx = providerContext(findProvider('dashscope')!, h.resolved, h.services, taskLimits(h.resolved));
+    const error = await openGate(ctx, h.resolved, h.services).then(
+      () => undefined,
+      (err: unknown) => err as UsageError,
+    );
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error?.message).toBe(
+      'providers.dashscope.baseUrl (env IMAGEGEN_DASHSCOPE_BASE_URL): http://proxy.example.com:8080 would send the key unencrypted; use https',
+    );
+    expect(fake.requests.length).toBe(before);
+  });
+
+  it('calls a provider over https anywhere and over plain http to this machine', async () => {
+    for (const url of [
+      'https://proxy.example.com',
+      'http://127.0.0.1:9',
+      'http://127.1.2.3',
+      'http://localhost:8080',
+      'http://[::1]:3000',
+    ]) {
+      const h = providerHarness(fake, newDir(), { IMAGEGEN_MODELSCOPE_BASE_URL: url });
+      const ctx = providerContext(findProvider('modelscope')!, h.resolved, h.services, taskLimits(h.resolved));
+      await expect(openGate(ctx, h.resolved, h.services)).resolves.toBeDefined();
+    }
   });
 
   it("says nothing of a region's own documented host", async () => {

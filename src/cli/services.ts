@@ -166,10 +166,9 @@ export async function loadConfig(
   flags: Record<string, FlagValue | undefined>,
   services: CliServices,
 ): Promise<ResolvedConfig> {
-  const [{ loadConfigFile }, { resolveConfig }, { checkBaseUrls }, { configuredKeys }] = await Promise.all([
+  const [{ loadConfigFile }, { resolveConfig }, { configuredKeys }] = await Promise.all([
     import('../config/load.js'),
     import('../config/resolve.js'),
-    import('../config/base-url.js'),
     import('../jobs/providers.js'),
   ]);
   const explicitPath = global.config ?? (ctx.env.IMAGEGEN_CONFIG || undefined);
@@ -183,8 +182,6 @@ export async function loadConfig(
   const resolved = resolveConfig({ file, env: ctx.env, flags });
   services.redactor.add(configuredKeys(resolved));
   for (const warning of resolved.warnings) services.ui.warn(warning);
-  // Before any command can send a key over plain http to another machine.
-  checkBaseUrls(resolved);
   if (file) services.ui.debug(`config: ${file.path}`);
   return resolved;
 }

@@ -6,6 +6,7 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError, isImagegenError } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
+import { isLoopbackHost } from '../kernel/hosts.js';
 import { providerList } from '../providers/registry.js';
 import { regionOfUrl } from '../providers/shared/regions.js';
 import type {
@@ -26,11 +27,6 @@ const SLOW_MS = 2000;
 /** A key as its last four characters; nothing of a key too short to show any. */
 function lastFour(key: string): string {
   return key.length >= 12 ? `…${key.slice(-4)}` : '…';
-}
-
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Key, base URL and model, and whether the online checks may use them (`true`), or why not. */
@@ -141,7 +137,7 @@ function baseUrlCheck(
   const from = describeSource(resolved.sources[`providers.${provider.id}.baseUrl`]);
   const shown = from === 'the default' ? base : `${base} (from ${from})`;
   const url = new URL(base);
-  const local = isLoopback(url.hostname);
+  const local = isLoopbackHost(url.hostname);
   if (url.protocol === 'http:' && !local) {
     return {
       record: failure(

@@ -1,5 +1,6 @@
 /** Which provider a job uses, and the context its calls run in (settings, limits, services). */
 import type { ResolvedConfig } from '../config/resolve.js';
+import { checkBaseUrl } from '../config/base-url.js';
 import { AuthError, UsageError } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList, providersWith } from '../providers/registry.js';
@@ -172,6 +173,7 @@ export async function openGate(
   resolved: ResolvedConfig,
   services: Services,
 ): Promise<ProviderGate> {
+  checkBaseUrl(resolved, ctx.provider);
   checkKeyCharacters(ctx.provider, resolved, services.env);
   await announceBaseUrl(ctx, services);
   const { ProviderGate } = await import('../providers/shared/gate.js');

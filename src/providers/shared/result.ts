@@ -4,14 +4,13 @@
  * expired or missing URL.
  */
 import { ImagegenError } from '../../kernel/errors.js';
+import { isLoopbackHost } from '../../kernel/hosts.js';
 import type { ProviderContext } from '../types.js';
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 function isLoopbackHttp(baseUrl: string): boolean {
   try {
     const url = new URL(baseUrl);
-    return url.protocol === 'http:' && (LOOPBACK.has(url.hostname) || url.hostname.startsWith('127.'));
+    return url.protocol === 'http:' && isLoopbackHost(url.hostname);
   } catch {
     return false;
   }
