@@ -3,6 +3,7 @@ import { deflateSync } from 'node:zlib';
 import { decodeForGrid, decodeImage } from '../src/image/decode.js';
 import { pngChunk } from '../src/formats/png.js';
 import { resizeToGrid } from '../src/loom/resize.js';
+import { damagedPngs } from './helpers/hostile-images.js';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
@@ -133,5 +134,19 @@ describe('a PNG decoded a row at a time into its grid', () => {
       pngChunk('IEND', new Uint8Array(0)),
     ]);
     await expect(decodeForGrid(short, 'short.png', {}, () => ({ width: 10, height: 5 }))).rejects.toThrow(/short\.png/);
+  });
+  it('says of a damaged PNG what the whole decode says, strict or lenient', async () => {
+    const outcome = (run: Promise<unknown>) =>
+      run.then(
+        (value) => ({ ok: true, warnings: (value as { warnings: string[] }).warnings }),
+        (err: Error) => ({ ok: false, message: err.message }),
+      );
+    for (const { name, bytes } of damagedPngs()) {
+      for (const lenient of [false, true]) {
+        const streamed = await outcome(decodeForGrid(bytes, name, { lenient }, () => ({ width: 8, height: 6 })));
+        const whole = await outcome(decodeImage(bytes, name, { lenient }));
+        expect([name, lenient, streamed]).toEqual([name, lenient, whole]);
+      }
+    }
   });
 });

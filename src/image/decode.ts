@@ -41,7 +41,7 @@ import type { RgbImage, RgbaImage } from '../loom/types.js';
 import { formatName, readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
 import { JPEG_COLORSPACE, decodeJpegScaled, scaledSide } from './jpeg-turbo.js';
-import { SHORT_DATA, checkPng } from './png-check.js';
+import { SHORT_DATA, checkPng, pngStructureSound } from './png-check.js';
 import { decodePngReduced, decodePngToGrid } from './png-reduce.js';
 import { decodeFormats, formatFor, type Bitmap, type DecodeContext } from './wasm-codecs.js';
 
@@ -149,8 +149,8 @@ interface CheckedInput {
   warnings: string[];
 }
 
-/** Every check that comes before a decoder: format, size, header problems, a PNG's data. */
-async function checkInput(bytes: Uint8Array, label: string, options: DecodeOptions): Promise<CheckedInput> {
+/** The checks of the header alone: format, size, what the header itself says is wrong. */
+function checkHeader(bytes: Uint8Array, label: string, options: DecodeOptions): CheckedInput['header'] {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const header = readImageHeader(bytes);
   if (!header) throw new InputError(`${label}: ${SUPPORTED}`);
@@ -164,6 +164,12 @@ async function checkInput(bytes: Uint8Array, label: string, options: DecodeOptio
     );
   }
   if (header.problem) throw corrupt(label, header.format, header.problem, false);
+  return header;
+}
+
+/** Every check that comes before a decoder: the header's, then a PNG's structure and data. */
+async function checkInput(bytes: Uint8Array, label: string, options: DecodeOptions): Promise<CheckedInput> {
+  const header = checkHeader(bytes, label, options);
   const warnings = header.format === 'png' ? await checkPng(bytes) : [];
   const short = warnings.some((w) => w.startsWith(SHORT_DATA));
   if (warnings.length > 0 && (!options.lenient || short)) throw corrupt(label, header.format, warnings[0], !short);
@@ -191,14 +197,14 @@ export async function decodeForGrid(
   grid: (width: number, height: number) => { width: number; height: number },
   background?: readonly [number, number, number],
 ): Promise<GridDecoded | DecodedImage> {
-  const checked = await checkInput(bytes, label, options);
-  const { header, warnings } = checked;
-  if (header.format === 'png' && warnings.length === 0) {
-    const streamed = await decodePngToGrid(bytes, grid, background).catch((err: unknown) => {
-      throw decodeFailure(label, err);
-    });
-    if (streamed) return { ...streamed, warnings };
+  const header = checkHeader(bytes, label, options);
+  // The streaming decoder inflates the data itself and fails on any fault in it, so the data is not inflated a
+  // first time to check it; when the stream fails, the full checks and decoders below decide, in their words.
+  if (header.format === 'png' && pngStructureSound(bytes)) {
+    const streamed = await decodePngToGrid(bytes, grid, background).catch(() => undefined);
+    if (streamed) return { ...streamed, warnings: [] };
   }
+  const checked = await checkInput(bytes, label, options);
   return decodeChecked(bytes, label, { ...options, reduceFor: options.reduceFor ?? grid }, checked);
 }
 

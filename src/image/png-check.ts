@@ -79,16 +79,19 @@ function inflatedLength(parts: Uint8Array[], limit: number): Promise<{ length: n
 }
 
 /**
- * What is wrong with a PNG's structure or image data, most telling first; empty when nothing is. The
- * header's size has already been checked against the pixel limit.
- */
-/**
  * How the problem of image data that ends before the last row begins: no decoder can make those rows (one
  * fills them from whatever its memory held), so --lenient does not take it.
  */
 export const SHORT_DATA = 'the image data is short';
 
-export async function checkPng(b: Uint8Array): Promise<string[]> {
+interface PngStructure {
+  problems: string[];
+  /** The image data chunks and the number of bytes they should inflate to; absent when that is not known. */
+  data?: { idat: Uint8Array[]; expected: number };
+}
+
+/** Everything checkPng checks but the image data's inflating: chunks, CRCs, IEND, IHDR's fields. */
+function readStructure(b: Uint8Array): PngStructure {
   const problems: string[] = [];
   const idat: Uint8Array[] = [];
   let ihdr: Uint8Array | undefined;
@@ -117,19 +120,40 @@ export async function checkPng(b: Uint8Array): Promise<string[]> {
     p += 12 + length;
   }
   if (!ended && problems.length === 0) problems.push('the file is cut short (no IEND chunk)');
-  if (!ihdr || ihdr.length < 13) return [...problems, 'the IHDR chunk is too short'];
+  if (!ihdr || ihdr.length < 13) return { problems: [...problems, 'the IHDR chunk is too short'] };
   const width = u32(ihdr, 0);
   const height = u32(ihdr, 4);
   const [depth, colorType, compression, filter, interlace] = ihdr.subarray(8, 13);
   if (!DEPTHS[colorType]?.includes(depth))
-    return [...problems, `IHDR gives colour type ${colorType} with bit depth ${depth}, which PNG does not define`];
+    return {
+      problems: [...problems, `IHDR gives colour type ${colorType} with bit depth ${depth}, which PNG does not define`],
+    };
   if (compression !== 0 || filter !== 0 || interlace > 1)
-    return [...problems, 'IHDR names a compression, filter or interlace method PNG does not define'];
-  if (idat.length === 0) return [...problems, 'there is no image data (IDAT chunk)'];
+    return { problems: [...problems, 'IHDR names a compression, filter or interlace method PNG does not define'] };
+  if (idat.length === 0) return { problems: [...problems, 'there is no image data (IDAT chunk)'] };
   const expected = expectedDataBytes(width, height, depth * CHANNELS[colorType], interlace === 1);
-  const { length, error } = await inflatedLength(idat, expected);
+  return { problems, data: { idat, expected } };
+}
+
+/**
+ * Whether the PNG's structure is sound (chunks, CRCs, IEND, IHDR's fields), its image data left unchecked:
+ * a decoder that inflates the data itself, and fails on any fault in it, needs no more before it starts.
+ */
+export function pngStructureSound(b: Uint8Array): boolean {
+  const { problems, data } = readStructure(b);
+  return problems.length === 0 && data !== undefined;
+}
+
+/**
+ * What is wrong with a PNG's structure or image data, most telling first; empty when nothing is. The
+ * header's size has already been checked against the pixel limit.
+ */
+export async function checkPng(b: Uint8Array): Promise<string[]> {
+  const { problems, data } = readStructure(b);
+  if (!data) return problems;
+  const { length, error } = await inflatedLength(data.idat, data.expected);
   if (error) problems.push(`the image data is corrupt (zlib: ${error})`);
-  else if (length < expected) problems.push(`${SHORT_DATA}: ${length} of ${expected} bytes`);
+  else if (length < data.expected) problems.push(`${SHORT_DATA}: ${length} of ${data.expected} bytes`);
   // A CRC or checksum says less than missing data does: name the shortfall first.
   return problems.sort((a, b) => Number(a.includes('CRC')) - Number(b.includes('CRC')));
 }
