@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { nodeFs } from '../src/cli/services.js';
 import { inputStem, slugify } from '../src/jobs/names.js';
@@ -104,6 +104,32 @@ describe('pairs of files', () => {
     await expect(writePair(nodeFs, derived(dir), image, report, controller.signal)).rejects.toMatchObject({
       kind: 'interrupted',
     });
+    expect(readdirSync(dir).sort()).toEqual(['x.json', 'x.png']);
+  });
+});
+
+describe('replacing with --force', () => {
+  const setup = tempDirsPerTest();
+
+  it('puts back what the image replaced when its report cannot be placed', async () => {
+    const dir = setup();
+    const file = path.join(dir, 'x.png');
+    writeFileSync(file, 'the old image');
+    const folder = path.join(dir, 'reports');
+    mkdirSync(folder); // a folder where the report should go: it cannot be replaced by a file
+    const target: Target = { dir, stem: 'x', force: true, report: folder, exact: file };
+    await expect(writePair(nodeFs, target, image, report)).rejects.toThrow(folder);
+    expect(readFileSync(file, 'utf8')).toBe('the old image');
+    expect(readdirSync(dir).sort()).toEqual(['reports', 'x.png']);
+  });
+
+  it('keeps nothing beside the set once it is placed', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, 'x.png'), 'the old image');
+    writeFileSync(path.join(dir, 'x.json'), 'the old report');
+    const target: Target = { dir, stem: 'x', force: true, report: true, exact: path.join(dir, 'x.png') };
+    await writePair(nodeFs, target, image, report);
+    expect(readFileSync(path.join(dir, 'x.png'), 'utf8')).toBe('image bytes');
     expect(readdirSync(dir).sort()).toEqual(['x.json', 'x.png']);
   });
 });

@@ -215,9 +215,14 @@ export async function writePair(
   };
   // The files of the set placed so far: taken back together if a later one cannot be placed.
   let placed: string[] = [];
+  // With --force, the files the set replaced, kept under another name until the whole set is placed: taking
+  // the set back puts them back, so that a failed write never loses what was there.
+  let kept: KeptFile[] = [];
   const takeBack = async () => {
     await Promise.all(placed.map((file) => fs.unlink(file).catch(() => undefined)));
     placed = [];
+    for (const { file, backup } of kept.reverse()) await fs.rename(backup, file).catch(() => undefined);
+    kept = [];
   };
   /** Runs a step after the image is placed; if the step fails, what was placed is taken back. */
   const orTakeBack = async <T>(step: () => Promise<T>): Promise<T> => {
@@ -242,17 +247,17 @@ export async function writePair(
       }
       throwIfAborted(signal);
       writing = exact;
-      await placeFixed(fs, imageTmp, exact, target.force);
+      await placeFixed(fs, imageTmp, exact, target.force, kept);
       placed.push(exact);
       await orTakeBack(async () => {
         for (const b of besideTmps) {
           writing = b.file;
-          await placeFixed(fs, b.tmp, b.file, target.force);
+          await placeFixed(fs, b.tmp, b.file, target.force, kept);
           placed.push(b.file);
         }
         if (reportTmp && fixedReport) {
           writing = fixedReport;
-          await placeFixed(fs, reportTmp, fixedReport, target.force);
+          await placeFixed(fs, reportTmp, fixedReport, target.force, kept);
         }
       });
       return reportTmp && fixedReport ? { image: exact, report: fixedReport } : { image: exact };
@@ -283,7 +288,7 @@ export async function writePair(
         if (report && fixedReport) {
           const reportTmp = await temp(fixedReport, report.render(imageFile));
           writing = fixedReport;
-          await placeFixed(fs, reportTmp, fixedReport, target.force);
+          await placeFixed(fs, reportTmp, fixedReport, target.force, kept);
           return true;
         }
         if (!besideReport || !reportFile) return true;
@@ -300,16 +305,46 @@ export async function writePair(
     }
     throw new OutputExistsError(path.join(target.dir, `${target.stem}.${image.ext}`));
   } catch (err) {
+    await takeBack();
     throw isImagegenError(err) ? err : new OutputError(writing, err);
   } finally {
+    // Whatever is still kept was replaced by a set that is now in place.
+    await Promise.all(kept.map(({ backup }) => fs.unlink(backup).catch(() => undefined)));
     await Promise.all(temps.map((tmp) => removeTemp(fs, tmp)));
   }
 }
 
-/** Moves a finished temp file to an exact path: replacing only with --force. */
-async function placeFixed(fs: Fs, tmp: string, file: string, force: boolean): Promise<void> {
-  if (force) await fs.rename(tmp, file);
-  else if (!(await placeExclusive(fs, tmp, file))) throw new OutputExistsError(file);
+/** A file replaced under --force, and the name it is kept under meanwhile. */
+interface KeptFile {
+  file: string;
+  backup: string;
+}
+
+/**
+ * Moves a finished temp file to an exact path: replacing only with --force, and then keeping the file it
+ * replaces (a hard link, or a copy where links are not to be had) in `kept`.
+ */
+async function placeFixed(fs: Fs, tmp: string, file: string, force: boolean, kept: KeptFile[]): Promise<void> {
+  if (!force) {
+    if (!(await placeExclusive(fs, tmp, file))) throw new OutputExistsError(file);
+    return;
+  }
+  const backup = tempNameFor(file);
+  const saved = await fs.link(file, backup).then(
+    () => true,
+    async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      await fs.copyFile(file, backup, true);
+      return true;
+    },
+  );
+  try {
+    await fs.rename(tmp, file);
+  } catch (err) {
+    if (saved) await fs.unlink(backup).catch(() => undefined);
+    throw err;
+  }
+  if (saved) kept.push({ file, backup });
 }
 
 export interface LoomImageOutput {
