@@ -3,6 +3,7 @@
  * other users can write or own, files that cannot be read, and plain-http base URLs to other machines.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CliContext } from '../src/cli/context.js';
@@ -165,13 +166,28 @@ describe('which config files are refused', () => {
     writeFileSync(file, '{"loom":{"colors":5}}');
     const fs: Fs = {
       ...nodeFs,
-      readText: async (f) => {
+      readFile: async (f, options) => {
         if (f === file) throw failure('EACCES', f);
-        return nodeFs.readText(f);
+        return nodeFs.readFile(f, options);
       },
     };
     await expect(loadConfigFile({ cwd: dir, home: dir, fs })).rejects.toThrow(
       `${file}: cannot be read (EACCES: permission denied)`,
+    );
+  });
+
+  it('refuses a pipe or an oversized file where a config file is looked for, without waiting', async () => {
+    const dir = newDir();
+    const fifo = path.join(dir, '.imagegenrc.json');
+    execFileSync('mkfifo', [fifo]);
+    await expect(loadConfigFile({ cwd: dir, home: dir })).rejects.toThrow(
+      `${fifo}: is not a regular file (a pipe, a socket or a device): not read`,
+    );
+    await expect(loadConfigFile({ cwd: dir, home: dir, explicitPath: fifo })).rejects.toThrow('not a regular file');
+    const big = path.join(newDir(), '.imagegenrc.json');
+    writeFileSync(big, `{"loom":{"colors":5},"pad":"${'x'.repeat(1024 * 1024)}"}`);
+    await expect(loadConfigFile({ cwd: path.dirname(big), home: path.dirname(big) })).rejects.toThrow(
+      'is larger than 1 MB',
     );
   });
 

@@ -6,48 +6,13 @@ import { constants, promises as fsp } from 'node:fs';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { InputError, InterruptedError } from '../kernel/errors.js';
 import type { Fs, Prompts, Services, Sleep, Stdio } from '../kernel/ports.js';
+import { readRegularFile } from '../kernel/fs.js';
 import { Redactor } from '../kernel/redact.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { isInteractive } from './context.js';
 import { gotHttpClient, loggingHttpClient } from './http.js';
 import type { FlagValue } from '../config/resolve.js';
 import { createTerminalUi, type TerminalUi } from './ui.js';
-
-function fsError(code: string, message: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code });
-}
-
-/**
- * At most `maxBytes` of a regular file. It is opened without blocking (a FIFO put in its place after a stat
- * would otherwise wait for a writer) and checked with fstat; the reading stops one byte past the cap, so a
- * file that grows, or lied about its size, is never read whole.
- */
-async function readRegularFile(file: string, maxBytes: number): Promise<Buffer> {
-  const handle = await fsp.open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw fsError('EFTYPE', `${file}: not a regular file`);
-    const limit = maxBytes + 1;
-    const chunks: Buffer[] = [];
-    let total = 0;
-    // The first read asks for stat's size, into a buffer of exactly that size and of its own (never Node's
-    // shared pool), so that the bytes of a file that did not change can be handed to a worker thread whole;
-    // the next read finds the end, or that the file grew.
-    let ask = Math.min(limit, Math.max(stat.size, 1));
-    for (;;) {
-      const chunk = Buffer.allocUnsafeSlow(ask);
-      const { bytesRead } = await handle.read(chunk, 0, ask, null);
-      if (bytesRead === 0) break;
-      chunks.push(bytesRead === ask ? chunk : chunk.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > maxBytes) throw fsError('EFBIG', `${file}: larger than ${maxBytes} bytes`);
-      ask = Math.min(limit - total, 64 * 1024);
-    }
-    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
-  } finally {
-    await handle.close();
-  }
-}
 
 export const nodeFs: Fs = {
   readFile: (file, options) =>

@@ -6,12 +6,14 @@
  *
  * Every file is checked before it is read or run, as ssh checks its own: it must belong to the current user
  * (or root) and must not be writable by its group or by others. A file that is there but cannot be read is
- * refused; a folder that cannot be looked into is a warning. Files are parsed with cosmiconfig's loaders.
+ * refused, as is one that is not a regular file (a pipe, a device) or is over a megabyte; a folder that cannot
+ * be looked into is a warning. Files are parsed with cosmiconfig's loaders.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, UsageError, describeError } from '../kernel/errors.js';
+import { readRegularFile } from '../kernel/fs.js';
 import type { Fs } from '../kernel/ports.js';
 import type { Loaders } from 'cosmiconfig';
 
@@ -42,7 +44,10 @@ export interface LoadedConfigFile {
   data: unknown;
 }
 
-type ConfigFs = Pick<Fs, 'stat' | 'readText'>;
+type ConfigFs = Pick<Fs, 'stat' | 'readFile'>;
+
+/** The most of a config file that is read: far more than any settings need. */
+const CONFIG_MAX_BYTES = 1024 * 1024;
 
 export interface LoadOptions {
   /** --config, or IMAGEGEN_CONFIG: read this file, skip the search. */
@@ -59,7 +64,8 @@ export interface LoadOptions {
 
 const nodeConfigFs: ConfigFs = {
   stat: (file) => fsp.stat(file),
-  readText: (file) => fsp.readFile(file, 'utf8'),
+  readFile: (file, options) =>
+    options?.maxBytes === undefined ? fsp.readFile(file) : readRegularFile(file, options.maxBytes),
 };
 
 export async function loadConfigFile(options: LoadOptions): Promise<LoadedConfigFile | undefined> {
@@ -75,6 +81,7 @@ export async function loadConfigFile(options: LoadOptions): Promise<LoadedConfig
       throw readError(file, err);
     }
     if (stats.isDirectory()) throw readError(file, Object.assign(new Error('is a folder'), { code: 'EISDIR' }));
+    if (!stats.isFile()) throw notRegular(file);
     checkOwnership(file, stats, uid);
     const data = await parseFile(file, await readText(fs, file));
     return { path: file, data: data ?? {} };
@@ -151,6 +158,8 @@ async function searchFolder(
       throw readError(file, err);
     }
     if (stats.isDirectory()) continue;
+    // A pipe would hold the run up waiting for a writer; a device could be read for ever.
+    if (!stats.isFile()) throw notRegular(file);
     if (place === 'package.json') {
       // Only its "imagegen" key is config; a package.json without one is no config file.
       const data = await parseFile(file, await readText(fs, file));
@@ -188,12 +197,20 @@ function checkOwnership(file: string, stats: { mode: number; uid: number }, uid:
   }
 }
 
+/**
+ * The file's text, read through a handle that is checked to be a regular file (it could have been swapped
+ * for a pipe since the look) and never past CONFIG_MAX_BYTES.
+ */
 async function readText(fs: ConfigFs, file: string): Promise<string> {
   try {
-    return await fs.readText(file);
+    return (await fs.readFile(file, { maxBytes: CONFIG_MAX_BYTES })).toString('utf8');
   } catch (err) {
     throw readError(file, err);
   }
+}
+
+function notRegular(file: string): ConfigError {
+  return new ConfigError(file, undefined, 'is not a regular file (a pipe, a socket or a device): not read');
 }
 
 /**
@@ -235,6 +252,9 @@ function readError(file: string, err: unknown): UsageError {
   const code = codeOf(err);
   if (code === 'ENOENT') return new ConfigError(file, undefined, 'no such file');
   if (code === 'EISDIR') return new ConfigError(file, undefined, 'is a folder, not a config file');
+  if (code === 'EFTYPE') return notRegular(file);
+  if (code === 'EFBIG')
+    return new ConfigError(file, undefined, `is larger than ${CONFIG_MAX_BYTES / 1024 / 1024} MB: not a config file`);
   const cause = code ? `${code}${reasonOf(err, code)}` : describeError(err);
   return new UsageError(`${file}: cannot be read (${cause})`, {
     hint: 'make it readable, or remove it; the settings in it would otherwise be silently missed',
