@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { NetworkError } from '../src/kernel/errors.js';
 import { runEdit, type EditSpec } from '../src/jobs/edit.js';
 import { Journal } from '../src/jobs/journal.js';
 import { nodeFs } from '../src/cli/services.js';
@@ -194,6 +195,73 @@ describe('edit --journal against the fake DashScope', () => {
     expect(fake.count('POST', SUBMIT)).toBe(0);
     expect(fake.requests.some((r) => r.method === 'GET' && r.path === `/api/v1/tasks/${taskId}`)).toBe(true);
     expect(again.rec.results).toEqual([expect.objectContaining({ status: 'ok', taskId, source: 'dashscope' })]);
+  });
+
+  it('never submits again an item whose submit got no answer: it fails with what to look for', async () => {
+    const dir = setup();
+    const journal = path.join(dir, 'j.ndjson');
+    const first = providerHarness(fake, dir);
+    // The submit reaches the fake, which makes the task, but its answer is lost on the way back.
+    const http = first.services.http;
+    first.services.http = {
+      ...http,
+      request: async (req) => {
+        const res = await http.request(req);
+        if (req.method === 'POST') throw new NetworkError('dashscope timed out', { code: 'ETIMEDOUT' });
+        return res;
+      },
+    };
+    await expect(runEdit(spec([SAMPLE], journal), first.resolved, first.services)).rejects.toMatchObject({
+      code: 'SubmitUnanswered',
+    });
+    expect(fake.count('POST', SUBMIT)).toBe(1);
+    expect(events(journal).map((e) => e.event)).toEqual(['queued', 'submitting', 'failed']);
+
+    fake.requests = [];
+    const again = providerHarness(fake, dir);
+    const error = await runEdit(spec([SAMPLE], journal, { resume: true }), again.resolved, again.services).then(
+      () => undefined,
+      (err: unknown) => err as Error & Record<string, unknown>,
+    );
+    expect(error).toMatchObject({ kind: 'network', code: 'SubmitUnanswered', provider: 'dashscope' });
+    expect(error?.message).toMatch(/^not submitted again: its submit to dashscope in an earlier run got no answer/);
+    expect(error?.hint).toMatch(/without --resume/);
+    expect(fake.count('POST', SUBMIT)).toBe(0);
+  });
+
+  it('does not submit again after a run that ended while its submit was under way', async () => {
+    const dir = setup();
+    const journal = path.join(dir, 'j.ndjson');
+    const item = `edit:${SAMPLE}`;
+    const at = new Date().toISOString();
+    writeFileSync(
+      journal,
+      [
+        { event: 'queued', item, at },
+        { event: 'submitting', item, provider: 'dashscope', model: 'wanx2.1-imageedit', at },
+      ]
+        .map((e) => JSON.stringify(e) + '\n')
+        .join(''),
+    );
+    const h = providerHarness(fake, dir);
+    await expect(runEdit(spec([SAMPLE], journal, { resume: true }), h.resolved, h.services)).rejects.toMatchObject({
+      code: 'SubmitUnanswered',
+    });
+    expect(fake.count('POST', SUBMIT)).toBe(0);
+    // A submit that was answered, even with a refusal, may be sent again.
+    writeFileSync(
+      journal,
+      JSON.stringify({
+        event: 'failed',
+        item,
+        error: { kind: 'usage', message: 'refused', provider: 'dashscope', status: 400 },
+        at,
+      }) + '\n',
+      { flag: 'a' },
+    );
+    const later = providerHarness(fake, dir);
+    await runEdit(spec([SAMPLE], journal, { resume: true }), later.resolved, later.services);
+    expect(fake.count('POST', SUBMIT)).toBe(1);
   });
 
   it('--resume without --journal is a usage error', async () => {

@@ -2,10 +2,12 @@
  * The batch journal (--journal FILE): one JSON line per event, each on the disk before the batch goes on,
  * so that a crash or `kill -9` loses nothing already paid for. With --resume, the same command again skips
  * items whose output is still there with the recorded hash, re-attaches to tasks submitted within the last
- * 24 hours (polled by task id, never submitted again), and runs the rest.
+ * 24 hours (polled by task id, never submitted again), and runs the rest, but for an item whose last submit
+ * got no answer: a task may have been made (and billed) for it, so it is not submitted again but fails with
+ * what to look for.
  */
 import { createHash } from 'node:crypto';
-import { UsageError, describeIoError, errorRecord, type ErrorRecord } from '../kernel/errors.js';
+import { ImagegenError, UsageError, describeIoError, errorRecord, type ErrorRecord } from '../kernel/errors.js';
 import type { Fs, Services } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
 import type { SubmittedTask } from '../providers/types.js';
@@ -15,6 +17,7 @@ const TASK_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
 export type JournalEvent =
   | { event: 'queued'; item: string; at: string }
+  | { event: 'submitting'; item: string; provider: string; model: string; at: string }
   | {
       event: 'submitted';
       item: string;
@@ -32,7 +35,12 @@ type Without<E, K extends PropertyKey> = E extends unknown ? Omit<E, K> : never;
 interface ItemHistory {
   submitted?: Extract<JournalEvent, { event: 'submitted' }>;
   finished?: Extract<JournalEvent, { event: 'finished' }>;
+  /** The item's last submit to this provider got no answer: a task may exist. */
+  unanswered?: { provider: string; requestId?: string };
 }
+
+/** The code of a submit that got no answer (see providers/shared/task.ts). */
+const SUBMIT_UNANSWERED = 'SubmitUnanswered';
 
 export class Journal {
   private readonly history = new Map<string, ItemHistory>();
@@ -77,12 +85,22 @@ export class Journal {
         throw new UsageError(`${this.file}:${i + 1}: not a journal line`, { hint: 'give --journal a journal file' });
       }
       const h = this.history.get(event.item) ?? {};
-      if (event.event === 'submitted') h.submitted = event;
-      else if (event.event === 'finished') h.finished = event;
-      // A failure ends the task's claim and the item runs anew, unless it was an interrupt that left the
-      // task running at the provider: that one is re-attached to.
-      else if (event.event === 'failed' && (event.error.kind !== 'interrupted' || event.error.code === 'TaskCanceled'))
-        h.submitted = undefined;
+      if (event.event === 'submitting') h.unanswered = { provider: event.provider };
+      else if (event.event === 'submitted') {
+        h.submitted = event;
+        h.unanswered = undefined;
+      } else if (event.event === 'finished') {
+        h.finished = event;
+        h.unanswered = undefined;
+      } else if (event.event === 'failed') {
+        if (event.error.code === SUBMIT_UNANSWERED && event.error.provider)
+          h.unanswered = { provider: event.error.provider, requestId: event.error.requestId };
+        // An interrupt may have cut a submit short as well; any other failure was an answer.
+        else if (event.error.kind !== 'interrupted') h.unanswered = undefined;
+        // A failure ends the task's claim and the item runs anew, unless it was an interrupt that left the
+        // task running at the provider: that one is re-attached to.
+        if (event.error.kind !== 'interrupted' || event.error.code === 'TaskCanceled') h.submitted = undefined;
+      }
       this.history.set(event.item, h);
     });
   }
@@ -102,6 +120,12 @@ export class Journal {
     if (!finished) return undefined;
     const hash = await sha256Of(this.services.fs, finished.output).catch(() => undefined);
     return hash === finished.sha256 ? finished : undefined;
+  }
+
+  /** The item's last submit to this provider, when it got no answer (so a task may exist). */
+  unansweredSubmit(item: string, provider: string): { requestId?: string } | undefined {
+    const unanswered = this.history.get(item)?.unanswered;
+    return unanswered?.provider === provider ? { requestId: unanswered.requestId } : undefined;
   }
 
   /** A task this provider accepted for the item within its lifetime and that has not ended since. */
@@ -133,6 +157,7 @@ async function sha256Of(fs: Fs, file: string): Promise<string> {
 /** What a journaled item's run is given: the task to re-attach to, and where to report a submit. */
 export interface TaskHooks {
   attachTo?: SubmittedTask;
+  onSubmitting?: () => Promise<void>;
   onSubmitted?: (task: SubmittedTask) => Promise<void>;
 }
 
@@ -152,14 +177,18 @@ export async function journaled(
   const done = await journal.intactOutput(item);
   if (done) return skipped(done.output, done.report);
   await journal.append({ event: 'queued', item });
+  const attachTo = provider ? journal.pendingTask(item, provider.id) : undefined;
+  const unanswered = provider && !attachTo ? journal.unansweredSubmit(item, provider.id) : undefined;
   const hooks: TaskHooks = provider
     ? {
-        attachTo: journal.pendingTask(item, provider.id),
+        attachTo,
+        onSubmitting: () => journal.append({ event: 'submitting', item, provider: provider.id, model: provider.model }),
         onSubmitted: (task) =>
           journal.append({ event: 'submitted', item, provider: provider.id, model: provider.model, ...task }),
       }
     : {};
   try {
+    if (provider && unanswered) throw notSubmittedAgain(provider.id, unanswered.requestId);
     const record = await run(hooks);
     if (record.status === 'ok' && typeof record.output === 'string' && record.output !== '-') {
       await journal.append({
@@ -175,4 +204,19 @@ export async function journaled(
     await journal.append({ event: 'failed', item, error: errorRecord(err) });
     throw err;
   }
+}
+
+/** An item whose submit in an earlier run got no answer: failed again, with what to look for, never resent. */
+function notSubmittedAgain(provider: string, requestId: string | undefined): ImagegenError {
+  const ids = requestId ? ` (request id ${requestId})` : '';
+  return new ImagegenError(
+    'network',
+    `not submitted again: its submit to ${provider} in an earlier run got no answer, so a task may have been created${ids}`,
+    {
+      provider,
+      code: SUBMIT_UNANSWERED,
+      requestId,
+      hint: 'look for the task in the provider console; if there is none, run this picture again without --resume',
+    },
+  );
 }

@@ -74,6 +74,11 @@ export interface ProviderContext {
   gate?: ProviderGate;
   /** A task submitted earlier (a resumed batch, `task wait`): poll it instead of submitting a new one. */
   attachTo?: SubmittedTask;
+  /**
+   * Told just before each submit is sent, and awaited (the journal writes it down: a run that ends before the
+   * answer leaves it there, so that a resumed run knows a task may exist).
+   */
+  onSubmitting?: () => Promise<void>;
   /** Told of each task as soon as it is submitted, before any poll (the journal writes it down). */
   onSubmitted?: (task: SubmittedTask) => Promise<void>;
 }

@@ -61,7 +61,8 @@ async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise
   const { gate } = ctx;
   // The deadline counts from the submit that made the task (a resumed wait: from now).
   let startedAt = ctx.now();
-  const attempt = () => {
+  const attempt = async () => {
+    await ctx.onSubmitting?.();
     startedAt = ctx.now();
     return spec.submit();
   };
