@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { Jimp } from 'jimp';
-import { decodeImage } from '../src/image/decode.js';
+import { decodeForGrid, decodeImage } from '../src/image/decode.js';
 import { JpegTurboError, decodeJpegScaled } from '../src/image/jpeg-turbo.js';
 import { applyOrientation } from '../src/image/orient.js';
 import { InputError } from '../src/kernel/errors.js';
@@ -102,6 +102,21 @@ it('leaves pixels not yet released alone, and reuses the memory of released ones
   expect(again.data.buffer).toBe(first.data.buffer);
   expect(Buffer.from(again.data).equals(kept)).toBe(true);
   again.release();
+});
+
+describe('who holds the pixels', () => {
+  it('decodeImage gives pixels of their own, which a worker thread can be sent; decodeForGrid lends them', async () => {
+    const whole = await decodeImage(HOPPER, 'hopper.jpg');
+    expect(whole.release).toBeUndefined();
+    expect(whole.data.byteLength).toBe(whole.data.buffer.byteLength);
+    expect(structuredClone(whole).data).toEqual(whole.data);
+    const lent = await decodeForGrid(HOPPER, 'hopper.jpg', {}, () => ({ width: 40, height: 47 }));
+    expect('release' in lent && typeof lent.release).toBe('function');
+    if ('release' in lent) {
+      expect(Buffer.from(lent.data).equals(Buffer.from(whole.data))).toBe(true);
+      lent.release!();
+    }
+  });
 });
 
 describe('decodeImage with reduceFor', () => {

@@ -121,6 +121,18 @@ describe('imagegen task', () => {
     });
   });
 
+  it('never sends the key over plain http to another machine, for show and cancel too', async () => {
+    const dir = setup();
+    const h = providerHarness(fake, dir, { IMAGEGEN_DASHSCOPE_BASE_URL: 'http://imagegen-test.invalid' });
+    for (const action of ['show', 'cancel', 'wait'] as const) {
+      await expect(runTask(spec(action, 'dashscope:abc'), h.resolved, h.services)).rejects.toMatchObject({
+        kind: 'usage',
+        message: expect.stringContaining('would send the key unencrypted'),
+      });
+    }
+    expect(fake.requests).toEqual([]);
+  });
+
   it('a task that outlasts the wait names the command that picks it up', async () => {
     const dir = setup();
     fake.dashscopeSteps = Array.from({ length: 200 }, () => 'RUNNING');

@@ -74,8 +74,9 @@ export interface DecodedImage extends RgbaImage {
   fullHeight: number;
   warnings: string[];
   /**
-   * Present when `data` lies in a decoder's memory (not copied out): call it once `data` is no longer read,
-   * so that the next decode reuses that memory instead of paging in more.
+   * Present when `data` lies in a decoder's memory (decodeForGrid's JPEGs, not copied out): call it once `data`
+   * is no longer read, so that the next decode reuses that memory instead of paging in more. Such pixels
+   * cannot go to a worker thread.
    */
   release?: () => void;
 }
@@ -205,7 +206,7 @@ export async function decodeForGrid(
     if (streamed) return { ...streamed, warnings: [] };
   }
   const checked = await checkInput(bytes, label, options);
-  return decodeChecked(bytes, label, { ...options, reduceFor: options.reduceFor ?? grid }, checked);
+  return decodeChecked(bytes, label, { ...options, reduceFor: options.reduceFor ?? grid }, checked, true);
 }
 
 /** Decodes an encoded image; `label` names it in errors (a path, or 'download'). */
@@ -217,17 +218,22 @@ export async function decodeImage(
   return decodeChecked(bytes, label, options, await checkInput(bytes, label, options));
 }
 
+/**
+ * Decodes a checked input. With `lend`, a JPEG's pixels may stay in the decoder's memory (the result has a
+ * `release`); otherwise they are always plain bytes of their own, which can go to a worker thread.
+ */
 async function decodeChecked(
   bytes: Uint8Array,
   label: string,
   options: DecodeOptions,
   { header, warnings }: CheckedInput,
+  lend = false,
 ): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   // libjpeg warned about the data: the decoders below may say what is wrong; if they do not, it is still refused.
   let jpegWarned = false;
   if (header.format === 'jpeg') {
-    const turbo = await decodeJpegTurbo(bytes, header, options.reduceFor, options.lenient === true);
+    const turbo = await decodeJpegTurbo(bytes, header, options.reduceFor, options.lenient === true, lend);
     if (turbo === 'warned') jpegWarned = true;
     else if (turbo) return turbo;
   }
@@ -283,6 +289,7 @@ async function decodeJpegTurbo(
   header: { width: number; height: number },
   reduceFor: DecodeOptions['reduceFor'],
   lenient: boolean,
+  lend: boolean,
 ): Promise<DecodedImage | 'warned' | undefined> {
   const { width, height } = header;
   if (!width || !height) return undefined;
@@ -318,12 +325,11 @@ async function decodeJpegTurbo(
   const upright = applyOrientation(decoded, orientation);
   const warnings = decoded.warning ? ['libjpeg reports missing or corrupt data'] : [];
   const image = { width: upright.width, height: upright.height, data: upright.data, fullWidth, fullHeight, warnings };
-  // A turned picture is a copy already.
-  if (upright.data !== decoded.data) {
-    decoded.release();
-    return image;
-  }
-  return { ...image, release: decoded.release };
+  if (lend && upright.data === decoded.data) return { ...image, release: decoded.release };
+  // A turned picture is a copy already; anything else is copied out, and the decoder's memory given back.
+  const own = upright.data === decoded.data ? new Uint8Array(decoded.data) : image.data;
+  decoded.release();
+  return { ...image, data: own };
 }
 
 function orientBitmap(bitmap: Bitmap, orientation: number): Bitmap {

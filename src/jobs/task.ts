@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { resolveLoomSettings } from '../config/loom.js';
+import { checkBaseUrl } from '../config/base-url.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { findStyle } from '../config/styles.js';
 import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags } from '../config/weave.js';
@@ -47,6 +48,8 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const { ui, fs, cwd } = services;
   const { provider, taskId } = parseRef(spec.ref);
   if (!resolved.config.providers[provider.id]?.apiKey) throw missingKeyError(provider);
+  // Every action sends the key, show and cancel before any gate is opened.
+  checkBaseUrl(resolved, provider);
   checkKeyCharacters(provider, resolved, services.env);
   const ctx = providerContext(provider, resolved, services, taskLimits(resolved, spec.maxDownloadMb));
   const client = (await provider.load()).task;
