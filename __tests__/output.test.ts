@@ -4,7 +4,7 @@ import path from 'node:path';
 import { nodeFs } from '../src/cli/services.js';
 import { inputStem, slugify } from '../src/jobs/names.js';
 import { OutputExistsError } from '../src/kernel/errors.js';
-import { writeFileAtomic } from '../src/kernel/fs.js';
+import { liveTempFiles, writeFileAtomic } from '../src/kernel/fs.js';
 import type { Fs } from '../src/kernel/ports.js';
 import { writePair, type PairFile, type Target } from '../src/stages/write.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
@@ -121,6 +121,31 @@ describe('replacing with --force', () => {
     await expect(writePair(nodeFs, target, image, report)).rejects.toThrow(folder);
     expect(readFileSync(file, 'utf8')).toBe('the old image');
     expect(readdirSync(dir).sort()).toEqual(['reports', 'x.png']);
+  });
+
+  it('never lists the file it keeps among the temporary files a quit at once removes', async () => {
+    const dir = setup();
+    const file = path.join(dir, 'x.png');
+    writeFileSync(file, 'the old image');
+    const before = new Set(liveTempFiles());
+    let temps: string[] = [];
+    let onDisk: string[] = [];
+    // Looks at the temporary files as the image replaces the old one.
+    const watching: Fs = {
+      ...nodeFs,
+      rename: async (from, to) => {
+        temps = liveTempFiles().filter((name) => !before.has(name));
+        onDisk = readdirSync(dir);
+        return nodeFs.rename(from, to);
+      },
+    };
+    const target: Target = { dir, stem: 'x', force: true, report: false, exact: file };
+    await writePair(watching, target, image, undefined);
+    // The old image is kept beside, and only the new image's temporary file is listed.
+    expect(onDisk.filter((name) => name.endsWith('.kept'))).toHaveLength(1);
+    expect(temps).toHaveLength(1);
+    expect(temps.map((name) => path.basename(name).endsWith('.tmp'))).toEqual([true]);
+    expect(readdirSync(dir)).toEqual(['x.png']);
   });
 
   it('keeps nothing beside the set once it is placed', async () => {

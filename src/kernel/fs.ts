@@ -35,6 +35,15 @@ export function tempNameFor(file: string): string {
   return name;
 }
 
+/**
+ * A name beside `file` to keep a replaced file under until the set that replaced it is in place:
+ * `.name.png.<pid>.<hex>.kept`. Not a temporary file: a quit at once must never remove it, as it may be the
+ * only copy left of what was there.
+ */
+export function keptNameFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.kept`);
+}
+
 /** Removes a temporary file, if it is there. */
 export async function removeTemp(fs: Fs, tmp: string): Promise<void> {
   await fs.unlink(tmp).catch(() => undefined);

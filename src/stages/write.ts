@@ -13,7 +13,7 @@ import {
   isImagegenError,
   throwIfAborted,
 } from '../kernel/errors.js';
-import { exists, placeExclusive, removeTemp, tempNameFor, writeFileAtomic } from '../kernel/fs.js';
+import { exists, keptNameFor, placeExclusive, removeTemp, tempNameFor, writeFileAtomic } from '../kernel/fs.js';
 import type { Fs, Services } from '../kernel/ports.js';
 import type { OutputFormat } from '../formats/types.js';
 import type { LoomResult } from '../loom/pipeline.js';
@@ -329,7 +329,7 @@ async function placeFixed(fs: Fs, tmp: string, file: string, force: boolean, kep
     if (!(await placeExclusive(fs, tmp, file))) throw new OutputExistsError(file);
     return;
   }
-  const backup = tempNameFor(file);
+  const backup = keptNameFor(file);
   const saved = await fs.link(file, backup).then(
     () => true,
     async (err: NodeJS.ErrnoException) => {
