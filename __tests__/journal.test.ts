@@ -229,6 +229,76 @@ describe('edit --journal against the fake DashScope', () => {
     expect(fake.count('POST', SUBMIT)).toBe(0);
   });
 
+  it('writes down a submit that was refused, so that a later interrupt does not hold the item back', async () => {
+    const dir = setup();
+    const journal = path.join(dir, 'j.ndjson');
+    const first = providerHarness(fake, dir);
+    const http = first.services.http;
+    let posts = 0;
+    // The first submit gets a 500 (no task), the retry goes through.
+    first.services.http = {
+      ...http,
+      request: async (req) =>
+        req.method === 'POST' && ++posts === 1
+          ? { status: 500, headers: {}, body: '{"code":"InternalError","message":"busy"}' }
+          : http.request(req),
+    };
+    await runEdit(spec([SAMPLE], journal), first.resolved, first.services);
+    expect(events(journal).map((e) => e.event)).toEqual([
+      'queued',
+      'submitting',
+      'refused',
+      'submitting',
+      'submitted',
+      'finished',
+    ]);
+    // Had the run been interrupted after the refusal, the item would run again on --resume.
+    const item = `edit:${SAMPLE}`;
+    const at = new Date().toISOString();
+    const other = path.join(dir, 'k.ndjson');
+    writeFileSync(
+      other,
+      [
+        { event: 'queued', item, at },
+        { event: 'submitting', item, provider: 'dashscope', model: 'wanx2.1-imageedit', at },
+        { event: 'refused', item, provider: 'dashscope', at },
+        { event: 'failed', item, error: { kind: 'interrupted', message: 'interrupted' }, at },
+      ]
+        .map((e) => JSON.stringify(e) + '\n')
+        .join(''),
+    );
+    fake.requests = [];
+    const again = providerHarness(fake, dir);
+    await runEdit(spec([SAMPLE], other, { resume: true, force: true }), again.resolved, again.services);
+    expect(fake.count('POST', SUBMIT)).toBe(1);
+  });
+
+  it("journals qwen-image-edit's one paid call as a submit, and never sends it again once unanswered", async () => {
+    const dir = setup();
+    const journal = path.join(dir, 'j.ndjson');
+    const first = providerHarness(fake, dir);
+    const http = first.services.http;
+    first.services.http = {
+      ...http,
+      request: async (req) => {
+        const res = await http.request(req);
+        if (req.method === 'POST') throw new NetworkError('dashscope timed out', { code: 'ETIMEDOUT' });
+        return res;
+      },
+    };
+    const model = { model: 'qwen-image-edit' };
+    await expect(runEdit(spec([SAMPLE], journal, model), first.resolved, first.services)).rejects.toMatchObject({
+      code: 'SubmitUnanswered',
+    });
+    expect(events(journal).map((e) => e.event)).toEqual(['queued', 'submitting', 'failed']);
+    fake.requests = [];
+    const again = providerHarness(fake, dir);
+    await expect(
+      runEdit(spec([SAMPLE], journal, { ...model, resume: true }), again.resolved, again.services),
+    ).rejects.toMatchObject({ code: 'SubmitUnanswered' });
+    expect(fake.requests.filter((r) => r.method === 'POST')).toEqual([]);
+  });
+
   it('does not submit again after a run that ended while its submit was under way', async () => {
     const dir = setup();
     const journal = path.join(dir, 'j.ndjson');

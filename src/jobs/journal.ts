@@ -18,6 +18,7 @@ const TASK_LIFETIME_MS = 24 * 60 * 60 * 1000;
 export type JournalEvent =
   | { event: 'queued'; item: string; at: string }
   | { event: 'submitting'; item: string; provider: string; model: string; at: string }
+  | { event: 'refused'; item: string; provider: string; at: string }
   | {
       event: 'submitted';
       item: string;
@@ -86,6 +87,7 @@ export class Journal {
       }
       const h = this.history.get(event.item) ?? {};
       if (event.event === 'submitting') h.unanswered = { provider: event.provider };
+      else if (event.event === 'refused') h.unanswered = undefined;
       else if (event.event === 'submitted') {
         h.submitted = event;
         h.unanswered = undefined;
@@ -158,6 +160,7 @@ async function sha256Of(fs: Fs, file: string): Promise<string> {
 export interface TaskHooks {
   attachTo?: SubmittedTask;
   onSubmitting?: () => Promise<void>;
+  onSubmitRefused?: () => Promise<void>;
   onSubmitted?: (task: SubmittedTask) => Promise<void>;
 }
 
@@ -183,6 +186,7 @@ export async function journaled(
     ? {
         attachTo,
         onSubmitting: () => journal.append({ event: 'submitting', item, provider: provider.id, model: provider.model }),
+        onSubmitRefused: () => journal.append({ event: 'refused', item, provider: provider.id }),
         onSubmitted: (task) =>
           journal.append({ event: 'submitted', item, provider: provider.id, model: provider.model, ...task }),
       }

@@ -79,6 +79,8 @@ export interface ProviderContext {
    * answer leaves it there, so that a resumed run knows a task may exist).
    */
   onSubmitting?: () => Promise<void>;
+  /** Told when a submit's failure shows that no task was made (an answer, or nothing sent), and awaited. */
+  onSubmitRefused?: () => Promise<void>;
   /** Told of each task as soon as it is submitted, before any poll (the journal writes it down). */
   onSubmitted?: (task: SubmittedTask) => Promise<void>;
 }

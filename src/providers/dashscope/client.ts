@@ -14,7 +14,7 @@ import type { PollOutcome } from '../shared/poll.js';
 import { failed, readKeyAnswer, timedRequest } from '../shared/probe.js';
 import { regionOfUrl } from '../shared/regions.js';
 import { withRetry } from '../shared/retry.js';
-import { runAsyncTask } from '../shared/task.js';
+import { journaledAttempt, maybeSubmitted, runAsyncTask } from '../shared/task.js';
 import type { EditInstruction, ProbeFinding, ProbeReport, ProviderClient, ProviderContext } from '../types.js';
 import { DASHSCOPE_REGIONS, dashscopeModel, type DashscopeModel } from './models.js';
 import { prepareForDashscope } from './prepare.js';
@@ -216,7 +216,10 @@ async function runSyncEdit(
       clearInterval(ticker);
     }
   };
-  const attempt = gate ? () => gate.submit(call, ctx.signal) : call;
+  // The call is the paid work itself: the journal is told of it as of a submit, and one that got no answer
+  // is never sent again.
+  const watched = journaledAttempt(ctx, call);
+  const attempt = gate ? () => gate.submit(watched, ctx.signal) : watched;
   const run = () =>
     withRetry(attempt, {
       retries: limits.retry.retries,
@@ -225,6 +228,8 @@ async function runSyncEdit(
       signal: ctx.signal,
       onRetry: (message) => ctx.ui.warn(`DashScope: ${message}`),
       retryRateLimit: !gate,
+    }).catch((err: unknown) => {
+      throw maybeSubmitted(err, ctx);
     });
   const answer = await (gate ? gate.task(run, ctx.signal) : run());
   const bytes = await fetchDashscopeResult(answer.url, undefined, ctx);

@@ -36,6 +36,15 @@ export function mayHaveArrived(err: unknown): boolean {
   return err instanceof ProviderError && err.status !== undefined && GATEWAY_TIMEOUTS.has(err.status);
 }
 
+/**
+ * A submit whose failure shows that no task was made: an answer from the service (not a gateway's timeout),
+ * or a connection that failed before anything was sent.
+ */
+export function madeNoTask(err: unknown): boolean {
+  if (err instanceof NetworkError) return NEVER_SENT.has(err.code ?? '');
+  return err instanceof ProviderError && err.status !== undefined && !GATEWAY_TIMEOUTS.has(err.status);
+}
+
 export function isRetryable(err: unknown, retryRateLimit = true): boolean {
   if (!isImagegenError(err) || mayHaveArrived(err)) return false;
   if (err.kind === 'rate-limit') return retryRateLimit && !(err instanceof ProviderError && err.exhausted);

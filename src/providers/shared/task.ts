@@ -6,7 +6,7 @@
 import { InterruptedError, NetworkError, ProviderError, isImagegenError } from '../../kernel/errors.js';
 import type { ProviderContext } from '../types.js';
 import { pollTask, type PollOutcome } from './poll.js';
-import { mayHaveArrived, withRetry } from './retry.js';
+import { madeNoTask, mayHaveArrived, withRetry } from './retry.js';
 
 export interface AsyncTaskSpec {
   /** One submit attempt; throws ProviderErrors, or a NetworkError carrying the request id it sent. */
@@ -39,7 +39,7 @@ export async function runAsyncTask(spec: AsyncTaskSpec, ctx: ProviderContext): P
  * A submit that got no answer, or only a gateway's timeout, after it was sent: the service may have made the
  * task (and may bill it). It is never sent again by itself; the error says so, with the request id sent.
  */
-function maybeSubmitted(err: unknown, ctx: ProviderContext): unknown {
+export function maybeSubmitted(err: unknown, ctx: ProviderContext): unknown {
   if (!mayHaveArrived(err)) return err;
   const e = err as NetworkError | ProviderError;
   const { label, id: provider } = ctx.provider;
@@ -56,16 +56,31 @@ function maybeSubmitted(err: unknown, ctx: ProviderContext): unknown {
   });
 }
 
+/**
+ * One submit attempt, with the journal told before it is sent and when its failure shows that no task was
+ * made; what lies between is a submit that may have made one.
+ */
+export function journaledAttempt<T>(ctx: ProviderContext, send: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    await ctx.onSubmitting?.();
+    try {
+      return await send();
+    } catch (err) {
+      if (madeNoTask(err)) await ctx.onSubmitRefused?.();
+      throw err;
+    }
+  };
+}
+
 async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise<AsyncTaskResult> {
   const { label, id: provider } = ctx.provider;
   const { gate } = ctx;
   // The deadline counts from the submit that made the task (a resumed wait: from now).
   let startedAt = ctx.now();
-  const attempt = async () => {
-    await ctx.onSubmitting?.();
+  const attempt = journaledAttempt(ctx, () => {
     startedAt = ctx.now();
     return spec.submit();
-  };
+  });
   const submitted =
     ctx.attachTo ??
     (await withRetry(gate ? () => gate.submit(attempt, ctx.signal) : attempt, {
