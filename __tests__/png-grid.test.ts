@@ -149,4 +149,37 @@ describe('a PNG decoded a row at a time into its grid', () => {
       }
     }
   });
+  it('leaves a palette or transparency given twice, late or too long to the whole decoder', async () => {
+    const good = png(10, 8, 3, 8, { palette: [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9] });
+    const iend = good.length - 12;
+    const idatAt = good.indexOf('IDAT') - 4;
+    const cases = {
+      'two palettes': Buffer.concat([
+        good.subarray(0, idatAt),
+        pngChunk('PLTE', Buffer.from([0, 0, 255, 0, 255, 255, 1, 2, 3, 4, 5, 6])),
+        good.subarray(idatAt),
+      ]),
+      'transparency after the data': Buffer.concat([
+        good.subarray(0, iend),
+        pngChunk('tRNS', Buffer.from([0])),
+        good.subarray(iend),
+      ]),
+      'more alpha values than colours': Buffer.concat([
+        good.subarray(0, idatAt),
+        pngChunk('tRNS', Buffer.from([0, 128, 50, 60, 70])),
+        good.subarray(idatAt),
+      ]),
+    };
+    for (const [name, bytes] of Object.entries(cases)) {
+      const streamed = await decodeForGrid(bytes, name, {}, () => ({ width: 5, height: 4 })).then(
+        (d) => ('grid' in d ? 'grid' : Buffer.from(resizeToGrid(d, 5, 4).data).toString('hex')),
+        (err: Error) => err.message,
+      );
+      const whole = await decodeImage(bytes, name).then(
+        (d) => Buffer.from(resizeToGrid(d, 5, 4).data).toString('hex'),
+        (err: Error) => err.message,
+      );
+      expect([name, streamed]).toEqual([name, whole]);
+    }
+  });
 });

@@ -62,6 +62,10 @@ function readLayout(b: Uint8Array): PngLayout | undefined {
     const length = u32(b, p);
     const type = String.fromCharCode(b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
     const data = b.subarray(p + 8, p + 8 + length);
+    // A palette or transparency given twice, or after the image data, is left to the whole decoder, whose
+    // reading of it (the first one; an error) is the one that counts.
+    if ((type === 'PLTE' || type === 'tRNS') && (idat.length > 0 || (type === 'PLTE' ? palette : transparency)))
+      return undefined;
     if (type === 'IHDR') ihdr = data;
     else if (type === 'PLTE') palette = data;
     else if (type === 'tRNS') transparency = data;
@@ -76,6 +80,12 @@ function readLayout(b: Uint8Array): PngLayout | undefined {
   if (interlace !== 0 || (depth !== 8 && depth !== 16)) return undefined;
   const channels = CHANNELS[colorType];
   if (!channels || (colorType === 3 && (!palette || depth !== 8))) return undefined;
+  // So is a palette of a length PNG does not allow, or more alpha values than palette entries.
+  if (
+    palette &&
+    (palette.length % 3 !== 0 || (colorType === 3 && transparency && transparency.length > palette.length / 3))
+  )
+    return undefined;
   // A 16-bit transparent colour (tRNS of grey or RGB) is left to the whole decoder, which compares all 16 bits.
   if (depth === 16 && transparency && (colorType === 0 || colorType === 2)) return undefined;
   return { width, height, depth, colorType, palette, transparency, idat };
