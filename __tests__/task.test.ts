@@ -9,7 +9,7 @@ import { Jimp } from 'jimp';
 import { runEdit } from '../src/jobs/edit.js';
 import { runTask, type TaskSpec } from '../src/jobs/task.js';
 import type { FakeProviders } from './helpers/fake-providers.js';
-import { DASHSCOPE_KEY, providerHarness, startFake } from './helpers/provider-setup.js';
+import { DASHSCOPE_KEY, fakeEnv, providerHarness, startFake } from './helpers/provider-setup.js';
 import { runCli } from './helpers/spawn.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
@@ -162,5 +162,15 @@ describe('imagegen task', () => {
     const r = await runCli(['task', 'frob', 'dashscope:abc'], { cwd: setup() });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('task: expected show, wait or cancel, got "frob"');
+  });
+
+  it('the binary exits 2 for show or cancel given options that only wait takes, before anything is sent', async () => {
+    const r = await runCli(['task', 'cancel', 'dashscope:abc', '--width', '40', '-o', 'x.png'], {
+      cwd: setup(),
+      env: fakeEnv(fake),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('task cancel takes no --output, --width: such options are for task wait');
+    expect(fake.requests).toEqual([]);
   });
 });

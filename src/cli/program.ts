@@ -124,7 +124,11 @@ export function buildProgram(ctx: CliContext): Command {
   addWeaveOptions(task);
   task.action(async (action: string, ref: string, _opts, cmd: Command) => {
     const { taskCommand } = await import('./commands/task.js');
-    await taskCommand(ctx, globals(cmd), action, ref);
+    // The options typed, for show and cancel, which take none of them.
+    const typed = cmd.options
+      .filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli')
+      .map((o) => o.long ?? o.flags);
+    await taskCommand(ctx, globals(cmd), action, ref, typed);
   });
 
   program

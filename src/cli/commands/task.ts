@@ -12,9 +12,15 @@ export async function taskCommand(
   opts: GlobalOptions & Record<string, unknown>,
   action: string,
   ref: string,
+  typed: readonly string[] = [],
 ): Promise<void> {
   if (!(ACTIONS as readonly string[]).includes(action)) {
     throw new UsageError(`task: expected show, wait or cancel, got "${action}"`);
+  }
+  if (action !== 'wait' && typed.length > 0) {
+    throw new UsageError(`task ${action} takes no ${typed.join(', ')}: such options are for task wait`, {
+      hint: `imagegen task ${action} ${ref}`,
+    });
   }
   const services = await createServices(ctx, opts);
   const weave = weaveChoice(opts);
