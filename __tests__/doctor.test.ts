@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { runDoctor, type CheckRecord, type DoctorSpec } from '../src/jobs/doctor.js';
 import type { ImagegenError } from '../src/kernel/errors.js';
-import type { HttpClient } from '../src/kernel/ports.js';
+import type { Fs, HttpClient } from '../src/kernel/ports.js';
+import { nodeFs } from '../src/cli/services.js';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, MODELSCOPE_KEY, fakeEnv, startFake } from './helpers/provider-setup.js';
 import { testServices } from './helpers/services.js';
@@ -43,12 +44,13 @@ interface Run {
 async function doctor(
   cwd: string,
   env: Record<string, string>,
-  options: { offline?: boolean; spec?: Partial<DoctorSpec>; http?: HttpClient; home?: string } = {},
+  options: { offline?: boolean; spec?: Partial<DoctorSpec>; http?: HttpClient; home?: string; fs?: Fs } = {},
 ): Promise<Run> {
   const { services } = testServices(cwd, {
     env,
     home: options.home ?? cwd,
     ...(options.http ? { http: options.http } : {}),
+    ...(options.fs ? { fs: options.fs } : {}),
   });
   const records: CheckRecord[] = [];
   const error = await runDoctor({ offline: options.offline ?? false, flags: {}, ...options.spec }, services, (r) =>
@@ -379,6 +381,22 @@ describe('imagegen doctor (job)', () => {
     expect(values[1]).toMatchObject({ status: 'warning' });
     expect(values[1].message).toContain('unknown key surprise');
     expect(run.one('loom').message).toMatch(/^320 ends, 8 colours/);
+  });
+
+  it('warns of a folder the config search could not look into', async () => {
+    const dir = tmp();
+    const locked = path.join(dir, 'locked');
+    const fs: Fs = {
+      ...nodeFs,
+      stat: async (file) => {
+        if (path.dirname(file) === locked) throw Object.assign(new Error(`EACCES: ${file}`), { code: 'EACCES' });
+        return nodeFs.stat(file);
+      },
+    };
+    mkdirSync(locked);
+    const run = await doctor(locked, fakeEnv(fake), { offline: true, home: dir, fs });
+    expect(run.one('config.search')).toMatchObject({ status: 'warning' });
+    expect(run.one('config.search').message).toContain(`${locked}: cannot look for a config file here (EACCES)`);
   });
 
   it('a config file named by --config is read, and said to be', async () => {

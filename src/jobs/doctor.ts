@@ -112,12 +112,21 @@ function mostSerious(records: readonly CheckRecord[]): ImagegenError | undefined
 async function configChecks(spec: DoctorSpec, services: Services, add: Report): Promise<ResolvedConfig | undefined> {
   const { cwd, home, env } = services;
   let file: LoadedConfigFile | undefined;
+  // Folders the search could not look into: a config there, if any, would be missed.
+  const unsearched: string[] = [];
   try {
-    file = await loadConfigFile({ explicitPath: spec.configFile?.path, cwd, home });
+    file = await loadConfigFile({
+      explicitPath: spec.configFile?.path,
+      cwd,
+      home,
+      fs: services.fs,
+      onWarning: (message) => unsearched.push(message),
+    });
   } catch (err) {
     add(failureFrom('config.file', err));
     return undefined;
   }
+  for (const message of unsearched) add(warning('config.search', message));
   if (!file) add(ok('config.file', 'none found: defaults, env vars and flags only'));
   else if (spec.configFile) add(ok('config.file', `${file.path} (named by ${spec.configFile.from})`));
   else {
