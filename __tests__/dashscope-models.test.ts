@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Jimp } from 'jimp';
 import { resolveConfig } from '../src/config/resolve.js';
@@ -342,11 +343,17 @@ describe('regions', () => {
     expect(wan.error).toBeUndefined();
     expect((wan.rec.data[0] as { url: string }).url).toBe(`https://dashscope-intl.aliyuncs.com${ASYNC}`);
     expect(wan.rec.lines.warn.join('\n')).not.toContain('documented only for');
-    const wanx = await edit({ dryRun: true }, harness);
+    // Three pictures planned: one warning for the run, not one a picture.
+    const copies = mkdtempSync(path.join(tmpdir(), 'imagegen-three-'));
+    const three = [1, 2, 3].map((n) => path.join(copies, `p${n}.jpg`));
+    for (const file of three) copyFileSync(SAMPLE, file);
+    const wanx = await edit({ dryRun: true, inputs: three }, harness);
+    rmSync(copies, { recursive: true, force: true });
     expect((wanx.rec.data[0] as { url: string }).url).toBe(`https://dashscope-intl.aliyuncs.com${ASYNC}`);
-    expect(wanx.rec.lines.warn.join('\n')).toContain(
-      'wanx2.1-imageedit is documented only for China (Beijing), not Singapore',
-    );
+    expect(wanx.rec.data).toHaveLength(6); // a submit and a poll for each
+    expect(wanx.rec.lines.warn.filter((l) => l.includes('documented only for'))).toEqual([
+      expect.stringContaining('wanx2.1-imageedit is documented only for China (Beijing), not Singapore'),
+    ]);
     expect(fake.requests).toEqual([]);
   });
 });

@@ -66,17 +66,18 @@ async function prepare(image: RgbaImage, model: DashscopeModel, ctx: ProviderCon
   return prepared;
 }
 
-/** Gates that have already warned of a model sent outside its regions: one warning a run, not one an item. */
-const warnedGates = new WeakSet<object>();
+/**
+ * Runs that have already warned of a model sent outside its regions, by their settings (which every item of a
+ * run shares, with a gate or without, as under --dry-run): one warning a run, not one an item.
+ */
+const warnedRuns = new WeakSet<object>();
 
 /** Warns when the base URL is a documented host of a region that does not offer the model. */
 function warnOfRegion(model: DashscopeModel, ctx: ProviderContext): void {
   const region = regionOfUrl(DASHSCOPE_REGIONS, ctx.settings.baseUrl);
   if (!region || region.models.includes(model.id)) return;
-  if (ctx.gate) {
-    if (warnedGates.has(ctx.gate)) return;
-    warnedGates.add(ctx.gate);
-  }
+  if (warnedRuns.has(ctx.settings)) return;
+  warnedRuns.add(ctx.settings);
   const offering = DASHSCOPE_REGIONS.filter((r) => r.models.includes(model.id)).map((r) => r.label);
   ctx.ui.warn(
     `${model.id} is documented only for ${offering.join(' and ') || 'other regions'}, not ${region.label} ` +
