@@ -238,7 +238,11 @@ describe('--weave with a provider', () => {
     expect(readdirSync(dir)).toEqual(['motif.png']);
     const g = await runCli(['generate', 'a fox', '--weave'], { cwd: dir, env: fakeEnv(fake) });
     expect(g.code).toBe(2);
-    expect(g.stderr).toMatch(/--weave weaves the design: add --style/);
+    expect(g.stderr).toContain('--weave: weaving needs a loom design: add --style');
+    // --tile and --invert alone are not passed over either.
+    const t = await runCli(['generate', 'a fox', '--tile', '--invert'], { cwd: dir, env: fakeEnv(fake) });
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('--tile, --invert: weaving needs a loom design: add --style');
     expect(fake.requests).toEqual([]);
   });
 

@@ -100,8 +100,15 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       const weave = style
         ? resolveWeaveSettings(resolved, style, settingsOf.get(style.name)!.loom, spec.weave ?? NO_WEAVE)
         : undefined;
-      if (!style && spec.weave?.weave)
-        throw new UsageError('--weave weaves the design: add --style (e.g. --style loom)');
+      if (!style && (spec.weave?.weave || spec.weave?.tile || spec.weave?.invert)) {
+        const given = (['weave', 'tile', 'invert'] as const).filter((flag) => spec.weave?.[flag]);
+        throw new UsageError(
+          `${given.map((flag) => `--${flag}`).join(', ')}: weaving needs a loom design: add --style`,
+          {
+            hint: 'e.g. --style loom',
+          },
+        );
+      }
       const output = line.output ?? spec.output;
       chooseFormat(resolved, style ? output : undefined);
       const slug = slugify(params.prompt);
