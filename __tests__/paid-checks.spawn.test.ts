@@ -110,8 +110,11 @@ describe('numeric options are checked whatever path the run takes', () => {
     [['edit', SAMPLE, '--local', '--max-download', '1001'], '--max-download: expected a number from 1 to 1000'],
     [['edit', SAMPLE, '--max-download', '0'], '--max-download: expected a number from 1 to 1000'],
     [['generate', 'a fox', '--max-download', '-1'], '--max-download: expected a number from 1 to 1000'],
-    [['task', 'show', 'dashscope:ds-task-1', '--max-download', '0.9'], '--max-download: expected a number'],
-    [['task', 'cancel', 'dashscope:ds-task-1', '--width', '0'], '--width: expected an integer from 1 to 20000'],
+    [['task', 'wait', 'dashscope:ds-task-1', '--max-download', '0.9'], '--max-download: expected a number'],
+    [['task', 'wait', 'dashscope:ds-task-1', '--width', '0'], '--width: expected an integer from 1 to 20000'],
+    // show and cancel take none of them: refused as such, before anything is sent
+    [['task', 'show', 'dashscope:ds-task-1', '--max-download', '0.9'], 'task show takes no --max-download'],
+    [['task', 'cancel', 'dashscope:ds-task-1', '--width', '0'], 'task cancel takes no --width'],
     [['edit', SAMPLE, '--local', '--strength', '2'], '--strength: expected a number from 0 to 1'],
     [['edit', SAMPLE, '--local', '--seed', '-1'], '--seed: expected an integer from 0 to 2147483647'],
   ];
