@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NetworkError } from '../src/kernel/errors.js';
+import type { HttpClient } from '../src/kernel/ports.js';
 import { runEdit, type EditSpec } from '../src/jobs/edit.js';
 import { Journal } from '../src/jobs/journal.js';
 import { nodeFs } from '../src/cli/services.js';
@@ -100,6 +101,19 @@ describe('Journal', () => {
     await expect(Journal.open(other, true, services())).rejects.toThrow(`${other}:1: not a journal line`);
   });
 });
+
+/** Every submit reaches the fake, which makes the task, but its answer is lost on the way back. */
+function loseSubmitAnswers(services: { http: HttpClient }): void {
+  const http = services.http;
+  services.http = {
+    ...http,
+    request: async (req) => {
+      const res = await http.request(req);
+      if (req.method === 'POST') throw new NetworkError('dashscope timed out', { code: 'ETIMEDOUT' });
+      return res;
+    },
+  };
+}
 
 describe('edit --journal against the fake DashScope', () => {
   const setup = tempDirsPerTest();
@@ -201,16 +215,7 @@ describe('edit --journal against the fake DashScope', () => {
     const dir = setup();
     const journal = path.join(dir, 'j.ndjson');
     const first = providerHarness(fake, dir);
-    // The submit reaches the fake, which makes the task, but its answer is lost on the way back.
-    const http = first.services.http;
-    first.services.http = {
-      ...http,
-      request: async (req) => {
-        const res = await http.request(req);
-        if (req.method === 'POST') throw new NetworkError('dashscope timed out', { code: 'ETIMEDOUT' });
-        return res;
-      },
-    };
+    loseSubmitAnswers(first.services);
     await expect(runEdit(spec([SAMPLE], journal), first.resolved, first.services)).rejects.toMatchObject({
       code: 'SubmitUnanswered',
     });
@@ -277,15 +282,7 @@ describe('edit --journal against the fake DashScope', () => {
     const dir = setup();
     const journal = path.join(dir, 'j.ndjson');
     const first = providerHarness(fake, dir);
-    const http = first.services.http;
-    first.services.http = {
-      ...http,
-      request: async (req) => {
-        const res = await http.request(req);
-        if (req.method === 'POST') throw new NetworkError('dashscope timed out', { code: 'ETIMEDOUT' });
-        return res;
-      },
-    };
+    loseSubmitAnswers(first.services);
     const model = { model: 'qwen-image-edit' };
     await expect(runEdit(spec([SAMPLE], journal, model), first.resolved, first.services)).rejects.toMatchObject({
       code: 'SubmitUnanswered',
