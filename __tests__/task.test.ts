@@ -3,7 +3,7 @@
  * the loom pipeline, or canceled; and the timeout error that names the command.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Jimp } from 'jimp';
 import { runEdit } from '../src/jobs/edit.js';
@@ -66,6 +66,9 @@ describe('imagegen task', () => {
     expect(fake.count('POST', '/api/v1/services/aigc/image2image/image-synthesis')).toBe(1);
     const [record] = h.rec.results;
     expect(record).toMatchObject({ status: 'ok', taskId, source: 'dashscope', width: 32 });
+    // A task id does not say which model made it: the record and the report name none, rather than a guess.
+    expect(record.model).toBeUndefined();
+    expect(JSON.parse(readFileSync(record.report as string, 'utf8')).source.model).toBeNull();
     const image = await Jimp.read(record.output as string);
     expect(image.bitmap.width).toBe(32);
   });

@@ -99,7 +99,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const finished = await finishLoom(image, loom, services.signal);
   throwIfAborted(services.signal);
   const woven = weave ? weaveStage(finished, weave, loom) : undefined;
-  const meta = { style: style.name, source: provider.id, provider: provider.id, model: result.model, taskId };
+  const meta = { style: style.name, source: provider.id, provider: provider.id, taskId };
   const written = await writeLoomImage(
     services,
     target,
@@ -118,7 +118,6 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
     style: style.name,
     source: provider.id,
     provider: provider.id,
-    model: result.model,
     taskId,
     ...(result.requestId ? { requestId: result.requestId } : {}),
     width: finished.image.width,

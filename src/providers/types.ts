@@ -152,7 +152,8 @@ interface TaskClient {
   /** One poll: the status, or the result's URL when done; a failed task throws. */
   check(taskId: string, ctx: ProviderContext): Promise<PollOutcome<string>>;
   /** Polls until the task ends and downloads its result. */
-  wait(taskId: string, ctx: ProviderContext): Promise<RemoteResult>;
+  /** The task's result; which model made it is not known from its id (the result names none). */
+  wait(taskId: string, ctx: ProviderContext): Promise<Omit<RemoteResult, 'model'>>;
   /** Cancels a task still queued; false when the provider refused. Absent where tasks cannot be canceled. */
   cancel?(taskId: string, ctx: ProviderContext): Promise<boolean>;
 }

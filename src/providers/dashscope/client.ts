@@ -263,7 +263,7 @@ async function waitForTask(taskId: string, ctx: ProviderContext) {
     { ...ctx, attachTo: { taskId } },
   );
   const bytes = await fetchDashscopeResult(task.url, task.taskId, ctx);
-  return { bytes, taskId: task.taskId, requestId: task.requestId, model: ctx.settings.model };
+  return { bytes, taskId: task.taskId, requestId: task.requestId };
 }
 
 /**

@@ -251,7 +251,7 @@ async function waitForTask(taskId: string, ctx: ProviderContext) {
     { ...ctx, attachTo: { taskId } },
   );
   const bytes = await fetchResult(task.url, task.taskId, ctx);
-  return { bytes, taskId: task.taskId, requestId: task.requestId, model: ctx.settings.model };
+  return { bytes, taskId: task.taskId, requestId: task.requestId };
 }
 
 /**
