@@ -168,9 +168,13 @@ function checkHeader(bytes: Uint8Array, label: string, options: DecodeOptions): 
   return header;
 }
 
-/** Every check that comes before a decoder: the header's, then a PNG's structure and data. */
-async function checkInput(bytes: Uint8Array, label: string, options: DecodeOptions): Promise<CheckedInput> {
-  const header = checkHeader(bytes, label, options);
+/** Every check that comes before a decoder: the header's (unless already made), then a PNG's structure and data. */
+async function checkInput(
+  bytes: Uint8Array,
+  label: string,
+  options: DecodeOptions,
+  header = checkHeader(bytes, label, options),
+): Promise<CheckedInput> {
   const warnings = header.format === 'png' ? await checkPng(bytes) : [];
   const short = warnings.some((w) => w.startsWith(SHORT_DATA));
   if (warnings.length > 0 && (!options.lenient || short)) throw corrupt(label, header.format, warnings[0], !short);
@@ -205,7 +209,7 @@ export async function decodeForGrid(
     const streamed = await decodePngToGrid(bytes, grid, background).catch(() => undefined);
     if (streamed) return { ...streamed, warnings: [] };
   }
-  const checked = await checkInput(bytes, label, options);
+  const checked = await checkInput(bytes, label, options, header);
   return decodeChecked(bytes, label, { ...options, reduceFor: options.reduceFor ?? grid }, checked, true);
 }
 

@@ -12,7 +12,8 @@ import { crc32 } from '../formats/png.js';
 
 /** Bit depths PNG allows for each colour type. */
 const DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
-const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Samples per pixel of each colour type. */
+export const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 /** Adam7: the first pixel and the step of each of the seven passes, across and down. */
 const ADAM7 = [
@@ -25,7 +26,8 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ];
 
-function u32(b: Uint8Array, o: number): number {
+/** The big-endian 32-bit number at `o`. */
+export function u32(b: Uint8Array, o: number): number {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 

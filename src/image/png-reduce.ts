@@ -10,16 +10,11 @@
  */
 import { createInflate } from 'node:zlib';
 import { gridFromRows } from '../loom/resize.js';
+import { CHANNELS, u32 } from './png-check.js';
 import type { RgbImage, RgbaImage } from '../loom/types.js';
 
 /** PNGs with more pixels than this are reduced while they are decoded, to at most this many. */
 export const REDUCE_ABOVE_PIXELS = 16_000_000;
-
-const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
 
 function paeth(a: number, b: number, c: number): number {
   const p = a + b - c;

@@ -27,12 +27,17 @@ const liveTemps = new Set<string>();
 
 /** A temporary name beside `file`: `.name.png.<pid>.<hex>.tmp`; remove it with removeTemp. */
 export function tempNameFor(file: string): string {
-  const name = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const name = nameBeside(file, 'tmp');
   liveTemps.add(name);
   return name;
+}
+
+/** `.name.png.<pid>.<hex>.<ending>` in the folder of `file`. */
+function nameBeside(file: string, ending: string): string {
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.${ending}`,
+  );
 }
 
 /**
@@ -41,7 +46,7 @@ export function tempNameFor(file: string): string {
  * only copy left of what was there.
  */
 export function keptNameFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.kept`);
+  return nameBeside(file, 'kept');
 }
 
 /** Removes a temporary file, if it is there. */

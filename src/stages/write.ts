@@ -179,17 +179,6 @@ async function checkFolder(fs: Fs, dir: string, what: string, create: boolean, c
   checked.add(dir);
 }
 
-/** One file of a pair: its bytes, given the image's final path (a report names its image). */
-export interface PairFile {
-  ext: string;
-  render: (imageFile: string) => Uint8Array | string;
-}
-
-export interface Written {
-  image: string;
-  report?: string;
-}
-
 /**
  * Writes an image and, optionally, its companion (the report), and the files that share its name
  * (`besides`: the lift plan and cloth preview): to exact paths, or to the first derived name at which all

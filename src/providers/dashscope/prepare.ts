@@ -8,6 +8,7 @@ import { encodeRgbPng } from '../../formats/png.js';
 import { ImagegenError } from '../../kernel/errors.js';
 import { resizeToGrid } from '../../loom/resize.js';
 import type { RgbaImage } from '../../loom/types.js';
+import { fitSides } from '../shared/size.js';
 import { DASHSCOPE_MODELS, type InputLimits } from './models.js';
 
 const WANX_LIMITS = DASHSCOPE_MODELS[0].input;
@@ -18,14 +19,7 @@ export function fitDashscopeSize(
   height: number,
   limits: InputLimits = WANX_LIMITS,
 ): { width: number; height: number } | undefined {
-  const { minSide: MIN_SIDE, maxSide: MAX_SIDE } = limits;
-  let scale = 1;
-  if (Math.min(width, height) < MIN_SIDE) scale = MIN_SIDE / Math.min(width, height);
-  if (Math.max(width, height) * scale > MAX_SIDE) scale = MAX_SIDE / Math.max(width, height);
-  const w = Math.round(width * scale);
-  const h = Math.round(height * scale);
-  if (Math.min(w, h) < MIN_SIDE || Math.max(w, h) > MAX_SIDE) return undefined;
-  return { width: w, height: h };
+  return fitSides(width, height, limits.minSide, limits.maxSide);
 }
 
 export interface PreparedImage {

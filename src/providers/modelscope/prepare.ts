@@ -8,6 +8,7 @@ import { encodeRgbPng } from '../../formats/png.js';
 import { ImagegenError } from '../../kernel/errors.js';
 import { resizeToGrid } from '../../loom/resize.js';
 import type { RgbaImage } from '../../loom/types.js';
+import { fitSides } from '../shared/size.js';
 import { sizeRange } from './request.js';
 
 const MAX_BYTES = 10 * 1024 * 1024;
@@ -19,13 +20,7 @@ export function fitModelscopeSize(
   model: string,
 ): { width: number; height: number } | undefined {
   const [min, max] = sizeRange(model);
-  let scale = 1;
-  if (Math.max(width, height) > max) scale = max / Math.max(width, height);
-  if (Math.min(width, height) * scale < min) scale = min / Math.min(width, height);
-  const w = Math.round(width * scale);
-  const h = Math.round(height * scale);
-  if (Math.min(w, h) < min || Math.max(w, h) > max) return undefined;
-  return { width: w, height: h };
+  return fitSides(width, height, min, max);
 }
 
 export interface PreparedPicture {
