@@ -501,24 +501,8 @@ export class FakeProviders {
       });
 
     if (req.method === 'POST' && path === '/api/v1/services/aigc/image2image/image-synthesis') {
-      if (this.dashscopeAccount === 'arrearage')
-        return this.send(res, {
-          status: 400,
-          body: {
-            code: 'Arrearage',
-            message: 'Access denied, plesase make sure your account is in good standing.',
-            request_id,
-          },
-        });
-      if (this.dashscopeAccount === 'unpurchased')
-        return this.send(res, {
-          status: 403,
-          body: {
-            code: 'AccessDenied.Unpurchased',
-            message: 'Access to model denied. Please make sure you are eligible for using the model.',
-            request_id,
-          },
-        });
+      const refusal = this.accountRefusal(request_id);
+      if (refusal) return this.send(res, refusal);
       if (req.headers['x-dashscope-async'] !== 'enable') {
         return this.send(res, {
           status: 403,
@@ -624,26 +608,33 @@ export class FakeProviders {
     this.send(res, { status: 404, body: { code: 'NotFound', message: 'no such path', request_id } });
   }
 
-  /** The qwen-image-edit family's synchronous edit: one user message of 1-3 images and one text. */
-  private dashscopeSync(req: IncomingMessage, res: ServerResponse, body: unknown, request_id: string): void {
+  /** How DashScope refuses every paid call of an account in arrears or without the model bought. */
+  private accountRefusal(request_id: string): Reply | undefined {
     if (this.dashscopeAccount === 'arrearage')
-      return this.send(res, {
+      return {
         status: 400,
         body: {
           code: 'Arrearage',
           message: 'Access denied, plesase make sure your account is in good standing.',
           request_id,
         },
-      });
+      };
     if (this.dashscopeAccount === 'unpurchased')
-      return this.send(res, {
+      return {
         status: 403,
         body: {
           code: 'AccessDenied.Unpurchased',
           message: 'Access to model denied. Please make sure you are eligible for using the model.',
           request_id,
         },
-      });
+      };
+    return undefined;
+  }
+
+  /** The qwen-image-edit family's synchronous edit: one user message of 1-3 images and one text. */
+  private dashscopeSync(req: IncomingMessage, res: ServerResponse, body: unknown, request_id: string): void {
+    const refusal = this.accountRefusal(request_id);
+    if (refusal) return this.send(res, refusal);
     if (req.headers['x-dashscope-async'] !== undefined) {
       return this.send(res, {
         status: 403,
