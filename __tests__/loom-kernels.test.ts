@@ -213,6 +213,36 @@ describe('mapping', () => {
     expect(first).toEqual(bruteForce(image, palette, CHOSEN_REACH));
   });
 
+  it('gives whole cubes of colours the entry their corners agree on, as a search of every colour would', () => {
+    const random = seeded(17);
+    // A smooth picture with every colour different: gradients over the whole cube, slightly noisy.
+    const image = rgbImage(256, 192, (x, y) =>
+      [x, (y * 4) / 3, (x + y) / 1.75].map((v) => Math.min(255, Math.floor(v + random() * 3))),
+    );
+    const palette = Uint8Array.from([20, 30, 40, 200, 40, 40, 40, 180, 60, 230, 220, 90, 90, 90, 200, 240, 240, 240]);
+    const memo = new NearestMemo(palette, 'ciede2000', CHOSEN_REACH);
+    const mapped: number[] = [];
+    const distinct = new Set<number>();
+    for (let p = 0; p < image.data.length; p += 3) {
+      const [r, g, b] = image.data.subarray(p, p + 3);
+      distinct.add((r << 16) | (g << 8) | b);
+      mapped.push(memo.index(r, g, b));
+    }
+    // Only the colours of cubes that straddle a border are searched one by one.
+    expect(memo.size).toBeLessThan(distinct.size / 3);
+    const brute = bruteForce(image, palette, CHOSEN_REACH);
+    expect(mapped.filter((v, i) => v !== brute[i]).length).toBe(0);
+  });
+
+  it("maps a palette entry's own colour to itself, even beside a near twin in the same cube", () => {
+    // #808080 and #818282 share their 4×4×4 cube.
+    const twins = Uint8Array.from([0, 0, 0, 128, 128, 128, 129, 130, 130, 255, 255, 255]);
+    const memo = new NearestMemo(twins, 'ciede2000', Infinity);
+    expect(memo.index(128, 128, 128)).toBe(1);
+    expect(memo.index(129, 130, 130)).toBe(2);
+    expect(new NearestMemo(twins, 'lab', Infinity).index(129, 130, 130)).toBe(2);
+  });
+
   it('dithers a mid grey into a mix with ordered and error diffusion, not with none', () => {
     const grey = rgbImage(16, 16, () => [128, 128, 128]);
     const bw = Uint8Array.from([0, 0, 0, 255, 255, 255]);

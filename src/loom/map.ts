@@ -4,7 +4,7 @@
  * CIEDE2000 costs far more than a CIELAB distance, and for most colours it agrees with it, so for a chosen
  * palette it is computed only for the entries within `reach` times the nearest CIELAB distance (the others
  * are too far for CIEDE2000's rescaling of chroma and hue to bring them first); fixed yarn palettes compare
- * every entry. Each distinct colour is matched once (see NearestMemo).
+ * every entry. Each distinct colour is matched at most once, and most not at all (see NearestMemo).
  */
 import { ciede2000, srgbToLab } from './color.js';
 import type { RgbImage } from './types.js';
@@ -77,13 +77,38 @@ export function nearestEntry(
   return best;
 }
 
+/** Lattice points per channel: colours 0, 4, 8, …, 252 and 255 (the last one standing in for 256). */
+const LATTICE = 65;
+
+/** Cell states in `cells` and `blocks` below zero: not looked at yet, and corners that disagree. */
+const UNSEEN = 0;
+const MIXED = -1;
+
 /**
- * Nearest palette index per 24-bit colour, memoised in blocks of 4×4×4 neighbouring colours that are made
- * only when a colour of theirs is first asked for: the memory grows with the colours met (not a table of all
+ * Nearest palette index per 24-bit colour.
+ *
+ * Nearest regions are large and their borders smooth next to the 4 sRGB levels between lattice points, so
+ * a cube of colours whose eight corners (on a lattice of every 4th level) all have the same nearest entry is
+ * given that entry without a search of its own: first 8×8×8 cubes, then the 4×4×4 cubes of those whose
+ * corners disagree. Only the colours of cubes that straddle a border are searched one by one, which is a
+ * fraction of the colours of a photograph. A border that enters a cube without passing any corner would have
+ * to curve within a few levels; that is rare, and costs such a colour only the difference between two
+ * nearly equidistant entries. An entry's own colour still maps to it: the colours nearer another entry
+ * than to it lie, in CIELAB, on one side of a plane, and a cube with every corner there is wholly there.
+ *
+ * What is found is remembered: corner answers on the lattice; colours in blocks of 4×4×4 that are made only
+ * when a colour of theirs is first asked for, so the memory grows with the colours met (not a table of all
  * 16.7 million), and the similar colours of neighbouring pixels share a block and so a cache line or two.
  */
 export class NearestMemo {
-  /** Block number + 1 per (r >> 2, g >> 2, b >> 2); 0 = no block yet. */
+  /** Palette index + 1 per lattice point; 0 = not matched yet. */
+  private readonly corners = new Uint16Array(LATTICE * LATTICE * LATTICE);
+  /** Per 8×8×8 cube: palette index + 1 when its corners agree, MIXED when not, UNSEEN. */
+  private readonly cells = new Int16Array(1 << 15);
+  /**
+   * Per 4×4×4 cube: MIXED − (palette index + 1) when its corners agree, MIXED, UNSEEN, or the number + 1 of
+   * its block of colours in `values`.
+   */
   private readonly blocks = new Int32Array(1 << 18);
   /** Palette index + 1 per colour, 64 colours per block; 0 = not matched yet. */
   private values: Uint8Array | Uint16Array;
@@ -103,7 +128,7 @@ export class NearestMemo {
     this.values = palette.length / 3 < 256 ? new Uint8Array(64 * 256) : new Uint16Array(64 * 256);
   }
 
-  /** Colours matched so far. */
+  /** Colours searched one by one so far. */
   get size(): number {
     return this.matched;
   }
@@ -113,10 +138,46 @@ export class NearestMemo {
     return this.made;
   }
 
+  private search(r: number, g: number, b: number): number {
+    srgbToLab(r, g, b, this.lab);
+    return nearestEntry(this.lab[0], this.lab[1], this.lab[2], this.plab, this.metric, this.reach, this.scratch);
+  }
+
+  /** Nearest entry + 1 of lattice point (i, j, k). */
+  private corner(i: number, j: number, k: number): number {
+    const at = (i * LATTICE + j) * LATTICE + k;
+    const known = this.corners[at];
+    if (known !== 0) return known;
+    const level = (n: number): number => (n === LATTICE - 1 ? 255 : n * 4);
+    return (this.corners[at] = this.search(level(i), level(j), level(k)) + 1);
+  }
+
+  /** Entry + 1 shared by the eight corners of the cube at lattice point (i, j, k), `side` points wide; else MIXED. */
+  private agreed(i: number, j: number, k: number, side: number): number {
+    const first = this.corner(i, j, k);
+    for (let m = 1; m < 8; m++) {
+      if (this.corner(i + (m & 1) * side, j + ((m >> 1) & 1) * side, k + (m >> 2) * side) !== first) return MIXED;
+    }
+    return first;
+  }
+
   index(r: number, g: number, b: number): number {
+    const big = ((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3);
+    let whole = this.cells[big];
+    if (whole === UNSEEN) whole = this.cells[big] = this.agreed((r >> 3) * 2, (g >> 3) * 2, (b >> 3) * 2, 2);
+    if (whole > 0) return whole - 1;
     const cell = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
     let block = this.blocks[cell];
-    if (block === 0) {
+    if (block === UNSEEN) {
+      const shared = this.agreed(r >> 2, g >> 2, b >> 2, 1);
+      if (shared > 0) {
+        this.blocks[cell] = MIXED - shared;
+        return shared - 1;
+      }
+      block = MIXED;
+    }
+    if (block < MIXED) return MIXED - block - 1;
+    if (block === MIXED) {
       if ((this.made + 1) * 64 > this.values.length) {
         const grown = new (this.values.constructor as Uint8ArrayConstructor)(this.values.length * 2);
         grown.set(this.values);
@@ -127,8 +188,7 @@ export class NearestMemo {
     const slot = (block - 1) * 64 + (((r & 3) << 4) | ((g & 3) << 2) | (b & 3));
     const hit = this.values[slot];
     if (hit !== 0) return hit - 1;
-    srgbToLab(r, g, b, this.lab);
-    const best = nearestEntry(this.lab[0], this.lab[1], this.lab[2], this.plab, this.metric, this.reach, this.scratch);
+    const best = this.search(r, g, b);
     this.values[slot] = best + 1;
     this.matched++;
     return best;
