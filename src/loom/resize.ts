@@ -467,30 +467,35 @@ export function resizeToGrid(
   }
 
   const out = new Uint8Array(width * height * 3);
-  const acc = new Float64Array(stride);
   const none = new Float64Array(0);
   // Vertical enlarge: each output row interpolates two source rows, and each source row feeds the few output
   // rows around it; gather instead, resampling each needed source row into one of two cached rows.
   const vw = axisWeights(sh, height);
   const rows = [new Float64Array(stride), new Float64Array(stride)];
   const keys = [-1, -1];
-  for (let o = 0; o < height; o++) {
-    acc.fill(0);
-    for (let t = 0; t < 2; t++) {
-      const y = vw.index[o * 2 + t];
-      let slot = keys[0] === y ? 0 : keys[1] === y ? 1 : -1;
-      if (slot < 0) {
-        // Rows are asked for in rising order, so the smaller key is the one no longer needed.
-        slot = keys[0] < keys[1] ? 0 : 1;
-        keys[slot] = y;
-        rows[slot].fill(0);
-        addRow(ctx, y, rows[slot], 1, none, 0);
-      }
-      const row = rows[slot];
-      const f = vw.weight[o * 2 + t];
-      for (let i = 0; i < stride; i++) acc[i] += row[i] * f;
+  const cached = (y: number): Float64Array => {
+    let slot = keys[0] === y ? 0 : keys[1] === y ? 1 : -1;
+    if (slot < 0) {
+      // Rows are asked for in rising order, so the smaller key is the one no longer needed.
+      slot = keys[0] < keys[1] ? 0 : 1;
+      keys[slot] = y;
+      rows[slot].fill(0);
+      addRow(ctx, y, rows[slot], 1, none, 0);
     }
-    emitRow(out, o * stride, acc, stride);
+    return rows[slot];
+  };
+  const table = LINEAR_TO_SRGB;
+  const steps = LINEAR_STEPS;
+  for (let o = 0; o < height; o++) {
+    const upper = cached(vw.index[o * 2]);
+    const lower = cached(vw.index[o * 2 + 1]);
+    const f0 = vw.weight[o * 2];
+    const f1 = vw.weight[o * 2 + 1];
+    // emitRow's conversion, written out.
+    for (let i = 0, at = o * stride; i < stride; i++, at++) {
+      const v = upper[i] * f0 + lower[i] * f1;
+      out[at] = v <= 0 ? 0 : v >= 1 ? 255 : table[(v * steps + 0.5) | 0];
+    }
   }
   return { width, height, data: out };
 }
