@@ -1,13 +1,16 @@
 /**
  * What the built binary loads: `--help` touches no layer below cli and none of the heavy packages, and a local
- * edit never loads the network half of the providers, nor mozjpeg for a sound JPEG. The modules are recorded
+ * edit never loads the network half of the providers, nor mozjpeg for a sound JPEG, nor any WebAssembly decoder for
+ * a sound 8-bit PNG. The modules are recorded
  * by helpers/module-trace.mjs.
  */
 import { describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encodeRgbPng } from '../src/formats/png.js';
+import { rgbImage } from './helpers/images.js';
 import { BIN } from './helpers/spawn.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
@@ -107,5 +110,18 @@ describe('what the binary loads', () => {
         m.pkg === '@jsquash/jpeg',
     );
     expect(bad).toEqual([]);
+  });
+
+  test('a local edit of a sound 8-bit PNG smaller than its grid loads no WebAssembly decoder', async () => {
+    const dir = tmp();
+    const out = path.join(dir, 'out.png');
+    // Its grid is taller than the picture, so it is decoded whole rather than a row at a time into the grid.
+    const input = path.join(dir, 'in.png');
+    writeFileSync(input, encodeRgbPng(rgbImage(40, 30, (x, y) => [x * 6, y * 8, (x + y) * 3])));
+    const { code, stderr, loaded } = await traced(['edit', input, '--local', '--width', '200', '-o', out], dir);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(existsSync(out)).toBe(true);
+    expect(loaded.map((m) => m.short)).toContain('dist/image/png-reduce.js');
+    expect(offending(loaded, (m) => m.pkg.startsWith('@jsquash/'))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { deflateSync } from 'node:zlib';
 import { decodeForGrid, decodeImage } from '../src/image/decode.js';
 import { pngChunk } from '../src/formats/png.js';
 import { resizeToGrid } from '../src/loom/resize.js';
+import { formatFor } from '../src/image/wasm-codecs.js';
 import { damagedPngs } from './helpers/hostile-images.js';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -111,6 +112,13 @@ describe('a PNG decoded a row at a time into its grid', () => {
       const whole = resizeToGrid(await decodeImage(bytes, 'x.png'), width, height, background);
       expect(Buffer.from(streamed.grid.data).equals(Buffer.from(whole.data))).toBe(true);
     }
+  });
+
+  it.each(KINDS)('%s, wanted whole: the pixels of the WebAssembly decoder', async (_name, bytes) => {
+    const decoded = await decodeImage(bytes, 'x.png');
+    const wasm = await formatFor('image/png')!.decode(bytes, { lenient: false, warnings: [] });
+    expect([decoded.width, decoded.height]).toEqual([wasm.width, wasm.height]);
+    expect(Buffer.from(decoded.data).equals(wasm.data.subarray(0, wasm.width * wasm.height * 4))).toBe(true);
   });
 
   it('decodes a picture whole when its grid is taller, or it is interlaced', async () => {

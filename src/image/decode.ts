@@ -42,7 +42,7 @@ import { formatName, readImageHeader, readJpegOrientation, type HeaderFormat } f
 import { applyOrientation } from './orient.js';
 import { JPEG_COLORSPACE, decodeJpegScaled, scaledSide } from './jpeg-turbo.js';
 import { SHORT_DATA, checkPng, pngStructureSound } from './png-check.js';
-import { decodePngReduced, decodePngToGrid } from './png-reduce.js';
+import { decodePngReduced, decodePngToGrid, decodePngWhole } from './png-reduce.js';
 import { decodeFormats, formatFor, type Bitmap, type DecodeContext } from './wasm-codecs.js';
 
 /** Largest image, in pixels, that decodeImage accepts unless told otherwise (10,000 × 10,000). */
@@ -249,6 +249,10 @@ async function decodeChecked(
       throw decodeFailure(label, err);
     });
     if (reduced) return { ...reduced, fullWidth: header.width, fullHeight: header.height, warnings };
+    const whole = await decodePngWhole(bytes).catch((err: unknown) => {
+      throw decodeFailure(label, err);
+    });
+    if (whole) return { ...whole, fullWidth: header.width, fullHeight: header.height, warnings };
   }
 
   let bitmap: Bitmap;

@@ -5,8 +5,8 @@
  * alpha) into one pixel each (decodePngReduced): the loom grid is far smaller than such a picture, so nothing
  * it needs is lost, and memory stays near the size of the reduced image.
  *
- * Only 8- or 16-bit samples of any colour type, not interlaced, take this path; anything else (and a small PNG
- * wanted whole) goes to the WebAssembly decoder.
+ * Only 8- or 16-bit samples of any colour type, not interlaced, take this path (a PNG wanted whole and small
+ * enough is read the same way, row after row, into one buffer); anything else goes to the WebAssembly decoder.
  */
 import { createInflate } from 'node:zlib';
 import { gridFromRows } from '../loom/resize.js';
@@ -227,6 +227,22 @@ export async function decodePngReduced(
     }
   });
   return { width: outWidth, height: outHeight, data: out };
+}
+
+/**
+ * The PNG decoded whole: the same pixels as the WebAssembly decoder gives, without loading it (compiling it
+ * costs more than decoding a small picture). `undefined` for a kind this module does not read.
+ */
+export async function decodePngWhole(b: Uint8Array): Promise<RgbaImage | undefined> {
+  const layout = readLayout(b);
+  if (!layout) return undefined;
+  const { width, height } = layout;
+  const rowBytes = width * 4;
+  const out = new Uint8Array(rowBytes * height);
+  const row = new Uint8Array(rowBytes);
+  let y = 0;
+  await streamRows(layout, row, () => out.set(row, rowBytes * y++));
+  return { width, height, data: out };
 }
 
 /** A PNG resized to its loom grid as it is decoded, and the picture's size. */
