@@ -5,7 +5,7 @@
  */
 import { formatIds } from '../formats/registry.js';
 import type { LeafSpec } from '../kernel/values.js';
-import type { LoomSettings } from '../loom/types.js';
+import { MAX_GRID_SIDE, type LoomSettings } from '../loom/types.js';
 import { providerList } from '../providers/registry.js';
 import type { ProviderSettings } from '../providers/types.js';
 
@@ -64,9 +64,6 @@ export interface KeyDef {
   env?: readonly string[];
   description: string;
 }
-
-/** Largest number of ends or picks accepted; far above any loom (AdaCAD caps at 10,000). */
-export const MAX_GRID_SIDE = 20_000;
 
 const MINUTE = 60_000;
 

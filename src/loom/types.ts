@@ -47,3 +47,6 @@ export interface LoomSettings {
   /** The colour under transparent pixels. */
   background?: readonly [number, number, number];
 }
+
+/** Largest number of ends or picks accepted; far above any loom (AdaCAD caps at 10,000). */
+export const MAX_GRID_SIDE = 20_000;

@@ -3,7 +3,6 @@
  * file's bytes is decoded and woven on a worker thread when the services have a pool (a batch), so that
  * every core works; the result comes back as plain data.
  */
-import { MAX_GRID_SIDE } from '../config/schema.js';
 import { decodeForGrid } from '../image/decode.js';
 import { UsageError, errorFromRecord, isImagegenError, throwIfAborted, type ErrorRecord } from '../kernel/errors.js';
 import type { WorkPool } from '../kernel/ports.js';
@@ -12,9 +11,9 @@ import type { OutputMeta } from './report.js';
 import { encodeLoomImage, type EncodedLoomImage } from './write.js';
 import { loomStages, type LoomResult, type ReadyGrid } from '../loom/pipeline.js';
 import { gridHeight } from '../loom/resize.js';
-import type { LoomSettings, RgbaImage } from '../loom/types.js';
+import { MAX_GRID_SIDE, type LoomSettings, type RgbaImage } from '../loom/types.js';
 import type { WeaveSettings } from '../config/weave.js';
-import { weaveStage, type Woven } from './weave.js';
+import type { Woven } from './weave.js';
 
 /**
  * Weaves a picture. Between the pipeline's stages it lets the event loop turn (a Ctrl-C is handled there, not
@@ -115,7 +114,8 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
   const { format, meta, paletteSpec } = input.encode;
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
   throwIfAborted(signal);
-  const woven = input.weave ? weaveStage(result, input.weave, input.loom) : undefined;
+  // Only a woven run needs the weave modules.
+  const woven = input.weave ? (await import('./weave.js')).weaveStage(result, input.weave, input.loom) : undefined;
   return { result, encoded, inputWarnings, ...(woven ? { woven } : {}) };
 }
 
