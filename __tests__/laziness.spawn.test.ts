@@ -1,8 +1,7 @@
 /**
  * What the built binary loads: `--help` touches no layer below cli and none of the heavy packages, and a local
- * edit never loads the network half of the providers, nor mozjpeg for a sound JPEG, nor any WebAssembly decoder for
- * a sound 8-bit PNG. The modules are recorded
- * by helpers/module-trace.mjs.
+ * edit never loads the network half of the providers, nor mozjpeg for a sound JPEG, nor any WebAssembly
+ * decoder for a sound 8-bit PNG. The modules are recorded by helpers/module-trace.mjs.
  */
 import { describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
