@@ -28,7 +28,8 @@ export function paletteLab(palette: Uint8Array): Float32Array {
 /**
  * Index of the palette entry nearest to (L, A, B): by CIEDE2000 among the entries whose CIELAB distance is at
  * most `reach` times the smallest (all of them when reach is Infinity), or by CIELAB alone for 'lab'. Ties go
- * to the lower index. `scratch` holds one number per entry.
+ * to the lower index. `scratch` holds one number per entry, and one more if the caller wants the CIEDE2000 of the
+ * answer: it is left there, or −1 where it was not needed to choose (one candidate, an exact match, or 'lab').
  */
 export function nearestEntry(
   L: number,
@@ -53,11 +54,18 @@ export function nearestEntry(
       best = c;
     }
   }
-  if (metric === 'lab' || bestD === 0) return best;
+  const wantsE = scratch.length > k;
+  if (metric === 'lab' || bestD === 0) {
+    if (wantsE) scratch[k] = -1;
+    return best;
+  }
   const limit = bestD * reach * reach;
   let candidates = 0;
   for (let c = 0; c < k; c++) if (scratch[c] <= limit) candidates++;
-  if (candidates === 1) return best;
+  if (candidates === 1) {
+    if (wantsE) scratch[k] = -1;
+    return best;
+  }
   // The CIELAB-nearest first; then each other candidate unless its lightness term alone already exceeds the
   // best CIEDE2000 (the chroma and hue terms together are never negative).
   const labBest = best;
@@ -74,6 +82,7 @@ export function nearestEntry(
       best = c;
     }
   }
+  if (wantsE) scratch[k] = bestE;
   return best;
 }
 

@@ -386,7 +386,8 @@ function refineForCiede2000(
   const { count, lab, weight } = hist;
   const centres = Float64Array.from(start);
   const sums = new Float64Array(k * 4);
-  const scratch = new Float64Array(k);
+  // One more slot: nearestEntry leaves there the CIEDE2000 it found for its answer.
+  const scratch = new Float64Array(k + 1);
   let best = rounded(centres, k);
   let bestCost = Infinity;
   let current = best;
@@ -399,7 +400,7 @@ function refineForCiede2000(
       const A = lab[i * 3 + 1];
       const B = lab[i * 3 + 2];
       const c = nearestEntry(L, A, B, plab, 'ciede2000', CHOSEN_REACH, scratch);
-      const e = ciede2000(L, A, B, plab[c * 3], plab[c * 3 + 1], plab[c * 3 + 2]);
+      const e = scratch[k] >= 0 ? scratch[k] : ciede2000(L, A, B, plab[c * 3], plab[c * 3 + 1], plab[c * 3 + 2]);
       const w = weight[i];
       cost += e * w;
       const v = w / (e > 0.5 ? e : 0.5);
