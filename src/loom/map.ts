@@ -28,8 +28,9 @@ export function paletteLab(palette: Uint8Array): Float32Array {
 /**
  * Index of the palette entry nearest to (L, A, B): by CIEDE2000 among the entries whose CIELAB distance is at
  * most `reach` times the smallest (all of them when reach is Infinity), or by CIELAB alone for 'lab'. Ties go
- * to the lower index. `scratch` holds one number per entry, and one more if the caller wants the CIEDE2000 of the
- * answer: it is left there, or −1 where it was not needed to choose (one candidate, an exact match, or 'lab').
+ * to the lower index. `scratch` holds one number per entry, and one more if the caller wants the CIEDE2000
+ * of the answer: it is left there, or −1 where it was not needed to choose (one candidate, an exact match, or
+ * 'lab').
  */
 export function nearestEntry(
   L: number,
