@@ -5,7 +5,7 @@ import { exitCodeFor } from '../src/cli/exit-codes.js';
 import { nodeFs } from '../src/cli/services.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { runEdit, type EditSpec } from '../src/jobs/edit.js';
-import { expandInputs } from '../src/jobs/inputs.js';
+import { expandInputs, mayNameSeveral } from '../src/jobs/inputs.js';
 import { configuredKeys } from '../src/jobs/providers.js';
 import { runJobs, type JobQueue } from '../src/jobs/run.js';
 import {
@@ -130,6 +130,17 @@ describe('expandInputs', () => {
       path.join(cwd, 'in', 'three.png'),
       path.join(cwd, 'in', 'two.jpg'),
     ]);
+  });
+
+  it('tells, before listing anything, whether the inputs may name several pictures', async () => {
+    const cwd = tree();
+    const several = (inputs: string[]) => mayNameSeveral(inputs, cwd, nodeFs);
+    expect(await several(['in/one.jpg', 'in/two.jpg'])).toBe(true);
+    expect(await several(['in'])).toBe(true);
+    expect(await several(['in/*.jpg'])).toBe(true);
+    expect(await several(['in/one.jpg'])).toBe(false);
+    expect(await several(['-'])).toBe(false);
+    expect(await several(['missing.jpg'])).toBe(false);
   });
 
   it('keeps each file once, in the order first named, however it is named', async () => {

@@ -14,6 +14,7 @@ function recordingPool(): { pool: WorkPool; seen: Array<{ input: unknown; transf
     seen,
     pool: {
       threads: 1,
+      prestart: () => {},
       run: async (_task, input, options) => {
         seen.push({ input, transfer: options?.transfer });
         return { ok: false, error: new InputError('not run here').toJSON() };

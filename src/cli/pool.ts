@@ -1,6 +1,6 @@
 /**
- * The worker pool behind --jobs (piscina). Threads start on the first task, so a run that never needs them
- * (one picture, a remote-only run, --help) pays nothing for them.
+ * The worker pool behind --jobs (piscina). Threads start on the first task, or earlier when a batch is likely,
+ * so a run that never needs them (one picture, a remote-only run, --help) pays nothing for them.
  */
 import type { WorkPool } from '../kernel/ports.js';
 
@@ -8,6 +8,7 @@ type Piscina = import('piscina').Piscina;
 
 export function finishPool(threads: number): WorkPool {
   let piscina: Promise<Piscina> | undefined;
+  let closed = false;
   const start = () =>
     (piscina ??= import('piscina').then(
       ({ Piscina }) =>
@@ -21,10 +22,15 @@ export function finishPool(threads: number): WorkPool {
     ));
   return {
     threads,
+    prestart() {
+      // A failed start is seen by the first run, which awaits the same promise.
+      if (!closed) start().catch(() => undefined);
+    },
     async run(task, input, options = {}) {
       return (await start()).run(input, { name: task, signal: options.signal, transferList: options.transfer });
     },
     async close() {
+      closed = true;
       if (piscina) await (await piscina).destroy();
     },
   };

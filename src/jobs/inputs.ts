@@ -22,6 +22,15 @@ async function statOf(fs: Fs, file: string) {
   }
 }
 
+/** Whether the inputs may name several pictures: more than one, or a folder or a pattern. */
+export async function mayNameSeveral(inputs: readonly string[], cwd: string, fs: Fs): Promise<boolean> {
+  if (inputs.length !== 1) return inputs.length > 1;
+  const [input] = inputs;
+  if (input === STDIN) return false;
+  const stat = await statOf(fs, path.resolve(cwd, input));
+  return stat ? stat.isDirectory() : GLOB_CHARS.test(input);
+}
+
 /**
  * The inputs as a list of paths, as the user would name them (relative ones stay relative): folders and
  * patterns are expanded in place, each file once. A name that is neither a file, a folder nor a pattern is

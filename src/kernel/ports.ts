@@ -47,6 +47,8 @@ export interface Stdio {
 /** Runs CPU-heavy work on worker threads: a named export of the worker module, plain data in and out. */
 export interface WorkPool {
   readonly threads: number;
+  /** Starts the threads ahead of the first task, so that they boot while the caller does other work. */
+  prestart(): void;
   run(task: string, input: unknown, options?: { signal?: AbortSignal; transfer?: ArrayBuffer[] }): Promise<unknown>;
   close(): Promise<void>;
 }

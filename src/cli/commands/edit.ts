@@ -25,7 +25,8 @@ export async function editCommand(
     });
   }
   const jobs = jobsOption(opts.jobs);
-  const services = { ...(await createServices(ctx, opts)), pool: finishPool(jobs) };
+  const pool = finishPool(jobs);
+  const services = { ...(await createServices(ctx, opts)), pool };
   if (inputs.length === 0) {
     if (!services.prompts)
       throw new UsageError('edit needs at least one input image', {
@@ -64,9 +65,17 @@ export async function editCommand(
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
     weave: weave.flags,
   };
-  const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
-  const { runEdit } = await import('../../jobs/edit.js');
+  // A batch's threads boot while the configuration is read and the inputs listed, rather than after; from
+  // here on every way out closes the pool.
+  if (!spec.dryRun) {
+    void import('../../jobs/inputs.js')
+      .then(({ mayNameSeveral }) => mayNameSeveral(inputs, services.cwd, services.fs))
+      .then((several) => several && pool.prestart())
+      .catch(() => undefined); // only a head start: the run itself starts the threads if they are needed
+  }
   try {
+    const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
+    const { runEdit } = await import('../../jobs/edit.js');
     await runEdit(spec, resolved, services);
   } finally {
     await services.pool.close();
