@@ -137,6 +137,10 @@ describe('expandInputs', () => {
     const several = (inputs: string[]) => mayNameSeveral(inputs, cwd, nodeFs);
     expect(await several(['in/one.jpg', 'in/two.jpg'])).toBe(true);
     expect(await several(['in'])).toBe(true);
+    mkdirSync(path.join(cwd, 'one'));
+    writeFileSync(path.join(cwd, 'one', 'only.png'), 'x');
+    writeFileSync(path.join(cwd, 'one', 'notes.txt'), 'x');
+    expect(await several(['one'])).toBe(false);
     expect(await several(['in/*.jpg'])).toBe(true);
     expect(await several(['in/one.jpg'])).toBe(false);
     expect(await several(['-'])).toBe(false);

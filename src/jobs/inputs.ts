@@ -22,13 +22,21 @@ async function statOf(fs: Fs, file: string) {
   }
 }
 
-/** Whether the inputs may name several pictures: more than one, or a folder or a pattern. */
+/** The pictures a folder contributes, by name, unsorted. */
+async function picturesIn(fs: Fs, folder: string): Promise<string[]> {
+  return (await fs.readdir(folder)).filter(
+    (name) => PICTURE_EXTENSIONS.has(path.extname(name).toLowerCase()) && !name.startsWith('.'),
+  );
+}
+
+/** Whether the inputs may name several pictures: more than one, a folder of several, or a pattern. */
 export async function mayNameSeveral(inputs: readonly string[], cwd: string, fs: Fs): Promise<boolean> {
   if (inputs.length !== 1) return inputs.length > 1;
   const [input] = inputs;
   if (input === STDIN) return false;
   const stat = await statOf(fs, path.resolve(cwd, input));
-  return stat ? stat.isDirectory() : GLOB_CHARS.test(input);
+  if (!stat) return GLOB_CHARS.test(input);
+  return stat.isDirectory() && (await picturesIn(fs, path.resolve(cwd, input))).length > 1;
 }
 
 /**
@@ -53,9 +61,7 @@ export async function expandInputs(inputs: readonly string[], cwd: string, fs: F
     }
     const stat = await statOf(fs, path.resolve(cwd, input));
     if (stat?.isDirectory()) {
-      const names = (await fs.readdir(path.resolve(cwd, input)))
-        .filter((name) => PICTURE_EXTENSIONS.has(path.extname(name).toLowerCase()) && !name.startsWith('.'))
-        .sort(byName);
+      const names = (await picturesIn(fs, path.resolve(cwd, input))).sort(byName);
       if (names.length === 0) throw new InputError(`${input}: the folder has no pictures`);
       for (const name of names) add(path.join(input, name));
     } else if (!stat && GLOB_CHARS.test(input)) {
