@@ -90,6 +90,11 @@ export function nearestEntry(
 /** Lattice points per channel: colours 0, 4, 8, …, 252 and 255 (the last one standing in for 256). */
 const LATTICE = 65;
 
+/** The colour level of lattice point n. */
+function latticeLevel(n: number): number {
+  return n === LATTICE - 1 ? 255 : n * 4;
+}
+
 /** Cell states in `cells` and `blocks` below zero: not looked at yet, and corners that disagree. */
 const UNSEEN = 0;
 const MIXED = -1;
@@ -158,8 +163,7 @@ export class NearestMemo {
     const at = (i * LATTICE + j) * LATTICE + k;
     const known = this.corners[at];
     if (known !== 0) return known;
-    const level = (n: number): number => (n === LATTICE - 1 ? 255 : n * 4);
-    return (this.corners[at] = this.search(level(i), level(j), level(k)) + 1);
+    return (this.corners[at] = this.search(latticeLevel(i), latticeLevel(j), latticeLevel(k)) + 1);
   }
 
   /** Entry + 1 shared by the eight corners of the cube at lattice point (i, j, k), `side` points wide; else MIXED. */
