@@ -234,6 +234,15 @@ describe('mapping', () => {
     expect(mapped.filter((v, i) => v !== brute[i]).length).toBe(0);
   });
 
+  it('gives every lattice colour its own search, even inside a wider cube whose corners agree', () => {
+    // (192, 48, 196) is a lattice colour where entry 2 comes within reach and wins by CIEDE2000 (2.02 against
+    // 2.65), while the corners of the 8×8×8 cube around it all stay with entry 0.
+    const palette = Uint8Array.from([203, 50, 206, 185, 25, 185, 195, 23, 202]);
+    const image = rgbImage(1, 1, () => [192, 48, 196]);
+    expect(bruteForce(image, palette, CHOSEN_REACH)).toEqual([2]);
+    expect(new NearestMemo(palette, 'ciede2000', CHOSEN_REACH).index(192, 48, 196)).toBe(2);
+  });
+
   it("maps a palette entry's own colour to itself, even beside a near twin in the same cube", () => {
     // #808080 and #818282 share their 4×4×4 cube.
     const twins = Uint8Array.from([0, 0, 0, 128, 128, 128, 129, 130, 130, 255, 255, 255]);

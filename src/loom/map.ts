@@ -4,7 +4,8 @@
  * CIEDE2000 costs far more than a CIELAB distance, and for most colours it agrees with it, so for a chosen
  * palette it is computed only for the entries within `reach` times the nearest CIELAB distance (the others
  * are too far for CIEDE2000's rescaling of chroma and hue to bring them first); fixed yarn palettes compare
- * every entry. Each distinct colour is matched at most once, and most not at all (see NearestMemo).
+ * every entry. Each distinct colour is matched at most once, and in a smooth picture most not at all (see
+ * NearestMemo).
  */
 import { ciede2000, srgbToLab } from './color.js';
 import type { RgbImage } from './types.js';
@@ -95,7 +96,7 @@ function latticeLevel(n: number): number {
   return n === LATTICE - 1 ? 255 : n * 4;
 }
 
-/** Cell states in `cells` and `blocks` below zero: not looked at yet, and corners that disagree. */
+/** States in `blocks` below zero: not looked at yet, and corners that disagree. */
 const UNSEEN = 0;
 const MIXED = -1;
 
@@ -103,13 +104,13 @@ const MIXED = -1;
  * Nearest palette index per 24-bit colour.
  *
  * Nearest regions are large and their borders smooth next to the 4 sRGB levels between lattice points, so
- * a cube of colours whose eight corners (on a lattice of every 4th level) all have the same nearest entry is
- * given that entry without a search of its own: first 8×8×8 cubes, then the 4×4×4 cubes of those whose
- * corners disagree. Only the colours of cubes that straddle a border are searched one by one, which is a
- * fraction of the colours of a photograph. A border that enters a cube without passing any corner would have
- * to curve within a few levels; that is rare, and costs such a colour only the difference between two
- * nearly equidistant entries. An entry's own colour still maps to it: the colours nearer another entry
- * than to it lie, in CIELAB, on one side of a plane, and a cube with every corner there is wholly there.
+ * a 4×4×4 cube of colours whose eight corners (on a lattice of every 4th level) all have the same nearest
+ * entry is given that entry without a search of its own. Only the colours of cubes that straddle a border
+ * are searched one by one: a fraction of the colours of a smooth photograph, though noise can make the
+ * corners cost more searches than it saves. Every lattice colour gets its own search's answer. A border that
+ * enters a cube without passing any of its corners has to curve within a few levels, which happens where
+ * entries crowd together, and then mostly where an entry comes within `reach`; a colour there gets the
+ * corners' entry instead of the search's.
  *
  * What is found is remembered: corner answers on the lattice; colours in blocks of 4×4×4 that are made only
  * when a colour of theirs is first asked for, so the memory grows with the colours met (not a table of all
@@ -118,11 +119,9 @@ const MIXED = -1;
 export class NearestMemo {
   /** Palette index + 1 per lattice point; 0 = not matched yet. */
   private readonly corners = new Uint16Array(LATTICE * LATTICE * LATTICE);
-  /** Per 8×8×8 cube: palette index + 1 when its corners agree, MIXED when not, UNSEEN. */
-  private readonly cells = new Int16Array(1 << 15);
   /**
-   * Per 4×4×4 cube: MIXED − (palette index + 1) when its corners agree, MIXED, UNSEEN, or the number + 1 of
-   * its block of colours in `values`.
+   * Per 4×4×4 cube: MIXED − (palette index + 1) when its corners agree, MIXED when not, UNSEEN, or the
+   * number + 1 of its block of colours in `values`.
    */
   private readonly blocks = new Int32Array(1 << 18);
   /** Palette index + 1 per colour, 64 colours per block; 0 = not matched yet. */
@@ -166,24 +165,18 @@ export class NearestMemo {
     return (this.corners[at] = this.search(latticeLevel(i), latticeLevel(j), latticeLevel(k)) + 1);
   }
 
-  /** Entry + 1 shared by the eight corners of the cube at lattice point (i, j, k), `side` points wide; else MIXED. */
-  private agreed(i: number, j: number, k: number, side: number): number {
+  /** Entry + 1 shared by the eight corners of the cube at lattice point (i, j, k); else MIXED. */
+  private agreed(i: number, j: number, k: number): number {
     const first = this.corner(i, j, k);
-    for (let m = 1; m < 8; m++) {
-      if (this.corner(i + (m & 1) * side, j + ((m >> 1) & 1) * side, k + (m >> 2) * side) !== first) return MIXED;
-    }
+    for (let m = 1; m < 8; m++) if (this.corner(i + (m & 1), j + ((m >> 1) & 1), k + (m >> 2)) !== first) return MIXED;
     return first;
   }
 
   index(r: number, g: number, b: number): number {
-    const big = ((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3);
-    let whole = this.cells[big];
-    if (whole === UNSEEN) whole = this.cells[big] = this.agreed((r >> 3) * 2, (g >> 3) * 2, (b >> 3) * 2, 2);
-    if (whole > 0) return whole - 1;
     const cell = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
     let block = this.blocks[cell];
     if (block === UNSEEN) {
-      const shared = this.agreed(r >> 2, g >> 2, b >> 2, 1);
+      const shared = this.agreed(r >> 2, g >> 2, b >> 2);
       if (shared > 0) {
         this.blocks[cell] = MIXED - shared;
         return shared - 1;
