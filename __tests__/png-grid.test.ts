@@ -121,6 +121,43 @@ describe('a PNG decoded a row at a time into its grid', () => {
     expect(Buffer.from(decoded.data).equals(wasm.data.subarray(0, wasm.width * wasm.height * 4))).toBe(true);
   });
 
+  it('reads odd palette and transparency chunks, wanted whole, as the WebAssembly decoder does', async () => {
+    const rows = Buffer.from([0, 0, 1]); // one row of two pixels, filter 0
+    const made = (colorType: number, chunks: Array<[string, number[]]>, data = rows): Buffer => {
+      const header = Buffer.alloc(13);
+      header.writeUInt32BE(2, 0);
+      header.writeUInt32BE(1, 4);
+      header.set([8, colorType, 0, 0, 0], 8);
+      return Buffer.concat([
+        SIGNATURE,
+        pngChunk('IHDR', header),
+        ...chunks.map(([type, bytes]) => pngChunk(type, Buffer.from(bytes))),
+        pngChunk('IDAT', deflateSync(data)),
+        pngChunk('IEND', new Uint8Array(0)),
+      ]);
+    };
+    const cases = {
+      'an empty palette': made(3, [['PLTE', []]]),
+      'transparency before the palette': made(3, [
+        ['tRNS', [0]],
+        ['PLTE', [255, 0, 0, 0, 255, 0]],
+      ]),
+      'a grey key one byte long': made(0, [['tRNS', [0]]]),
+      'an RGB key two bytes long': made(2, [['tRNS', [0, 1]]], Buffer.from([0, 1, 2, 3, 4, 5, 6])),
+      'transparency on RGBA': made(6, [['tRNS', [0, 1]]], Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8])),
+    };
+    const outcome = (run: Promise<{ width: number; height: number; data: Uint8Array }>) =>
+      run.then(
+        (d) => Buffer.from(d.data.subarray(0, d.width * d.height * 4)).toString('hex'),
+        () => 'refused',
+      );
+    for (const [name, bytes] of Object.entries(cases)) {
+      const ours = await outcome(decodeImage(bytes, 'x.png'));
+      const wasm = await outcome(formatFor('image/png')!.decode(bytes, { lenient: false, warnings: [] }));
+      expect([name, ours]).toEqual([name, wasm]);
+    }
+  });
+
   it('decodes a picture whole when its grid is taller, or it is interlaced', async () => {
     const taller = await decodeForGrid(KINDS[2][1], 'x.png', {}, () => ({ width: 10, height: 40 }));
     expect('grid' in taller).toBe(false);

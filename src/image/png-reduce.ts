@@ -61,6 +61,8 @@ function readLayout(b: Uint8Array): PngLayout | undefined {
     // reading of it (the first one; an error) is the one that counts.
     if ((type === 'PLTE' || type === 'tRNS') && (idat.length > 0 || (type === 'PLTE' ? palette : transparency)))
       return undefined;
+    // So is a palette after the transparency that refers to it.
+    if (type === 'PLTE' && transparency) return undefined;
     if (type === 'IHDR') ihdr = data;
     else if (type === 'PLTE') palette = data;
     else if (type === 'tRNS') transparency = data;
@@ -78,9 +80,15 @@ function readLayout(b: Uint8Array): PngLayout | undefined {
   // So is a palette of a length PNG does not allow, or more alpha values than palette entries.
   if (
     palette &&
-    (palette.length % 3 !== 0 || (colorType === 3 && transparency && transparency.length > palette.length / 3))
+    (palette.length === 0 ||
+      palette.length > 3 * 256 ||
+      palette.length % 3 !== 0 ||
+      (colorType === 3 && transparency && transparency.length > palette.length / 3))
   )
     return undefined;
+  // And a transparency chunk where the colour type allows none, or of the wrong size for a grey or RGB key.
+  if (transparency && (colorType === 4 || colorType === 6)) return undefined;
+  if (transparency && transparency.length !== ({ 0: 2, 2: 6 }[colorType] ?? transparency.length)) return undefined;
   // A 16-bit transparent colour (tRNS of grey or RGB) is left to the whole decoder, which compares all 16 bits.
   if (depth === 16 && transparency && (colorType === 0 || colorType === 2)) return undefined;
   return { width, height, depth, colorType, palette, transparency, idat };
@@ -230,8 +238,9 @@ export async function decodePngReduced(
 }
 
 /**
- * The PNG decoded whole: the same pixels as the WebAssembly decoder gives, without loading it (compiling it
- * costs more than decoding a small picture). `undefined` for a kind this module does not read.
+ * The PNG decoded whole, with the pixels the WebAssembly decoder gives, without loading it (compiling it costs
+ * more than decoding a small picture). `undefined` for a kind this module does not read: anything unusual is
+ * left to that decoder.
  */
 export async function decodePngWhole(b: Uint8Array): Promise<RgbaImage | undefined> {
   const layout = readLayout(b);
