@@ -31,7 +31,12 @@ export function finishPool(threads: number): WorkPool {
     },
     async close() {
       closed = true;
-      if (piscina) await (await piscina).destroy();
+      // A start that failed was reported by the run that needed it, if any did; closing does not repeat it.
+      if (piscina)
+        await piscina.then(
+          (pool) => pool.destroy(),
+          () => undefined,
+        );
     },
   };
 }
