@@ -146,7 +146,7 @@ describe('a PNG decoded a row at a time into its grid', () => {
       'an RGB key two bytes long': made(2, [['tRNS', [0, 1]]], Buffer.from([0, 1, 2, 3, 4, 5, 6])),
       'transparency on RGBA': made(6, [['tRNS', [0, 1]]], Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8])),
     };
-    const outcome = (run: Promise<{ width: number; height: number; data: Uint8Array }>) =>
+    const outcome = (run: Promise<{ width: number; height: number; data: Uint8Array | Uint8ClampedArray }>) =>
       run.then(
         (d) => Buffer.from(d.data.subarray(0, d.width * d.height * 4)).toString('hex'),
         () => 'refused',
