@@ -8,13 +8,13 @@ import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags } from '
 import type { ResolvedConfig } from '../config/resolve.js';
 import { findStyle, styleInstruction, type StylePreset } from '../config/styles.js';
 import { UsageError, throwIfAborted } from '../kernel/errors.js';
-import type { Services } from '../kernel/ports.js';
+import { STDIN, type Services } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
 import { describeRequest } from '../kernel/redact.js';
 import { providersWith } from '../providers/registry.js';
 import type { EditInstruction, ProviderDescriptor } from '../providers/types.js';
 import { decodeImage } from '../image/decode.js';
-import { STDIN, readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
+import { readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
 import { finishBytes } from '../stages/finish.js';
 import type { OutputMeta } from '../stages/report.js';
 import { STDOUT, checkOutputFolders, checkTargets, writeLoomImage } from '../stages/write.js';

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { InputError, UsageError } from '../kernel/errors.js';
 import type { Fs } from '../kernel/ports.js';
-import { STDIN } from '../stages/acquire.js';
+import { STDIN } from '../kernel/ports.js';
 
 /** Extensions of the pictures a folder contributes. */
 const PICTURE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.jfif', '.webp', '.bmp', '.gif', '.tif', '.tiff']);

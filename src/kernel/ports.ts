@@ -5,6 +5,9 @@
 import type { BatchSummary, JobRecord } from './records.js';
 import type { Redactor } from './redact.js';
 
+/** The input that means standard input. */
+export const STDIN = '-';
+
 export interface Spinner {
   update(text: string): void;
   succeed(text?: string): void;

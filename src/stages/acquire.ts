@@ -4,14 +4,11 @@
  */
 import { ImagegenError, InputError, describeError, isImagegenError, throwIfAborted } from '../kernel/errors.js';
 import type { ErrorRecord } from '../kernel/errors.js';
-import type { Fs, Services, Ui } from '../kernel/ports.js';
+import { STDIN, type Fs, type Services, type Ui } from '../kernel/ports.js';
 import { decodeImage } from '../image/decode.js';
 import { sniffImageType } from '../image/sniff.js';
 import type { RgbaImage } from '../loom/types.js';
 import type { EditInstruction, GenerateParams, ProviderContext, ProviderDescriptor } from '../providers/types.js';
-
-/** The input that means standard input. */
-export const STDIN = '-';
 
 /** Largest picture read from a file or from stdin. */
 const MAX_INPUT_BYTES = 256 * 1000 * 1000;
