@@ -121,7 +121,7 @@ describe('a PNG decoded a row at a time into its grid', () => {
     expect(Buffer.from(decoded.data).equals(wasm.data.subarray(0, wasm.width * wasm.height * 4))).toBe(true);
   });
 
-  it('reads odd palette and transparency chunks, wanted whole, as the WebAssembly decoder does', async () => {
+  it('reads odd chunks, wanted whole, as the WebAssembly decoder does', async () => {
     const rows = Buffer.from([0, 0, 1]); // one row of two pixels, filter 0
     const made = (colorType: number, chunks: Array<[string, number[]]>, data = rows): Buffer => {
       const header = Buffer.alloc(13);
@@ -145,7 +145,30 @@ describe('a PNG decoded a row at a time into its grid', () => {
       'a grey key one byte long': made(0, [['tRNS', [0]]]),
       'an RGB key two bytes long': made(2, [['tRNS', [0, 1]]], Buffer.from([0, 1, 2, 3, 4, 5, 6])),
       'transparency on RGBA': made(6, [['tRNS', [0, 1]]], Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8])),
+      'image data broken by another chunk': split(made(0, [['tRNS', [1, 5]]], Buffer.from([0, 5, 6]))),
+      'a second header': twoHeaders(made(0, [], Buffer.from([0, 0xff, 0x12]))),
     };
+    /** The file with its one IDAT cut in two around a tEXt chunk. */
+    function split(png: Buffer): Buffer {
+      const at = png.indexOf('IDAT') - 4;
+      const data = png.subarray(at + 8, at + 8 + png.readUInt32BE(at));
+      const cut = data.length >> 1;
+      return Buffer.concat([
+        png.subarray(0, at),
+        pngChunk('IDAT', data.subarray(0, cut)),
+        pngChunk('tEXt', Buffer.from('Comment\0between')),
+        pngChunk('IDAT', data.subarray(cut)),
+        png.subarray(at + 12 + data.length),
+      ]);
+    }
+    /** The file with a second, 16-bit header after the first (one 8-bit row of two samples reads as one 16-bit). */
+    function twoHeaders(png: Buffer): Buffer {
+      const header = Buffer.alloc(13);
+      header.writeUInt32BE(1, 0);
+      header.writeUInt32BE(1, 4);
+      header.set([16, 0, 0, 0, 0], 8);
+      return Buffer.concat([png.subarray(0, 33), pngChunk('IHDR', header), png.subarray(33)]);
+    }
     const outcome = (run: Promise<{ width: number; height: number; data: Uint8Array | Uint8ClampedArray }>) =>
       run.then(
         (d) => Buffer.from(d.data.subarray(0, d.width * d.height * 4)).toString('hex'),

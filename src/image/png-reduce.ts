@@ -53,6 +53,7 @@ function readLayout(b: Uint8Array): PngLayout | undefined {
   let palette: Uint8Array | undefined;
   let transparency: Uint8Array | undefined;
   const idat: Uint8Array[] = [];
+  let idatEnded = false;
   for (let p = 8; p + 12 <= b.length;) {
     const length = u32(b, p);
     const type = String.fromCharCode(b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
@@ -63,6 +64,9 @@ function readLayout(b: Uint8Array): PngLayout | undefined {
       return undefined;
     // So is a palette after the transparency that refers to it.
     if (type === 'PLTE' && transparency) return undefined;
+    // Image data must come in one unbroken run, after one header; anything else is the whole decoder's too.
+    if ((type === 'IHDR' && ihdr) || (type === 'IDAT' && idatEnded)) return undefined;
+    if (type !== 'IDAT' && idat.length > 0) idatEnded = true;
     if (type === 'IHDR') ihdr = data;
     else if (type === 'PLTE') palette = data;
     else if (type === 'tRNS') transparency = data;
