@@ -91,8 +91,9 @@ function readLayout(b: Uint8Array): PngLayout | undefined {
   )
     return undefined;
   // And a transparency chunk where the colour type allows none, or of the wrong size for a grey or RGB key.
-  if (transparency && (colorType === 4 || colorType === 6)) return undefined;
-  if (transparency && transparency.length !== ({ 0: 2, 2: 6 }[colorType] ?? transparency.length)) return undefined;
+  const keyLength = colorType === 0 ? 2 : colorType === 2 ? 6 : undefined;
+  if (transparency && (colorType === 4 || colorType === 6 || (keyLength && transparency.length !== keyLength)))
+    return undefined;
   // A 16-bit transparent colour (tRNS of grey or RGB) is left to the whole decoder, which compares all 16 bits.
   if (depth === 16 && transparency && (colorType === 0 || colorType === 2)) return undefined;
   return { width, height, depth, colorType, palette, transparency, idat };

@@ -484,18 +484,14 @@ export function resizeToGrid(
     }
     return rows[slot];
   };
-  const table = LINEAR_TO_SRGB;
-  const steps = LINEAR_STEPS;
+  const acc = new Float64Array(stride);
   for (let o = 0; o < height; o++) {
     const upper = cached(vw.index[o * 2]);
     const lower = cached(vw.index[o * 2 + 1]);
     const f0 = vw.weight[o * 2];
     const f1 = vw.weight[o * 2 + 1];
-    // emitRow's conversion, written out.
-    for (let i = 0, at = o * stride; i < stride; i++, at++) {
-      const v = upper[i] * f0 + lower[i] * f1;
-      out[at] = v <= 0 ? 0 : v >= 1 ? 255 : table[(v * steps + 0.5) | 0];
-    }
+    for (let i = 0; i < stride; i++) acc[i] = upper[i] * f0 + lower[i] * f1;
+    emitRow(out, o * stride, acc, stride);
   }
   return { width, height, data: out };
 }
