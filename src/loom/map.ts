@@ -210,20 +210,26 @@ export function mapToPalette(
   reach = CHOSEN_REACH,
 ): Uint8Array {
   const memo = new NearestMemo(palette, metric, reach);
-  const d = image.data;
-  const out = new Uint8Array(image.width * image.height);
+  const { width, height, data } = image;
+  const out = new Uint8Array(width * height);
+  // Row by row: a short loop called often is optimised early in a fresh thread, where one long loop is not.
+  for (let y = 0; y < height; y++) mapRow(memo, data, out, y * width, (y + 1) * width);
+  return out;
+}
+
+/** Maps pixels `from` to `to` (exclusive) of `data` into `out`. */
+function mapRow(memo: NearestMemo, data: Uint8Array, out: Uint8Array, from: number, to: number): void {
   let lastKey = -1;
   let last = 0;
-  for (let i = 0, p = 0; i < out.length; i++, p += 3) {
-    const key = (d[p] << 16) | (d[p + 1] << 8) | d[p + 2];
+  for (let i = from, p = from * 3; i < to; i++, p += 3) {
+    const key = (data[p] << 16) | (data[p + 1] << 8) | data[p + 2];
     // Neighbouring pixels often repeat a colour.
     if (key !== lastKey) {
       lastKey = key;
-      last = memo.index(d[p], d[p + 1], d[p + 2]);
+      last = memo.index(data[p], data[p + 1], data[p + 2]);
     }
     out[i] = last;
   }
-  return out;
 }
 
 // 8×8 Bayer matrix, values 0..63.

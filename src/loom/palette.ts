@@ -26,23 +26,26 @@ interface Histogram {
 
 /** Per bin of `bits` per channel, interleaved: pixel count, then r, g, b sums (one cache line per pixel). */
 function binSums(image: RgbImage, bits: number, step: number): Float64Array {
-  const shift = 8 - bits;
   const acc = new Float64Array((1 << (bits * 3)) * 4);
-  const d = image.data;
-  const { width, height } = image;
-  for (let y = 0; y < height; y += step) {
-    for (let p = y * width * 3, end = p + width * 3, inc = step * 3; p < end; p += inc) {
-      const r = d[p];
-      const g = d[p + 1];
-      const b = d[p + 2];
-      const k = (((r >> shift) << (2 * bits)) | ((g >> shift) << bits) | (b >> shift)) << 2;
-      acc[k]++;
-      acc[k + 1] += r;
-      acc[k + 2] += g;
-      acc[k + 3] += b;
-    }
-  }
+  const { width, height, data } = image;
+  // Row by row: a short loop called often is optimised early in a fresh thread, where one long loop is not.
+  for (let y = 0; y < height; y += step) addBinRow(acc, data, y * width * 3, (y + 1) * width * 3, step * 3, bits);
   return acc;
+}
+
+/** Adds the pixels at bytes `from`, `from` + `inc`, … before `to` into the bins of `acc`. */
+function addBinRow(acc: Float64Array, d: Uint8Array, from: number, to: number, inc: number, bits: number): void {
+  const shift = 8 - bits;
+  for (let p = from; p < to; p += inc) {
+    const r = d[p];
+    const g = d[p + 1];
+    const b = d[p + 2];
+    const k = (((r >> shift) << (2 * bits)) | ((g >> shift) << bits) | (b >> shift)) << 2;
+    acc[k]++;
+    acc[k + 1] += r;
+    acc[k + 2] += g;
+    acc[k + 3] += b;
+  }
 }
 
 /** The same sums for bins one bit coarser per channel. */
@@ -66,23 +69,31 @@ function coarserSums(fine: Float64Array, bits: number): Float64Array {
 
 /** The occupied bins: the CIELAB colour of each bin's mean pixel, weighted by its pixel count. */
 function histogram(acc: Float64Array): Histogram {
-  const size = acc.length >> 2;
-  let count = 0;
-  for (let k = 0; k < size; k++) if (acc[k * 4] !== 0) count++;
+  const count = occupiedBins(acc);
   const lab = new Float64Array(count * 3);
   const weight = new Float64Array(count);
+  fillHistogram(acc, lab, weight);
+  return { count, lab, weight };
+}
+
+function occupiedBins(acc: Float64Array): number {
+  let count = 0;
+  for (let k = 0; k < acc.length; k += 4) if (acc[k] !== 0) count++;
+  return count;
+}
+
+function fillHistogram(acc: Float64Array, lab: Float64Array, weight: Float64Array): void {
   const one = new Float32Array(3);
-  for (let k = 0, i = 0; k < size; k++) {
-    const c = acc[k * 4];
+  for (let k = 0, i = 0; k < acc.length; k += 4) {
+    const c = acc[k];
     if (c === 0) continue;
-    srgbToLab(Math.round(acc[k * 4 + 1] / c), Math.round(acc[k * 4 + 2] / c), Math.round(acc[k * 4 + 3] / c), one);
+    srgbToLab(Math.round(acc[k + 1] / c), Math.round(acc[k + 2] / c), Math.round(acc[k + 3] / c), one);
     lab[i * 3] = one[0];
     lab[i * 3 + 1] = one[1];
     lab[i * 3 + 2] = one[2];
     weight[i] = c;
     i++;
   }
-  return { count, lab, weight };
 }
 
 /** One bin per distinct colour (of the pixels on the sampling lattice). */
@@ -383,7 +394,6 @@ function refineForCiede2000(
   k: number,
   steps: number,
 ): Array<[number, number, number]> {
-  const { count, lab, weight } = hist;
   const centres = Float64Array.from(start);
   const sums = new Float64Array(k * 4);
   // One more slot: nearestEntry leaves there the CIEDE2000 it found for its answer.
@@ -392,23 +402,7 @@ function refineForCiede2000(
   let bestCost = Infinity;
   let current = best;
   for (let s = 0; ; s++) {
-    sums.fill(0);
-    let cost = 0;
-    const plab = current.lab;
-    for (let i = 0; i < count; i++) {
-      const L = lab[i * 3];
-      const A = lab[i * 3 + 1];
-      const B = lab[i * 3 + 2];
-      const c = nearestEntry(L, A, B, plab, 'ciede2000', CHOSEN_REACH, scratch);
-      const e = scratch[k] >= 0 ? scratch[k] : ciede2000(L, A, B, plab[c * 3], plab[c * 3 + 1], plab[c * 3 + 2]);
-      const w = weight[i];
-      cost += e * w;
-      const v = w / (e > 0.5 ? e : 0.5);
-      sums[c * 4] += L * v;
-      sums[c * 4 + 1] += A * v;
-      sums[c * 4 + 2] += B * v;
-      sums[c * 4 + 3] += v;
-    }
+    const cost = matchBins(hist, current.lab, sums, scratch);
     if (cost < bestCost) {
       bestCost = cost;
       best = current;
@@ -424,6 +418,32 @@ function refineForCiede2000(
     current = rounded(centres, k);
   }
   return best.entries;
+}
+
+/**
+ * Matches each bin to its nearest entry of `plab` as mapping will, and sums into `sums` (per entry: L, a,
+ * b, weight) the bins weighted by count / CIEDE2000. Returns the count-weighted CIEDE2000 of the match.
+ */
+function matchBins(hist: Histogram, plab: Float32Array, sums: Float64Array, scratch: Float64Array): number {
+  const { count, lab, weight } = hist;
+  const k = plab.length / 3;
+  sums.fill(0);
+  let cost = 0;
+  for (let i = 0; i < count; i++) {
+    const L = lab[i * 3];
+    const A = lab[i * 3 + 1];
+    const B = lab[i * 3 + 2];
+    const c = nearestEntry(L, A, B, plab, 'ciede2000', CHOSEN_REACH, scratch);
+    const e = scratch[k] >= 0 ? scratch[k] : ciede2000(L, A, B, plab[c * 3], plab[c * 3 + 1], plab[c * 3 + 2]);
+    const w = weight[i];
+    cost += e * w;
+    const v = w / (e > 0.5 ? e : 0.5);
+    sums[c * 4] += L * v;
+    sums[c * 4 + 1] += A * v;
+    sums[c * 4 + 2] += B * v;
+    sums[c * 4 + 3] += v;
+  }
+  return cost;
 }
 
 /** Dark to light by CIELAB L*, then by r, g, b; each colour once (gamut clamping can make two the same). */

@@ -35,10 +35,11 @@ export interface LoomResult {
   stats: LoomStats;
 }
 
+/** Pixels per index, in an array of at least 256 (only the first `colors` can be non-zero). */
 function countIndices(indices: Uint8Array, colors: number): Int32Array {
   const counts = new Int32Array(Math.max(256, colors));
   for (let i = 0; i < indices.length; i++) counts[indices[i]]++;
-  return counts.subarray(0, colors);
+  return counts;
 }
 
 /** The stages of the pipeline, each named as it ends. */
@@ -91,7 +92,8 @@ export function* loomStages(
   indices = cleaned.indices;
   yield 'clean';
 
-  const counts = Array.from(countIndices(indices, palette.length / 3));
+  const colorCount = palette.length / 3;
+  const counts = Array.from(countIndices(indices, colorCount).subarray(0, colorCount));
   const droppedColors: string[] = [];
   const unusedColors: string[] = [];
   if (!fixed && counts.some((c) => c === 0)) {

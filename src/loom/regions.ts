@@ -51,21 +51,44 @@ interface RunRegions extends Regions {
  * Regions are then numbered in raster order of their first runs.
  */
 function labelRuns(width: number, height: number, indices: Uint8Array): RunRegions {
-  const n = width * height;
-  let capacity = Math.max(64, n >> 3);
-  let runStart: Int32Array<ArrayBuffer> = new Int32Array(capacity);
-  let runEnd: Int32Array<ArrayBuffer> = new Int32Array(capacity);
-  let runLabel: Int32Array<ArrayBuffer> = new Int32Array(capacity);
-  const parent = new Int32Array(n + 1);
-  let runs = 0;
-  let next = 0;
-  let prevFirst = 0;
-  let prevLast = 0;
-  for (let y = 0; y < height; y++) {
+  const rows = new RowRuns(width, height, indices);
+  // Row by row: a short loop called often is optimised early in a fresh thread, where one long loop is not.
+  for (let y = 0; y < height; y++) rows.add(y);
+  return rows.regions();
+}
+
+/** The runs of the rows added so far, and the provisional labels joining them. */
+class RowRuns {
+  private runStart: Int32Array<ArrayBuffer>;
+  private runEnd: Int32Array<ArrayBuffer>;
+  private runLabel: Int32Array<ArrayBuffer>;
+  private readonly parent: Int32Array;
+  private runs = 0;
+  private next = 0;
+  private prevFirst = 0;
+  private prevLast = 0;
+
+  constructor(
+    private readonly width: number,
+    private readonly height: number,
+    private readonly indices: Uint8Array,
+  ) {
+    const capacity = Math.max(64, (width * height) >> 3);
+    this.runStart = new Int32Array(capacity);
+    this.runEnd = new Int32Array(capacity);
+    this.runLabel = new Int32Array(capacity);
+    this.parent = new Int32Array(width * height + 1);
+  }
+
+  /** Adds row y (rows are added in order). */
+  add(y: number): void {
+    const { width, indices, parent } = this;
+    let { runStart, runEnd, runLabel, runs, next } = this;
     const row = y * width;
     const above = row - width;
     const rowFirst = runs;
-    let j = prevFirst;
+    const prevLast = this.prevLast;
+    let j = this.prevFirst;
     for (let x = 0; x < width;) {
       const c = indices[row + x];
       let e = x + 1;
@@ -86,16 +109,9 @@ function labelRuns(width: number, height: number, indices: Uint8Array): RunRegio
         parent[next] = next;
         label = next++;
       }
-      if (runs === capacity) {
-        capacity *= 2;
-        const grow = (a: Int32Array): Int32Array<ArrayBuffer> => {
-          const b = new Int32Array(capacity);
-          b.set(a);
-          return b;
-        };
-        runStart = grow(runStart);
-        runEnd = grow(runEnd);
-        runLabel = grow(runLabel);
+      if (runs === runStart.length) {
+        this.grow();
+        ({ runStart, runEnd, runLabel } = this);
       }
       runStart[runs] = row + x;
       runEnd[runs] = row + e;
@@ -103,15 +119,63 @@ function labelRuns(width: number, height: number, indices: Uint8Array): RunRegio
       runs++;
       x = e;
     }
-    prevFirst = rowFirst;
-    prevLast = runs;
+    this.runs = runs;
+    this.next = next;
+    this.prevFirst = rowFirst;
+    this.prevLast = runs;
   }
-  // A parent is always smaller than its child, so one rising pass flattens the forest.
-  for (let i = 0; i < next; i++) parent[i] = parent[parent[i]];
-  const labels = new Int32Array(n);
-  const final = new Int32Array(next).fill(-1);
-  const sizes = new Int32Array(next);
-  const colors = new Int32Array(next);
+
+  private grow(): void {
+    const capacity = this.runStart.length * 2;
+    const grow = (a: Int32Array): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(capacity);
+      b.set(a);
+      return b;
+    };
+    this.runStart = grow(this.runStart);
+    this.runEnd = grow(this.runEnd);
+    this.runLabel = grow(this.runLabel);
+  }
+
+  /** The regions, once every row has been added. */
+  regions(): RunRegions {
+    const { parent, next, runs, runStart, runEnd, runLabel, indices } = this;
+    // A parent is always smaller than its child, so one rising pass flattens the forest.
+    for (let i = 0; i < next; i++) parent[i] = parent[parent[i]];
+    const labels = new Int32Array(this.width * this.height);
+    const sizes = new Int32Array(next);
+    const colors = new Int32Array(next);
+    const count = numberRegions(parent, next, runs, runStart, runEnd, runLabel, indices, labels, sizes, colors);
+    return {
+      labels,
+      sizes: sizes.slice(0, count),
+      colors: colors.slice(0, count),
+      count,
+      runs,
+      runStart,
+      runEnd,
+      runRegion: runLabel,
+    };
+  }
+}
+
+/**
+ * Numbers the regions in raster order of their first runs: fills `labels`, `sizes` and `colors`, and turns
+ * each run's provisional label into its region. Returns the number of regions.
+ */
+function numberRegions(
+  parent: Int32Array,
+  provisional: number,
+  runs: number,
+  runStart: Int32Array,
+  runEnd: Int32Array,
+  runLabel: Int32Array,
+  indices: Uint8Array,
+  labels: Int32Array,
+  sizes: Int32Array,
+  colors: Int32Array,
+): number {
+  const final = new Int32Array(provisional).fill(-1);
   let count = 0;
   for (let r = 0; r < runs; r++) {
     const root = parent[runLabel[r]];
@@ -124,16 +188,7 @@ function labelRuns(width: number, height: number, indices: Uint8Array): RunRegio
     labels.fill(region, runStart[r], runEnd[r]);
     sizes[region] += runEnd[r] - runStart[r];
   }
-  return {
-    labels,
-    sizes: sizes.slice(0, count),
-    colors: colors.slice(0, count),
-    count,
-    runs,
-    runStart,
-    runEnd,
-    runRegion: runLabel,
-  };
+  return count;
 }
 
 /** Labels the 4-connected regions of equal index. */

@@ -328,6 +328,51 @@ function emitRow(out: Uint8Array, start: number, acc: Float64Array, length: numb
   }
 }
 
+/** emitRow of the blend `upper` × f0 + `lower` × f1, without storing the blend. */
+function emitBlend(
+  out: Uint8Array,
+  start: number,
+  upper: Float64Array,
+  f0: number,
+  lower: Float64Array,
+  f1: number,
+  length: number,
+): void {
+  const table = LINEAR_TO_SRGB;
+  const steps = LINEAR_STEPS;
+  for (let i = 0; i < length; i++) {
+    const v = upper[i] * f0 + lower[i] * f1;
+    out[start + i] = v <= 0 ? 0 : v >= 1 ? 255 : table[(v * steps + 0.5) | 0];
+  }
+}
+
+/** Source rows resampled to the output width, the last two asked for kept (rows are asked for in rising order). */
+class EnlargedRows {
+  private readonly rows: [Float64Array, Float64Array];
+  private readonly keys = [-1, -1];
+  private readonly none = new Float64Array(0);
+
+  constructor(
+    private readonly ctx: RowContext,
+    stride: number,
+  ) {
+    this.rows = [new Float64Array(stride), new Float64Array(stride)];
+  }
+
+  row(y: number): Float64Array {
+    const { keys } = this;
+    let slot = keys[0] === y ? 0 : keys[1] === y ? 1 : -1;
+    if (slot < 0) {
+      // The smaller key is the one no longer needed.
+      slot = keys[0] < keys[1] ? 0 : 1;
+      keys[slot] = y;
+      this.rows[slot].fill(0);
+      addRow(this.ctx, y, this.rows[slot], 1, this.none, 0);
+    }
+    return this.rows[slot];
+  }
+}
+
 function rowContext(
   data: Uint8Array | Uint8ClampedArray,
   words: Uint32Array | undefined,
@@ -467,31 +512,14 @@ export function resizeToGrid(
   }
 
   const out = new Uint8Array(width * height * 3);
-  const none = new Float64Array(0);
   // Vertical enlarge: each output row interpolates two source rows, and each source row feeds the few output
   // rows around it; gather instead, resampling each needed source row into one of two cached rows.
   const vw = axisWeights(sh, height);
-  const rows = [new Float64Array(stride), new Float64Array(stride)];
-  const keys = [-1, -1];
-  const cached = (y: number): Float64Array => {
-    let slot = keys[0] === y ? 0 : keys[1] === y ? 1 : -1;
-    if (slot < 0) {
-      // Rows are asked for in rising order, so the smaller key is the one no longer needed.
-      slot = keys[0] < keys[1] ? 0 : 1;
-      keys[slot] = y;
-      rows[slot].fill(0);
-      addRow(ctx, y, rows[slot], 1, none, 0);
-    }
-    return rows[slot];
-  };
-  const acc = new Float64Array(stride);
+  const rows = new EnlargedRows(ctx, stride);
   for (let o = 0; o < height; o++) {
-    const upper = cached(vw.index[o * 2]);
-    const lower = cached(vw.index[o * 2 + 1]);
-    const f0 = vw.weight[o * 2];
-    const f1 = vw.weight[o * 2 + 1];
-    for (let i = 0; i < stride; i++) acc[i] = upper[i] * f0 + lower[i] * f1;
-    emitRow(out, o * stride, acc, stride);
+    const upper = rows.row(vw.index[o * 2]);
+    const lower = rows.row(vw.index[o * 2 + 1]);
+    emitBlend(out, o * stride, upper, vw.weight[o * 2], lower, vw.weight[o * 2 + 1], stride);
   }
   return { width, height, data: out };
 }
