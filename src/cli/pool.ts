@@ -2,6 +2,7 @@
  * The worker pool behind --jobs (piscina). Threads start on the first task, or earlier when a batch is likely,
  * so a run that never needs them (one picture, a remote-only run, --help) pays nothing for them.
  */
+import { setFlagsFromString } from 'node:v8';
 import type { WorkPool } from '../kernel/ports.js';
 
 type Piscina = import('piscina').Piscina;
@@ -10,16 +11,16 @@ export function finishPool(threads: number): WorkPool {
   let piscina: Promise<Piscina> | undefined;
   let closed = false;
   const start = () =>
-    (piscina ??= import('piscina').then(
-      ({ Piscina }) =>
-        new Piscina({
-          filename: new URL('../stages/finish-worker.js', import.meta.url).href,
-          minThreads: threads,
-          maxThreads: threads,
-          // Every task is a whole picture; a queue deeper than the threads only holds decoded pixels longer.
-          concurrentTasksPerWorker: 1,
-        }),
-    ));
+    (piscina ??= import('piscina').then(({ Piscina }) => {
+      syncOptimiseNewThreads();
+      return new Piscina({
+        filename: new URL('../stages/finish-worker.js', import.meta.url).href,
+        minThreads: threads,
+        maxThreads: threads,
+        // Every task is a whole picture; a queue deeper than the threads only holds decoded pixels longer.
+        concurrentTasksPerWorker: 1,
+      });
+    }));
   return {
     threads,
     prestart() {
@@ -39,4 +40,14 @@ export function finishPool(threads: number): WorkPool {
         );
     },
   };
+}
+
+/**
+ * Threads started from now on optimise hot code on their own thread instead of handing it to a compiler
+ * thread. With every core busy weaving, a handed-over compile waits for a free core while the thread goes on
+ * in slow unoptimised code; this is what made the first pictures of each thread slow. A thread already
+ * running (the main one) keeps the compiler thread it was started with.
+ */
+function syncOptimiseNewThreads(): void {
+  setFlagsFromString('--no-concurrent-recompilation');
 }
