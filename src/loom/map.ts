@@ -101,6 +101,12 @@ const UNSEEN = 0;
 const MIXED = -1;
 
 /**
+ * The tables of a memo that is done with, for the next one: clearing them costs less than the page faults
+ * of fresh ones, picture after picture.
+ */
+const spareTables: Array<{ corners: Uint16Array; blocks: Int32Array }> = [];
+
+/**
  * Nearest palette index per 24-bit colour.
  *
  * Nearest regions are large and their borders smooth next to the 4 sRGB levels between lattice points, so
@@ -118,12 +124,12 @@ const MIXED = -1;
  */
 export class NearestMemo {
   /** Palette index + 1 per lattice point; 0 = not matched yet. */
-  private readonly corners = new Uint16Array(LATTICE * LATTICE * LATTICE);
+  private readonly corners: Uint16Array;
   /**
    * Per 4×4×4 cube: MIXED − (palette index + 1) when its corners agree, MIXED when not, UNSEEN, or the
    * number + 1 of its block of colours in `values`.
    */
-  private readonly blocks = new Int32Array(1 << 18);
+  private readonly blocks: Int32Array;
   /** Palette index + 1 per colour, 64 colours per block; 0 = not matched yet. */
   private values: Uint8Array | Uint16Array;
   private made = 0;
@@ -137,9 +143,17 @@ export class NearestMemo {
     private readonly metric: MatchMetric,
     private readonly reach: number,
   ) {
+    const spare = spareTables.pop();
+    this.corners = spare ? spare.corners.fill(0) : new Uint16Array(LATTICE * LATTICE * LATTICE);
+    this.blocks = spare ? spare.blocks.fill(UNSEEN) : new Int32Array(1 << 18);
     this.plab = paletteLab(palette);
     this.scratch = new Float64Array(palette.length / 3);
     this.values = palette.length / 3 < 256 ? new Uint8Array(64 * 256) : new Uint16Array(64 * 256);
+  }
+
+  /** Hands this memo's tables on to the next memo made; this one must not be asked again. */
+  release(): void {
+    if (spareTables.length === 0) spareTables.push({ corners: this.corners, blocks: this.blocks });
   }
 
   /** Colours searched one by one so far. */
@@ -214,6 +228,7 @@ export function mapToPalette(
   const out = new Uint8Array(width * height);
   // Row by row: a short loop called often is optimised early in a fresh thread, where one long loop is not.
   for (let y = 0; y < height; y++) mapRow(memo, data, out, y * width, (y + 1) * width);
+  memo.release();
   return out;
 }
 
@@ -265,6 +280,7 @@ export function mapOrdered(
       out[i] = memo.index(clampByte(data[p] + t), clampByte(data[p + 1] + t), clampByte(data[p + 2] + t));
     }
   }
+  memo.release();
   return out;
 }
 
@@ -311,5 +327,6 @@ export function mapFloydSteinberg(
     [cur, next] = [next, cur];
     next.fill(0);
   }
+  memo.release();
   return out;
 }

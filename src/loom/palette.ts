@@ -24,9 +24,17 @@ interface Histogram {
   weight: Float64Array;
 }
 
+/**
+ * The bin sums of the last palette chosen, for the next: clearing them costs less than the page faults of
+ * fresh ones, picture after picture.
+ */
+const spareSums: Float64Array[] = [];
+
 /** Per bin of `bits` per channel, interleaved: pixel count, then r, g, b sums (one cache line per pixel). */
 function binSums(image: RgbImage, bits: number, step: number): Float64Array {
-  const acc = new Float64Array((1 << (bits * 3)) * 4);
+  const length = (1 << (bits * 3)) * 4;
+  const spare = spareSums.pop();
+  const acc = spare?.length === length ? spare.fill(0) : new Float64Array(length);
   const { width, height, data } = image;
   // Row by row: a short loop called often is optimised early in a fresh thread, where one long loop is not.
   for (let y = 0; y < height; y += step) addBinRow(acc, data, y * width * 3, (y + 1) * width * 3, step * 3, bits);
@@ -134,21 +142,29 @@ function fewColours(image: RgbImage, max: number): number[] | undefined {
   return found;
 }
 
-/** mulberry32: a tiny deterministic generator for seeding. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
+/**
+ * mulberry32: a tiny deterministic generator for seeding. (A class, not a closure: code optimised for one
+ * seed's closure would be thrown away at the next.)
+ */
+class Mulberry32 {
+  private a: number;
+
+  constructor(seed: number) {
+    this.a = seed >>> 0;
+  }
+
+  next(): number {
+    this.a = (this.a + 0x6d2b79f5) >>> 0;
+    let t = this.a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }
 }
 
 /** Index drawn with probability weight[i] × (scale ? scale[i] : 1) / total. */
-function draw(random: () => number, weight: Float64Array, scale: Float64Array | undefined, total: number): number {
-  let target = random() * total;
+function draw(random: Mulberry32, weight: Float64Array, scale: Float64Array | undefined, total: number): number {
+  let target = random.next() * total;
   const n = weight.length;
   for (let i = 0; i < n; i++) {
     target -= scale ? scale[i] * weight[i] : weight[i];
@@ -158,7 +174,7 @@ function draw(random: () => number, weight: Float64Array, scale: Float64Array | 
 }
 
 /** Greedy k-means++: each new centre is the best of `tries` candidates drawn by squared distance. */
-function seedCentres(hist: Histogram, k: number, random: () => number, tries: number): Float64Array {
+function seedCentres(hist: Histogram, k: number, random: Mulberry32, tries: number): Float64Array {
   const { count, lab, weight } = hist;
   const centres = new Float64Array(k * 3);
   const nearest = new Float64Array(count).fill(Infinity);
@@ -333,6 +349,7 @@ export function choosePalette(image: RgbImage, colors: number, options: PaletteO
   // Seeds are tried on a histogram one bit coarser (about a fifth of the bins), unless it has too few bins.
   const sums4 = options.coarse === false || hist.count < 2 * colors ? undefined : coarserSums(sums5, bits);
   const coarse4 = sums4 ? histogram(sums4) : undefined;
+  spareSums[0] = sums5;
   const coarse = coarse4 && coarse4.count >= 4 * k ? coarse4 : hist;
   const maxIterations = options.maxIterations ?? 40;
   const restarts = options.restarts ?? (k <= 32 ? 3 : 1);
@@ -346,7 +363,7 @@ export function choosePalette(image: RgbImage, colors: number, options: PaletteO
   let best: Float64Array | undefined;
   let bestCost = Infinity;
   for (let run = 0; run < restarts; run++) {
-    const centres = seedCentres(coarse, k, generator(0x1005e + run * 7919), tries);
+    const centres = seedCentres(coarse, k, new Mulberry32(0x1005e + run * 7919), tries);
     coarseAssign.fill(-1);
     let cost = Infinity;
     for (let iter = 0; iter < trialIterations; iter++) {
