@@ -97,6 +97,8 @@ describe('palette', () => {
     const src = noisyGradient(120, 90, 7);
     const img = resizeToGrid(src, 120, 90);
     const a = choosePalette(img, 8);
+    // Another picture in between: what it leaves behind must not count for the next.
+    choosePalette(resizeToGrid(noisyGradient(80, 60, 3), 80, 60), 5);
     const b = choosePalette(img, 8);
     expect(a.length).toBe(24);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
@@ -241,6 +243,19 @@ describe('mapping', () => {
     const image = rgbImage(1, 1, () => [192, 48, 196]);
     expect(bruteForce(image, palette, CHOSEN_REACH)).toEqual([2]);
     expect(new NearestMemo(palette, 'ciede2000', CHOSEN_REACH).index(192, 48, 196)).toBe(2);
+  });
+
+  it("clears the tables a memo hands on, so that the next picture sees none of the last one's answers", () => {
+    const random = seeded(5);
+    // Lattice colours only: each gets its own search, so every answer must equal the brute-force one.
+    const image = rgbImage(64, 64, () => [0, 1, 2].map(() => Math.min(255, Math.floor(random() * 65) * 4)));
+    const palette = Uint8Array.from([20, 30, 40, 200, 40, 40, 40, 180, 60, 230, 220, 90, 90, 90, 200, 240, 240, 240]);
+    // The same colours in another order: an answer left over from the first palette names the wrong entry.
+    const reordered = Uint8Array.from(
+      [4, 1, 5, 0, 3, 2].flatMap((c) => Array.from(palette.subarray(c * 3, c * 3 + 3))),
+    );
+    for (const map of [mapToPalette, mapOrdered, mapFloydSteinberg]) map(image, palette);
+    expect(Array.from(mapToPalette(image, reordered))).toEqual(bruteForce(image, reordered, CHOSEN_REACH));
   });
 
   it("maps a palette entry's own colour to itself, even beside a near twin in the same cube", () => {
