@@ -275,84 +275,159 @@ class Heap {
 
 /** Removes regions smaller than `minRegion`. Returns a new index map and the regions it leaves. */
 export function removeSpecks(image: IndexedImage, minRegion: number, options: SpeckOptions = {}): CleanResult {
-  const { width, height, palette } = image;
+  const { width, height } = image;
   const indices = Uint8Array.from(image.indices);
-  const n = width * height;
   const regions = labelRuns(width, height, indices);
-  const { labels, count } = regions;
   const size = Int32Array.from(regions.sizes);
-  const summary = (merged: number, roots: Int32Array | undefined): CleanResult => {
-    let total = 0;
-    let smallest = Infinity;
-    let below = 0;
-    for (let r = 0; r < count; r++) {
-      if (roots && roots[r] !== r) continue;
-      total++;
-      if (size[r] < smallest) smallest = size[r];
-      if (size[r] < minRegion) below++;
-    }
-    return {
-      indices,
-      merged,
-      passes: merged > 0 ? 1 : 0,
-      regions: total,
-      smallestRegion: total ? smallest : 0,
-      regionsBelowMin: below,
-    };
+  if (minRegion <= 1) return summary(indices, size, minRegion, 0, undefined);
+  const merge = SpeckMerge.of(image, indices, regions, size, minRegion, options.source);
+  if (!merge) return summary(indices, size, minRegion, 0, undefined);
+  // Each speck is handled by small methods called once per speck, not in one long loop: they are optimised
+  // early in a fresh thread, and each on its own.
+  while (merge.queue.size > 0) merge.next();
+  return summary(indices, size, minRegion, merge.merged, merge.roots());
+}
+
+/** What is left: the regions (those that are their own root, when `roots` is given) and their sizes. */
+function summary(
+  indices: Uint8Array,
+  size: Int32Array,
+  minRegion: number,
+  merged: number,
+  roots: Int32Array | undefined,
+): CleanResult {
+  let total = 0;
+  let smallest = Infinity;
+  let below = 0;
+  for (let r = 0; r < size.length; r++) {
+    if (roots && roots[r] !== r) continue;
+    total++;
+    if (size[r] < smallest) smallest = size[r];
+    if (size[r] < minRegion) below++;
+  }
+  return {
+    indices,
+    merged,
+    passes: merged > 0 ? 1 : 0,
+    regions: total,
+    smallestRegion: total ? smallest : 0,
+    regionsBelowMin: below,
   };
-  if (minRegion <= 1) return summary(0, undefined);
+}
 
-  // Small regions and their pixels, gathered in one scan.
-  const slot = new Int32Array(count).fill(-1);
-  const small: number[] = [];
-  for (let r = 0; r < count; r++) {
-    if (size[r] < minRegion) {
-      slot[r] = small.length;
-      small.push(r);
+/**
+ * The merging of specks into neighbours: a union-find over regions, the small ones with their pixels. Each
+ * small root keeps a list of the small regions it holds (to reach their pixels); a root that is no longer
+ * small is never visited again, so its list does not matter.
+ */
+class SpeckMerge {
+  readonly queue = new Heap();
+  merged = 0;
+  private readonly n: number;
+  private readonly parent: Int32Array;
+  /** First pixel in raster order, at the root. */
+  private readonly first: Int32Array;
+  private readonly memberNext: Int32Array;
+  private readonly memberTail: Int32Array;
+  private readonly lab: Float32Array;
+  private readonly border: Int32Array;
+  private readonly cost: Float64Array;
+  private readonly px = new Float32Array(3);
+  private readonly members: number[] = [];
+
+  private constructor(
+    private readonly width: number,
+    private readonly indices: Uint8Array,
+    private readonly labels: Int32Array,
+    private readonly size: Int32Array,
+    private readonly minRegion: number,
+    /** Per region: its number among the small ones, or -1. */
+    private readonly slot: Int32Array,
+    /** The pixels of small region number i are pixels[offsets[i]] to pixels[offsets[i + 1]] (exclusive). */
+    private readonly offsets: Int32Array,
+    private readonly pixels: Int32Array,
+    small: number[],
+    palette: Uint8Array,
+    private readonly source: RgbImage | undefined,
+  ) {
+    const count = size.length;
+    this.n = labels.length;
+    this.parent = new Int32Array(count);
+    for (let r = 0; r < count; r++) this.parent[r] = r;
+    this.first = new Int32Array(count);
+    for (let i = 0; i < small.length; i++) this.first[small[i]] = pixels[offsets[i]];
+    this.memberNext = new Int32Array(small.length).fill(-1);
+    this.memberTail = new Int32Array(small.length);
+    for (let i = 0; i < small.length; i++) this.memberTail[i] = i;
+    for (const r of small) this.enqueue(r);
+    this.lab = paletteLab(palette);
+    const colorCount = palette.length / 3;
+    this.border = new Int32Array(colorCount);
+    this.cost = new Float64Array(colorCount);
+  }
+
+  /** The merge of `image`'s specks, or undefined when it has none. */
+  static of(
+    image: IndexedImage,
+    indices: Uint8Array,
+    regions: RunRegions,
+    size: Int32Array,
+    minRegion: number,
+    source: RgbImage | undefined,
+  ): SpeckMerge | undefined {
+    const count = size.length;
+    // Small regions and their pixels, gathered in one scan.
+    const slot = new Int32Array(count).fill(-1);
+    const small: number[] = [];
+    for (let r = 0; r < count; r++) {
+      if (size[r] < minRegion) {
+        slot[r] = small.length;
+        small.push(r);
+      }
     }
+    if (small.length === 0) return undefined;
+    const offsets = new Int32Array(small.length + 1);
+    for (let i = 0; i < small.length; i++) offsets[i + 1] = offsets[i] + size[small[i]];
+    const pixels = smallPixels(regions, slot, offsets);
+    return new SpeckMerge(
+      image.width,
+      indices,
+      regions.labels,
+      size,
+      minRegion,
+      slot,
+      offsets,
+      pixels,
+      small,
+      image.palette,
+      source,
+    );
   }
-  if (small.length === 0) return summary(0, undefined);
-  const offsets = new Int32Array(small.length + 1);
-  for (let i = 0; i < small.length; i++) offsets[i + 1] = offsets[i] + size[small[i]];
-  const fill = offsets.slice(0, small.length);
-  const pixels = new Int32Array(offsets[small.length]);
-  for (let r = 0; r < regions.runs; r++) {
-    const s = slot[regions.runRegion[r]];
-    if (s < 0) continue;
-    for (let p = regions.runStart[r]; p < regions.runEnd[r]; p++) pixels[fill[s]++] = p;
+
+  private enqueue(root: number): void {
+    this.queue.push(this.size[root] * this.n + this.first[root], root);
   }
 
-  // Union-find over regions. Each small root keeps a list of the small regions it holds (to reach their
-  // pixels); a root that is no longer small is never visited again, so its list does not matter.
-  const parent = new Int32Array(count);
-  for (let r = 0; r < count; r++) parent[r] = r;
-  const first = new Int32Array(count); // first pixel in raster order, at the root
-  for (let i = 0; i < small.length; i++) first[small[i]] = pixels[offsets[i]];
-  const memberNext = new Int32Array(small.length).fill(-1);
-  const memberTail = new Int32Array(small.length);
-  for (let i = 0; i < small.length; i++) memberTail[i] = i;
-
-  const queue = new Heap();
-  const enqueue = (root: number): void => queue.push(size[root] * n + first[root], root);
-  for (const r of small) enqueue(r);
-
-  const lab = paletteLab(palette);
-  const colorCount = palette.length / 3;
-  const border = new Int32Array(colorCount);
-  const cost = new Float64Array(colorCount);
-  const px = new Float32Array(3);
-  const { source } = options;
-  const members: number[] = [];
-  let merged = 0;
-
-  while (queue.size > 0) {
-    const root = queue.pop();
+  /** Takes the next speck from the queue and merges it, unless the entry is stale. */
+  next(): void {
+    const root = this.queue.pop();
     // A stale entry: the region has since been joined to another, or has grown (and was queued again).
-    if (parent[root] !== root || Math.floor(queue.poppedKey / n) !== size[root]) continue;
-    const ownColor = indices[pixels[offsets[slot[root]]]];
+    if (this.parent[root] !== root || Math.floor(this.queue.poppedKey / this.n) !== this.size[root]) return;
+    const ownColor = this.indices[this.pixels[this.offsets[this.slot[root]]]];
+    this.countBorders(root);
+    this.weighCosts(root, ownColor);
+    const best = this.closest(ownColor);
+    if (best === -1) return; // the whole image is one region
+    const into = this.recolour(root, best);
+    this.merged++;
+    if (this.size[into] < this.minRegion) this.enqueue(into);
+  }
 
+  /** Pixels of each colour that border the speck at `root`, into `border`. */
+  private countBorders(root: number): void {
+    const { border, offsets, pixels, memberNext, parent, labels, indices, width, n } = this;
     border.fill(0);
-    for (let m = slot[root]; m !== -1; m = memberNext[m]) {
+    for (let m = this.slot[root]; m !== -1; m = memberNext[m]) {
       for (let k = offsets[m]; k < offsets[m + 1]; k++) {
         const p = pixels[k];
         const x = p % width;
@@ -362,13 +437,20 @@ export function removeSpecks(image: IndexedImage, minRegion: number, options: Sp
         if (p + width < n && find(parent, labels[p + width]) !== root) border[indices[p + width]]++;
       }
     }
+  }
 
-    // The bordering colour closest to the speck: with the source, the least summed CIEDE2000 over the
-    // speck's own source pixels (what a merge costs in fidelity); without it, CIEDE2000 to its palette colour.
-    // Ties go to the longest border, then the lower index.
+  /**
+   * What recolouring the speck costs per bordering colour, into `cost`: with the source, the summed CIEDE2000
+   * over the speck's own source pixels (what a merge costs in fidelity); without it, CIEDE2000 to its palette
+   * colour.
+   */
+  private weighCosts(root: number, ownColor: number): void {
+    const { cost, border, lab, source } = this;
+    const colorCount = border.length;
     cost.fill(0);
     if (source) {
-      for (let m = slot[root]; m !== -1; m = memberNext[m]) {
+      const { offsets, pixels, memberNext, px } = this;
+      for (let m = this.slot[root]; m !== -1; m = memberNext[m]) {
         for (let k = offsets[m]; k < offsets[m + 1]; k++) {
           const q = pixels[k] * 3;
           srgbToLab(source.data[q], source.data[q + 1], source.data[q + 2], px);
@@ -385,17 +467,27 @@ export function removeSpecks(image: IndexedImage, minRegion: number, options: Sp
         cost[c] = ciede2000(lab[o], lab[o + 1], lab[o + 2], lab[c * 3], lab[c * 3 + 1], lab[c * 3 + 2]);
       }
     }
+  }
+
+  /** The bordering colour that costs least; ties go to the longest border, then the lower index. -1: none. */
+  private closest(ownColor: number): number {
+    const { cost, border } = this;
     let best = -1;
-    for (let c = 0; c < colorCount; c++) {
+    for (let c = 0; c < border.length; c++) {
       if (c === ownColor || border[c] === 0) continue;
       if (best === -1 || cost[c] < cost[best] || (cost[c] === cost[best] && border[c] > border[best])) best = c;
     }
-    if (best === -1) continue; // the whole image is one region
+    return best;
+  }
 
-    // Recolour, then join every neighbouring region of the new colour. (Joining appends lists, so the
-    // members are listed first.)
+  /**
+   * Recolours the speck at `root`, then joins every neighbouring region of the new colour. (Joining appends
+   * lists, so the members are listed first.) Returns the root of the joined region.
+   */
+  private recolour(root: number, best: number): number {
+    const { offsets, pixels, memberNext, indices, labels, members, width, n } = this;
     members.length = 0;
-    for (let m = slot[root]; m !== -1; m = memberNext[m]) {
+    for (let m = this.slot[root]; m !== -1; m = memberNext[m]) {
       members.push(m);
       for (let k = offsets[m]; k < offsets[m + 1]; k++) indices[pixels[k]] = best;
     }
@@ -404,21 +496,22 @@ export function removeSpecks(image: IndexedImage, minRegion: number, options: Sp
       for (let k = offsets[m]; k < offsets[m + 1]; k++) {
         const p = pixels[k];
         const x = p % width;
-        if (x > 0 && indices[p - 1] === best) into = join(into, labels[p - 1]);
-        if (x < width - 1 && indices[p + 1] === best) into = join(into, labels[p + 1]);
-        if (p >= width && indices[p - width] === best) into = join(into, labels[p - width]);
-        if (p + width < n && indices[p + width] === best) into = join(into, labels[p + width]);
+        if (x > 0 && indices[p - 1] === best) into = this.join(into, labels[p - 1]);
+        if (x < width - 1 && indices[p + 1] === best) into = this.join(into, labels[p + 1]);
+        if (p >= width && indices[p - width] === best) into = this.join(into, labels[p - width]);
+        if (p + width < n && indices[p + width] === best) into = this.join(into, labels[p + width]);
       }
     }
-    merged++;
-    if (size[into] < minRegion) enqueue(into);
+    return into;
   }
 
   /** Joins the sets of a (a root) and b; returns the new root. Small members' lists are concatenated. */
-  function join(a: number, b: number): number {
+  private join(a: number, b: number): number {
+    const { parent, size, slot, memberNext, memberTail, first, minRegion } = this;
     const rb = find(parent, b);
     if (rb === a) return a;
-    const [keep, gone] = a < rb ? [a, rb] : [rb, a];
+    const keep = a < rb ? a : rb;
+    const gone = a < rb ? rb : a;
     parent[gone] = keep;
     if (size[keep] < minRegion && size[gone] < minRegion) {
       // Both are small: append gone's members to keep's. (Otherwise the result is large and never visited.)
@@ -432,6 +525,22 @@ export function removeSpecks(image: IndexedImage, minRegion: number, options: Sp
     return keep;
   }
 
-  for (let r = 0; r < count; r++) parent[r] = find(parent, r);
-  return summary(merged, parent);
+  /** Each region's root, once merging is done. */
+  roots(): Int32Array {
+    const { parent } = this;
+    for (let r = 0; r < parent.length; r++) parent[r] = find(parent, r);
+    return parent;
+  }
+}
+
+/** The pixels of the small regions, grouped by region in `slot` order, from the runs. */
+function smallPixels(regions: RunRegions, slot: Int32Array, offsets: Int32Array): Int32Array {
+  const fill = offsets.slice(0, offsets.length - 1);
+  const pixels = new Int32Array(offsets[offsets.length - 1]);
+  for (let r = 0; r < regions.runs; r++) {
+    const s = slot[regions.runRegion[r]];
+    if (s < 0) continue;
+    for (let p = regions.runStart[r]; p < regions.runEnd[r]; p++) pixels[fill[s]++] = p;
+  }
+  return pixels;
 }
