@@ -104,7 +104,8 @@ const MIXED = -1;
  * The tables of a memo that is done with, for the next one: clearing them costs less than the page faults
  * of fresh ones, picture after picture.
  */
-const spareTables: Array<{ corners: Uint16Array; blocks: Int32Array }> = [];
+const spareTables: Array<{ corners: Uint16Array; blocks: Int32Array; values: Uint8Array | Uint16Array; used: number }> =
+  [];
 
 /**
  * Nearest palette index per 24-bit colour.
@@ -148,12 +149,20 @@ export class NearestMemo {
     this.blocks = spare ? spare.blocks.fill(UNSEEN) : new Int32Array(1 << 18);
     this.plab = paletteLab(palette);
     this.scratch = new Float64Array(palette.length / 3);
-    this.values = palette.length / 3 < 256 ? new Uint8Array(64 * 256) : new Uint16Array(64 * 256);
+    const wide = palette.length / 3 >= 256;
+    // Spare values are cleared as far as they were used, and keep the room they grew to.
+    this.values =
+      spare && spare.values instanceof Uint16Array === wide
+        ? spare.values.fill(0, 0, spare.used)
+        : wide
+          ? new Uint16Array(64 * 256)
+          : new Uint8Array(64 * 256);
   }
 
   /** Hands this memo's tables on to the next memo made; this one must not be asked again. */
   release(): void {
-    if (spareTables.length === 0) spareTables.push({ corners: this.corners, blocks: this.blocks });
+    if (spareTables.length === 0)
+      spareTables.push({ corners: this.corners, blocks: this.blocks, values: this.values, used: this.made * 64 });
   }
 
   /** Colours searched one by one so far. */

@@ -189,15 +189,7 @@ function seedCentres(hist: Histogram, k: number, random: Mulberry32, tries: numb
     centres[c * 3 + 1] = A;
     centres[c * 3 + 2] = B;
     if (c === k - 1) break;
-    let sum = 0;
-    for (let i = 0; i < count; i++) {
-      const dl = lab[i * 3] - L;
-      const da = lab[i * 3 + 1] - A;
-      const db = lab[i * 3 + 2] - B;
-      const d = dl * dl + da * da + db * db;
-      if (d < nearest[i]) nearest[i] = d;
-      sum += nearest[i] * weight[i];
-    }
+    const sum = addCentre(hist, L, A, B, nearest);
     if (sum === 0) {
       // Fewer distinct bins than centres: the rest repeat this one and are dropped as duplicates.
       for (let r = c + 1; r < k; r++) centres.copyWithin(r * 3, c * 3, c * 3 + 3);
@@ -206,17 +198,7 @@ function seedCentres(hist: Histogram, k: number, random: Mulberry32, tries: numb
     let bestPotential = Infinity;
     for (let t = 0; t < tries; t++) {
       const candidate = draw(random, weight, nearest, sum);
-      const cl = lab[candidate * 3];
-      const ca = lab[candidate * 3 + 1];
-      const cb = lab[candidate * 3 + 2];
-      let potential = 0;
-      for (let i = 0; i < count; i++) {
-        const dl = lab[i * 3] - cl;
-        const da = lab[i * 3 + 1] - ca;
-        const db = lab[i * 3 + 2] - cb;
-        const d = dl * dl + da * da + db * db;
-        potential += (d < nearest[i] ? d : nearest[i]) * weight[i];
-      }
+      const potential = potentialWith(hist, candidate, nearest);
       if (potential < bestPotential) {
         bestPotential = potential;
         pick = candidate;
@@ -224,6 +206,41 @@ function seedCentres(hist: Histogram, k: number, random: Mulberry32, tries: numb
     }
   }
   return centres;
+}
+
+/**
+ * Lowers each bin's squared distance to its nearest centre in `nearest` for a new centre (L, A, B); returns
+ * the weighted sum of those distances.
+ */
+function addCentre(hist: Histogram, L: number, A: number, B: number, nearest: Float64Array): number {
+  const { count, lab, weight } = hist;
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const dl = lab[i * 3] - L;
+    const da = lab[i * 3 + 1] - A;
+    const db = lab[i * 3 + 2] - B;
+    const d = dl * dl + da * da + db * db;
+    if (d < nearest[i]) nearest[i] = d;
+    sum += nearest[i] * weight[i];
+  }
+  return sum;
+}
+
+/** The weighted sum of squared distances to the nearest centre if bin `candidate` were one more centre. */
+function potentialWith(hist: Histogram, candidate: number, nearest: Float64Array): number {
+  const { count, lab, weight } = hist;
+  const cl = lab[candidate * 3];
+  const ca = lab[candidate * 3 + 1];
+  const cb = lab[candidate * 3 + 2];
+  let potential = 0;
+  for (let i = 0; i < count; i++) {
+    const dl = lab[i * 3] - cl;
+    const da = lab[i * 3 + 1] - ca;
+    const db = lab[i * 3 + 2] - cb;
+    const d = dl * dl + da * da + db * db;
+    potential += (d < nearest[i] ? d : nearest[i]) * weight[i];
+  }
+  return potential;
 }
 
 /**
