@@ -534,8 +534,15 @@ describe('regions against plain references', () => {
         if (before.sizes[before.labels[p]] >= minRegion) expect(out.indices[p]).toBe(indices[p]);
         expect(out.indices[p]).toBeLessThan(k);
       }
+      // The same again after a larger picture has left its work arrays behind.
+      const other = randomMap(70, 50, 6, seed + 100);
+      removeSpecks(
+        { width: 70, height: 50, indices: other, palette: Uint8Array.from({ length: 18 }, (_, i) => i * 9) },
+        3,
+      );
       const again = removeSpecks({ width: w, height: h, indices, palette }, minRegion);
       expect(Buffer.from(again.indices).equals(Buffer.from(out.indices))).toBe(true);
+      expect([again.regions, again.merged]).toEqual([out.regions, out.merged]);
     }
   });
 });

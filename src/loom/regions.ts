@@ -43,15 +43,32 @@ interface RunRegions extends Regions {
   runEnd: Int32Array;
   /** Region of each run. */
   runRegion: Int32Array;
+  /** The whole arrays behind the labelling, to hand on to the next one. */
+  arrays: LabelArrays;
 }
+
+/** The work arrays of a labelling: runs, provisional labels, labels per pixel. */
+interface LabelArrays {
+  runStart: Int32Array<ArrayBuffer>;
+  runEnd: Int32Array<ArrayBuffer>;
+  runLabel: Int32Array<ArrayBuffer>;
+  parent: Int32Array;
+  labels: Int32Array;
+}
+
+/**
+ * The arrays of the last speck removal's labelling, for the next: every one of them is written before it is
+ * read, so they need no clearing, while fresh ones cost page faults picture after picture.
+ */
+let spareArrays: LabelArrays | undefined;
 
 /**
  * Labels by runs: each row is cut into runs of equal index; a run joins the runs of the previous row that
  * overlap it and have its index (union-find over provisional labels, the smaller label being the root).
  * Regions are then numbered in raster order of their first runs.
  */
-function labelRuns(width: number, height: number, indices: Uint8Array): RunRegions {
-  const rows = new RowRuns(width, height, indices);
+function labelRuns(width: number, height: number, indices: Uint8Array, spare?: LabelArrays): RunRegions {
+  const rows = new RowRuns(width, height, indices, spare);
   // Row by row: a short loop called often is optimised early in a fresh thread, where one long loop is not.
   for (let y = 0; y < height; y++) rows.add(y);
   return rows.regions();
@@ -63,6 +80,8 @@ class RowRuns {
   private runEnd: Int32Array<ArrayBuffer>;
   private runLabel: Int32Array<ArrayBuffer>;
   private readonly parent: Int32Array;
+  /** Room for the labels per pixel, when given one. */
+  private readonly labels: Int32Array | undefined;
   private runs = 0;
   private next = 0;
   private prevFirst = 0;
@@ -72,12 +91,17 @@ class RowRuns {
     private readonly width: number,
     private readonly height: number,
     private readonly indices: Uint8Array,
+    spare?: LabelArrays,
   ) {
-    const capacity = Math.max(64, (width * height) >> 3);
-    this.runStart = new Int32Array(capacity);
-    this.runEnd = new Int32Array(capacity);
-    this.runLabel = new Int32Array(capacity);
-    this.parent = new Int32Array(width * height + 1);
+    const n = width * height;
+    const capacity = Math.max(64, n >> 3);
+    const runsFit = spare !== undefined && spare.runStart.length >= capacity;
+    this.runStart = runsFit ? spare.runStart : new Int32Array(capacity);
+    this.runEnd = runsFit ? spare.runEnd : new Int32Array(capacity);
+    this.runLabel = runsFit ? spare.runLabel : new Int32Array(capacity);
+    const pixelsFit = spare !== undefined && spare.labels.length >= n;
+    this.parent = pixelsFit ? spare.parent : new Int32Array(n + 1);
+    this.labels = pixelsFit ? spare.labels : undefined;
   }
 
   /** Adds row y (rows are added in order). */
@@ -142,7 +166,8 @@ class RowRuns {
     const { parent, next, runs, runStart, runEnd, runLabel, indices } = this;
     // A parent is always smaller than its child, so one rising pass flattens the forest.
     for (let i = 0; i < next; i++) parent[i] = parent[parent[i]];
-    const labels = new Int32Array(this.width * this.height);
+    const n = this.width * this.height;
+    const labels = this.labels ? this.labels.subarray(0, n) : new Int32Array(n);
     const sizes = new Int32Array(next);
     const colors = new Int32Array(next);
     const count = numberRegions(parent, next, runs, runStart, runEnd, runLabel, indices, labels, sizes, colors);
@@ -155,6 +180,7 @@ class RowRuns {
       runStart,
       runEnd,
       runRegion: runLabel,
+      arrays: { runStart, runEnd, runLabel, parent, labels: this.labels ?? labels },
     };
   }
 }
@@ -277,15 +303,17 @@ class Heap {
 export function removeSpecks(image: IndexedImage, minRegion: number, options: SpeckOptions = {}): CleanResult {
   const { width, height } = image;
   const indices = Uint8Array.from(image.indices);
-  const regions = labelRuns(width, height, indices);
+  const spare = spareArrays;
+  spareArrays = undefined;
+  const regions = labelRuns(width, height, indices, spare);
   const size = Int32Array.from(regions.sizes);
-  if (minRegion <= 1) return summary(indices, size, minRegion, 0, undefined);
-  const merge = SpeckMerge.of(image, indices, regions, size, minRegion, options.source);
-  if (!merge) return summary(indices, size, minRegion, 0, undefined);
+  const merge = minRegion > 1 ? SpeckMerge.of(image, indices, regions, size, minRegion, options.source) : undefined;
   // Each speck is handled by small methods called once per speck, not in one long loop: they are optimised
   // early in a fresh thread, and each on its own.
-  while (merge.queue.size > 0) merge.next();
-  return summary(indices, size, minRegion, merge.merged, merge.roots());
+  while (merge && merge.queue.size > 0) merge.next();
+  const result = summary(indices, size, minRegion, merge?.merged ?? 0, merge?.roots());
+  spareArrays = regions.arrays;
+  return result;
 }
 
 /** What is left: the regions (those that are their own root, when `roots` is given) and their sizes. */
