@@ -11,8 +11,9 @@ import {
   weaveChoice,
 } from '../options.js';
 import { finishPool } from '../pool.js';
-import { createServices, loadConfig } from '../services.js';
+import { createServices, loadConfig, nodeFs } from '../services.js';
 import { UsageError } from '../../kernel/errors.js';
+import type { WorkPool } from '../../kernel/ports.js';
 
 export async function editCommand(
   ctx: CliContext,
@@ -26,6 +27,27 @@ export async function editCommand(
   }
   const jobs = jobsOption(opts.jobs);
   const pool = finishPool(jobs);
+  // A batch's threads boot while the terminal, the configuration and the inputs are set up, rather than
+  // after; from here on every way out closes the pool.
+  if (opts.dryRun !== true) {
+    void import('../../jobs/inputs.js')
+      .then(({ mayNameSeveral }) => mayNameSeveral(inputs, ctx.cwd, nodeFs))
+      .then((several) => several && pool.prestart())
+      .catch(() => undefined); // only a head start: the run itself starts the threads if they are needed
+  }
+  try {
+    await editWith(ctx, opts, inputs, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function editWith(
+  ctx: CliContext,
+  opts: GlobalOptions & Record<string, unknown>,
+  inputs: string[],
+  pool: WorkPool,
+): Promise<void> {
   const services = { ...(await createServices(ctx, opts)), pool };
   if (inputs.length === 0) {
     if (!services.prompts)
@@ -65,19 +87,7 @@ export async function editCommand(
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
     weave: weave.flags,
   };
-  // A batch's threads boot while the configuration is read and the inputs listed, rather than after; from
-  // here on every way out closes the pool.
-  if (!spec.dryRun) {
-    void import('../../jobs/inputs.js')
-      .then(({ mayNameSeveral }) => mayNameSeveral(inputs, services.cwd, services.fs))
-      .then((several) => several && pool.prestart())
-      .catch(() => undefined); // only a head start: the run itself starts the threads if they are needed
-  }
-  try {
-    const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
-    const { runEdit } = await import('../../jobs/edit.js');
-    await runEdit(spec, resolved, services);
-  } finally {
-    await services.pool.close();
-  }
+  const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
+  const { runEdit } = await import('../../jobs/edit.js');
+  await runEdit(spec, resolved, services);
 }
