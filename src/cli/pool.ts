@@ -3,23 +3,26 @@
  * so a run that never needs them (one picture, a remote-only run, --help) pays nothing for them.
  */
 import { setFlagsFromString } from 'node:v8';
-import type { WorkPool } from '../kernel/ports.js';
+import { WORKER_LOADED, type WorkPool } from '../kernel/ports.js';
 
 type Piscina = import('piscina').Piscina;
 
 export function finishPool(threads: number): WorkPool {
   let piscina: Promise<Piscina> | undefined;
+  let loaded: Promise<void> = Promise.resolve();
   let closed = false;
   const start = () =>
     (piscina ??= import('piscina').then(({ Piscina }) => {
       syncOptimiseNewThreads();
-      return new Piscina({
+      const pool = new Piscina({
         filename: new URL('../stages/finish-worker.js', import.meta.url).href,
         minThreads: threads,
         maxThreads: threads,
         // Every task is a whole picture; a queue deeper than the threads only holds decoded pixels longer.
         concurrentTasksPerWorker: 1,
       });
+      loaded = threadsLoaded(pool);
+      return pool;
     }));
   return {
     threads,
@@ -35,18 +38,54 @@ export function finishPool(threads: number): WorkPool {
       // A start that failed was reported by the run that needed it, if any did; closing does not repeat it.
       if (piscina)
         await piscina.then(
-          (pool) => pool.destroy(),
+          async (pool) => {
+            await loaded;
+            await pool.destroy();
+          },
           () => undefined,
         );
     },
   };
 }
 
+/** Longest wait for the threads to load their module before stopping them anyway. */
+const LOAD_WAIT_MS = 10_000;
+
+/**
+ * Settles once every thread of `pool` has loaded the worker module, or ended. A thread stopped while Node
+ * loads that module (an ES module, which piscina loads through require) can abort the whole process with a
+ * fatal V8 error, so the pool is stopped only after this: a run that fails at once, or is interrupted, while
+ * the threads still boot waits the rest of their boot.
+ */
+export function threadsLoaded(pool: Pick<Piscina, 'threads' | 'on'>, waitMs = LOAD_WAIT_MS): Promise<void> {
+  const waiting = new Set(pool.threads.map((thread) => thread.threadId));
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, waitMs);
+    timer.unref();
+    const settle = (id: number) => {
+      waiting.delete(id);
+      if (waiting.size > 0) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    pool.on('message', (message: unknown) => {
+      if (typeof message === 'object' && message !== null && WORKER_LOADED in message)
+        settle(Number((message as Record<string, unknown>)[WORKER_LOADED]));
+    });
+    for (const thread of pool.threads) {
+      const id = thread.threadId;
+      thread.once('exit', () => settle(id));
+      thread.once('error', () => settle(id));
+    }
+    if (waiting.size === 0) resolve();
+  });
+}
+
 /**
  * Threads started from now on optimise hot code on their own thread instead of handing it to a compiler
  * thread. With every core busy weaving, a handed-over compile waits for a free core while the thread goes on
- * in slow unoptimised code; this is what made the first pictures of each thread slow. A thread already
- * running (the main one) keeps the compiler thread it was started with.
+ * in slow unoptimised code; this is what made the first pictures of each thread slow. (The flag is the
+ * process's; in a batch the main thread does little but hand out the work.)
  */
 function syncOptimiseNewThreads(): void {
   setFlagsFromString('--no-concurrent-recompilation');

@@ -47,6 +47,9 @@ export interface Stdio {
   write(bytes: Uint8Array): Promise<void>;
 }
 
+/** What a pool's worker module posts once it has loaded, with its thread id. */
+export const WORKER_LOADED = 'imagegen:worker-loaded';
+
 /** Runs CPU-heavy work on worker threads: a named export of the worker module, plain data in and out. */
 export interface WorkPool {
   readonly threads: number;

@@ -135,6 +135,7 @@ export class NearestMemo {
   private values: Uint8Array | Uint16Array;
   private made = 0;
   private matched = 0;
+  private released = false;
   private readonly plab: Float32Array;
   private readonly scratch: Float64Array;
   private readonly lab = new Float32Array(3);
@@ -161,6 +162,8 @@ export class NearestMemo {
 
   /** Hands this memo's tables on to the next memo made; this one must not be asked again. */
   release(): void {
+    if (this.released) return;
+    this.released = true;
     if (spareTables.length === 0)
       spareTables.push({ corners: this.corners, blocks: this.blocks, values: this.values, used: this.made * 64 });
   }
