@@ -70,6 +70,7 @@ export interface FinishInput {
 }
 
 export interface Finished {
+  /** From a worker thread, without the pixels (`result.image.indices` is empty): `encoded` holds them. */
   result: LoomResult;
   encoded: EncodedLoomImage;
   /** What was wrong with the picture's data when `lenient` accepted it. */
@@ -122,7 +123,12 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
 /** The worker's side of finishBytes; expected failures come back as records. */
 export async function finishBytesOutcome(input: FinishInput): Promise<FinishOutcome> {
   try {
-    return { ok: true, ...(await finishBytesHere(input)) };
+    const finished = await finishBytesHere(input);
+    // The pixels stay here: the image is encoded already, and the other side needs only its size, palette and
+    // counts (copying the pixels across cost the main thread more than the rest of its work per picture).
+    const { image } = finished.result;
+    const result = { ...finished.result, image: { ...image, indices: new Uint8Array(0) } };
+    return { ok: true, ...finished, result };
   } catch (err) {
     if (isImagegenError(err)) return { ok: false, error: err.toJSON() };
     throw err;
