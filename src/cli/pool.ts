@@ -2,7 +2,6 @@
  * The worker pool behind --jobs (piscina). Threads start on the first task, or earlier when a batch is likely,
  * so a run that never needs them (one picture, a remote-only run, --help) pays nothing for them.
  */
-import { setFlagsFromString } from 'node:v8';
 import { WORKER_LOADED, type WorkPool } from '../kernel/ports.js';
 
 type Piscina = import('piscina').Piscina;
@@ -12,8 +11,8 @@ export function finishPool(threads: number): WorkPool {
   let loaded: Promise<void> = Promise.resolve();
   let closed = false;
   const start = () =>
-    (piscina ??= import('piscina').then(({ Piscina }) => {
-      syncOptimiseNewThreads();
+    (piscina ??= Promise.all([import('piscina'), import('node:v8')]).then(([{ Piscina }, v8]) => {
+      v8.setFlagsFromString(SYNC_OPTIMISATION);
       const pool = new Piscina({
         filename: new URL('../stages/finish-worker.js', import.meta.url).href,
         minThreads: threads,
@@ -82,11 +81,9 @@ export function threadsLoaded(pool: Pick<Piscina, 'threads' | 'on'>, waitMs = LO
 }
 
 /**
- * Threads started from now on optimise hot code on their own thread instead of handing it to a compiler
- * thread. With every core busy weaving, a handed-over compile waits for a free core while the thread goes on
- * in slow unoptimised code; this is what made the first pictures of each thread slow. (The flag is the
- * process's; in a batch the main thread does little but hand out the work.)
+ * The V8 flag by which threads started after it is set optimise hot code on their own thread instead of
+ * handing it to a compiler thread. With every core busy weaving, a handed-over compile waits for a free core
+ * while the thread goes on in slow unoptimised code; this is what made the first pictures of each thread
+ * slow. (The flag is the process's; in a batch the main thread does little but hand out the work.)
  */
-function syncOptimiseNewThreads(): void {
-  setFlagsFromString('--no-concurrent-recompilation');
-}
+const SYNC_OPTIMISATION = '--no-concurrent-recompilation';

@@ -104,8 +104,8 @@ const MIXED = -1;
  * The tables of a memo that is done with, for the next one: clearing them costs less than the page faults
  * of fresh ones, picture after picture.
  */
-const spareTables: Array<{ corners: Uint16Array; blocks: Int32Array; values: Uint8Array | Uint16Array; used: number }> =
-  [];
+let spareTables:
+  { corners: Uint16Array; blocks: Int32Array; values: Uint8Array | Uint16Array; used: number } | undefined;
 
 /**
  * Nearest palette index per 24-bit colour.
@@ -145,7 +145,8 @@ export class NearestMemo {
     private readonly metric: MatchMetric,
     private readonly reach: number,
   ) {
-    const spare = spareTables.pop();
+    const spare = spareTables;
+    spareTables = undefined;
     this.corners = spare ? spare.corners.fill(0) : new Uint16Array(LATTICE * LATTICE * LATTICE);
     this.blocks = spare ? spare.blocks.fill(UNSEEN) : new Int32Array(1 << 18);
     this.plab = paletteLab(palette);
@@ -164,8 +165,7 @@ export class NearestMemo {
   release(): void {
     if (this.released) return;
     this.released = true;
-    if (spareTables.length === 0)
-      spareTables.push({ corners: this.corners, blocks: this.blocks, values: this.values, used: this.made * 64 });
+    spareTables ??= { corners: this.corners, blocks: this.blocks, values: this.values, used: this.made * 64 };
   }
 
   /** Colours searched one by one so far. */

@@ -28,12 +28,13 @@ interface Histogram {
  * The bin sums of the last palette chosen, for the next: clearing them costs less than the page faults of
  * fresh ones, picture after picture.
  */
-const spareSums: Float64Array[] = [];
+let spareSums: Float64Array | undefined;
 
 /** Per bin of `bits` per channel, interleaved: pixel count, then r, g, b sums (one cache line per pixel). */
 function binSums(image: RgbImage, bits: number, step: number): Float64Array {
   const length = (1 << (bits * 3)) * 4;
-  const spare = spareSums.pop();
+  const spare = spareSums;
+  spareSums = undefined;
   const acc = spare?.length === length ? spare.fill(0) : new Float64Array(length);
   const { width, height, data } = image;
   // Row by row: a short loop called often is optimised early in a fresh thread, where one long loop is not.
@@ -366,7 +367,7 @@ export function choosePalette(image: RgbImage, colors: number, options: PaletteO
   // Seeds are tried on a histogram one bit coarser (about a fifth of the bins), unless it has too few bins.
   const sums4 = options.coarse === false || hist.count < 2 * colors ? undefined : coarserSums(sums5, bits);
   const coarse4 = sums4 ? histogram(sums4) : undefined;
-  spareSums[0] = sums5;
+  spareSums = sums5;
   const coarse = coarse4 && coarse4.count >= 4 * k ? coarse4 : hist;
   const maxIterations = options.maxIterations ?? 40;
   const restarts = options.restarts ?? (k <= 32 ? 3 : 1);
