@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, MODELSCOPE_KEY, fakeEnv, startFake } from './helpers/provider-setup.js';
@@ -237,6 +237,42 @@ describe('imagegen binary against the fake providers', () => {
     expect(fake.canceled).toHaveLength(1);
     expect(stderr).toMatch(/interrupted; DashScope task ds-task-\S+ was canceled/);
     expect(readdirSync(t.dir)).toEqual(['.imagegenrc.json']);
+  });
+
+  // The gate holds each submit slot for a second; a batch whose tasks end sooner must still send the rest.
+  it('a --prompts batch whose tasks finish within a second runs every line and ends with its summary', async () => {
+    const t = tempDir();
+    writeFileSync(path.join(t.dir, 'prompts.txt'), 'a fox\na cat\na dog\n');
+    const r = await run([
+      'generate',
+      '--prompts',
+      path.join(t.dir, 'prompts.txt'),
+      '--style',
+      'loom',
+      '--json',
+    ]).finally(t.cleanup);
+    expect(r.code).toBe(0);
+    const records = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.filter((x) => x.status === 'ok').map((x) => x.prompt)).toEqual(['a fox', 'a cat', 'a dog']);
+    expect(records.at(-1)).toMatchObject({ type: 'summary', total: 3, ok: 3 });
+  });
+
+  it('an edit batch whose tasks fail at once reports every picture and exits with their common code', async () => {
+    fake.dashscopeSteps = [{ status: 'FAILED', code: 'InternalError', message: 'Internal server error!' }];
+    const t = tempDir();
+    const pictures = Array.from({ length: 6 }, (_, i) => path.join(t.dir, `p${i}.jpg`));
+    for (const picture of pictures) copyFileSync(SAMPLE, picture);
+    const r = await run(['edit', ...pictures, '--no-fallback', '--json']).finally(t.cleanup);
+    expect(r.code).toBe(5);
+    const records = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.filter((x) => x.status === 'error')).toHaveLength(6);
+    expect(records.at(-1)).toMatchObject({ type: 'summary', total: 6, failed: 6 });
   });
 
   it('generate validates ranges before sending (exit 2)', async () => {

@@ -83,9 +83,22 @@ export async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // Node ends a process whose event loop is empty even while the run still awaits (exit 13, silently). That
+  // would be a bug, but a script must still see a failure and a reason, not a run that seems to have ended.
+  let ended = false;
+  process.on('exit', () => {
+    if (ended || stoppedBy) return;
+    process.stderr.write(
+      'error: imagegen stopped before the run ended, with work still waiting (this is a bug); items not reported were not done\n',
+    );
+    process.exitCode = EXIT_CODES.failure;
+  });
   // A closed pipe (`imagegen … | head`) is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(EXIT_CODES.ok);
+    if (err.code === 'EPIPE') {
+      ended = true;
+      process.exit(EXIT_CODES.ok);
+    }
   });
   const code = await run({
     argv: process.argv.slice(2),
@@ -98,6 +111,7 @@ export async function main(): Promise<void> {
     signal: controller.signal,
     version: packageVersion(),
   });
+  ended = true;
   // Stopped by SIGTERM: the run ended as interrupted, and says which signal it was.
   process.exitCode = stoppedBy && code === EXIT_CODES.interrupted ? exitCodeForSignal(stoppedBy) : code;
 }

@@ -52,6 +52,29 @@ export class ProviderGate {
   }
 
   private readonly holdMs: number;
+  /** Timers of the submit slots held for their window. */
+  private readonly holds = new Set<NodeJS.Timeout>();
+
+  /**
+   * Holds a submit slot for its window. The timer does not keep the process alive by itself, so that a run
+   * whose last submit is long answered ends at once; but while a submit waits for a slot it does, or the
+   * process would end with that submit never sent.
+   */
+  private hold(): Promise<void> {
+    return new Promise((done) => {
+      const timer = setTimeout(() => {
+        this.holds.delete(timer);
+        done();
+      }, this.holdMs);
+      this.holds.add(timer);
+      if (this.submits.size === 0) timer.unref();
+    });
+  }
+
+  private keepHoldsAlive(): void {
+    if (this.submits.size === 0) return;
+    for (const timer of this.holds) timer.ref();
+  }
 
   /** Tasks holding a slot now. */
   get inFlight(): number {
@@ -95,9 +118,11 @@ export class ProviderGate {
             }
             // The answer is the caller's at once; the slot stays taken for the window (real time, as the
             // service keeps it).
-            await new Promise((done) => setTimeout(done, this.holdMs).unref());
+            await this.hold();
           })
           .catch(reject);
+        // A submit now waiting for a slot waits on the holds: they must keep the process alive.
+        this.keepHoldsAlive();
       });
       if (outcome.ok) return outcome.value;
       if (outcome.again) continue;
