@@ -1,6 +1,8 @@
 /**
- * The HTTP port on got. Requests resolve for any HTTP status (callers read provider error bodies); they
- * reject only for network failures, as NetworkErrors. got is loaded on first use, with its own retries off:
+ * The HTTP port on got. Requests resolve for any HTTP status but a redirect (callers read provider error bodies);
+ * they reject for network failures, as NetworkErrors. No redirect is followed: an API call that is sent
+ * elsewhere fails, as the key would go with it; a download returns the redirect's target for its caller to
+ * check, hop by hop. got is loaded on first use, with its own retries off:
  * retrying is decided in one place (src/providers/shared/retry.ts). With --verbose every exchange is logged,
  * keys masked.
  */
@@ -38,6 +40,33 @@ function answerTooLarge(method: string, url: string, maxBytes: number): Imagegen
   });
 }
 
+function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400;
+}
+
+/** Where a redirect points, resolved against the URL that answered it; undefined when it names no place. */
+function redirectTarget(url: string, location: unknown): string | undefined {
+  if (typeof location !== 'string' || location === '') return undefined;
+  try {
+    return new URL(location, url).href;
+  } catch {
+    return undefined;
+  }
+}
+
+function redirected(method: string, url: string, status: number, location: unknown): ImagegenError {
+  const target = redirectTarget(url, location);
+  return new ProviderError(
+    'failure',
+    `${method} ${where(url)} answered HTTP ${status}, a redirect${target ? ` to ${where(target)}` : ''}; API calls do not follow redirects`,
+    {
+      status,
+      code: 'Redirect',
+      hint: 'check the base URL in the config: it should be the API host itself, with https',
+    },
+  );
+}
+
 function networkError(err: unknown, url: string, signal?: AbortSignal): ImagegenError {
   if (signal?.aborted) return new InterruptedError();
   const code = (err as { code?: string })?.code;
@@ -66,7 +95,7 @@ export function gotHttpClient(): HttpClient {
   let instance: Promise<typeof import('got').got> | undefined;
   const load = () =>
     (instance ??= import('got').then(({ got }) =>
-      got.extend({ retry: { limit: 0 }, throwHttpErrors: false, followRedirect: true }),
+      got.extend({ retry: { limit: 0 }, throwHttpErrors: false, followRedirect: false }),
     ));
   return {
     async request(req) {
@@ -85,8 +114,9 @@ export function gotHttpClient(): HttpClient {
         maxBytes,
         signal: req.signal,
         tooLarge: () => answerTooLarge(req.method, req.url, maxBytes),
-        skipBody: () => false,
+        skipBody: isRedirect,
       });
+      if (isRedirect(read.status)) throw redirected(req.method, req.url, read.status, read.headers.location);
       return { status: read.status, headers: read.headers, body: read.body.toString('utf8') };
     },
     async download(url, options) {
@@ -104,6 +134,7 @@ export function gotHttpClient(): HttpClient {
         status: read.status,
         bytes: read.body,
         contentType: typeof contentType === 'string' ? contentType : undefined,
+        redirectTo: isRedirect(read.status) ? redirectTarget(url, read.headers.location) : undefined,
       };
     },
   };

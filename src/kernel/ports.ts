@@ -112,11 +112,14 @@ interface DownloadResult {
   status: number;
   bytes: Buffer;
   contentType?: string;
+  /** A redirect's target (absolute), never followed by the client: the caller checks it before fetching it. */
+  redirectTo?: string;
 }
 
 /**
- * Requests resolve for any HTTP status; they reject only with NetworkError (or InterruptedError), or with a
- * ProviderError of kind failure when the answer is larger than the request's maxBytes.
+ * Requests resolve for any HTTP status but a redirect, which is never followed; they reject with NetworkError
+ * (or InterruptedError), or with a ProviderError of kind failure for a redirect or an answer larger than the
+ * request's maxBytes.
  */
 export interface HttpClient {
   request(request: HttpRequest): Promise<HttpResponse>;
