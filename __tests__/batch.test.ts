@@ -574,6 +574,31 @@ describe('ProviderGate', () => {
     expect(gate.rateLimited).toBe(0);
   });
 
+  it.each([86_400_000, 3_000_000_000])(
+    'reports a 429 whose Retry-After (%d ms) is past two minutes at once, and skips what has not started',
+    async (retryAfterMs) => {
+      const clock = virtualClock();
+      const coolDowns: number[] = [];
+      const gate = new ProviderGate(
+        { tasksInFlight: 1, submitsPerSecond: 100 },
+        { ...clock.options, onCoolDown: (ms) => void coolDowns.push(ms) },
+      );
+      let calls = 0;
+      const refused = gate.submit(async () => {
+        calls++;
+        throw rateLimited('Throttling.RateQuota', { retryAfterMs });
+      });
+      await expect(refused).rejects.toMatchObject({
+        kind: 'rate-limit',
+        message: expect.stringMatching(/asks to wait \d+ h, longer than the 120 s imagegen waits/),
+      });
+      expect(calls).toBe(1);
+      expect(coolDowns).toEqual([]);
+      expect(clock.slept).toEqual([]);
+      await expect(gate.task(async () => 'later')).rejects.toBeInstanceOf(SkippedError);
+    },
+  );
+
   it('after a daily-quota 429 (exhausted) skips every task that has not started, waiting or new', async () => {
     const gate = new ProviderGate({ tasksInFlight: 1, submitsPerSecond: 100 }, virtualClock().options);
     const exhausted = new ProviderError('rate-limit', 'ModelScope: daily quota used up', {

@@ -275,6 +275,26 @@ describe('imagegen binary against the fake providers', () => {
     expect(records.at(-1)).toMatchObject({ type: 'summary', total: 6, failed: 6 });
   });
 
+  it.each(['86400', '3000000'])(
+    'a 429 asking to wait %s s is reported at once, not slept (exit 6)',
+    async (seconds) => {
+      fake.dashscopeSubmitReplies = [
+        {
+          status: 429,
+          headers: { 'retry-after': seconds },
+          body: { code: 'Throttling.RateQuota', message: 'Requests rate limit exceeded, please try again later.' },
+        },
+      ];
+      const started = Date.now();
+      const r = await run(['edit', SAMPLE, '--no-fallback']);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toMatch(/the service asks to wait \d+ h, longer than the 120 s imagegen waits/);
+      expect(r.stderr.split('\n').filter((l) => l.includes('retrying'))).toEqual([]);
+      expect(fake.count('POST', '/api/v1/services/aigc/image2image/image-synthesis')).toBe(1);
+    },
+  );
+
   it('generate validates ranges before sending (exit 2)', async () => {
     const r = await run(['generate', 'a fox', '--steps', '500']);
     expect(r.code).toBe(2);

@@ -87,7 +87,11 @@ export async function main(): Promise<void> {
   // would be a bug, but a script must still see a failure and a reason, not a run that seems to have ended.
   let ended = false;
   process.on('exit', () => {
-    if (ended || stoppedBy) return;
+    if (ended) return;
+    if (stoppedBy) {
+      process.exitCode = exitCodeForSignal(stoppedBy);
+      return;
+    }
     process.stderr.write(
       'error: imagegen stopped before the run ended, with work still waiting (this is a bug); items not reported were not done\n',
     );

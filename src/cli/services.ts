@@ -41,13 +41,16 @@ export const nodeFs: Fs = {
   },
 };
 
+/** setTimeout fires at once past this; any pause asked for that long is a bug or a hostile answer. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 const realSleep: Sleep = (ms, signal) =>
   new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new InterruptedError());
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    }, Math.min(ms, LONGEST_TIMER_MS));
     const onAbort = () => {
       clearTimeout(timer);
       reject(new InterruptedError());

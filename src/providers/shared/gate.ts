@@ -7,6 +7,7 @@
 import PQueue from 'p-queue';
 import { ProviderError, SkippedError, throwIfAborted, type ImagegenError } from '../../kernel/errors.js';
 import type { Sleep } from '../../kernel/ports.js';
+import { retryAfterTooLong } from './retry.js';
 
 export interface GateLimits {
   tasksInFlight: number;
@@ -130,9 +131,12 @@ export class ProviderGate {
       const err = outcome.err;
       if (!(err instanceof ProviderError) || err.kind !== 'rate-limit') throw err;
       this.rateLimited++;
-      if (err.exhausted) {
-        this.closedBy ??= err;
-        throw err;
+      // The day's allowance spent, or a wait longer than any run sits through: the items not started are
+      // skipped rather than each asking again.
+      const closing = err.exhausted ? err : retryAfterTooLong(err);
+      if (closing) {
+        this.closedBy ??= closing;
+        throw closing;
       }
       if (tries > this.options.retries) throw err;
       this.options.onCoolDown?.(this.coolDown(err.retryAfterMs), err);

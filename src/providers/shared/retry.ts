@@ -21,6 +21,21 @@ export interface RetryOptions {
 /** Longest Retry-After we wait for; beyond it the request fails at once. */
 const MAX_RETRY_AFTER_MS = 120_000;
 
+/**
+ * A 429 whose Retry-After is longer than we wait: the error to report instead of sleeping (a day's wait, or
+ * one too long for a timer, is no pause for a run to sit in). Undefined when the wait is acceptable.
+ */
+export function retryAfterTooLong(err: unknown): ProviderError | undefined {
+  if (!(err instanceof ProviderError) || (err.retryAfterMs ?? 0) <= MAX_RETRY_AFTER_MS) return undefined;
+  const ms = err.retryAfterMs ?? 0;
+  const wait = ms >= 2 * 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / 60_000)} min`;
+  return new ProviderError(
+    err.kind,
+    `${err.message} (the service asks to wait ${wait}, longer than the ${MAX_RETRY_AFTER_MS / 1000} s imagegen waits)`,
+    { ...err, hint: 'run again later; a --journal run resumes with --resume', cause: err },
+  );
+}
+
 /** Connection failures that happen before a request is sent: retrying cannot create a second task. */
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -58,8 +73,9 @@ export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOpti
       try {
         return await attempt();
       } catch (err) {
-        const tooLong = err instanceof ProviderError && (err.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS;
-        if (!isRetryable(err, options.retryRateLimit) || tooLong) throw new AbortError(err as Error);
+        const tooLong = retryAfterTooLong(err);
+        if (tooLong) throw new AbortError(tooLong);
+        if (!isRetryable(err, options.retryRateLimit)) throw new AbortError(err as Error);
         throw err;
       }
     },
