@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, MODELSCOPE_KEY, fakeEnv, startFake } from './helpers/provider-setup.js';
 import { spawn } from 'node:child_process';
@@ -294,6 +295,39 @@ describe('imagegen binary against the fake providers', () => {
       expect(fake.count('POST', '/api/v1/services/aigc/image2image/image-synthesis')).toBe(1);
     },
   );
+
+  it('--max-pixels holds for the downloaded result too', async () => {
+    const saved = fake.result;
+    // A valid 2000 x 1000 grey PNG: 2 megapixels, refused from its header under --max-pixels 1.
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(2000, 0);
+    ihdr.writeUInt32BE(1000, 4);
+    ihdr[8] = 8;
+    const chunk = (type: string, data: Buffer) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(data.length, 0);
+      head.write(type, 4, 'latin1');
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+      return Buffer.concat([head, data, crc]);
+    };
+    const png = Buffer.concat([
+      Buffer.from('89504e470d0a1a0a', 'hex'),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', deflateSync(Buffer.alloc(1000 * 2001))),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
+    fake.result = { status: 200, body: png, contentType: 'image/png' };
+    try {
+      const r = await run(['edit', SAMPLE, '--no-fallback', '--max-pixels', '1']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('DashScope result: 2000 × 1000 pixels');
+      expect(r.stderr).toContain('more than the limit');
+      expect(readdirSync(r.dir)).toEqual(['.imagegenrc.json']);
+    } finally {
+      fake.result = saved;
+    }
+  });
 
   it('generate validates ranges before sending (exit 2)', async () => {
     const r = await run(['generate', 'a fox', '--steps', '500']);

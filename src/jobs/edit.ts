@@ -216,6 +216,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
           fallback: spec.fallback,
           label,
           ui: item.ui,
+          maxPixels: spec.maxPixels,
         },
       );
     }

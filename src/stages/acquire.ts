@@ -70,10 +70,16 @@ export interface RemotePicture {
   remoteError?: ErrorRecord;
 }
 
-export async function decodeResult(bytes: Buffer, provider: ProviderDescriptor, taskId?: string): Promise<RgbaImage> {
+/** Decodes a downloaded result under the same pixel limit as inputs (`--max-pixels`, else the default). */
+export async function decodeResult(
+  bytes: Buffer,
+  provider: ProviderDescriptor,
+  taskId?: string,
+  maxPixels?: number,
+): Promise<RgbaImage> {
   try {
     if (!sniffImageType(bytes)) throw new Error(`${provider.label} result: not a supported image (PNG, JPEG or WebP)`);
-    return await decodeImage(bytes, `${provider.label} result`);
+    return await decodeImage(bytes, `${provider.label} result`, { maxPixels });
   } catch (err) {
     throw new ImagegenError('failure', describeError(err), { provider: provider.id, taskId });
   }
@@ -85,13 +91,13 @@ export async function remoteEdit(
   picture: RgbaImage,
   instruction: EditInstruction,
   ctx: ProviderContext,
-  options: { fallback: boolean; label: string; ui: Ui },
+  options: { fallback: boolean; label: string; ui: Ui; maxPixels?: number },
 ): Promise<RemotePicture> {
   try {
     const client = await provider.load();
     const result = await client.edit!.run(picture, instruction, ctx);
     throwIfAborted(ctx.signal);
-    const image = await decodeResult(result.bytes, provider, result.taskId);
+    const image = await decodeResult(result.bytes, provider, result.taskId, options.maxPixels);
     return { image, source: provider.id, model: result.model, taskId: result.taskId, requestId: result.requestId };
   } catch (err) {
     if (!options.fallback || !mayFallBack(err)) throw err;
