@@ -5,6 +5,7 @@
  */
 import { toHex } from './color.js';
 import { CHOSEN_REACH, mapFloydSteinberg, mapOrdered, mapToPalette } from './map.js';
+import { chooseAmong } from './choose-among.js';
 import { choosePalette } from './palette.js';
 import { removeSpecks } from './regions.js';
 import { gridHeight, resizeToGrid } from './resize.js';
@@ -42,6 +43,12 @@ function countIndices(indices: Uint8Array, colors: number): Int32Array {
   return counts;
 }
 
+function pickColors(colors: Uint8Array, picked: number[]): Uint8Array {
+  const out = new Uint8Array(picked.length * 3);
+  picked.forEach((c, i) => out.set(colors.subarray(c * 3, c * 3 + 3), i * 3));
+  return out;
+}
+
 /** The stages of the pipeline, each named as it ends. */
 export type LoomStage = 'resize' | 'palette' | 'map' | 'clean';
 
@@ -76,10 +83,16 @@ export function* loomStages(
   yield 'resize';
 
   const fixed = params.palette !== undefined;
-  let palette = fixed ? params.palette! : choosePalette(grid, params.colors);
+  const among = !fixed && params.candidates !== undefined;
+  let palette = fixed
+    ? params.palette!
+    : among
+      ? pickColors(params.candidates!, chooseAmong(grid, params.candidates!, params.colors))
+      : choosePalette(grid, params.colors);
   yield 'palette';
-  // Every entry of a fixed yarn palette is compared by CIEDE2000; a chosen one only near the CIELAB nearest.
-  const reach = fixed ? Infinity : CHOSEN_REACH;
+  // Every entry of a fixed palette, or of one taken among given colours, is compared by CIEDE2000; a chosen
+  // one (k-means centres) only near the CIELAB nearest.
+  const reach = fixed || among ? Infinity : CHOSEN_REACH;
   let indices =
     params.dither === 'ordered'
       ? mapOrdered(grid, palette, 'ciede2000', reach)

@@ -44,6 +44,11 @@ export interface LoomSettings {
   minRegion: number;
   /** Fixed yarn colours (r,g,b triplets); replaces the chosen palette. */
   palette?: Uint8Array;
+  /**
+   * The only colours the palette may take (r,g,b triplets: the effects a set of yarns can weave); the
+   * `colors` of them that fit the picture best are chosen. Ignored with a fixed palette.
+   */
+  candidates?: Uint8Array;
   /** The colour under transparent pixels. */
   background?: readonly [number, number, number];
 }

@@ -59,3 +59,122 @@ export function renderCloth(plan: LiftPlan, yarns: Yarns, scale: number, aspect 
   }
   return { width: outW, height: outH, indices, palette };
 }
+
+/** Pixels per end, per design row (the face) and per pick (the back) of a compound cloth's pictures. */
+export interface CompoundScale {
+  scale: number;
+  rowHeight: number;
+  pickHeight: number;
+}
+
+/**
+ * The scale of a compound cloth's pictures: at least 3 pixels an end (so that thread edges show) and
+ * `minWidth` pixels across, unless `scale` is given. A design row is as tall as the cloth has it (`aspect`: a
+ * row's height over an end's width); on the back it is cut into one band per pick, at least a pixel each.
+ */
+export function compoundScale(ends: number, wefts: number, aspect = 1, scale?: number, minWidth = 1200): CompoundScale {
+  const s = scale ?? Math.max(3, Math.ceil(minWidth / ends));
+  const rowHeight = Math.max(1, Math.round(s * aspect));
+  return { scale: s, rowHeight, pickHeight: Math.max(1, Math.round(rowHeight / wefts)) };
+}
+
+/** What the compound pictures are drawn from: the plan, where the design lies in it, and each cell's face weft. */
+export interface CompoundCloth {
+  plan: LiftPlan;
+  offset: number;
+  designWidth: number;
+  wefts: number;
+  face: Uint8Array;
+}
+
+/** Palette of a compound picture: warp and its edge, then each weft and its edge. */
+function compoundPalette(warp: readonly number[], wefts: readonly (readonly number[])[]): Uint8Array {
+  return Uint8Array.from([...warp, ...edgeShade(warp), ...wefts.flatMap((w) => [...w, ...edgeShade(w)])]);
+}
+
+/**
+ * Draws one band of `height` pixels across the picture: `shown[x]` says, for each design end, whether the warp
+ * (-1) or which weft is on top; `mirror` draws the ends right to left. Warp edges run up the cloth, weft edges
+ * across (the band's first and last rows, when it has three). The band's first row is built, then copied.
+ */
+function drawBand(
+  indices: Uint8Array,
+  outW: number,
+  top: number,
+  height: number,
+  scale: number,
+  shown: Int8Array,
+  mirror: boolean,
+): void {
+  const start = top * outW;
+  const edges = scale >= 3;
+  const ends = shown.length;
+  for (let x = 0; x < ends; x++) {
+    const v = shown[x];
+    const o = start + (mirror ? ends - 1 - x : x) * scale;
+    // A loop, not fill(): a few pixels a call, millions of calls.
+    const colour = v < 0 ? 0 : 2 + 2 * v;
+    for (let i = 0; i < scale; i++) indices[o + i] = colour;
+    if (v < 0 && edges) {
+      indices[o] = 1;
+      indices[o + scale - 1] = 1;
+    }
+  }
+  const row = indices.subarray(start, start + outW);
+  for (let j = 1; j < height; j++) indices.set(row, (top + j) * outW);
+  if (height < 3) return;
+  for (const j of [0, height - 1]) {
+    const o = (top + j) * outW;
+    for (let i = 0; i < outW; i++) if (indices[o + i] >= 2) indices[o + i] |= 1;
+  }
+}
+
+/**
+ * The face of a compound cloth in its yarn colours. A design row's picks are packed under its face weft, which
+ * covers the back picks: each cell shows what the face pick shows there (the warp where it is raised, else the
+ * face weft), a design row as tall as in the cloth.
+ */
+export function renderCompoundFace(
+  c: CompoundCloth,
+  yarns: { warp: readonly number[]; wefts: readonly (readonly number[])[] },
+  scale: CompoundScale,
+): IndexedImage {
+  const { designWidth: dw, wefts: W, plan, offset, face } = c;
+  const rows = plan.height / W;
+  const outW = dw * scale.scale;
+  const outH = rows * scale.rowHeight;
+  const indices = new Uint8Array(outW * outH);
+  const shown = new Int8Array(dw);
+  for (let yb = 0; yb < rows; yb++) {
+    for (let x = 0; x < dw; x++) {
+      const f = face[yb * dw + x];
+      shown[x] = plan.cells[(yb * W + f) * plan.width + offset + x] === 1 ? -1 : f;
+    }
+    drawBand(indices, outW, outH - (yb + 1) * scale.rowHeight, scale.rowHeight, scale.scale, shown, false);
+  }
+  return { width: outW, height: outH, indices, palette: compoundPalette(yarns.warp, yarns.wefts) };
+}
+
+/**
+ * The back of a compound cloth, as seen when the cloth is turned over (left and right swap): each pick in its
+ * own band, its weft where the ends are raised over it, the warp where an end is lowered (a stitching point,
+ * or the face weft's own binding).
+ */
+export function renderCompoundBack(
+  c: CompoundCloth,
+  yarns: { warp: readonly number[]; wefts: readonly (readonly number[])[] },
+  scale: CompoundScale,
+): IndexedImage {
+  const { designWidth: dw, wefts: W, plan, offset } = c;
+  const outW = dw * scale.scale;
+  const outH = plan.height * scale.pickHeight;
+  const indices = new Uint8Array(outW * outH);
+  const shown = new Int8Array(dw);
+  for (let p = 0; p < plan.height; p++) {
+    const k = p % W;
+    const base = p * plan.width + offset;
+    for (let x = 0; x < dw; x++) shown[x] = plan.cells[base + x] === 0 ? -1 : k;
+    drawBand(indices, outW, outH - (p + 1) * scale.pickHeight, scale.pickHeight, scale.scale, shown, true);
+  }
+  return { width: outW, height: outH, indices, palette: compoundPalette(yarns.warp, yarns.wefts) };
+}
