@@ -20,7 +20,10 @@ const CONFIG_FLAGS: Record<string, [string, string]> = {
   format: ['output.format', '--format'],
   warp: ['weave.warp', '--warp'],
   weft: ['weave.weft', '--weft'],
+  wefts: ['weave.wefts', '--wefts'],
   maxFloat: ['weave.maxFloat', '--max-float'],
+  maxBackFloat: ['weave.maxBackFloat', '--max-back-float'],
+  selectorHooks: ['weave.selectorHooks', '--selector-hooks'],
   selvedge: ['weave.selvedge', '--selvedge'],
   liftFormat: ['weave.liftFormat', '--lift-format'],
   previewScale: ['weave.previewScale', '--preview-scale'],
@@ -53,9 +56,16 @@ export function addWeaveOptions(cmd: Command): Command {
     .option('--warp <hex>', 'warp yarn colour, for auto and the preview (default #000000)')
     .option('--weft <hex>', 'weft yarn colour, for auto and the preview (default #ffffff)')
     .option(
+      '--wefts <colours>',
+      'several weft yarns in shuttle order (2 to 8: "#hex,#hex", a JSON array or a .gpl file): a compound cloth, ' +
+        'one pick per weft per design row, the palette chosen among what the yarns can weave',
+    )
+    .option(
       '--max-float <n>',
       'longest float on either face, warp and weft; longer ones get binding points (default 8)',
     )
+    .option('--max-back-float <n>', 'with --wefts: longest float of a weft behind the cloth (default 2 x --max-float)')
+    .option('--selector-hooks <side>', 'with --wefts: left or right, one extra end per weft raised on its picks')
     .option('--tile', 'the design repeats: floats are held across the seams too', false)
     .option('--selvedge <ends>', 'ends of plain weave at each side, inside the width (default 0)')
     .option('--lift-format <fmt>', 'lift plan format: bmp, png or tiff, all 1-bit (default bmp)')

@@ -6,24 +6,36 @@ import { parseHex } from '../loom/color.js';
 
 export type ReadText = (file: string) => Promise<string>;
 
-function fromHexList(items: string[], origin: string): Uint8Array {
+/** What a list of colours is for: its name in messages, and how many colours it may have. */
+interface ListKind {
+  name: string;
+  min: number;
+  max: number;
+}
+
+const PALETTE: ListKind = { name: 'palette', min: 2, max: 256 };
+
+function fromHexList(items: string[], kind: ListKind): Uint8Array {
   const out: number[] = [];
   for (const item of items) {
     const rgb = parseHex(item);
-    if (!rgb) throw new UsageError(`${origin}: "${item}" is not a #rrggbb colour`);
+    if (!rgb) throw new UsageError(`${kind.name}: "${item}" is not a #rrggbb colour`);
     out.push(...rgb);
   }
-  return checkSize(Uint8Array.from(out), origin);
+  return checkSize(Uint8Array.from(out), kind, kind.name);
 }
 
-function checkSize(palette: Uint8Array, origin: string): Uint8Array {
+function checkSize(palette: Uint8Array, kind: ListKind, origin: string): Uint8Array {
   const n = palette.length / 3;
-  if (n < 2 || n > 256) throw new UsageError(`${origin}: a palette needs 2 to 256 colours, got ${n}`);
+  if (n < kind.min || n > kind.max) {
+    const what = kind === PALETTE ? 'a palette' : `${kind.name}`;
+    throw new UsageError(`${origin}: ${what} needs ${kind.min} to ${kind.max} colours, got ${n}`);
+  }
   return palette;
 }
 
 /** Parses the text of a GIMP palette (.gpl). */
-function parseGpl(text: string, origin: string): Uint8Array {
+function parseGpl(text: string, origin: string, kind: ListKind): Uint8Array {
   const lines = text.split(/\r?\n/);
   if (!/^GIMP Palette\s*$/.test(lines[0] ?? ''))
     throw new InputError(`${origin}: not a GIMP palette (first line must be "GIMP Palette")`);
@@ -37,28 +49,33 @@ function parseGpl(text: string, origin: string): Uint8Array {
     if (rgb.some((v) => v > 255)) throw new InputError(`${origin}: line ${i + 1} has a value above 255`);
     out.push(...rgb);
   }
-  return checkSize(Uint8Array.from(out), origin);
+  return checkSize(Uint8Array.from(out), kind, origin);
 }
 
-export async function parsePaletteSpec(spec: string | string[], readText: ReadText): Promise<Uint8Array> {
-  if (Array.isArray(spec)) return fromHexList(spec, 'palette');
+/** A list of colours as typed; `kind` names it (default: a palette of 2 to 256 colours). */
+export async function parsePaletteSpec(
+  spec: string | string[],
+  readText: ReadText,
+  kind: ListKind = PALETTE,
+): Promise<Uint8Array> {
+  if (Array.isArray(spec)) return fromHexList(spec, kind);
   const trimmed = spec.trim();
   if (trimmed.startsWith('[')) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(trimmed);
     } catch {
-      throw new UsageError('palette: not a valid JSON array');
+      throw new UsageError(`${kind.name}: not a valid JSON array`);
     }
     if (!Array.isArray(parsed) || !parsed.every((c) => typeof c === 'string')) {
-      throw new UsageError('palette: expected a JSON array of "#rrggbb" strings');
+      throw new UsageError(`${kind.name}: expected a JSON array of "#rrggbb" strings`);
     }
-    return fromHexList(parsed, 'palette');
+    return fromHexList(parsed, kind);
   }
   if (/^#?[0-9a-f]{6}(\s*,\s*#?[0-9a-f]{6})*$/i.test(trimmed)) {
     return fromHexList(
       trimmed.split(',').map((s) => s.trim()),
-      'palette',
+      kind,
     );
   }
   let text: string;
@@ -67,7 +84,7 @@ export async function parsePaletteSpec(spec: string | string[], readText: ReadTe
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : 'cannot be read';
-    throw new InputError(`palette file ${trimmed}: ${why}`);
+    throw new InputError(`${kind.name} file ${trimmed}: ${why}`);
   }
-  return parseGpl(text, `palette file ${trimmed}`);
+  return parseGpl(text, `${kind.name} file ${trimmed}`, kind);
 }

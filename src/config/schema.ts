@@ -26,6 +26,8 @@ export interface StyleSettings {
   loom?: Partial<LoomConfig>;
   /** A weave map used when this style's designs are woven (--weave). */
   weave?: string;
+  /** Weft yarns, in shuttle order, for this style's woven designs (--wefts wins). */
+  wefts?: string | string[];
 }
 
 /** A structure of the rc file's `weaves.<name>`: rows of 0/1, top pick first. */
@@ -40,7 +42,10 @@ interface WeaveConfig {
   map?: string;
   warp: string;
   weft: string;
+  wefts?: string | string[];
   maxFloat: number;
+  maxBackFloat?: number;
+  selectorHooks?: 'left' | 'right';
   selvedge: number;
   liftFormat: string;
   previewScale?: number;
@@ -134,10 +139,22 @@ function weaveKeys(formats: string[]): Record<string, KeyDef> {
     },
     'weave.warp': { spec: { type: 'color' }, default: '#000000', description: 'warp yarn colour' },
     'weave.weft': { spec: { type: 'color' }, default: '#ffffff', description: 'weft yarn colour' },
+    'weave.wefts': {
+      spec: { type: 'palette' },
+      description: 'weft yarns in shuttle order (2 to 8): a compound cloth with one pick per weft per design row',
+    },
     'weave.maxFloat': {
       spec: { type: 'int', min: 2, max: 64 },
       default: 8,
       description: 'longest float in the lift plan, warp and weft, either face',
+    },
+    'weave.maxBackFloat': {
+      spec: { type: 'int', min: 2, max: 128 },
+      description: 'with several wefts: longest float of a weft behind the cloth (default twice weave.maxFloat)',
+    },
+    'weave.selectorHooks': {
+      spec: { type: 'enum', values: ['left', 'right'] },
+      description: "with several wefts: one extra end per weft at this edge, raised on that weft's picks",
     },
     'weave.selvedge': {
       spec: { type: 'int', min: 0, max: 1000 },
@@ -226,6 +243,7 @@ export function styleKeys(): Record<string, LeafSpec> {
     description: { type: 'string' },
     prompt: { type: 'string' },
     weave: { type: 'string' },
+    wefts: { type: 'palette' },
   };
   for (const p of providerList()) Object.assign(keys, p.styleKeys);
   return keys;

@@ -24,6 +24,8 @@ export interface StylePreset {
   loom: Partial<LoomConfig>;
   /** The weave map used when its designs are woven; --weave MAP wins. */
   weave?: string;
+  /** Weft yarns in shuttle order for its woven designs; --wefts, then the configured weave.wefts, win. */
+  wefts?: string | string[];
   builtIn: boolean;
 }
 
@@ -106,6 +108,7 @@ export function styleTable(userStyles: Record<string, StyleSettings> = {}): Styl
         strength: user.strength,
         loom: { ...(user.loom ?? {}) },
         ...(user.weave === undefined ? {} : { weave: user.weave }),
+        ...(user.wefts === undefined ? {} : { wefts: user.wefts }),
         builtIn: false,
       });
     }
@@ -115,7 +118,7 @@ export function styleTable(userStyles: Record<string, StyleSettings> = {}): Styl
 
 function definedFields(user: StyleSettings): Partial<StylePreset> {
   const out: Record<string, unknown> = {};
-  for (const key of ['description', 'function', 'prompt', 'strength', 'weave'] as const) {
+  for (const key of ['description', 'function', 'prompt', 'strength', 'weave', 'wefts'] as const) {
     if (user[key] !== undefined) out[key] = user[key];
   }
   return out as Partial<StylePreset>;

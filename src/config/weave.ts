@@ -4,10 +4,12 @@
  * the yarns, the float limit and the selvedge.
  */
 import { UsageError } from '../kernel/errors.js';
-import { parseHex } from '../loom/color.js';
+import { parseHex, toHex } from '../loom/color.js';
 import type { LoomSettings } from '../loom/types.js';
 import { autoStructures, checkWeaveMap, parseWeaveMap } from '../loom/weave/assign.js';
+import { effectColors, nearestEffects, weftEffects, type Rgb } from '../loom/weave/effects.js';
 import { StructureError } from '../loom/weave/structures.js';
+import { parsePaletteSpec, type ReadText } from './palette.js';
 import type { ResolvedConfig } from './resolve.js';
 import type { WeaveDefinition } from './schema.js';
 import type { StylePreset } from './styles.js';
@@ -19,7 +21,15 @@ export interface WeaveSettings {
   weaves: Record<string, WeaveDefinition>;
   warp: [number, number, number];
   weft: [number, number, number];
+  /** Several weft yarns in shuttle order: a compound cloth. Absent: one weft, `weft`. */
+  wefts?: [number, number, number][];
+  /** The shaded satins' ends for the effects of several wefts (auto:N). */
+  effectEnds: number;
   maxFloat: number;
+  maxBackFloat: number;
+  selectorHooks?: 'left' | 'right';
+  /** With several wefts and a fixed palette: each colour asked for, the effect colour it became, and how far. */
+  askedColors?: { asked: string; hex: string; deltaE: number }[];
   selvedge: number;
   tile: boolean;
   invert: boolean;
@@ -38,26 +48,38 @@ export const NO_WEAVE: WeaveFlags = { weave: false, tile: false, invert: false }
 
 /** The extensions of the files a woven design adds beside its image. */
 export function weaveFileExts(settings: WeaveSettings): string[] {
-  return [`lift.${settings.liftFormat}`, 'cloth.png'];
+  return [`lift.${settings.liftFormat}`, 'cloth.png', ...(settings.wefts ? ['back.png', 'wefts.csv'] : [])];
 }
 
-/** Undefined when nothing asks for weaving (no --weave and no `weave.map`). */
-export function resolveWeaveSettings(
+/** Most wefts a compound cloth takes: the shuttles or rapier colours of a usual weft selector. */
+const MAX_WEFTS = 8;
+
+/**
+ * The weave settings (undefined when nothing asks for weaving: no --weave and no `weave.map`), and the loom
+ * settings the design is made with: with several wefts its palette is taken among the colours the yarns can
+ * weave, or a fixed palette is moved to the nearest of them.
+ */
+export async function resolveWeaveSettings(
   resolved: ResolvedConfig,
   style: StylePreset,
   loom: LoomSettings,
   flags: WeaveFlags,
-): WeaveSettings | undefined {
+  readText: ReadText,
+): Promise<{ weave?: WeaveSettings; loom: LoomSettings }> {
   const { config, sources } = resolved;
   const mapSource = sources['weave.map'];
+  const fromFlag = (key: string) => sources[key]?.kind === 'flag';
   if (!flags.weave && mapSource === undefined) {
     for (const [flag, on] of [
       ['--tile', flags.tile],
       ['--invert', flags.invert],
+      ['--wefts', fromFlag('weave.wefts')],
+      ['--max-back-float', fromFlag('weave.maxBackFloat')],
+      ['--selector-hooks', fromFlag('weave.selectorHooks')],
     ] as const) {
       if (on) throw new UsageError(`${flag} applies to the lift plan: add --weave`);
     }
-    return undefined;
+    return { loom };
   }
   let map: string;
   let where: string;
@@ -95,16 +117,88 @@ export function resolveWeaveSettings(
       `--selvedge ${selvedge}: two selvedges of ${selvedge} ends leave no design in ${loom.width} ends`,
     );
   }
-  return {
+  const maxFloat = config.weave.maxFloat;
+  const settings: WeaveSettings = {
     map,
     weaves: config.weaves,
     warp,
     weft,
-    maxFloat: config.weave.maxFloat,
+    effectEnds: parseWeaveMap(map, namedStructures(config.weaves)).auto ?? 8,
+    maxFloat,
+    maxBackFloat: config.weave.maxBackFloat ?? 2 * maxFloat,
     selvedge,
     tile: flags.tile,
     invert: flags.invert,
     liftFormat: config.weave.liftFormat,
     previewScale: config.weave.previewScale,
   };
+  const yarns = await weftYarns(resolved, style, readText);
+  if (!yarns) {
+    for (const key of ['weave.maxBackFloat', 'weave.selectorHooks']) {
+      if (fromFlag(key)) throw new UsageError(`${flagName(key)} applies to several wefts: add --wefts`);
+    }
+    return { weave: settings, loom };
+  }
+  const parsedMap = parseWeaveMap(map, namedStructures(config.weaves));
+  if (parsedMap.auto === undefined || parsedMap.byIndex.size || parsedMap.byHex.size || parsedMap.rest) {
+    throw new UsageError(
+      `${where}: with ${yarns.where}, each colour is an effect of the yarns and takes its structure from them; the map can only be auto or auto:N`,
+      { hint: `write --weave auto (or auto:10 for 10-end satins)` },
+    );
+  }
+  const effects = weftEffects(warp, yarns.wefts, settings.effectEnds, { mixes: true });
+  const woven: WeaveSettings = { ...settings, wefts: yarns.wefts, selectorHooks: config.weave.selectorHooks };
+  if (!loom.palette) return { weave: woven, loom: { ...loom, candidates: effectColors(effects) } };
+  // A fixed palette: each colour becomes the effect nearest to it, said in the report; two that meet are one.
+  const nearest = nearestEffects(loom.palette, effects);
+  const kept: number[] = [];
+  const seen = new Set<string>();
+  for (const n of nearest) {
+    const hex = toHex(...n.effect.rgb);
+    if (seen.has(hex)) continue;
+    seen.add(hex);
+    kept.push(...n.effect.rgb);
+  }
+  const palette = Uint8Array.from(kept);
+  return {
+    weave: {
+      ...woven,
+      askedColors: nearest.map((n) => ({
+        asked: n.asked,
+        hex: toHex(...n.effect.rgb),
+        deltaE: Math.round(n.deltaE * 100) / 100,
+      })),
+    },
+    loom: { ...loom, palette, colors: palette.length / 3 },
+  };
 }
+
+function flagName(key: string): string {
+  return key === 'weave.maxBackFloat' ? '--max-back-float' : '--selector-hooks';
+}
+
+/** The weft yarns, from --wefts, else the style's, else weave.wefts; undefined for one weft. */
+async function weftYarns(
+  resolved: ResolvedConfig,
+  style: StylePreset,
+  readText: ReadText,
+): Promise<{ wefts: [number, number, number][]; where: string } | undefined> {
+  const source = resolved.sources['weave.wefts'];
+  const fromConfig = resolved.config.weave.wefts;
+  let spec: string | string[] | undefined;
+  let where: string;
+  if (source?.kind === 'flag' || (style.wefts === undefined && fromConfig !== undefined)) {
+    spec = fromConfig;
+    where = source?.kind === 'flag' ? '--wefts' : 'weave.wefts';
+  } else {
+    spec = style.wefts;
+    where = `style ${style.name}: wefts`;
+  }
+  if (spec === undefined) return undefined;
+  const palette = await parsePaletteSpec(spec, readText, { name: where, min: 2, max: MAX_WEFTS });
+  const wefts: [number, number, number][] = [];
+  for (let i = 0; i < palette.length; i += 3) wefts.push([palette[i], palette[i + 1], palette[i + 2]]);
+  return { wefts, where };
+}
+
+export type { Rgb };

@@ -117,8 +117,11 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   const inputs = await expandInputs(spec.inputs, cwd, fs);
   checkSpec({ ...spec, inputs });
   const style = findStyle(spec.style, resolved.config.styles);
-  const { loom, paletteSpec } = await resolveLoomSettings(resolved, style, fs);
-  const weave = resolveWeaveSettings(resolved, style, loom, spec.weave ?? NO_WEAVE);
+  const jobLoom = await resolveLoomSettings(resolved, style, fs);
+  const { paletteSpec } = jobLoom;
+  const { weave, loom } = await resolveWeaveSettings(resolved, style, jobLoom.loom, spec.weave ?? NO_WEAVE, (f) =>
+    fs.readText(f),
+  );
   const besides = weave ? weaveFileExts(weave) : [];
   const format = chooseFormat(resolved, spec.output === STDOUT ? undefined : spec.output);
   const { provider, keyed } = editProvider(resolved, spec.provider);
@@ -270,6 +273,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         output: written.image,
         ...(written.report ? { report: written.report } : {}),
         ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
+        ...(written.back ? { back: written.back, wefts: written.wefts } : {}),
         style: style.name,
         source: meta.source,
         ...(meta.provider ? { provider: meta.provider, model: meta.model } : {}),

@@ -78,7 +78,8 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     throw new UsageError('-o names one file; with several prompts, give each its "output" in the prompts file');
   }
   const ctx = providerContext(provider, resolved, services, taskLimits(resolved, spec.maxDownloadMb), model);
-  const settingsOf = new Map<string, Awaited<ReturnType<typeof resolveLoomSettings>>>();
+  /** Per style: the loom settings (as the yarns leave them) and the weave settings. */
+  const settingsOf = new Map<string, Awaited<ReturnType<typeof resolveLoomSettings>> & { weave?: WeaveSettings }>();
 
   // Every line is checked, and every target and its folder, before anything is sent.
   const items: GenerateItem[] = [];
@@ -95,11 +96,14 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       const params = await provider.validateGenerate!(line.prompt, options, model);
       const styleName = line.style ?? spec.style;
       const style = styleName === undefined ? undefined : findStyle(styleName, resolved.config.styles);
-      if (style && !settingsOf.has(style.name))
-        settingsOf.set(style.name, await resolveLoomSettings(resolved, style, fs));
-      const weave = style
-        ? resolveWeaveSettings(resolved, style, settingsOf.get(style.name)!.loom, spec.weave ?? NO_WEAVE)
-        : undefined;
+      if (style && !settingsOf.has(style.name)) {
+        const jobLoom = await resolveLoomSettings(resolved, style, fs);
+        const woven = await resolveWeaveSettings(resolved, style, jobLoom.loom, spec.weave ?? NO_WEAVE, (f) =>
+          fs.readText(f),
+        );
+        settingsOf.set(style.name, { ...jobLoom, ...woven });
+      }
+      const weave = style ? settingsOf.get(style.name)!.weave : undefined;
       if (!style && (spec.weave?.weave || spec.weave?.tile || spec.weave?.invert)) {
         const given = (['weave', 'tile', 'invert'] as const).filter((flag) => spec.weave?.[flag]);
         throw new UsageError(
@@ -250,6 +254,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       output: written.image,
       ...(written.report ? { report: written.report } : {}),
       ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
+      ...(written.back ? { back: written.back, wefts: written.wefts } : {}),
       style: style.name,
       source: provider.id,
       width: result.image.width,

@@ -85,8 +85,11 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   }
 
   const style = findStyle(spec.style, resolved.config.styles);
-  const { loom, paletteSpec } = await resolveLoomSettings(resolved, style, fs);
-  const weave = resolveWeaveSettings(resolved, style, loom, spec.weave ?? NO_WEAVE);
+  const jobLoom = await resolveLoomSettings(resolved, style, fs);
+  const { paletteSpec } = jobLoom;
+  const { weave, loom } = await resolveWeaveSettings(resolved, style, jobLoom.loom, spec.weave ?? NO_WEAVE, (f) =>
+    fs.readText(f),
+  );
   const format = chooseFormat(resolved, spec.output);
   const stem = `${provider.id}-${taskId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16)}.${style.name}`;
   const target = targetFor(spec, resolved, cwd, stem);
@@ -115,6 +118,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
     output: written.image,
     ...(written.report ? { report: written.report } : {}),
     ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
+    ...(written.back ? { back: written.back, wefts: written.wefts } : {}),
     style: style.name,
     source: provider.id,
     provider: provider.id,

@@ -18,6 +18,9 @@ export interface JobRecord {
   /** With --weave: the lift plan and the cloth preview written beside the image. */
   lift?: string;
   cloth?: string;
+  /** With several wefts: the back of the cloth and the shuttle sequence (CSV). */
+  back?: string;
+  wefts?: string;
   /** The raw download kept by generate --keep-original. */
   original?: string;
   style: string | null;

@@ -3,6 +3,7 @@
  * phase, with selvedges; floats over the limit are bound; the lift plan and a picture of the cloth are
  * encoded. Pure computation on plain data, so it runs on the worker that wove the design.
  */
+import { weaveCompoundStage, type CompoundWoven } from './weave-compound.js';
 import { findFormat } from '../formats/registry.js';
 import { encodeIndexedPng } from '../formats/png.js';
 import { UsageError } from '../kernel/errors.js';
@@ -32,13 +33,11 @@ interface Companion {
   bytes: Uint8Array;
 }
 
-export interface Woven {
-  lift: Companion;
-  cloth: Companion;
-  report: WeaveReport;
-}
+export type Woven =
+  { lift: Companion; cloth: Companion; back?: undefined; shuttles?: undefined; report: WeaveReport } | CompoundWoven;
 
 export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
+  if (settings.wefts) return weaveCompoundStage(result, settings, loom, settings.wefts);
   const design = result.image;
   const named = namedStructures(settings.weaves);
   const yarns = { warp: settings.warp, weft: settings.weft };

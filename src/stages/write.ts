@@ -376,7 +376,16 @@ export async function writeLoomImage(
     woven && {
       ...woven.report,
       lift: { ...woven.report.lift, file: besideFile(imageName, woven.lift.ext) },
-      preview: { ...woven.report.preview, file: besideFile(imageName, woven.cloth.ext) },
+      preview: {
+        ...woven.report.preview,
+        file: besideFile(imageName, woven.cloth.ext),
+        ...(woven.back && 'back' in woven.report.preview
+          ? { back: { ...woven.report.preview.back, file: besideFile(imageName, woven.back.ext) } }
+          : {}),
+      },
+      ...('wefts' in woven.report && woven.shuttles
+        ? { wefts: { ...woven.report.wefts, file: besideFile(imageName, woven.shuttles.ext) } }
+        : {}),
     };
   const renderReport = (imageName: string) =>
     JSON.stringify(buildReport(imageName, result, output.loom, settings, meta, weaveSection(imageName)), null, 2) +
@@ -394,20 +403,26 @@ export async function writeLoomImage(
   const report: PairFile | undefined = target.report
     ? { ext: 'json', render: (imageFile) => renderReport(path.basename(imageFile)) }
     : undefined;
-  const besides: PairFile[] = woven
-    ? [woven.lift, woven.cloth].map((c) => ({ ext: c.ext, render: () => c.bytes }))
-    : [];
+  const companions = woven ? [woven.lift, woven.cloth, woven.back, woven.shuttles].filter((c) => c !== undefined) : [];
+  const besides: PairFile[] = companions.map((c) => ({ ext: c.ext, render: () => c.bytes }));
   const written = await writePair(fs, target, { ext: format.ext, render: () => bytes }, report, signal, besides);
   if (!woven) return written;
   return {
     ...written,
     lift: besideFile(written.image, woven.lift.ext),
     cloth: besideFile(written.image, woven.cloth.ext),
+    ...(woven.back ? { back: besideFile(written.image, woven.back.ext) } : {}),
+    ...(woven.shuttles ? { wefts: besideFile(written.image, woven.shuttles.ext) } : {}),
   };
 }
 
-/** What a loom image's set came to: the image, its report, and with weaving the lift plan and cloth preview. */
+/**
+ * What a loom image's set came to: the image, its report, and with weaving the lift plan and cloth preview
+ * (with several wefts, the back of the cloth and the shuttle sequence too).
+ */
 export interface WrittenSet extends Written {
   lift?: string;
   cloth?: string;
+  back?: string;
+  wefts?: string;
 }

@@ -1,0 +1,201 @@
+/**
+ * The weave stage for several wefts: each design colour is an effect of the yarns (a face weft and a shade, or
+ * two wefts sharing the face); the compound lift plan weaves each design row as one pick per weft in shuttle
+ * order, with stitching points that bind the back wefts out of sight. Beside the lift plan: the face and the
+ * back of the cloth in the yarns' colours, and the shuttle sequence as CSV.
+ */
+import { findFormat } from '../formats/registry.js';
+import { encodeIndexedPng } from '../formats/png.js';
+import type { WeaveSettings } from '../config/weave.js';
+import { toHex } from '../loom/color.js';
+import type { LoomResult } from '../loom/pipeline.js';
+import type { LoomSettings } from '../loom/types.js';
+import { compoundScale, renderCompoundBack, renderCompoundFace } from '../loom/weave/cloth.js';
+import { readFaceWefts, weaveCompound, type CompoundResult } from '../loom/weave/compound.js';
+import { effectsOfPalette, weftEffects, type Effect } from '../loom/weave/effects.js';
+import { liftImage } from '../loom/weave/plan.js';
+
+interface EffectReport {
+  index: number;
+  hex: string;
+  /** 1-based, in shuttle order. */
+  weft: number;
+  weftHex: string;
+  /** The second weft sharing the face, if any. */
+  weft2?: number;
+  weft2Hex?: string;
+  structure: string;
+  repeat: string;
+  /** The share of the face the warp covers, in the appearance model. */
+  warpCover: number;
+  /** With a fixed palette: the colour asked for and its CIEDE2000 to this effect. */
+  asked?: string[];
+  deltaE?: number;
+}
+
+export interface CompoundReport {
+  map: string;
+  warp: string;
+  wefts: {
+    yarns: Array<{ number: number; hex: string; faceShare: number }>;
+    picksPerRow: number;
+    picks: number;
+    /** The sequence as a weaver follows it: these picks, the shuttles in this order, over and over. */
+    runs: Array<{ from: number; to: number; shuttles: number[] }>;
+    selectorHooks: 'left' | 'right' | null;
+  };
+  structures: EffectReport[];
+  floats: CompoundResult['floats'];
+  stitching: { points: number; hidden: number; hiddenShare: number };
+  bindingPoints: number;
+  /**
+   * The share of design cells whose face weft (one of the two, where two share the face) a reader of the lift
+   * plan alone finds (readFaceWefts).
+   */
+  readBack: number;
+  selvedge: number;
+  lift: { format: string; ends: number; picks: number; raised: 'black' | 'white' };
+  preview: {
+    scale: number;
+    rowHeight: number;
+    width: number;
+    height: number;
+    back: { pickHeight: number; width: number; height: number };
+  };
+}
+
+const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
+
+function effectName(e: Effect): string {
+  return e.weft2 === undefined ? e.structure.name : 'plain, two wefts end by end';
+}
+
+/** One line per pick, pick 1 first: its weft's number and colour. */
+function shuttleCsv(picks: number, wefts: readonly (readonly number[])[]): Uint8Array {
+  const W = wefts.length;
+  const hexes = wefts.map((w) => toHex(w[0], w[1], w[2]));
+  const lines = ['pick,weft,colour'];
+  for (let p = 0; p < picks; p++) lines.push(`${p + 1},${(p % W) + 1},${hexes[p % W]}`);
+  return new TextEncoder().encode(lines.join('\n') + '\n');
+}
+
+/** A file written beside the design image: `<stem>.<ext>`. */
+interface Companion {
+  ext: string;
+  bytes: Uint8Array;
+}
+
+export interface CompoundWoven {
+  lift: Companion;
+  cloth: Companion;
+  back: Companion;
+  shuttles: Companion;
+  report: CompoundReport;
+}
+
+export function weaveCompoundStage(
+  result: LoomResult,
+  settings: WeaveSettings,
+  loom: LoomSettings,
+  wefts: readonly [number, number, number][],
+): CompoundWoven {
+  const design = result.image;
+  const W = wefts.length;
+  const effects = effectsOfPalette(
+    design.palette,
+    weftEffects(settings.warp, wefts, settings.effectEnds, { mixes: true }),
+  );
+  const woven = weaveCompound(design, {
+    effects,
+    wefts: W,
+    maxFloat: settings.maxFloat,
+    maxBackFloat: settings.maxBackFloat,
+    tile: settings.tile,
+    selvedge: settings.selvedge,
+    selectorHooks: settings.selectorHooks,
+  });
+  const { plan } = woven;
+  const software = [{ keyword: 'Software', text: 'imagegen' }];
+  const format = findFormat(settings.liftFormat);
+  const lift = format.encode(liftImage(plan, settings.invert), software);
+  const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
+  const scale = compoundScale(woven.designWidth, W, aspect, settings.previewScale);
+  const cloth = { plan, offset: woven.offset, designWidth: woven.designWidth, wefts: W, face: woven.face };
+  const yarns = { warp: settings.warp, wefts };
+  const face = renderCompoundFace(cloth, yarns, scale);
+  const back = renderCompoundBack(cloth, yarns, scale);
+  const selvedge = Math.min(settings.selvedge, Math.floor(woven.designWidth / 2));
+  const read = readFaceWefts(
+    plan,
+    { offset: woven.offset, designWidth: woven.designWidth, wefts: W, selvedge },
+    settings.effectEnds,
+  );
+  let cells = 0;
+  let agree = 0;
+  const faceCells = new Array<number>(W).fill(0);
+  for (let i = 0; i < woven.face.length; i++) {
+    faceCells[woven.face[i]]++;
+    const x = i % woven.designWidth;
+    if (x < selvedge || x >= woven.designWidth - selvedge) continue;
+    cells++;
+    if (read[i] === woven.face[i] || read[i] === woven.shared[i]) agree++;
+  }
+  const asked = settings.askedColors ?? [];
+  const hex = (rgb: readonly number[]) => toHex(rgb[0], rgb[1], rgb[2]);
+  const structures = effects.map((e, index): EffectReport => {
+    const own = hex(e.rgb);
+    const mine = asked.filter((a) => a.hex === own);
+    return {
+      index,
+      hex: own,
+      weft: e.weft + 1,
+      weftHex: hex(wefts[e.weft]),
+      ...(e.weft2 === undefined ? {} : { weft2: e.weft2 + 1, weft2Hex: hex(wefts[e.weft2]) }),
+      structure: effectName(e),
+      repeat: `${e.structure.width}x${e.structure.height}`,
+      warpCover: round4(e.cover),
+      ...(mine.length ? { asked: mine.map((a) => a.asked), deltaE: Math.max(...mine.map((a) => a.deltaE)) } : {}),
+    };
+  });
+  const stitches = woven.stitches;
+  const report: CompoundReport = {
+    map: settings.map,
+    warp: hex(settings.warp),
+    wefts: {
+      yarns: wefts.map((w, k) => ({
+        number: k + 1,
+        hex: hex(w),
+        faceShare: round4(faceCells[k] / Math.max(1, woven.face.length)),
+      })),
+      picksPerRow: W,
+      picks: plan.height,
+      runs: [{ from: 1, to: plan.height, shuttles: wefts.map((_, k) => k + 1) }],
+      selectorHooks: settings.selectorHooks ?? null,
+    },
+    structures,
+    floats: woven.floats,
+    stitching: {
+      points: stitches.points,
+      hidden: stitches.hidden,
+      hiddenShare: stitches.points ? round4(stitches.hidden / stitches.points) : 1,
+    },
+    bindingPoints: woven.bindingPoints,
+    readBack: cells ? round4(agree / cells) : 1,
+    selvedge,
+    lift: { format: format.id, ends: plan.width, picks: plan.height, raised: settings.invert ? 'white' : 'black' },
+    preview: {
+      scale: scale.scale,
+      rowHeight: scale.rowHeight,
+      width: face.width,
+      height: face.height,
+      back: { pickHeight: scale.pickHeight, width: back.width, height: back.height },
+    },
+  };
+  return {
+    lift: { ext: `lift.${format.ext}`, bytes: lift },
+    cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(face, software) },
+    back: { ext: 'back.png', bytes: encodeIndexedPng(back, software) },
+    shuttles: { ext: 'wefts.csv', bytes: shuttleCsv(plan.height, wefts) },
+    report,
+  };
+}
