@@ -60,6 +60,12 @@ describe('redaction', () => {
     };
     expect(body.input.base_image_url).toMatch(/… \(522 characters\)$/);
   });
+
+  it('shortens a body of any depth without overflowing the stack', () => {
+    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
+    const shown = JSON.stringify(shortenBody({ a: deep }));
+    expect(shown).toBe(`{"a":${'['.repeat(31)}"…"${']'.repeat(31)}}`);
+  });
 });
 
 describe('redaction of short or unknown keys', () => {

@@ -3,7 +3,7 @@ import { colorLevel, createTerminalUi } from '../src/cli/ui.js';
 import { ImagegenError } from '../src/kernel/errors.js';
 import { exitCodeFor } from '../src/cli/exit-codes.js';
 import type { JobRecord } from '../src/kernel/records.js';
-import { Redactor } from '../src/kernel/redact.js';
+import { Redactor, escapeControls } from '../src/kernel/redact.js';
 
 function sink(isTTY = false) {
   const chunks: string[] = [];
@@ -109,6 +109,60 @@ describe('terminal ui', () => {
       );
       expect(stderr.text().includes('    at ')).toBe(verbose);
     }
+  });
+});
+
+describe('names from outside', () => {
+  it('escapes every control character, newlines and tabs too, and the controls that reorder a line', () => {
+    expect(escapeControls('a\nb\r\tc\x1b[31md\x7f\x9b')).toBe('a\\x0ab\\x0d\\x09c\\x1b[31md\\x7f\\x9b');
+    expect(escapeControls('x\u2028y\u202ez\u2066')).toBe('x\\u2028y\\u202ez\\u2066');
+    expect(escapeControls('一只猫 café ✓')).toBe('一只猫 café ✓');
+  });
+
+  it('prints a message, a path line and a fatal error with a newline in a name as one line each', async () => {
+    const stdout = sink();
+    const stderr = sink();
+    const ui = await createTerminalUi({
+      stdout,
+      stderr,
+      env: {},
+      json: false,
+      quiet: false,
+      verbose: true,
+      color: false,
+      redactor: new Redactor(),
+    });
+    ui.warn('x\nerror: forged.png: unreadable');
+    ui.result({ status: 'ok', output: '/out/a\nb.loom.png', input: 'a\nb.png' } as JobRecord);
+    ui.fatal(new ImagegenError('failure', 'task a\nb failed', { taskId: 'a\nb', hint: 'see\nthis' }));
+    expect(stdout.text()).toBe('/out/a\\x0ab.loom.png\n');
+    const lines = stderr.text().split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      'warning: x\\x0aerror: forged.png: unreadable',
+      'error: task a\\x0ab failed',
+      '  task id a\\x0ab',
+      '  hint: see\\x0athis',
+    ]);
+    // With --verbose, the stack's frames follow, each a line of its own.
+    expect(lines.slice(4, -1).every((l) => l.startsWith('    at '))).toBe(true);
+  });
+
+  it('keeps --json records valid JSON, one a line, with the exact name', async () => {
+    const stdout = sink();
+    const ui = await createTerminalUi({
+      stdout,
+      stderr: sink(),
+      env: {},
+      json: true,
+      quiet: false,
+      verbose: false,
+      color: false,
+      redactor: new Redactor(),
+    });
+    ui.result({ status: 'ok', output: '/out/a\nb.loom.png', input: 'a\nb.png' } as JobRecord);
+    const lines = stdout.text().trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ output: '/out/a\nb.loom.png' });
   });
 });
 

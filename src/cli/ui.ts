@@ -5,7 +5,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { describeError, isImagegenError } from '../kernel/errors.js';
 import type { Spinner, Ui } from '../kernel/ports.js';
-import type { Redactor } from '../kernel/redact.js';
+import { escapeControls, type Redactor } from '../kernel/redact.js';
 
 export interface Writable {
   write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void): unknown;
@@ -28,14 +28,6 @@ export interface TerminalUi extends Ui {
   /** Prints an error that ends the run. */
   fatal(err: unknown): void;
   chalk: ChalkInstance;
-}
-
-/** Control characters from outside (file names, provider messages) shown as escapes, never sent raw. */
-function escapeControls(text: string): string {
-  return text.replace(
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
 }
 
 /** FORCE_COLOR wins (as in Node itself), then --no-color, NO_COLOR, a non-TTY stderr and TERM=dumb. */
@@ -81,8 +73,15 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
   };
   const makeOra = (text: string) =>
     ora!({ text, stream: stderr, color: level > 0 ? 'cyan' : false, discardStdin: false, isEnabled: true });
-  /** What a message from anywhere becomes before it is printed: keys masked, controls escaped. */
+  /** What a message from anywhere becomes before it is printed: keys masked, controls (newlines too) escaped. */
   const clean = (text: string) => escapeControls(redactor.text(text));
+  /** The frames of a stack trace, a line each (its first lines repeat the message, printed already). */
+  const frames = (stack: string) =>
+    stack
+      .split('\n')
+      .filter((l) => /^\s+at /.test(l))
+      .map(clean)
+      .join('\n');
 
   const plainSpinner = (text: string): Spinner => {
     if (!quiet) line(text);
@@ -126,7 +125,8 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
       };
     },
     result(record) {
-      // JSON escapes control characters itself; a bare path line is escaped like any message.
+      // JSON escapes control characters itself; a bare path line is escaped like any message, so that a name
+      // with a newline stays one line (--json gives it exactly).
       if (json) stdout.write(redactor.text(JSON.stringify(record)) + '\n');
       // An image written to stdout (-o -) is the result itself: no path line after it.
       else if (record.status === 'ok' && typeof record.output === 'string' && record.output !== '-')
@@ -169,10 +169,10 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
         );
         if (ids.length) line(`  ${clean(ids.join(', '))}`);
         if (err.hint) line(`  ${chalk.dim('hint:')} ${clean(err.hint)}`);
-        if (verbose && err.stack) line(chalk.gray(clean(err.stack)));
+        if (verbose && err.stack) line(chalk.gray(frames(err.stack)));
       } else {
         line(`${chalk.red('error:')} ${message}`);
-        if (verbose && err instanceof Error && err.stack) line(chalk.gray(clean(err.stack)));
+        if (verbose && err instanceof Error && err.stack) line(chalk.gray(frames(err.stack)));
         else line(`  ${chalk.dim('this is unexpected; run again with --verbose for details')}`);
       }
     },

@@ -11,6 +11,7 @@ import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags } from '
 import { ProviderError, UsageError, throwIfAborted } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList } from '../providers/registry.js';
+import { TASK_ID_RULE, describeValue, isTaskId } from '../providers/shared/answer.js';
 import { decodeResult } from '../stages/acquire.js';
 import { finishLoom } from '../stages/finish.js';
 import { weaveStage } from '../stages/weave.js';
@@ -32,13 +33,19 @@ export interface TaskSpec extends OutputSpec {
 }
 
 function parseRef(ref: string) {
-  const m = /^([a-z0-9-]+):(.+)$/i.exec(ref.trim());
+  const m = /^([a-z0-9-]+):([^]+)$/i.exec(ref.trim());
   const provider = m ? findProvider(m[1].toLowerCase()) : undefined;
   if (!m || !provider) {
-    throw new UsageError(`expected <provider>:<task-id>, got "${ref}"`, {
+    throw new UsageError(`expected <provider>:<task-id>, got ${describeValue(ref)}`, {
       hint: `providers: ${providerList()
         .map((p) => p.id)
         .join(', ')}`,
+    });
+  }
+  // Checked as an answer's id is: it goes into a URL path with the key.
+  if (!isTaskId(m[2])) {
+    throw new UsageError(`${describeValue(m[2])} is not a task id: a task id is ${TASK_ID_RULE}`, {
+      hint: 'copy the id from the error or the journal that named it',
     });
   }
   return { provider, taskId: m[2] };

@@ -50,14 +50,30 @@ export class Redactor {
   }
 }
 
+/**
+ * Text from outside (file names, provider messages, task ids) as it may be printed: every control character,
+ * newline and tab included, as a `\xNN` escape, so that a name cannot forge a line, split one path into two or
+ * drive the terminal; the line separators and the controls that reorder a line, as `\uNNNN`.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Deeper than this, a body is shown as `…`: the copy is recursive, and a request body is never this deep. */
+const MAX_SHOWN_DEPTH = 32;
+
 /** A copy of a JSON body with long strings (base64 images) shortened, for logs and --dry-run. */
-export function shortenBody(value: unknown, max = 96): unknown {
+export function shortenBody(value: unknown, max = 96, depth = 0): unknown {
   if (typeof value === 'string') {
     return value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
   }
-  if (Array.isArray(value)) return value.map((v) => shortenBody(v, max));
+  if (value && typeof value === 'object' && depth >= MAX_SHOWN_DEPTH) return '…';
+  if (Array.isArray(value)) return value.map((v) => shortenBody(v, max, depth + 1));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shortenBody(v, max)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shortenBody(v, max, depth + 1)]));
   }
   return value;
 }

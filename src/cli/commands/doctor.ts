@@ -4,6 +4,7 @@
  * carrying the same fields; the exit code is the most serious failure's.
  */
 import type { CheckRecord, DoctorSpec } from '../../jobs/doctor.js';
+import { escapeControls } from '../../kernel/redact.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import { configFlags } from '../options.js';
@@ -22,11 +23,6 @@ function checkJson(record: CheckRecord): Record<string, unknown> {
     ...(kind ? { kind, exitCode: EXIT_CODES[kind] } : {}),
     ...(ms === undefined ? {} : { ms }),
   };
-}
-
-/** Control characters from outside (a provider's message) shown as escapes, never sent raw. */
-function escapeControls(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function checkLine(record: CheckRecord, services: CliServices): string {

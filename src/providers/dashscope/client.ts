@@ -8,6 +8,16 @@ import { ImagegenError, NetworkError, ProviderError, UsageError } from '../../ke
 import type { HttpResponse } from '../../kernel/ports.js';
 import type { PlannedRequest } from '../../kernel/redact.js';
 import type { RgbaImage } from '../../loom/types.js';
+import {
+  asCode,
+  asObject,
+  asObjects,
+  asText,
+  isTaskId,
+  statusOf,
+  submittedTaskId,
+  taskIdPath,
+} from '../shared/answer.js';
 import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
 import type { PollOutcome } from '../shared/poll.js';
@@ -42,19 +52,14 @@ const ALLOCATION_QUOTA_WAIT_MS = 20_000;
 
 function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
   const body = parseJson(res.body) ?? {};
-  const code = typeof body.code === 'string' ? body.code : undefined;
+  const code = asCode(body.code);
   const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
   return providerError({
     provider: ctx.provider,
     status: res.status,
     code,
-    message:
-      typeof body.message === 'string'
-        ? body.message
-        : typeof body.msg === 'string'
-          ? body.msg
-          : res.body.slice(0, 200) || undefined,
-    requestId: typeof body.request_id === 'string' ? body.request_id : undefined,
+    message: asText(body.message) ?? asText(body.msg) ?? (res.body.slice(0, 200) || undefined),
+    requestId: asText(body.request_id),
     taskId,
     retryAfterMs: retryAfterMs ?? (code === 'Throttling.AllocationQuota' ? ALLOCATION_QUOTA_WAIT_MS : undefined),
   });
@@ -100,32 +105,54 @@ function waitingFrame(ctx: ProviderContext) {
   };
 }
 
+/** A task's answer, every value checked for its type: the one place a DashScope task answer is read. */
+interface TaskAnswer {
+  status: string;
+  requestId?: string;
+  /** FAILED: why; SUCCEEDED without a URL: the first result's failure. */
+  code?: string;
+  message?: string;
+  /** SUCCEEDED: the first result's URL. */
+  url?: string;
+}
+
+function readTaskAnswer(ctx: ProviderContext, body: Record<string, unknown> | undefined, taskId: string): TaskAnswer {
+  const output = asObject(body?.output) ?? {};
+  const requestId = asText(body?.request_id);
+  const status = statusOf(ctx.provider, output.task_status, 'output.task_status', 'UNKNOWN', { requestId, taskId });
+  if (status === 'SUCCEEDED') {
+    const results = asObjects(output.results);
+    const url = results.map((r) => asText(r.url, Infinity)).find((u) => u);
+    if (url) return { status, requestId, url };
+    const failed = results.find((r) => asCode(r.code) !== undefined);
+    return { status, requestId, code: asCode(failed?.code), message: asText(failed?.message) };
+  }
+  return { status, requestId, code: asCode(output.code), message: asText(output.message) };
+}
+
+/** The task id of a submit answer, checked before anything is done with it. */
+function readSubmitAnswer(ctx: ProviderContext, body: Record<string, unknown> | undefined) {
+  const requestId = asText(body?.request_id);
+  const taskId = submittedTaskId(ctx.provider, asObject(body?.output)?.task_id, 'output.task_id', requestId);
+  return { taskId, requestId };
+}
+
 /** One poll of a task: its status, or the URL of its first result; a failed task throws. */
 async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infinity): Promise<PollOutcome<string>> {
   const { settings, http, limits } = ctx;
-  const poll = pollRequest(settings, encodeURIComponent(taskId));
+  const poll = pollRequest(settings, taskIdPath(ctx.provider, taskId));
   const timeoutMs = Math.min(limits.requestTimeoutMs, timeLeftMs);
   const res = await http.request({ ...poll, timeoutMs, signal: ctx.signal });
   if (res.status !== 200) throw errorFrom(ctx, res, taskId);
-  const body = parseJson(res.body);
-  const output = (body?.output ?? {}) as Record<string, unknown>;
-  const status = String(output.task_status ?? 'UNKNOWN');
-  const requestId = body?.request_id as string | undefined;
+  const answer = readTaskAnswer(ctx, parseJson(res.body), taskId);
+  const { status, requestId } = answer;
   const failure = (code: string | undefined, message: string, taskFailed = false) =>
     providerError({ provider: ctx.provider, code, message, requestId, taskId, taskFailed });
   if (status === 'SUCCEEDED') {
-    const results = Array.isArray(output.results) ? (output.results as Array<Record<string, unknown>>) : [];
-    const first = results.find((r) => typeof r.url === 'string' && r.url);
-    if (first) return { done: true, value: first.url as string };
-    const failed = results.find((r) => typeof r.code === 'string');
-    throw failure(
-      (failed?.code as string) ?? 'NoResult',
-      (failed?.message as string) ?? 'the task succeeded without an image URL',
-      true,
-    );
+    if (answer.url) return { done: true, value: answer.url };
+    throw failure(answer.code ?? 'NoResult', answer.message ?? 'the task succeeded without an image URL', true);
   }
-  if (status === 'FAILED')
-    throw failure(output.code as string | undefined, (output.message as string) ?? 'the task failed', true);
+  if (status === 'FAILED') throw failure(answer.code, answer.message ?? 'the task failed', true);
   if (status === 'CANCELED') throw failure('CANCELED', 'the task was canceled');
   if (status === 'UNKNOWN') throw failure('UNKNOWN', 'the task is unknown or has expired (tasks are kept 24 hours)');
   return { done: false, status };
@@ -147,17 +174,7 @@ async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: Prov
       async submit() {
         const res = await http.request({ ...request!, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
         if (res.status !== 200) throw errorFrom(ctx, res);
-        const body = parseJson(res.body);
-        const taskId = (body?.output as Record<string, unknown> | undefined)?.task_id;
-        if (typeof taskId !== 'string' || !taskId) {
-          throw providerError({
-            provider: ctx.provider,
-            status: res.status,
-            message: 'the submit answer has no task id',
-            requestId: body?.request_id as string | undefined,
-          });
-        }
-        return { taskId, requestId: body?.request_id as string | undefined };
+        return readSubmitAnswer(ctx, parseJson(res.body));
       },
       check: (taskId, timeLeftMs) => checkTask(taskId, ctx, timeLeftMs),
       ...waitingFrame(ctx),
@@ -193,15 +210,15 @@ async function runSyncEdit(
       const res = await http.request({ ...request, timeoutMs: limits.polling.timeoutMs, signal: ctx.signal });
       if (res.status !== 200) throw errorFrom(ctx, res);
       const body = parseJson(res.body);
-      const requestId = body?.request_id as string | undefined;
+      const requestId = asText(body?.request_id);
       const url = syncResultUrl(body);
       if (!url) {
-        const output = body?.output as Record<string, unknown> | undefined;
+        const output = asObject(body?.output);
         throw providerError({
           provider: ctx.provider,
           status: res.status,
-          code: typeof output?.code === 'string' ? output.code : 'NoResult',
-          message: typeof output?.message === 'string' ? output.message : 'the answer has no image URL',
+          code: asCode(output?.code) ?? 'NoResult',
+          message: asText(output?.message) ?? 'the answer has no image URL',
           requestId,
           taskFailed: true,
         });
@@ -242,7 +259,7 @@ async function cancelTask(ctx: ProviderContext, taskId: string): Promise<boolean
   try {
     const res = await ctx.http.request({
       method: 'POST',
-      url: `${ctx.settings.baseUrl}/api/v1/tasks/${encodeURIComponent(taskId)}/cancel`,
+      url: `${ctx.settings.baseUrl}/api/v1/tasks/${taskIdPath(ctx.provider, taskId)}/cancel`,
       headers: { Authorization: `Bearer ${ctx.settings.apiKey}` },
       timeoutMs: 5000,
     });
@@ -283,9 +300,7 @@ async function probe(ctx: ProviderContext): Promise<ProbeReport> {
       hint: 'check providers.dashscope.baseUrl: the host only, such as https://dashscope.aliyuncs.com',
     });
   } else if (res.status !== 200) error = errorFrom(ctx, res);
-  const status = String(
-    (parseJson(res.body)?.output as Record<string, unknown> | undefined)?.task_status ?? 'no status',
-  );
+  const status = asText(asObject(parseJson(res.body)?.output)?.task_status, 64) ?? 'no status';
   const { key, account } = readKeyAnswer(error, {
     status: 'ok',
     certainty: 'certain',
@@ -319,8 +334,8 @@ async function probeAccount(ctx: ProviderContext): Promise<ProbeFinding> {
   }
   const body = parseJson(res.body);
   if (res.status === 200) {
-    const taskId = (body?.output as Record<string, unknown> | undefined)?.task_id;
-    if (typeof taskId !== 'string' || !taskId)
+    const taskId = asObject(body?.output)?.task_id;
+    if (typeof taskId !== 'string' || !isTaskId(taskId))
       return {
         status: 'warning',
         certainty: 'inferred',
@@ -342,7 +357,8 @@ async function probeAccount(ctx: ProviderContext): Promise<ProbeFinding> {
   }
   const err = errorFrom(ctx, res);
   if (err.kind === 'usage' && res.status === 400) {
-    const said = typeof body?.message === 'string' ? ` ("${body.message}")` : '';
+    const message = asText(body?.message);
+    const said = message ? ` ("${message}")` : '';
     return {
       status: 'ok',
       certainty: 'inferred',

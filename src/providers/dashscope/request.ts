@@ -7,6 +7,7 @@
  *   with 403), the picture and the instruction as one user message.
  */
 import type { PlannedRequest } from '../../kernel/redact.js';
+import { asObject, asObjects, asText } from '../shared/answer.js';
 import type { EditInstruction, ProviderContext } from '../types.js';
 import type { DashscopeModel } from './models.js';
 
@@ -107,12 +108,9 @@ export function buildEditRequest(
 
 /** The first image URL of a synchronous answer: `output.choices[0].message.content[].image`. */
 export function syncResultUrl(body: Record<string, unknown> | undefined): string | undefined {
-  const output = body?.output as { choices?: unknown } | undefined;
-  const choices = Array.isArray(output?.choices) ? (output.choices as Array<Record<string, unknown>>) : [];
-  const message = choices[0]?.message as { content?: unknown } | undefined;
-  const content = Array.isArray(message?.content) ? (message.content as Array<Record<string, unknown>>) : [];
-  const item = content.find((c) => typeof c.image === 'string' && c.image);
-  return item?.image as string | undefined;
+  const [choice] = asObjects(asObject(body?.output)?.choices);
+  const content = asObjects(asObject(choice?.message)?.content);
+  return content.map((c) => asText(c.image, Infinity)).find((image) => image);
 }
 
 /** Result URLs on Alibaba's own storage sometimes come as http://; the same object is served over https. */

@@ -9,6 +9,7 @@ import { NetworkError, ProviderError } from '../../kernel/errors.js';
 import type { HttpResponse } from '../../kernel/ports.js';
 import type { PlannedRequest } from '../../kernel/redact.js';
 import type { RgbaImage } from '../../loom/types.js';
+import { asCode, asObject, asText, statusOf, submittedTaskId, taskIdPath } from '../shared/answer.js';
 import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
 import type { PollOutcome } from '../shared/poll.js';
@@ -88,29 +89,42 @@ function quotaNote(res: HttpResponse): string | undefined {
 
 function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
   const body = parseJson(res.body) ?? {};
-  const errors = (body.errors ?? {}) as Record<string, unknown>;
-  const message =
-    (typeof errors.message === 'string' && errors.message) ||
-    (typeof body.message === 'string' && body.message) ||
-    res.body.slice(0, 200) ||
-    undefined;
-  const code = errors.code ?? body.code;
+  const errors = asObject(body.errors) ?? {};
+  const message = asText(errors.message) || asText(body.message) || res.body.slice(0, 200) || undefined;
   return providerError({
     provider: ctx.provider,
     status: res.status,
-    code: code === undefined || code === null ? undefined : String(code),
+    code: asCode(errors.code) ?? asCode(body.code),
     message,
-    requestId: typeof body.request_id === 'string' ? body.request_id : undefined,
+    requestId: asText(body.request_id),
     taskId,
     retryAfterMs: parseRetryAfter(res.headers['retry-after']),
     note: res.status === 429 ? quotaNote(res) : undefined,
   });
 }
 
+/** A task's answer, every value checked for its type: the one place a ModelScope task answer is read. */
+function readTaskAnswer(ctx: ProviderContext, body: Record<string, unknown>, taskId: string) {
+  const requestId = asText(body.request_id);
+  // No status at all: the task is taken to be still running, as for any status not documented.
+  const status = statusOf(ctx.provider, body.task_status, 'task_status', 'PENDING', { requestId, taskId });
+  const images = Array.isArray(body.output_images) ? (body.output_images as unknown[]) : [];
+  const image = images.map((u) => asText(u, Infinity)).find((u) => u);
+  const errors = asObject(body.errors) ?? {};
+  return { status, requestId, image, code: asCode(errors.code), message: asText(errors.message) };
+}
+
+/** The task id of a submit answer, checked before anything is done with it. */
+function readSubmitAnswer(ctx: ProviderContext, body: Record<string, unknown> | undefined, sentId: string) {
+  const requestId = asText(body?.request_id) ?? sentId;
+  // ModelScope may give the id as a number, which is taken as it is.
+  return { taskId: submittedTaskId(ctx.provider, body?.task_id, 'task_id', requestId, true), requestId };
+}
+
 /** One poll of a task, its request bounded by the time left: its status, or the URL of its first image. */
 async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infinity): Promise<PollOutcome<string>> {
   const { settings, http, limits } = ctx;
-  const poll = pollRequest(settings, encodeURIComponent(taskId));
+  const poll = pollRequest(settings, taskIdPath(ctx.provider, taskId));
   const timeoutMs = Math.min(limits.requestTimeoutMs, timeLeftMs);
   const res = await http.request({ ...poll, timeoutMs, signal: ctx.signal });
   const body = parseJson(res.body);
@@ -121,12 +135,10 @@ async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infi
       provider: 'modelscope',
       taskId,
     });
-  const status = String(body.task_status ?? 'PENDING');
-  const requestId = typeof body.request_id === 'string' ? body.request_id : undefined;
+  const answer = readTaskAnswer(ctx, body, taskId);
+  const { status, requestId } = answer;
   if (status === 'SUCCEED') {
-    const images = Array.isArray(body.output_images) ? body.output_images : [];
-    const first = images.find((u): u is string => typeof u === 'string' && u.length > 0);
-    if (!first)
+    if (!answer.image)
       throw providerError({
         provider: ctx.provider,
         code: 'NoResult',
@@ -134,14 +146,13 @@ async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infi
         requestId,
         taskId,
       });
-    return { done: true, value: first };
+    return { done: true, value: answer.image };
   }
   if (status === 'FAILED') {
-    const errors = (body.errors ?? {}) as Record<string, unknown>;
     throw providerError({
       provider: ctx.provider,
-      code: errors.code === undefined ? undefined : String(errors.code),
-      message: typeof errors.message === 'string' ? errors.message : 'the task failed',
+      code: answer.code,
+      message: answer.message ?? 'the task failed',
       requestId,
       taskId,
       taskFailed: true,
@@ -149,14 +160,6 @@ async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infi
   }
   // PENDING, RUNNING, PROCESSING and anything undocumented: still running.
   return { done: false, status };
-}
-
-/** The task id of a submit answer: a string, or a number as ModelScope sometimes gives it. */
-function taskIdOf(body: Record<string, unknown> | undefined): string | undefined {
-  const id = body?.task_id;
-  if (typeof id === 'string' && id) return id;
-  if (typeof id === 'number' && Number.isSafeInteger(id)) return String(id);
-  return undefined;
 }
 
 /**
@@ -187,16 +190,7 @@ async function submit(ctx: ProviderContext, build: (requestId: string) => Planne
   const body = parseJson(res.body);
   // The envelope some ModelScope endpoints use for errors, whatever the status.
   if (res.status !== 200 || body?.success === false) throw errorFrom(ctx, res);
-  const requestId = typeof body?.request_id === 'string' ? body.request_id : sentId;
-  const taskId = taskIdOf(body);
-  if (!taskId) {
-    throw providerError({
-      provider: ctx.provider,
-      status: res.status,
-      message: 'the submit answer has no task_id',
-      requestId,
-    });
-  }
+  const { taskId, requestId } = readSubmitAnswer(ctx, body, sentId);
   const note = quotaNote(res);
   if (note) ui.debug(`ModelScope: ${note}`);
   return { taskId, requestId };

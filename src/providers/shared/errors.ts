@@ -47,7 +47,9 @@ const MODERATION_CODES = new Set([
 
 /** Kind and hint for a provider answer, from the HTTP status and the provider's code. */
 export function classify(ctx: ErrorContext): { kind: ErrorKind; hint: string } {
-  const { provider, status, code = '' } = ctx;
+  const { provider, status } = ctx;
+  // Answers are read through shared/answer.ts; a code that is still no string is none.
+  const code = typeof ctx.code === 'string' ? ctx.code : '';
   const name = provider.label;
   if (status === 401 || code === 'InvalidApiKey') return { kind: 'auth', hint: provider.hints.auth };
   if (code === 'Arrearage')

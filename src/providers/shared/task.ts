@@ -5,6 +5,7 @@
  */
 import { InterruptedError, NetworkError, ProviderError, isImagegenError } from '../../kernel/errors.js';
 import type { ProviderContext } from '../types.js';
+import { checkTaskId } from './answer.js';
 import { pollTask, type PollOutcome } from './poll.js';
 import { madeNoTask, mayHaveArrived, withRetry } from './retry.js';
 
@@ -93,8 +94,10 @@ async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise
     }).catch((err: unknown) => {
       throw maybeSubmitted(err, ctx);
     }));
-  if (!ctx.attachTo) await ctx.onSubmitted?.(submitted);
   const { taskId } = submitted;
+  // An id read back from a journal is checked as an answer's is, before it is written down or polled.
+  checkTaskId(ctx.provider, taskId);
+  if (!ctx.attachTo) await ctx.onSubmitted?.(submitted);
   const name = `${label} task ${shortId(taskId)}`;
   ctx.ui.debug(`${label}: task ${taskId} submitted`);
   const spinner = ctx.ui.spinner(`${name}: submitted`);
