@@ -72,7 +72,8 @@ export async function parsePaletteSpec(
     }
     return fromHexList(parsed, kind);
   }
-  if (/^#?[0-9a-f]{6}(\s*,\s*#?[0-9a-f]{6})*$/i.test(trimmed)) {
+  // A list of colours (or one colour): whatever has a comma or a leading '#' is no file name.
+  if (/^#?[0-9a-f]{6}(\s*,\s*#?[0-9a-f]{6})*$/i.test(trimmed) || trimmed.includes(',') || trimmed.startsWith('#')) {
     return fromHexList(
       trimmed.split(',').map((s) => s.trim()),
       kind,

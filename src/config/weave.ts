@@ -3,7 +3,7 @@
  * --weave, else the style's, else `weave.map`, else auto) against the configured structures and the palette,
  * the yarns, the float limit and the selvedge.
  */
-import { UsageError } from '../kernel/errors.js';
+import { InputError, UsageError } from '../kernel/errors.js';
 import { parseHex, toHex } from '../loom/color.js';
 import type { LoomSettings } from '../loom/types.js';
 import { autoStructures, checkWeaveMap, parseWeaveMap } from '../loom/weave/assign.js';
@@ -195,7 +195,10 @@ async function weftYarns(
     where = `style ${style.name}: wefts`;
   }
   if (spec === undefined) return undefined;
-  const palette = await parsePaletteSpec(spec, readText, { name: where, min: 2, max: MAX_WEFTS });
+  // A yarn list that cannot be read is the option's fault: exit 2, as for a bad colour.
+  const palette = await parsePaletteSpec(spec, readText, { name: where, min: 2, max: MAX_WEFTS }).catch((err) => {
+    throw err instanceof InputError ? new UsageError(err.message) : err;
+  });
   const wefts: [number, number, number][] = [];
   for (let i = 0; i < palette.length; i += 3) wefts.push([palette[i], palette[i + 1], palette[i + 2]]);
   return { wefts, where };
