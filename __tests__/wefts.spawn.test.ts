@@ -111,8 +111,8 @@ describe('edit --weave --wefts', () => {
   });
 
   it.each([
-    [['--wefts', '#1b2a4a'], '--wefts: --wefts needs 2 to 8 colours, got 1'],
-    [['--wefts', Array.from({ length: 9 }, (_, i) => `#0${i}0000`).join(',')], '--wefts needs 2 to 8 colours, got 9'],
+    [['--wefts', '#1b2a4a'], '--wefts: needs 2 to 8 colours, got 1'],
+    [['--wefts', Array.from({ length: 9 }, (_, i) => `#0${i}0000`).join(',')], '--wefts: needs 2 to 8 colours, got 9'],
     [['--wefts', '#1b2a4a,navy'], '--wefts: "navy" is not a #rrggbb colour'],
     [['--wefts', 'missing.gpl'], '--wefts file missing.gpl: no such file'],
     [['--weave', '0=plain,*=twill:2/2', '--wefts', YARNS], 'the map can only be auto or auto:N'],
@@ -127,6 +127,25 @@ describe('edit --weave --wefts', () => {
     expect(r.stderr).toContain(message);
     expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
     expect(readdirSync(dir)).toEqual(['logo.png']);
+  });
+
+  it('imagegen weaves --wefts lists the effects of the yarns, as text and as JSON', async () => {
+    const dir = tmp();
+    const text = await runCli(['weaves', '--wefts', YARNS, '--warp', '#202020'], { cwd: dir });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('#1b2a4a  weft 1     shade:1/7:3');
+    expect(text.stdout).toMatch(/wefts 2\+3 {2}plain, two wefts end by end/);
+    const json = await runCli(['weaves', '--wefts', YARNS, '--warp', '#202020', '--json'], { cwd: dir });
+    const records = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    // Three wefts in four shades each, and three pairs.
+    expect(records).toHaveLength(15);
+    expect(records[0]).toEqual({ hex: '#1b2a4a', weft: 1, structure: 'shade:1/7:3', warpCover: 0 });
+    const bad = await runCli(['weaves', '--wefts', '#1b2a4a'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--wefts: needs 2 to 8 colours, got 1');
   });
 
   it('--wefts without --weave is exit 2', async () => {

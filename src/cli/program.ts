@@ -133,7 +133,11 @@ export function buildProgram(ctx: CliContext): Command {
 
   program
     .command('weaves')
-    .description('list the weave structures (built-in and from your config) with a picture of each')
+    .description(
+      'list the weave structures (built-in and from your config) with a picture of each; with --wefts, the colours those yarns can weave',
+    )
+    .option('--wefts <colours>', 'weft yarns in shuttle order (2 to 8): list the effects they can weave')
+    .option('--warp <hex>', 'warp yarn colour for --wefts (default: weave.warp, #000000)')
     .action(async (_opts, cmd: Command) => {
       const { weavesCommand } = await import('./commands/weaves.js');
       await weavesCommand(ctx, globals(cmd));

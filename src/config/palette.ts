@@ -28,8 +28,8 @@ function fromHexList(items: string[], kind: ListKind): Uint8Array {
 function checkSize(palette: Uint8Array, kind: ListKind, origin: string): Uint8Array {
   const n = palette.length / 3;
   if (n < kind.min || n > kind.max) {
-    const what = kind === PALETTE ? 'a palette' : `${kind.name}`;
-    throw new UsageError(`${origin}: ${what} needs ${kind.min} to ${kind.max} colours, got ${n}`);
+    const what = kind === PALETTE ? 'a palette needs' : 'needs';
+    throw new UsageError(`${origin}: ${what} ${kind.min} to ${kind.max} colours, got ${n}`);
   }
   return palette;
 }

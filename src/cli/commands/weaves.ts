@@ -1,5 +1,12 @@
-/** `imagegen weaves`: the built-in and configured structures, each with its repeat drawn in text. */
+/**
+ * `imagegen weaves`: the built-in and configured structures, each with its repeat drawn in text; with
+ * --wefts, the effects those yarns can weave in a compound cloth, each with its colour.
+ */
+import { parsePaletteSpec } from '../../config/palette.js';
 import { namedStructures } from '../../config/weaves.js';
+import { InputError, UsageError } from '../../kernel/errors.js';
+import { parseHex, toHex } from '../../loom/color.js';
+import { weftEffects, type Rgb } from '../../loom/weave/effects.js';
 import { builtInStructures, drawStructure, warpCover, type Structure } from '../../loom/weave/structures.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { createServices, loadConfig } from '../services.js';
@@ -9,8 +16,53 @@ const DRAW_MAX = 16;
 
 export async function weavesCommand(ctx: CliContext, opts: GlobalOptions & Record<string, unknown>): Promise<void> {
   const services = await createServices(ctx, opts);
-  const resolved = await loadConfig(ctx, opts, {}, services);
+  const flags = {
+    ...(typeof opts.wefts === 'string' ? { 'weave.wefts': { value: opts.wefts, flag: '--wefts' } } : {}),
+    ...(typeof opts.warp === 'string' ? { 'weave.warp': { value: opts.warp, flag: '--warp' } } : {}),
+  };
+  const resolved = await loadConfig(ctx, opts, flags, services);
   const { chalk } = services.ui;
+  if (typeof opts.wefts === 'string') {
+    const wefts = await parsePaletteSpec(opts.wefts, (f) => services.fs.readText(f), {
+      name: '--wefts',
+      min: 2,
+      max: 8,
+    }).catch((err) => {
+      throw err instanceof InputError ? new UsageError(err.message) : err;
+    });
+    const yarns: Rgb[] = [];
+    for (let i = 0; i < wefts.length; i += 3) yarns.push([wefts[i], wefts[i + 1], wefts[i + 2]]);
+    const warp = parseHex(resolved.config.weave.warp)!;
+    const effects = weftEffects(warp, yarns, 8, { mixes: true });
+    const hex = (rgb: readonly number[]) => toHex(rgb[0], rgb[1], rgb[2]);
+    if (!opts.json) {
+      ctx.stdout.write(
+        `The effects of warp ${hex(warp)} and wefts ${yarns.map(hex).join(', ')} (shuttle order), as --weave auto --wefts chooses among them:\n` +
+          'each design row is woven as one pick per weft; a colour is a face weft in a shaded 8-end satin (the others behind),\n' +
+          "or two wefts sharing the face end by end. Colours are the appearance model's: the face weft and the warp mixed in\n" +
+          'linear light by the warp cover, the back wefts hidden.\n\n',
+      );
+    }
+    for (const e of effects) {
+      const record = {
+        hex: hex(e.rgb),
+        weft: e.weft + 1,
+        ...(e.weft2 === undefined ? {} : { weft2: e.weft2 + 1 }),
+        structure: e.weft2 === undefined ? e.structure.name : 'plain, two wefts end by end',
+        warpCover: Math.round(e.cover * 1000) / 1000,
+      };
+      if (opts.json) {
+        services.ui.data(record);
+        continue;
+      }
+      const swatch = chalk.level > 0 ? `${chalk.bgHex(record.hex)('    ')} ` : '';
+      const wefts = e.weft2 === undefined ? `weft ${e.weft + 1}` : `wefts ${e.weft + 1}+${e.weft2 + 1}`;
+      ctx.stdout.write(
+        `${swatch}${record.hex}  ${wefts.padEnd(10)} ${record.structure.padEnd(28)} warp cover ${record.warpCover}\n`,
+      );
+    }
+    return;
+  }
   const list: Array<{ structure: Structure; configured: boolean }> = [
     ...builtInStructures().map((structure) => ({ structure, configured: false })),
     ...[...namedStructures(resolved.config.weaves).values()].map((structure) => ({ structure, configured: true })),
