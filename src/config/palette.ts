@@ -4,7 +4,11 @@
 import { InputError, UsageError } from '../kernel/errors.js';
 import { parseHex } from '../loom/color.js';
 
-export type ReadText = (file: string) => Promise<string>;
+/** Reads a file: at most `maxBytes` of it, and only a regular file (see Fs.readFile). */
+export type ReadFile = (file: string, options: { maxBytes: number }) => Promise<Buffer>;
+
+/** The most of a palette file that is read: 256 colours with long names take a few kilobytes. */
+const PALETTE_MAX_BYTES = 1024 * 1024;
 
 function fromHexList(items: string[], origin: string): Uint8Array {
   const out: number[] = [];
@@ -40,7 +44,7 @@ function parseGpl(text: string, origin: string): Uint8Array {
   return checkSize(Uint8Array.from(out), origin);
 }
 
-export async function parsePaletteSpec(spec: string | string[], readText: ReadText): Promise<Uint8Array> {
+export async function parsePaletteSpec(spec: string | string[], readFile: ReadFile): Promise<Uint8Array> {
   if (Array.isArray(spec)) return fromHexList(spec, 'palette');
   const trimmed = spec.trim();
   if (trimmed.startsWith('[')) {
@@ -63,11 +67,26 @@ export async function parsePaletteSpec(spec: string | string[], readText: ReadTe
   }
   let text: string;
   try {
-    text = await readText(trimmed);
+    text = (await readFile(trimmed, { maxBytes: PALETTE_MAX_BYTES })).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : 'cannot be read';
-    throw new InputError(`palette file ${trimmed}: ${why}`);
+    throw new InputError(`palette file ${trimmed}: ${unreadable((err as NodeJS.ErrnoException).code)}`);
   }
   return parseGpl(text, `palette file ${trimmed}`);
+}
+
+/** Why a palette file could not be read, in words. */
+function unreadable(code: string | undefined): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'is a folder';
+    // A pipe would wait for a writer, a device could be read for ever: neither is opened for reading.
+    case 'EFTYPE':
+      return 'not a regular file (a pipe, a socket or a device)';
+    case 'EFBIG':
+      return `larger than ${PALETTE_MAX_BYTES / 1024 / 1024} MB: not a palette`;
+    default:
+      return code ? `cannot be read (${code})` : 'cannot be read';
+  }
 }
