@@ -41,7 +41,7 @@ export function nameLengthProblem(file: string): string | undefined {
   const name = Buffer.byteLength(path.basename(file));
   const room = NAME_MAX - BESIDE_EXTRA;
   if (name > room)
-    return `its name is ${name} bytes long; at most ${room} fit (with the temporary name written beside it)`;
+    return `its name is ${name} bytes long; at most ${room} fit with the temporary name written beside it`;
   const whole = Buffer.byteLength(file) + BESIDE_EXTRA;
   if (whole >= PATH_MAX)
     return `its path is ${Buffer.byteLength(file)} bytes long; at most ${PATH_MAX - 1 - BESIDE_EXTRA} fit`;
