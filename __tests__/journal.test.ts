@@ -56,10 +56,12 @@ describe('Journal', () => {
     const text = readFileSync(file, 'utf8');
     expect(text.trim().split('\n')).toHaveLength(3);
     expect(text).not.toContain('sk-journal-secret-1234');
+    await journal.close();
     const again = await Journal.open(file, true, services());
     expect(again.pendingTask('a', 'dashscope')).toEqual({ taskId: 't1' });
     expect(again.pendingTask('a', 'modelscope')).toBeUndefined();
     expect(again.pendingTask('b', 'dashscope')).toBeUndefined();
+    await again.close();
     // A day later the provider has dropped the task: the item is submitted anew.
     const later = await Journal.open(
       file,
@@ -82,6 +84,7 @@ describe('Journal', () => {
       error: { kind: 'interrupted', message: 'x', code: 'TaskCanceled' },
     });
     await journal.append({ event: 'failed', item: 'failed', error: { kind: 'network', message: 'x' } });
+    await journal.close();
     const again = await Journal.open(file, true, services());
     expect(again.pendingTask('running', 'dashscope')).toEqual({ taskId: 't-running' });
     expect(again.pendingTask('canceled', 'dashscope')).toBeUndefined();

@@ -6,7 +6,7 @@ import { constants, promises as fsp } from 'node:fs';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { InputError, InterruptedError } from '../kernel/errors.js';
 import type { Fs, Prompts, Services, Sleep, Stdio } from '../kernel/ports.js';
-import { readRegularFile } from '../kernel/fs.js';
+import { appendDurableFile, readRegularFile } from '../kernel/fs.js';
 import { Redactor } from '../kernel/redact.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { isInteractive } from './context.js';
@@ -16,8 +16,7 @@ import { createTerminalUi, type TerminalUi } from './ui.js';
 
 export const nodeFs: Fs = {
   readFile: (file, options) =>
-    options?.maxBytes === undefined ? fsp.readFile(file) : readRegularFile(file, options.maxBytes),
-  readText: (file) => fsp.readFile(file, 'utf8'),
+    options?.maxBytes === undefined ? fsp.readFile(file) : readRegularFile(file, options.maxBytes, options),
   writeFile: (file, data, options) => fsp.writeFile(file, data, { mode: options?.mode }),
   rename: fsp.rename,
   link: fsp.link,
@@ -26,15 +25,8 @@ export const nodeFs: Fs = {
   stat: fsp.stat,
   mkdir: fsp.mkdir,
   readdir: (dir) => fsp.readdir(dir),
-  appendDurable: async (file, text) => {
-    const handle = await fsp.open(file, 'a', 0o600);
-    try {
-      await handle.write(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  },
+  appendDurable: appendDurableFile,
+  realpath: (file) => fsp.realpath(file),
   glob: async (pattern, cwd) => {
     const { glob } = await import('tinyglobby');
     return glob(pattern, { cwd, onlyFiles: true, absolute: true, expandDirectories: false });

@@ -20,7 +20,7 @@ export interface JobLoomSettings {
 export async function resolveLoomSettings(
   resolved: ResolvedConfig,
   style: StylePreset,
-  fs: Pick<Fs, 'readText'>,
+  fs: Pick<Fs, 'readFile'>,
 ): Promise<JobLoomSettings> {
   const fromFlag = (key: keyof LoomConfig) => resolved.sources[`loom.${key}`]?.kind === 'flag';
   const pick = <K extends keyof LoomConfig>(key: K): LoomConfig[K] =>
@@ -32,7 +32,7 @@ export async function resolveLoomSettings(
   if (fromFlag('colors') && paletteSpec !== undefined && !fromFlag('palette')) paletteSpec = undefined;
   let palette: Uint8Array | undefined;
   if (paletteSpec !== undefined) {
-    palette = await parsePaletteSpec(paletteSpec, (file) => fs.readText(file));
+    palette = await parsePaletteSpec(paletteSpec, (file, options) => fs.readFile(file, options));
     const n = palette.length / 3;
     if (fromFlag('colors') && colors !== n) {
       throw new UsageError(`--colors ${colors} contradicts --palette, which has ${n} colours`);

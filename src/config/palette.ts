@@ -4,7 +4,11 @@
 import { InputError, UsageError } from '../kernel/errors.js';
 import { parseHex } from '../loom/color.js';
 
-export type ReadText = (file: string) => Promise<string>;
+/** Reads a file: at most `maxBytes` of it, and only a regular file (see Fs.readFile). */
+export type ReadFile = (file: string, options: { maxBytes: number }) => Promise<Buffer>;
+
+/** The most of a palette file that is read: 256 colours with long names take a few kilobytes. */
+const PALETTE_MAX_BYTES = 1024 * 1024;
 
 /** What a list of colours is for: its name in messages, and how many colours it may have. */
 interface ListKind {
@@ -55,7 +59,7 @@ function parseGpl(text: string, origin: string, kind: ListKind): Uint8Array {
 /** A list of colours as typed; `kind` names it (default: a palette of 2 to 256 colours). */
 export async function parsePaletteSpec(
   spec: string | string[],
-  readText: ReadText,
+  readFile: ReadFile,
   kind: ListKind = PALETTE,
 ): Promise<Uint8Array> {
   if (Array.isArray(spec)) return fromHexList(spec, kind);
@@ -81,11 +85,26 @@ export async function parsePaletteSpec(
   }
   let text: string;
   try {
-    text = await readText(trimmed);
+    text = (await readFile(trimmed, { maxBytes: PALETTE_MAX_BYTES })).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : 'cannot be read';
-    throw new InputError(`${kind.name} file ${trimmed}: ${why}`);
+    throw new InputError(`${kind.name} file ${trimmed}: ${unreadable((err as NodeJS.ErrnoException).code)}`);
   }
   return parseGpl(text, `${kind.name} file ${trimmed}`, kind);
+}
+
+/** Why a colour file could not be read, in words. */
+function unreadable(code: string | undefined): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'is a folder';
+    // A pipe would wait for a writer, a device could be read for ever: neither is opened for reading.
+    case 'EFTYPE':
+      return 'not a regular file (a pipe, a socket or a device)';
+    case 'EFBIG':
+      return `larger than ${PALETTE_MAX_BYTES / 1024 / 1024} MB: not a palette`;
+    default:
+      return code ? `cannot be read (${code})` : 'cannot be read';
+  }
 }

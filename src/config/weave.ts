@@ -9,7 +9,7 @@ import type { LoomSettings } from '../loom/types.js';
 import { autoStructures, checkWeaveMap, parseWeaveMap } from '../loom/weave/assign.js';
 import { effectColors, nearestEffects, weftEffects, type Rgb } from '../loom/weave/effects.js';
 import { StructureError } from '../loom/weave/structures.js';
-import { parsePaletteSpec, type ReadText } from './palette.js';
+import { parsePaletteSpec, type ReadFile } from './palette.js';
 import type { ResolvedConfig } from './resolve.js';
 import type { WeaveDefinition } from './schema.js';
 import type { StylePreset } from './styles.js';
@@ -64,7 +64,7 @@ export async function resolveWeaveSettings(
   style: StylePreset,
   loom: LoomSettings,
   flags: WeaveFlags,
-  readText: ReadText,
+  readFile: ReadFile,
 ): Promise<{ weave?: WeaveSettings; loom: LoomSettings }> {
   const { config, sources } = resolved;
   const mapSource = sources['weave.map'];
@@ -132,7 +132,7 @@ export async function resolveWeaveSettings(
     liftFormat: config.weave.liftFormat,
     previewScale: config.weave.previewScale,
   };
-  const yarns = await weftYarns(resolved, style, readText);
+  const yarns = await weftYarns(resolved, style, readFile);
   if (!yarns) {
     for (const key of ['weave.maxBackFloat', 'weave.selectorHooks']) {
       if (fromFlag(key)) throw new UsageError(`${flagName(key)} applies to several wefts: add --wefts`);
@@ -181,7 +181,7 @@ function flagName(key: string): string {
 async function weftYarns(
   resolved: ResolvedConfig,
   style: StylePreset,
-  readText: ReadText,
+  readFile: ReadFile,
 ): Promise<{ wefts: [number, number, number][]; where: string } | undefined> {
   const source = resolved.sources['weave.wefts'];
   const fromConfig = resolved.config.weave.wefts;
@@ -196,7 +196,7 @@ async function weftYarns(
   }
   if (spec === undefined) return undefined;
   // A yarn list that cannot be read is the option's fault: exit 2, as for a bad colour.
-  const palette = await parsePaletteSpec(spec, readText, { name: where, min: 2, max: MAX_WEFTS }).catch((err) => {
+  const palette = await parsePaletteSpec(spec, readFile, { name: where, min: 2, max: MAX_WEFTS }).catch((err) => {
     throw err instanceof InputError ? new UsageError(err.message) : err;
   });
   const wefts: [number, number, number][] = [];

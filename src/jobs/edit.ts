@@ -17,7 +17,7 @@ import { decodeImage } from '../image/decode.js';
 import { readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
 import { finishBytes } from '../stages/finish.js';
 import type { OutputMeta } from '../stages/report.js';
-import { STDOUT, checkOutputFolders, checkTargets, writeLoomImage } from '../stages/write.js';
+import { STDOUT, checkOutputFolders, checkTargets, isTargetOutput, writeLoomImage } from '../stages/write.js';
 import { expandInputs } from './inputs.js';
 import { inputStem } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
@@ -119,8 +119,12 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   const style = findStyle(spec.style, resolved.config.styles);
   const jobLoom = await resolveLoomSettings(resolved, style, fs);
   const { paletteSpec } = jobLoom;
-  const { weave, loom } = await resolveWeaveSettings(resolved, style, jobLoom.loom, spec.weave ?? NO_WEAVE, (f) =>
-    fs.readText(f),
+  const { weave, loom } = await resolveWeaveSettings(
+    resolved,
+    style,
+    jobLoom.loom,
+    spec.weave ?? NO_WEAVE,
+    (file, options) => fs.readFile(file, options),
   );
   const besides = weave ? weaveFileExts(weave) : [];
   const format = chooseFormat(resolved, spec.output === STDOUT ? undefined : spec.output);
@@ -160,7 +164,8 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   // Every folder the results go to is looked at once, before anything is sent.
   const checked = new Set<string>();
   const stemOf = (input: string) => `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`;
-  await checkOutputFolders(targetFor(spec, resolved, cwd, stemOf(inputs[0])), fs, { checked });
+  for (const input of inputs)
+    await checkOutputFolders(targetFor(spec, resolved, cwd, stemOf(input)), fs, { checked, companions: besides });
   if (remote) ctx.gate = await openGate(ctx, resolved, services);
   if (spec.resume && !spec.journal) throw new UsageError('--resume needs --journal FILE');
   const journal = spec.journal
@@ -196,8 +201,9 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
           source: null,
           reason: 'done in an earlier run, and its output is unchanged',
         }),
+        (output, report) => isTargetOutput(targetFor(spec, resolved, cwd, stemOf(input)), [format.ext], output, report),
       ),
-  });
+  }).finally(() => journal?.close());
 
   async function runOne(input: string, item: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
     const label = labelOf(input);

@@ -16,9 +16,16 @@ import { readInput, remoteGenerate } from '../stages/acquire.js';
 import { finishLoom } from '../stages/finish.js';
 import { weaveStage } from '../stages/weave.js';
 import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags, type WeaveSettings } from '../config/weave.js';
-import { checkOutputFolders, checkTargets, writeLoomImage, writePair, type Target } from '../stages/write.js';
+import {
+  checkOutputFolders,
+  checkTargets,
+  isTargetOutput,
+  writeLoomImage,
+  writePair,
+  type Target,
+} from '../stages/write.js';
 import { slugify } from './names.js';
-import { chooseFormat, targetFor, type OutputSpec } from './output.js';
+import { chooseFormat, promptsFileOutput, targetFor, type OutputSpec } from './output.js';
 import { parsePrompts, type PromptLine } from './prompts.js';
 import { chooseProvider, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
 import { Journal, journaled, type TaskHooks } from './journal.js';
@@ -56,6 +63,9 @@ interface GenerateItem {
 }
 
 const MAX_PROMPTS_BYTES = 10 * 1000 * 1000;
+
+/** What a download kept as it came is named with (see image/sniff.ts). */
+const DOWNLOAD_EXTS = ['png', 'jpg', 'webp'];
 
 async function promptLines(spec: GenerateSpec, services: Services): Promise<{ lines: PromptLine[]; file?: string }> {
   if (spec.promptsFile === undefined) {
@@ -98,8 +108,12 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       const style = styleName === undefined ? undefined : findStyle(styleName, resolved.config.styles);
       if (style && !settingsOf.has(style.name)) {
         const jobLoom = await resolveLoomSettings(resolved, style, fs);
-        const woven = await resolveWeaveSettings(resolved, style, jobLoom.loom, spec.weave ?? NO_WEAVE, (f) =>
-          fs.readText(f),
+        const woven = await resolveWeaveSettings(
+          resolved,
+          style,
+          jobLoom.loom,
+          spec.weave ?? NO_WEAVE,
+          (file, options) => fs.readFile(file, options),
         );
         settingsOf.set(style.name, { ...jobLoom, ...woven });
       }
@@ -113,7 +127,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
           },
         );
       }
-      const output = line.output ?? spec.output;
+      const output = line.output === undefined ? spec.output : await promptsFileOutput(line.output, resolved, cwd, fs);
       chooseFormat(resolved, style ? output : undefined);
       const slug = slugify(params.prompt);
       const target = targetFor(
@@ -179,8 +193,15 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
           source: null,
           reason: 'done in an earlier run, and its output is unchanged',
         }),
+        (output, report) =>
+          isTargetOutput(
+            item.target,
+            item.style ? [chooseFormat(resolved, item.target.exact).ext] : DOWNLOAD_EXTS,
+            output,
+            report,
+          ),
       ),
-  });
+  }).finally(() => journal?.close());
 
   async function runOne(item: GenerateItem, itemCtx: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
     const { params, style, weave, target, slug } = item;

@@ -8,12 +8,19 @@
  */
 import { createHash } from 'node:crypto';
 import { ImagegenError, UsageError, describeIoError, errorRecord, type ErrorRecord } from '../kernel/errors.js';
+import { removeLockFile, takeLock } from '../kernel/fs.js';
 import type { Fs, Services } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
 import type { SubmittedTask } from '../providers/types.js';
 
 /** Tasks are kept this long by the providers; an older one is submitted again. */
 const TASK_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+/** The most of a journal that is read: some hundred thousand events. */
+const JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The most of a recorded output that is read to check its hash: more than any output can be. */
+const OUTPUT_MAX_BYTES = 1024 * 1024 * 1024;
 
 export type JournalEvent =
   | { event: 'queued'; item: string; at: string }
@@ -47,43 +54,95 @@ export class Journal {
   private readonly history = new Map<string, ItemHistory>();
   /** Appends go one after another, in the order they were asked for. */
   private tail: Promise<void> = Promise.resolve();
+  private locked = false;
 
   private constructor(
     readonly file: string,
     private readonly services: Pick<Services, 'fs' | 'now' | 'redactor'>,
   ) {}
 
-  /** Opens a journal to append to; with `resume`, what it already holds decides each item's fate. */
+  /** The lock file that keeps a second run off a journal in use. */
+  get lockFile(): string {
+    return `${this.file}.lock`;
+  }
+
+  /**
+   * Opens a journal to append to, locked for this run until close(); with `resume`, what it already holds
+   * decides each item's fate. A journal in use by another run is a usage error: both runs would submit every
+   * item.
+   */
   static async open(
     file: string,
     resume: boolean,
     services: Pick<Services, 'fs' | 'now' | 'redactor'>,
   ): Promise<Journal> {
-    const journal = new Journal(file, services);
-    if (resume) journal.load(await readJournal(services.fs, file));
     // Opened for appending now, before any task is submitted: a journal that cannot be written would
-    // otherwise be found out only after the first paid submit.
+    // otherwise be found out only after the first paid submit. A link, a pipe or a device fails here, before
+    // a lock file is made beside it.
     try {
       await services.fs.appendDurable(file, '');
     } catch (err) {
-      throw new UsageError(`--journal ${file}: cannot be written (${describeIoError(err)})`, {
+      throw unusable(file, err, 'written');
+    }
+    const journal = new Journal(file, services);
+    await journal.lock();
+    try {
+      if (resume) journal.load(await readJournal(services.fs, file));
+    } catch (err) {
+      await journal.close();
+      throw err;
+    }
+    return journal;
+  }
+
+  private async lock(): Promise<void> {
+    let outcome;
+    try {
+      outcome = await takeLock(this.services.fs, this.lockFile);
+    } catch (err) {
+      throw new UsageError(`--journal ${this.file}: cannot be locked (${describeIoError(err)})`, {
         hint: 'give --journal a file in a folder that exists and can be written',
       });
     }
-    return journal;
+    if (outcome.taken) {
+      this.locked = true;
+      return;
+    }
+    if (outcome.pid !== undefined) {
+      throw new UsageError(`journal ${this.file} is in use by process ${outcome.pid}`, {
+        hint: 'wait for that run to end: two runs on one journal would submit every item twice',
+      });
+    }
+    throw new UsageError(`journal ${this.file} is locked by ${this.lockFile}, which names no running process`, {
+      hint: `if no run uses this journal, remove ${this.lockFile}`,
+    });
+  }
+
+  /** Ends the run's use of the journal: its lock is removed, once the appends asked for are on the disk. */
+  async close(): Promise<void> {
+    await this.tail;
+    if (!this.locked) return;
+    this.locked = false;
+    await removeLockFile(this.services.fs, this.lockFile);
   }
 
   private load(text: string): void {
     const lines = text.split('\n');
     lines.forEach((line, i) => {
       if (line.trim() === '') return;
-      let event: JournalEvent;
+      let parsed: unknown;
       try {
-        event = JSON.parse(line) as JournalEvent;
+        parsed = JSON.parse(line);
       } catch {
         // A line cut short by a crash can only be the last one.
         if (lines.slice(i + 1).every((rest) => rest.trim() === '')) return;
         throw new UsageError(`${this.file}:${i + 1}: not a journal line`, { hint: 'give --journal a journal file' });
+      }
+      const event = asEvent(parsed);
+      if (!event) {
+        throw new UsageError(`${this.file}:${i + 1}: not a journal line (not an event imagegen writes): corrupt`, {
+          hint: 'give --journal a journal file written by imagegen, or a new file',
+        });
       }
       const h = this.history.get(event.item) ?? {};
       if (event.event === 'submitting') h.unanswered = { provider: event.provider };
@@ -116,10 +175,16 @@ export class Journal {
     return next;
   }
 
-  /** The output of an item finished in an earlier run, if it is still there unchanged. */
-  async intactOutput(item: string): Promise<Extract<JournalEvent, { event: 'finished' }> | undefined> {
+  /**
+   * The output of an item finished in an earlier run, if it is still there unchanged and is one this run
+   * would write (`ownOutput`): a journal names files, and only those are taken on its word.
+   */
+  async intactOutput(
+    item: string,
+    ownOutput: OwnOutput,
+  ): Promise<Extract<JournalEvent, { event: 'finished' }> | undefined> {
     const finished = this.history.get(item)?.finished;
-    if (!finished) return undefined;
+    if (!finished || !ownOutput(finished.output, finished.report)) return undefined;
     const hash = await sha256Of(this.services.fs, finished.output).catch(() => undefined);
     return hash === finished.sha256 ? finished : undefined;
   }
@@ -141,19 +206,73 @@ export class Journal {
   }
 }
 
+/** Whether a recorded output (and its report) is a file this command would write for the item. */
+export type OwnOutput = (output: string, report: string | undefined) => boolean;
+
+/** The journal's text: a regular file, not a link to one, within JOURNAL_MAX_BYTES; a missing one is empty. */
 async function readJournal(fs: Fs, file: string): Promise<string> {
   try {
-    return await fs.readText(file);
+    return (await fs.readFile(file, { maxBytes: JOURNAL_MAX_BYTES, noFollow: true })).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new UsageError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`);
+    throw unusable(file, err, 'read');
   }
 }
 
+/** A journal that cannot be used, in words: a link, a pipe or a device, too large, or an I/O error. */
+function unusable(file: string, err: unknown, how: 'read' | 'written'): UsageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hint = { hint: 'give --journal a regular file in a folder that exists and can be written' };
+  if (code === 'ELOOP') return new UsageError(`--journal ${file}: is a symbolic link: not followed`, hint);
+  // ENXIO: a pipe without a reader, opened for appending without waiting for one.
+  if (code === 'EFTYPE' || code === 'ENXIO')
+    return new UsageError(`--journal ${file}: not a regular file (a pipe, a socket or a device)`, hint);
+  if (code === 'EFBIG')
+    return new UsageError(`--journal ${file}: larger than ${JOURNAL_MAX_BYTES / 1024 / 1024} MB`, {
+      hint: 'start a new journal',
+    });
+  return new UsageError(`--journal ${file}: cannot be ${how} (${describeIoError(err)})`, hint);
+}
+
+/** The hash of an output: a regular file, not a link to one, never read past OUTPUT_MAX_BYTES. */
 async function sha256Of(fs: Fs, file: string): Promise<string> {
   return createHash('sha256')
-    .update(await fs.readFile(file))
+    .update(await fs.readFile(file, { maxBytes: OUTPUT_MAX_BYTES, noFollow: true }))
     .digest('hex');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+const isText = (value: unknown): value is string => typeof value === 'string';
+const isOptionalText = (value: unknown): boolean => value === undefined || typeof value === 'string';
+
+/** A parsed line as an event, if it has the fields its kind needs with the types they need. */
+function asEvent(value: unknown): JournalEvent | undefined {
+  if (!isRecord(value) || !isText(value.item) || !isText(value.at)) return undefined;
+  const ok = (() => {
+    switch (value.event) {
+      case 'queued':
+        return true;
+      case 'submitting':
+      case 'refused':
+        return isText(value.provider);
+      case 'submitted':
+        return isText(value.provider) && isText(value.taskId) && isOptionalText(value.requestId);
+      case 'finished':
+        return isText(value.output) && isText(value.sha256) && isOptionalText(value.report);
+      case 'failed': {
+        const error = value.error;
+        return (
+          isRecord(error) && isText(error.kind) && isOptionalText(error.provider) && isOptionalText(error.requestId)
+        );
+      }
+      default:
+        return false;
+    }
+  })();
+  return ok ? (value as JournalEvent) : undefined;
 }
 
 /** What a journaled item's run is given: the task to re-attach to, and where to report a submit. */
@@ -175,9 +294,10 @@ export async function journaled(
   fs: Fs,
   run: (hooks: TaskHooks) => Promise<JobRecord>,
   skipped: (output: string, report?: string) => JobRecord,
+  ownOutput: OwnOutput,
 ): Promise<JobRecord> {
   if (!journal) return run({});
-  const done = await journal.intactOutput(item);
+  const done = await journal.intactOutput(item, ownOutput);
   if (done) return skipped(done.output, done.report);
   await journal.append({ event: 'queued', item });
   const attachTo = provider ? journal.pendingTask(item, provider.id) : undefined;

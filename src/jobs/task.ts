@@ -94,8 +94,12 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const style = findStyle(spec.style, resolved.config.styles);
   const jobLoom = await resolveLoomSettings(resolved, style, fs);
   const { paletteSpec } = jobLoom;
-  const { weave, loom } = await resolveWeaveSettings(resolved, style, jobLoom.loom, spec.weave ?? NO_WEAVE, (f) =>
-    fs.readText(f),
+  const { weave, loom } = await resolveWeaveSettings(
+    resolved,
+    style,
+    jobLoom.loom,
+    spec.weave ?? NO_WEAVE,
+    (file, options) => fs.readFile(file, options),
   );
   const format = chooseFormat(resolved, spec.output);
   const stem = `${provider.id}-${taskId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16)}.${style.name}`;

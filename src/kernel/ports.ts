@@ -63,10 +63,10 @@ export interface WorkPool {
 export interface Fs {
   /**
    * With `maxBytes`, reads no more than that (fails with code EFBIG when the file holds more, even if it grew
-   * after a stat), and fails with code EFTYPE, without waiting for a writer, when `file` is not a regular file.
+   * after a stat), and fails with code EFTYPE, without waiting for a writer, when `file` is not a regular file;
+   * with `noFollow` too, fails with code ELOOP when `file` is a symbolic link.
    */
-  readFile(file: string, options?: { maxBytes?: number }): Promise<Buffer>;
-  readText(file: string): Promise<string>;
+  readFile(file: string, options?: { maxBytes?: number; noFollow?: boolean }): Promise<Buffer>;
   writeFile(file: string, data: Uint8Array | string, options?: { mode?: number }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   /** Fails with EEXIST when `target` exists: the atomic no-overwrite step. */
@@ -79,8 +79,13 @@ export interface Fs {
   mkdir(dir: string, options: { recursive: true }): Promise<unknown>;
   /** The names in a folder. */
   readdir(dir: string): Promise<string[]>;
-  /** Appends text and waits until it is on the disk (fsync), so that a crash cannot lose it. */
+  /**
+   * Appends text and waits until it is on the disk (fsync), so that a crash cannot lose it. Fails with ELOOP
+   * when `file` is a symbolic link, and with EFTYPE, without blocking, when it is not a regular file.
+   */
   appendDurable(file: string, text: string): Promise<void>;
+  /** The path with every symbolic link resolved; fails with ENOENT when some part is missing. */
+  realpath(file: string): Promise<string>;
   /** Files matching a glob pattern (relative to `cwd`, or absolute), as given back by the matcher. */
   glob(pattern: string, cwd: string): Promise<string[]>;
 }

@@ -71,12 +71,69 @@ export function checkValue(spec: LeafSpec, raw: unknown): CheckResult {
   }
 }
 
-/** A readable rendering of a value for error messages. */
+/** The longest rendering of a value in a message, and the deepest it looks into nested values. */
+const SHOW_MAX_CHARS = 120;
+const SHOW_MAX_DEPTH = 4;
+
+/**
+ * A readable rendering of a value for error messages, JSON-like, cut short with `…` past SHOW_MAX_CHARS
+ * characters or SHOW_MAX_DEPTH levels. Its work is bounded by its output: a config whose aliases nest a value
+ * in itself a billion times over is shown as quickly as any other.
+ */
 export function showValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  let text = '';
+  let cut = false;
+  // Every value visited costs a step, so that empty arrays and objects cannot run on without adding text.
+  let steps = 0;
+  const full = () => {
+    if (text.length >= SHOW_MAX_CHARS || ++steps > SHOW_MAX_CHARS) cut = true;
+    return cut;
+  };
+  const walk = (v: unknown, depth: number, open: Set<object>): void => {
+    if (full()) return;
+    if (typeof v === 'string') {
+      if (v.length > SHOW_MAX_CHARS) cut = true;
+      text += JSON.stringify(v.slice(0, SHOW_MAX_CHARS));
+      return;
+    }
+    if (typeof v === 'function') {
+      text += '[function]';
+      return;
+    }
+    if (v === null || typeof v !== 'object') {
+      text += typeof v === 'number' || typeof v === 'boolean' || v === null ? JSON.stringify(v) : String(v);
+      return;
+    }
+    if (v instanceof Date) {
+      text += Number.isNaN(v.getTime()) ? 'null' : JSON.stringify(v.toISOString());
+      return;
+    }
+    const array = Array.isArray(v);
+    if (open.has(v) || depth >= SHOW_MAX_DEPTH) {
+      text += array ? '[…]' : '{…}';
+      return;
+    }
+    open.add(v);
+    text += array ? '[' : '{';
+    if (array) {
+      for (let i = 0; i < v.length && !full(); i++) {
+        if (i > 0) text += ',';
+        walk(v[i], depth + 1, open);
+      }
+    } else {
+      let first = true;
+      for (const key in v) {
+        if (!Object.hasOwn(v, key)) continue;
+        if (full()) break;
+        text += `${first ? '' : ','}${JSON.stringify(key.slice(0, SHOW_MAX_CHARS))}:`;
+        first = false;
+        walk((v as Record<string, unknown>)[key], depth + 1, open);
+      }
+    }
+    open.delete(v);
+    if (!cut) text += array ? ']' : '}';
+  };
+  walk(value, 0, new Set());
+  if (!cut) return text;
+  return `${text.slice(0, SHOW_MAX_CHARS)}…`;
 }

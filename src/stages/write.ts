@@ -13,7 +13,17 @@ import {
   isImagegenError,
   throwIfAborted,
 } from '../kernel/errors.js';
-import { exists, keptNameFor, placeExclusive, removeTemp, tempNameFor, writeFileAtomic } from '../kernel/fs.js';
+import {
+  exists,
+  keptNameFor,
+  nameLengthProblem,
+  notRegular,
+  placeExclusive,
+  replaceable,
+  removeTemp,
+  tempNameFor,
+  writeFileAtomic,
+} from '../kernel/fs.js';
 import type { Fs, Services } from '../kernel/ports.js';
 import type { OutputFormat } from '../formats/types.js';
 import type { LoomResult } from '../loom/pipeline.js';
@@ -101,6 +111,7 @@ export interface Written {
 
 interface FolderStat {
   isDirectory(): boolean;
+  isFile(): boolean;
 }
 
 async function statOrNone(fs: Fs, file: string): Promise<FolderStat | undefined> {
@@ -114,30 +125,89 @@ async function statOrNone(fs: Fs, file: string): Promise<FolderStat | undefined>
 
 /**
  * Fails (usage error) when files could not be written where they are to go, before any work and before a
- * billed remote call: -o or --report names a folder, or their folder is missing, is a file or cannot be
- * written; the output folder is a file, or neither it nor the nearest folder above it that exists (the
- * missing ones are created) can be written. `withDir` checks the output folder even beside -o (a kept
- * original goes there). Folders in `checked` are not looked at again.
+ * billed remote call: -o or --report names a folder, a device, a pipe or a socket (only a regular file is
+ * ever replaced), or their folder is missing, is a file or cannot be written; a name is too long for the file
+ * system, with the temporary name written beside it; the output folder is a file, or neither it nor the
+ * nearest folder above it that exists (the missing ones are created) can be written. `companions` are the
+ * extensions of the files written beside the image (lift plan, cloth preview). `withDir` checks the output
+ * folder even beside -o (a kept original goes there). Folders in `checked` are not looked at again.
  */
 export async function checkOutputFolders(
   target: Target,
   fs: Fs,
-  options: { withDir?: boolean; checked?: Set<string> } = {},
+  options: { companions?: readonly string[]; withDir?: boolean; checked?: Set<string> } = {},
 ): Promise<void> {
   const checked = options.checked ?? new Set<string>();
+  const companions = options.companions ?? [];
   const exact = target.exact === STDOUT ? undefined : target.exact;
   const files: Array<[string | undefined, string]> = [
     [exact, '-o'],
     [exactReport(target), typeof target.report === 'string' ? '--report' : 'the report'],
+    ...companions.map((ext): [string | undefined, string] => [exact && besideFile(exact, ext), `the .${ext} file`]),
   ];
   for (const [file, what] of files) {
     if (!file) continue;
-    if ((await lookAt(fs, file, what))?.isDirectory()) {
+    const why = nameLengthProblem(file);
+    if (why) throw new UsageError(`${what} ${file}: too long (${why})`, { hint: 'choose a shorter name' });
+    const stat = await lookAt(fs, file, what);
+    if (stat?.isDirectory()) {
       throw new UsageError(`${what} ${file}: is a folder, not a file`, { hint: 'name a file in it' });
+    }
+    if (stat && !stat.isFile()) {
+      throw new UsageError(`${what} ${file}: is not a regular file (a device, a pipe or a socket): not replaced`, {
+        hint: 'choose another name',
+      });
     }
     await checkFolder(fs, path.dirname(file), `the folder of ${what}`, false, checked);
   }
-  if (!target.exact || options.withDir) await checkFolder(fs, target.dir, 'the output folder', true, checked);
+  if (!target.exact || options.withDir) {
+    checkDerivedNames(target, companions);
+    await checkFolder(fs, target.dir, 'the output folder', true, checked);
+  }
+}
+
+/** The image extensions a derived name may end with; the longest is what a name must leave room for. */
+const DERIVED_EXTS = ['png', 'bmp', 'tiff', 'jpg', 'webp', 'json'];
+
+/** The longest names derived from the target's stem (`cat.loom-9999.tiff`) must fit, with their temporary names. */
+function checkDerivedNames(target: Target, companions: readonly string[]): void {
+  for (const ext of [...DERIVED_EXTS, ...companions]) {
+    const longest = path.join(target.dir, `${target.stem}-9999.${ext}`);
+    const why = nameLengthProblem(longest);
+    if (why) {
+      throw new UsageError(`the output name ${path.join(target.dir, target.stem)}…: too long (${why})`, {
+        hint: 'give -o a shorter name, or rename the input',
+      });
+    }
+  }
+}
+
+/**
+ * Whether `output` (and `report`, when one was recorded) is a file this target writes: its exact path, or a
+ * name derived from its stem in its folder with one of `exts`, and the report that goes with it.
+ */
+export function isTargetOutput(
+  target: Target,
+  exts: readonly string[],
+  output: string,
+  report: string | undefined,
+): boolean {
+  if (target.exact === STDOUT) return false;
+  if (target.exact) {
+    if (path.resolve(output) !== path.resolve(target.exact)) return false;
+  } else {
+    if (path.resolve(path.dirname(output)) !== path.resolve(target.dir)) return false;
+    const name = path.basename(output);
+    const derived = exts.some((ext) => {
+      if (!name.startsWith(target.stem) || !name.endsWith(`.${ext}`)) return false;
+      const middle = name.slice(target.stem.length, name.length - ext.length - 1);
+      return middle === '' || /^-[1-9]\d{0,3}$/.test(middle);
+    });
+    if (!derived) return false;
+  }
+  if (report === undefined) return true;
+  const expected = exactReport(target) ?? (target.report === true ? reportFileFor(output) : undefined);
+  return expected !== undefined && path.resolve(report) === path.resolve(expected);
 }
 
 async function lookAt(fs: Fs, file: string, what: string): Promise<FolderStat | undefined> {
@@ -318,6 +388,8 @@ async function placeFixed(fs: Fs, tmp: string, file: string, force: boolean, kep
     if (!(await placeExclusive(fs, tmp, file))) throw new OutputExistsError(file);
     return;
   }
+  // Looked at before the paid work too; a device put there since is still not replaced, nor copied to keep.
+  if (!(await replaceable(fs, file))) throw notRegular(file);
   const backup = keptNameFor(file);
   const saved = await fs.link(file, backup).then(
     () => true,

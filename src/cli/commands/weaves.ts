@@ -23,7 +23,7 @@ export async function weavesCommand(ctx: CliContext, opts: GlobalOptions & Recor
   const resolved = await loadConfig(ctx, opts, flags, services);
   const { chalk } = services.ui;
   if (typeof opts.wefts === 'string') {
-    const wefts = await parsePaletteSpec(opts.wefts, (f) => services.fs.readText(f), {
+    const wefts = await parsePaletteSpec(opts.wefts, (file, options) => services.fs.readFile(file, options), {
       name: '--wefts',
       min: 2,
       max: 8,
