@@ -2,12 +2,12 @@
  * A palette chosen among given colours (the effects a set of yarns can weave) rather than freely: the `colors`
  * of them that fit the picture best, by the mean CIEDE2000 from each pixel to its nearest chosen colour.
  * Greedy picks, then swaps of one chosen colour for another until none helps (k-medoids over a fixed set),
- * on the picture's colours binned to 5 bits a channel. Deterministic: ties go to the earlier candidate.
+ * on the picture's colours binned to 4 bits a channel (their mean colour each). Deterministic: ties go to the earlier candidate.
  */
 import { ciede2000, srgbToLab } from './color.js';
 import type { RgbImage } from './types.js';
 
-const BITS = 5;
+const BITS = 4;
 const SHIFT = 8 - BITS;
 const ROUNDS = 32;
 

@@ -66,6 +66,9 @@ export interface CompoundReport {
 
 const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
 
+/** The pictures of face and back are large and for the eye: deflated fast rather than small. */
+const PREVIEW_DEFLATE = 1;
+
 function effectName(e: Effect): string {
   return e.weft2 === undefined ? e.structure.name : 'plain, two wefts end by end';
 }
@@ -193,8 +196,8 @@ export function weaveCompoundStage(
   };
   return {
     lift: { ext: `lift.${format.ext}`, bytes: lift },
-    cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(face, software) },
-    back: { ext: 'back.png', bytes: encodeIndexedPng(back, software) },
+    cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(face, software, PREVIEW_DEFLATE) },
+    back: { ext: 'back.png', bytes: encodeIndexedPng(back, software, PREVIEW_DEFLATE) },
     shuttles: { ext: 'wefts.csv', bytes: shuttleCsv(plan.height, wefts) },
     report,
   };

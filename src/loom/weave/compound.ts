@@ -89,9 +89,18 @@ class Layout {
   at(x: number, yb: number, k: number): number {
     return (yb * this.wefts + k) * this.width + this.offset + x;
   }
-  /** The cell of the face weft's pick at design end x of plan row yb. */
+  /** The cell of the face weft's pick at design end x of plan row yb (once `face` is set: see `indexFaces`). */
   faceAt(x: number, yb: number): number {
-    return this.at(x, yb, this.face[yb * this.designWidth + x]);
+    return this.faceCell[yb * this.designWidth + x];
+  }
+  /** The face picks' cells, looked up so often that they are worked out once. */
+  faceCell = new Int32Array(0);
+  indexFaces(): void {
+    const { designWidth: dw, rows, face } = this;
+    this.faceCell = new Int32Array(dw * rows);
+    for (let yb = 0; yb < rows; yb++) {
+      for (let x = 0; x < dw; x++) this.faceCell[yb * dw + x] = this.at(x, yb, face[yb * dw + x]);
+    }
   }
 }
 
@@ -102,6 +111,8 @@ function layCompound(design: IndexedImage, params: CompoundParams): Layout {
   const extra = params.selectorHooks ? W : 0;
   const layout = new Layout(dw, rows, W, params.selectorHooks === 'left' ? W : 0, extra);
   const { cells, face, shared } = layout;
+  // Every weft lifted (behind), then each cell's face picks laid.
+  cells.fill(1);
   for (let yb = 0; yb < rows; yb++) {
     // The design's top row is the last pick.
     const row = (rows - 1 - yb) * dw;
@@ -112,17 +123,16 @@ function layCompound(design: IndexedImage, params: CompoundParams): Layout {
         const second = (x + yb) % 2;
         face[yb * dw + x] = second ? e.weft2 : e.weft;
         shared[yb * dw + x] = second ? e.weft : e.weft2;
-        for (let k = 0; k < W; k++) {
-          cells[layout.at(x, yb, k)] = k === e.weft ? second : k === e.weft2 ? second ^ 1 : 1;
-        }
+        cells[layout.at(x, yb, e.weft)] = second;
+        cells[layout.at(x, yb, e.weft2)] = second ^ 1;
         continue;
       }
       face[yb * dw + x] = e.weft;
       const s = e.structure;
-      const value = s.cells[(yb % s.height) * s.width + (x % s.width)];
-      for (let k = 0; k < W; k++) cells[layout.at(x, yb, k)] = k === e.weft ? value : 1;
+      cells[layout.at(x, yb, e.weft)] = s.cells[(yb % s.height) * s.width + (x % s.width)];
     }
   }
+  layout.indexFaces();
   const sel = Math.min(params.selvedge, Math.floor(dw / 2));
   for (let yb = 0; yb < rows; yb++) {
     for (let i = 0; i < sel; i++) {
@@ -160,6 +170,34 @@ function longestRuns(cells: Uint8Array, line: Int32Array, len: number, cyclic: b
     }
   }
   if (run > out[value]) out[value] = run;
+}
+
+/**
+ * Longest runs of 0 and of 1 along `len` cells from `base` (one pick: its cells lie side by side), across the
+ * ends too when cyclic; into out[0] and out[1].
+ */
+function longestRunsAlong(cells: Uint8Array, base: number, len: number, cyclic: boolean, out: number[]): void {
+  const end = base + len;
+  let run = 1;
+  let first = -1;
+  let firstValue = cells[base];
+  for (let i = base + 1; i < end; i++) {
+    if (cells[i] === cells[i - 1]) run++;
+    else {
+      if (first < 0) first = run;
+      const v = cells[i - 1];
+      if (run > out[v]) out[v] = run;
+      run = 1;
+    }
+  }
+  const last = cells[end - 1];
+  if (first < 0) {
+    // One value all along: across the seam it never ends.
+    if (len > out[firstValue]) out[firstValue] = len;
+    return;
+  }
+  if (cyclic && last === firstValue) run += first;
+  if (run > out[last]) out[last] = run;
 }
 
 /** Whether a line has a run of `value` longer than `max` (across its ends too when cyclic). */
@@ -270,6 +308,79 @@ function breakRuns(
   return flips;
 }
 
+/**
+ * Breaks every run of raised ends longer than `max` along weft k's pick (cells side by side from `base`) by
+ * lowering ends, each as late in the run as it can be and where it costs least (ties: the later): the fewest
+ * points, each on the best spot it has. The cost of an end: 20 where k is the face weft (a binding point in
+ * the face), else `cover` there. Across the ends too when cyclic. Returns the points added.
+ */
+function breakRaisedRuns(
+  cells: Uint8Array,
+  base: number,
+  len: number,
+  cyclic: boolean,
+  max: number,
+  k: number,
+  faceRow: Uint8Array,
+  cover: Uint8Array,
+): number {
+  let first = 0;
+  let flips = 0;
+  if (cyclic) {
+    // Start after a lowered end, so that no run is cut by the seam; a pick raised all along gets one point first.
+    let z = -1;
+    for (let i = 0; i < len; i++) {
+      if (cells[base + i] === 0) {
+        z = i;
+        break;
+      }
+    }
+    if (z < 0) {
+      let best = 0;
+      let bestCost = 255;
+      for (let i = 0; i < len; i++) {
+        const c = faceRow[i] === k ? 20 : cover[i];
+        if (c < bestCost) {
+          bestCost = c;
+          best = i;
+        }
+      }
+      cells[base + best] = 0;
+      flips++;
+      z = best;
+    }
+    first = z + 1;
+  }
+  const steps = cyclic ? len : len - first;
+  let start = 0;
+  // Walk position j is end `at` (first + j, round the seam).
+  for (let j = 0, at = first; j < steps; j++, at = at + 1 < len ? at + 1 : 0) {
+    if (cells[base + at] === 0) {
+      start = j + 1;
+      continue;
+    }
+    if (j - start + 1 <= max) continue;
+    // The run [start, j] is one too long: lower the least costly of its ends, the latest among equals.
+    let best = j;
+    let bestAt = at;
+    let bestCost = faceRow[at] === k ? 20 : cover[at];
+    for (let q = j - 1, e = at > 0 ? at - 1 : len - 1; q >= start && bestCost > 0; q--, e = e > 0 ? e - 1 : len - 1) {
+      const c = faceRow[e] === k ? 20 : cover[e];
+      if (c < bestCost) {
+        best = q;
+        bestAt = e;
+        bestCost = c;
+      }
+    }
+    cells[base + bestAt] = 0;
+    flips++;
+    start = best + 1;
+    j = best;
+    at = bestAt;
+  }
+  return flips;
+}
+
 function cheapest(lo: number, hi: number, aim: number, cost: (i: number) => number): number {
   let best = lo;
   let bestScore = Infinity;
@@ -299,9 +410,8 @@ function faceLine(layout: Layout, x: number, out: Int32Array): Int32Array {
 function measure(layout: Layout, cyclic: boolean): LayerFloats {
   const { cells, designWidth: dw, rows, wefts: W } = layout;
   const row = [0, 0];
-  const pick = new Int32Array(dw);
   for (let yb = 0; yb < rows; yb++) {
-    for (let k = 0; k < W; k++) longestRuns(cells, pickLine(layout, yb, k, pick), dw, cyclic, row);
+    for (let k = 0; k < W; k++) longestRunsAlong(cells, layout.at(0, yb, k), dw, cyclic, row);
   }
   const column = [0, 0];
   const ends = new Int32Array(rows);
@@ -319,26 +429,45 @@ function holdPass(layout: Layout, params: CompoundParams): number {
   // Where a stitching point would be hidden, per end of the row: 0 in the middle of a face weft's float, 1 at
   // its end, 100 where the face pick is raised (the stitch would show).
   const cover = new Uint8Array(dw);
+  const down = new Uint8Array(dw);
+  const runs = [0, 0];
   let flips = 0;
   for (let yb = 0; yb < rows; yb++) {
-    const lowered = (x: number) => x >= 0 && x < dw && cells[layout.faceAt(x, yb)] === 0;
+    for (let x = 0; x < dw; x++) down[x] = cells[layout.faceAt(x, yb)] === 0 ? 1 : 0;
     for (let x = 0; x < dw; x++) {
-      const xl = tile ? (x + dw - 1) % dw : x - 1;
-      const xr = tile ? (x + 1) % dw : x + 1;
-      cover[x] = !lowered(x) ? 100 : lowered(xl) && lowered(xr) ? 0 : 1;
+      const left = x > 0 ? down[x - 1] : tile ? down[dw - 1] : 0;
+      const right = x < dw - 1 ? down[x + 1] : tile ? down[0] : 0;
+      cover[x] = !down[x] ? 100 : left && right ? 0 : 1;
     }
     for (let k = 0; k < W; k++) {
-      pickLine(layout, yb, k, pick);
+      // Most picks hold already: a look along the pick's own cells, before any line is built.
+      runs[0] = 0;
+      runs[1] = 0;
+      longestRunsAlong(cells, layout.at(0, yb, k), dw, tile, runs);
+      if (runs[0] <= N && runs[1] <= M) continue;
       const faceOf = (x: number) => face[yb * dw + x];
       // The face weft floats too far: raise an end, where the warp's own float over the face stays short.
-      flips += breakRuns(cells, pick, dw, tile, 0, N, (x) => {
-        if (faceOf(x) !== k) return 1e4;
-        const warp = runThrough(cells, faceLine(layout, x, other), rows, yb, 1, tile, N + 1);
-        return (warp > N ? 1e3 : 0) + warp;
-      });
+      if (runs[0] > N) {
+        flips += breakRuns(cells, pickLine(layout, yb, k, pick), dw, tile, 0, N, (x) => {
+          if (faceOf(x) !== k) return 1e4;
+          const warp = runThrough(cells, faceLine(layout, x, other), rows, yb, 1, tile, N + 1);
+          return (warp > N ? 1e3 : 0) + warp;
+        });
+      }
       // A weft behind the raised ends floats too far: lower an end, best where the face weft covers it. (The
       // row's cover was taken before its face picks got any binding point; a stale one costs only a worse spot.)
-      flips += breakRuns(cells, pick, dw, tile, 1, M, (x) => (faceOf(x) === k ? 20 : cover[x]));
+      if (runs[1] > M) {
+        flips += breakRaisedRuns(
+          cells,
+          layout.at(0, yb, k),
+          dw,
+          tile,
+          M,
+          k,
+          face.subarray(yb * dw, (yb + 1) * dw),
+          cover,
+        );
+      }
     }
   }
   for (let x = 0; x < dw; x++) {
@@ -352,37 +481,57 @@ function holdPass(layout: Layout, params: CompoundParams): number {
   return flips;
 }
 
-function countStitches(layout: Layout, selvedge: number): { points: number; hidden: number } {
+/**
+ * Lowered ends on back wefts' picks (selvedges aside) and how many the face weft covers; and the face picks'
+ * cells that differ from `laid`, their values as laid: the binding points.
+ */
+function countPoints(
+  layout: Layout,
+  selvedge: number,
+  laid: Uint8Array,
+): { stitches: { points: number; hidden: number }; bindingPoints: number } {
   const { cells, designWidth: dw, rows, wefts: W, face } = layout;
   let points = 0;
   let hidden = 0;
+  let bindingPoints = 0;
   for (let yb = 0; yb < rows; yb++) {
-    for (let x = selvedge; x < dw - selvedge; x++) {
-      const f = face[yb * dw + x];
+    for (let x = 0; x < dw; x++) {
+      const i = yb * dw + x;
+      const own = layout.faceAt(x, yb);
+      if (cells[own] !== laid[i]) bindingPoints++;
+      if (x < selvedge || x >= dw - selvedge) continue;
+      const f = face[i];
       for (let k = 0; k < W; k++) {
         if (k === f || cells[layout.at(x, yb, k)] !== 0) continue;
         points++;
-        if (cells[layout.at(x, yb, f)] === 0) hidden++;
+        if (cells[own] === 0) hidden++;
       }
     }
   }
-  return { points, hidden };
+  return { stitches: { points, hidden }, bindingPoints };
+}
+
+function within(floats: LayerFloats, params: CompoundParams): boolean {
+  return (
+    floats.weftFace <= params.maxFloat && floats.warpFace <= params.maxFloat && floats.weftBack <= params.maxBackFloat
+  );
 }
 
 export function weaveCompound(design: IndexedImage, params: CompoundParams): CompoundResult {
   const layout = layCompound(design, params);
   const before = measure(layout, params.tile);
-  const laid = layout.cells.slice();
-  for (let pass = 0; pass < PASSES; pass++) if (holdPass(layout, params) === 0) break;
-  const after = measure(layout, params.tile);
-  let bindingPoints = 0;
-  for (let yb = 0; yb < layout.rows; yb++) {
-    for (let x = 0; x < layout.designWidth; x++) {
-      const i = layout.faceAt(x, yb);
-      if (laid[i] !== layout.cells[i]) bindingPoints++;
-    }
+  const laid = new Uint8Array(layout.faceCell.length);
+  for (let i = 0; i < laid.length; i++) laid[i] = layout.cells[layout.faceCell[i]];
+  let after = before;
+  for (let pass = 0; pass < PASSES && !within(after, params); pass++) {
+    if (holdPass(layout, params) === 0) break;
+    after = measure(layout, params.tile);
   }
-  const stitches = countStitches(layout, Math.min(params.selvedge, Math.floor(layout.designWidth / 2)));
+  const { stitches, bindingPoints } = countPoints(
+    layout,
+    Math.min(params.selvedge, Math.floor(layout.designWidth / 2)),
+    laid,
+  );
   const { cells, width, height, wefts: W } = layout;
   if (params.selectorHooks) {
     const first = params.selectorHooks === 'left' ? 0 : layout.designWidth;
@@ -420,28 +569,28 @@ export function readFaceWefts(
   const { offset, designWidth: dw, wefts: W, selvedge } = geometry;
   const rows = plan.height / W;
   const out = new Uint8Array(dw * rows).fill(255);
-  // prefix[k * (dw + 1) + x]: lowered ends of weft k's pick before end x.
-  const prefix = new Int32Array(W * (dw + 1));
+  const counts = new Int32Array(W);
+  const { cells, width } = plan;
   for (let yb = 0; yb < rows; yb++) {
-    for (let k = 0; k < W; k++) {
-      const base = (yb * W + k) * plan.width + offset;
-      const p = k * (dw + 1);
-      for (let x = 0; x < dw; x++) prefix[p + x + 1] = prefix[p + x] + (plan.cells[base + x] === 0 ? 1 : 0);
-    }
+    const row = yb * W * width + offset;
     for (let x = selvedge; x < dw - selvedge; x++) {
+      counts.fill(0);
+      // Widen the window an end each side at a time, until one pick has more lowered ends than every other.
       for (let half = 0; 2 * half + 1 <= window; half++) {
-        const lo = Math.max(0, x - half);
-        const hi = Math.min(dw, x + half + 1);
-        let best = -1;
-        let bestCount = -1;
-        let tie = false;
+        const left = x - half;
+        const right = x + half;
         for (let k = 0; k < W; k++) {
-          const c = prefix[k * (dw + 1) + hi] - prefix[k * (dw + 1) + lo];
-          if (c > bestCount) {
-            bestCount = c;
+          const pick = row + k * width;
+          if (left >= 0 && cells[pick + left] === 0) counts[k]++;
+          if (half > 0 && right < dw && cells[pick + right] === 0) counts[k]++;
+        }
+        let best = 0;
+        let tie = false;
+        for (let k = 1; k < W; k++) {
+          if (counts[k] > counts[best]) {
             best = k;
             tie = false;
-          } else if (c === bestCount) tie = true;
+          } else if (counts[k] === counts[best]) tie = true;
         }
         if (!tie) {
           out[yb * dw + x] = best;
