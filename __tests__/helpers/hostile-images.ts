@@ -203,3 +203,99 @@ export function webpCanvas(canvas: number): Buffer {
   riff.writeUInt32LE(body.length, 4);
   return Buffer.concat([riff, body]);
 }
+
+/** Codes packed most significant bit first, as TIFF LZW stores them, all `width` bits wide. */
+export function lzwCodes(codes: number[], width = 9): Buffer {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const code of codes) {
+    acc = (acc << width) | code;
+    bits += width;
+    while (bits >= 8) {
+      out.push((acc >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out.push((acc << (8 - bits)) & 255);
+  return Buffer.from(out);
+}
+
+/**
+ * TIFF LZW (as libtiff writes it): a Clear code first, codes widened one entry early, a Clear again when the
+ * table is full, End of Information last.
+ */
+export function lzwEncode(data: Uint8Array): Buffer {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  let width = 9;
+  const emit = (code: number) => {
+    acc = (acc << width) | code;
+    bits += width;
+    while (bits >= 8) {
+      out.push((acc >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
+    acc &= (1 << bits) - 1;
+  };
+  let table = new Map<number, number>();
+  let next = 258;
+  // The decoder adds an entry for every code but the first after a Clear, and widens when the table's size
+  // is one short of a power of two: this side adds one for every code but the last, so widens on the power.
+  const grow = () => {
+    next++;
+    if (next === 1 << width && width < 12) width++;
+  };
+  emit(256);
+  let w = -1;
+  for (const byte of data) {
+    if (w < 0) {
+      w = byte;
+      continue;
+    }
+    const known = table.get(w * 256 + byte);
+    if (known !== undefined) {
+      w = known;
+      continue;
+    }
+    emit(w);
+    table.set(w * 256 + byte, next);
+    grow();
+    if (next >= 4094) {
+      emit(256);
+      table = new Map();
+      next = 258;
+      width = 9;
+    }
+    w = byte;
+  }
+  if (w >= 0) {
+    emit(w);
+    grow();
+  }
+  emit(257);
+  if (bits > 0) out.push((acc << (8 - bits)) & 255);
+  return Buffer.from(out);
+}
+
+/** A one-strip, 8-bit grey TIFF of the given compression (5 LZW, 32773 PackBits, ...) holding `strip`. */
+export function tiffStrip(width: number, height: number, compression: number, strip: Buffer): Buffer {
+  return tiffOf(
+    [
+      [
+        [256, 4, 1, width],
+        [257, 4, 1, height],
+        [258, 3, 1, 8],
+        [259, 3, 1, compression],
+        [262, 3, 1, 1],
+        [273, 4, 1, 8],
+        [277, 3, 1, 1],
+        [278, 4, 1, height],
+        [279, 4, 1, strip.length],
+      ],
+    ],
+    { pixels: strip },
+  );
+}

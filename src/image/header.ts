@@ -597,13 +597,14 @@ function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames:
           throw new TiffError(`a JPEG strip declares ${frame.width} × ${frame.height} pixels, more than its page`);
       }
     }
+    // What one strip or tile unpacks to: the decoder places it there, and work past it is work for nothing.
+    const rows = Math.min(height, one(walker, tags, 278, height)!);
+    const stripBytes =
+      tileWidth !== undefined
+        ? Math.ceil((tileWidth * samples * bits) / 8) * one(walker, tags, 323)!
+        : rows * Math.ceil((width * samples * bits) / 8);
     if (compression === 8 || compression === 32946) {
       // The decoder inflates each strip whole before it looks at the size: a few bytes can unpack to gigabytes.
-      const rows = Math.min(height, one(walker, tags, 278, height)!);
-      const stripBytes =
-        tileWidth !== undefined
-          ? Math.ceil((tileWidth * samples * bits) / 8) * one(walker, tags, 323)!
-          : rows * Math.ceil((width * samples * bits) / 8);
       for (let i = 0; i < o.length; i++) {
         if (!c[i] || c[i] < 6) continue;
         try {
@@ -617,7 +618,99 @@ function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames:
         }
       }
     }
+    if (compression === 5 || compression === 32773) {
+      for (let i = 0; i < o.length; i++) {
+        if (!c[i]) continue;
+        const problem =
+          compression === 5
+            ? tiffLzwProblem(walker.bytes, o[i], c[i], stripBytes)
+            : packBitsProblem(walker.bytes, o[i], c[i], stripBytes);
+        if (problem) throw new TiffError(problem);
+      }
+    }
   }
+}
+
+/** What every TIFF LZW strip checked says when it unpacks to more bytes than the decoder has room for. */
+const UNPACKS_TOO_FAR = 'a compressed strip unpacks to more than its rows';
+
+/**
+ * What is wrong with a TIFF LZW strip (`length` bytes at `start`), if anything: a code that refers to an
+ * entry not yet defined, or more than `limit` bytes unpacked. The decoder (utif) follows each code's chain
+ * of prefixes through a table it keeps from one strip to the next: a code right after a Clear that is not a
+ * byte, or one past the next free entry, reads an entry left over from other data or makes an entry its own
+ * prefix, and the chain then never ends. The codes are read exactly as the decoder reads them (9 to 12
+ * bits, most significant bit first, one code early to widen, up to End of Information or the end of the
+ * strip); only the lengths of the entries are kept, so the check costs one step a code.
+ */
+function tiffLzwProblem(b: Uint8Array, start: number, length: number, limit: number): string | undefined {
+  const CLEAR = 256;
+  const END = 257;
+  const lengths = new Uint16Array(4096);
+  const end = (start + length) * 8;
+  let bit = start * 8;
+  let width = 9;
+  let next = 258;
+  // Before any Clear the decoder takes entry 0 as the previous code.
+  let prev = 0;
+  let out = 0;
+  const read = () => {
+    const at = bit >>> 3;
+    const word = ((b[at] ?? 0) << 16) | ((b[at + 1] ?? 0) << 8) | (b[at + 2] ?? 0);
+    const code = (word >>> (24 - (bit & 7) - width)) & ((1 << width) - 1);
+    bit += width;
+    return code;
+  };
+  const add = (prefix: number) => {
+    if (next < 4096) lengths[next] = lengths[prefix] + 1;
+    next++;
+    if (next + 1 === 1 << width && width !== 12) width++;
+  };
+  lengths.fill(1, 0, 258);
+  while (bit < end) {
+    let code = read();
+    if (code === END) break;
+    if (code === CLEAR) {
+      width = 9;
+      next = 258;
+      code = read();
+      if (code === END) break;
+      if (code >= CLEAR) return `an LZW strip has code ${code} right after a Clear code`;
+      out += 1;
+    } else if (code < next) {
+      out += lengths[code];
+      add(prev);
+    } else if (code === next) {
+      // The entry being defined: the previous code's string and its first byte.
+      add(prev);
+      out += lengths[prev] + 1;
+    } else {
+      return `an LZW strip refers to code ${code} before it is defined`;
+    }
+    if (out > limit) return UNPACKS_TOO_FAR;
+    prev = code;
+  }
+  return undefined;
+}
+
+/**
+ * What is wrong with a PackBits strip, if anything: more than `limit` bytes unpacked. The decoder writes
+ * every run, past the end of its buffer too, so a strip of runs costs up to 128 steps a byte.
+ */
+function packBitsProblem(b: Uint8Array, start: number, length: number, limit: number): string | undefined {
+  let out = 0;
+  for (let p = start; p < start + length;) {
+    const n = (b[p] << 24) >> 24;
+    if (n >= 0) {
+      out += n + 1;
+      p += n + 2;
+    } else {
+      if (n !== -128) out += 1 - n;
+      p += n === -128 ? 1 : 2;
+    }
+    if (out > limit) return UNPACKS_TOO_FAR;
+  }
+  return undefined;
 }
 
 /** The format and size an image file declares, or `undefined` when it is not one of the formats above. */

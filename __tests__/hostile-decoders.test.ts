@@ -1,0 +1,134 @@
+/**
+ * Pictures whose data would keep a decoder busy without end, or for minutes: TIFF LZW strips whose codes
+ * refer to entries not yet defined (the decoder then follows a chain of prefixes that loops), strips that
+ * unpack to far more than their rows. Each is refused from its header, before a decoder sees it; the binary
+ * ends at once with one line, exit 1, and nothing written.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeImage } from '../src/image/decode.js';
+import { readImageHeader } from '../src/image/header.js';
+import { InputError } from '../src/kernel/errors.js';
+import { lzwCodes, lzwEncode, tiffStrip } from './helpers/hostile-images.js';
+import { BIN } from './helpers/spawn.js';
+import { tempDirsPerTest } from './helpers/tmp.js';
+
+const CLEAR = 256;
+const END = 257;
+
+async function refusal(bytes: Uint8Array, label = 'x'): Promise<string> {
+  const err = await decodeImage(bytes, label).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(InputError);
+  const message = (err as Error).message;
+  expect(message).not.toContain('\n');
+  return message;
+}
+
+/** Bytes that look like a photo's: runs and repeats, so that LZW builds long entries and fills its table. */
+function texture(length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let seed = 7;
+  for (let i = 0; i < length; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    out[i] = seed % 5 === 0 ? seed >>> 24 : (i >> 3) & 0xf0;
+  }
+  return out;
+}
+
+interface Ended {
+  code: number | null;
+  stderr: string;
+  ms: number;
+}
+
+/** The binary on `args` in `cwd`, killed after `killAfterMs` (a decoder that never ends shows as null). */
+function runTimed(args: string[], cwd: string, killAfterMs = 20_000): Promise<Ended> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd }, timeout: killAfterMs, killSignal: 'SIGKILL' },
+      (error, _stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stderr, ms: Date.now() - started });
+      },
+    );
+    child.stdin?.end();
+  });
+}
+
+describe('TIFF LZW strips', () => {
+  it('decodes a strip as libtiff writes it, through every code width and a full table', async () => {
+    const pixels = texture(160 * 120);
+    const strip = lzwEncode(pixels);
+    expect(strip.length).toBeGreaterThan(6000); // enough codes to pass 12 bits and clear the table
+    const tiff = tiffStrip(160, 120, 5, strip);
+    expect(readImageHeader(tiff)?.problem).toBeUndefined();
+    const decoded = await decodeImage(tiff, 'ok.tif');
+    const grey = decoded.data.filter((_, i) => i % 4 === 0);
+    expect(Buffer.from(grey).equals(Buffer.from(pixels))).toBe(true);
+  });
+
+  it('refuses a strip whose codes refer to themselves (Clear, 258, 258, End)', async () => {
+    const tiff = tiffStrip(8, 8, 5, lzwCodes([CLEAR, 258, 258, END]));
+    expect(tiff.length).toBe(127);
+    expect(await refusal(tiff, 'self.tif')).toBe(
+      'self.tif: corrupt or truncated TIFF (an LZW strip has code 258 right after a Clear code)',
+    );
+  });
+
+  it('refuses a code past the next free entry, and takes the one being defined (KwKwK)', async () => {
+    // After 65: entry 258 is being defined, so 258 may follow; 259 may not.
+    const past = tiffStrip(4, 1, 5, lzwCodes([CLEAR, 65, 259, END]));
+    expect(await refusal(past, 'past.tif')).toBe(
+      'past.tif: corrupt or truncated TIFF (an LZW strip refers to code 259 before it is defined)',
+    );
+    const kwkwk = await decodeImage(tiffStrip(3, 1, 5, lzwCodes([CLEAR, 65, 258, END])), 'k.tif');
+    expect(kwkwk.data.filter((_, i) => i % 4 === 0)).toEqual(new Uint8Array([65, 65, 65]));
+  });
+
+  it('refuses a strip that unpacks to more than its rows', async () => {
+    const tiff = tiffStrip(16, 16, 5, lzwEncode(texture(16 * 16 * 40)));
+    expect(await refusal(tiff)).toBe('x: corrupt or truncated TIFF (a compressed strip unpacks to more than its rows)');
+  });
+
+  it('refuses random strips: each soon refers to a code not yet defined', async () => {
+    let seed = 1;
+    for (let i = 0; i < 25; i++) {
+      const strip = Buffer.alloc(2000);
+      for (let k = 0; k < strip.length; k++) strip[k] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+      const header = readImageHeader(tiffStrip(100, 100, 5, strip));
+      expect(header?.problem).toMatch(/^an LZW strip (refers to code \d+ before it is defined|has code \d+ right)/);
+    }
+  });
+});
+
+describe('TIFF PackBits strips', () => {
+  it('refuses runs that add up to more than the strip', async () => {
+    // 1,000 runs of 128 bytes for a 4 × 4 strip: the decoder would write every one.
+    const runs = Buffer.alloc(2000);
+    for (let i = 0; i < runs.length; i += 2) runs[i] = 0x81;
+    expect(await refusal(tiffStrip(4, 4, 32773, runs))).toBe(
+      'x: corrupt or truncated TIFF (a compressed strip unpacks to more than its rows)',
+    );
+    const fits = Buffer.from([0x81, 7, 0x81, 9]); // two runs of 128, for 16 × 16
+    expect((await decodeImage(tiffStrip(16, 16, 32773, fits), 'ok.tif')).width).toBe(16);
+  });
+});
+
+describe('imagegen edit on a picture that would keep its decoder busy', () => {
+  const setup = tempDirsPerTest();
+
+  it('refuses the self-referring LZW TIFF in seconds, with one line, exit 1 and no output', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, 'self.tif'), tiffStrip(8, 8, 5, lzwCodes([CLEAR, 258, 258, END])));
+    const run = await runTimed(['edit', 'self.tif', '--local', '-o', 'out.png'], dir);
+    expect(run.code).toBe(1);
+    expect(run.ms).toBeLessThan(5000);
+    expect(run.stderr).toMatch(/^error: self\.tif: corrupt or truncated TIFF \(an LZW strip has code 258/m);
+    expect(existsSync(path.join(dir, 'out.png'))).toBe(false);
+  });
+});
