@@ -1,8 +1,9 @@
 /**
  * Pictures whose data would keep a decoder busy without end, or for minutes: TIFF LZW strips whose codes
  * refer to entries not yet defined (the decoder then follows a chain of prefixes that loops), strips that
- * unpack to far more than their rows. Each is refused from its header, before a decoder sees it; the binary
- * ends at once with one line, exit 1, and nothing written.
+ * unpack to far more than their rows, progressive JPEGs of a scan repeated over a big picture. Each is
+ * refused from its header, before a decoder sees it; the binary ends at once with one line, exit 1, and
+ * nothing written.
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { decodeImage } from '../src/image/decode.js';
 import { readImageHeader } from '../src/image/header.js';
 import { InputError } from '../src/kernel/errors.js';
-import { lzwCodes, lzwEncode, tiffStrip } from './helpers/hostile-images.js';
+import { lzwCodes, lzwEncode, progressiveJpeg, tiffStrip } from './helpers/hostile-images.js';
 import { BIN } from './helpers/spawn.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
@@ -119,6 +120,36 @@ describe('TIFF PackBits strips', () => {
   });
 });
 
+describe('progressive JPEGs', () => {
+  it('decodes a sound one, scan by scan', async () => {
+    const jpeg = progressiveJpeg(61, 45, { first: 5 });
+    const decoded = await decodeImage(jpeg, 'ok.jpg');
+    expect([decoded.width, decoded.height, decoded.warnings]).toEqual([61, 45, []]);
+  });
+
+  it('refuses more scans than any encoder writes, before decoding any', async () => {
+    // One refinement scan repeated: each is a pass over the whole picture for the decoder.
+    const jpeg = progressiveJpeg(10000, 10000, { repeats: 1000, dataBytes: 8 });
+    expect(jpeg.length).toBeLessThan(20_000);
+    const started = Date.now();
+    expect(await refusal(jpeg, 'scans.jpg')).toBe(
+      'scans.jpg: a JPEG of 1002 scans is not supported (at most 500); save it again as a baseline JPEG',
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(readImageHeader(progressiveJpeg(64, 64, { repeats: 498 }))?.unsupported).toBeUndefined();
+  });
+
+  it('refuses fewer scans over so many pixels that they are as much work', async () => {
+    const header = readImageHeader(progressiveJpeg(10000, 10000, { repeats: 30, dataBytes: 8 }));
+    expect(header?.unsupported).toBe(
+      'a JPEG whose 32 scans pass over 3200 million samples in all is more decoding work than allowed ' +
+        '(3000 million); save it again as a baseline JPEG',
+    );
+    // At the limit, the file goes on to the decoder.
+    expect(readImageHeader(progressiveJpeg(10000, 10000, { repeats: 28, dataBytes: 8 }))?.unsupported).toBe(undefined);
+  });
+});
+
 describe('imagegen edit on a picture that would keep its decoder busy', () => {
   const setup = tempDirsPerTest();
 
@@ -129,6 +160,16 @@ describe('imagegen edit on a picture that would keep its decoder busy', () => {
     expect(run.code).toBe(1);
     expect(run.ms).toBeLessThan(5000);
     expect(run.stderr).toMatch(/^error: self\.tif: corrupt or truncated TIFF \(an LZW strip has code 258/m);
+    expect(existsSync(path.join(dir, 'out.png'))).toBe(false);
+  });
+
+  it('refuses a progressive JPEG of a thousand scans in seconds, exit 1, no output', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, 'scans.jpg'), progressiveJpeg(10000, 10000, { repeats: 1000, dataBytes: 8 }));
+    const run = await runTimed(['edit', 'scans.jpg', '--local', '-o', 'out.png'], dir);
+    expect(run.code).toBe(1);
+    expect(run.ms).toBeLessThan(5000);
+    expect(run.stderr).toMatch(/^error: scans\.jpg: a JPEG of 1002 scans is not supported/m);
     expect(existsSync(path.join(dir, 'out.png'))).toBe(false);
   });
 });

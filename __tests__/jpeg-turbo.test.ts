@@ -177,13 +177,13 @@ describe('decodeImage with reduceFor', () => {
     }
   });
 
-  it('leaves data that ends early to the full decoder unless lenient', async () => {
+  it('refuses data that ends early unless lenient', async () => {
     const jpeg = await smoothJpeg(400, 320);
     const cut = jpeg.subarray(0, Math.floor(jpeg.length * 0.6));
     const reduceFor = () => ({ width: 1, height: 1 });
     const err = await decodeImage(cut, 'cut.jpg', { reduceFor }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
-    expect((err as Error).message).toBe('cut.jpg: corrupt or truncated image (Premature end of JPEG file)');
+    expect((err as Error).message).toBe('cut.jpg: corrupt or truncated JPEG (the data is cut short)');
     const lenient = await decodeImage(cut, 'cut.jpg', { reduceFor, lenient: true });
     expect([lenient.width, lenient.fullWidth]).toEqual([200, 400]);
   });

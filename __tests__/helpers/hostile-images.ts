@@ -299,3 +299,35 @@ export function tiffStrip(width: number, height: number, compression: number, st
     { pixels: strip },
   );
 }
+
+/**
+ * A progressive JPEG of one grey component, every block flat: a DC scan with the low `first` bits left out,
+ * then one refinement scan for each of those bits (which makes a sound file), then `repeats` more copies of
+ * the last refinement scan. Each scan's data is one bit a block, or `dataBytes` zero bytes when given (libjpeg
+ * then warns that the data ends early, and still passes over every block).
+ */
+export function progressiveJpeg(
+  width: number,
+  height: number,
+  { first = 1, repeats = 0, dataBytes }: { first?: number; repeats?: number; dataBytes?: number } = {},
+): Buffer {
+  const segment = (marker: number, body: number[]) =>
+    Buffer.from([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body]);
+  const blocks = Math.ceil(width / 8) * Math.ceil(height / 8);
+  // DC differences of category 0, coded '0' by a table of that one code; refinement bits 0. Ones pad the end.
+  const data = Buffer.alloc(dataBytes ?? Math.ceil(blocks / 8), 0);
+  if (dataBytes === undefined && blocks % 8 !== 0) data[data.length - 1] = 0xff >> (blocks % 8);
+  const scan = (ah: number, al: number) => [segment(0xda, [1, 1, 0x00, 0, 0, (ah << 4) | al]), data];
+  const refinements = [];
+  for (let bit = first; bit > 0; bit--) refinements.push(...scan(bit, bit - 1));
+  for (let i = 0; i < repeats; i++) refinements.push(...scan(1, 0));
+  return Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    segment(0xdb, [0, ...Array<number>(64).fill(1)]),
+    segment(0xc2, [8, height >> 8, height & 255, width >> 8, width & 255, 1, 1, 0x11, 0]),
+    segment(0xc4, [0x00, 1, ...Array<number>(15).fill(0), 0]),
+    ...scan(0, first),
+    ...refinements,
+    Buffer.from([0xff, 0xd9]),
+  ]);
+}

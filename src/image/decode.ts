@@ -33,8 +33,9 @@
  * half-size picture still covers the size asked for, and the data is coded in few bits per pixel. The scaled
  * transform averages pixels before their gamma is undone, where the loom resize averages in linear light, so
  * on fine detail and grain the two differ; the compressed size is what tells how much such detail the data
- * holds. Everything libjpeg-turbo does not decode cleanly goes to the decoders above, whose errors are the
- * ones given: CMYK, data that libjpeg stops on or warns about (unless `lenient`), any failure.
+ * holds. Data libjpeg warns about (missing or corrupt) is refused then, unless `lenient`: another decoder
+ * would only take as long again to say so. Everything else libjpeg-turbo does not decode goes to the decoders
+ * above, whose errors are the ones given: CMYK, data that libjpeg stops on, any failure.
  */
 import { InputError } from '../kernel/errors.js';
 import type { RgbImage, RgbaImage } from '../loom/types.js';
@@ -234,12 +235,17 @@ async function decodeChecked(
   lend = false,
 ): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  // libjpeg warned about the data: the decoders below may say what is wrong; if they do not, it is still refused.
-  let jpegWarned = false;
   if (header.format === 'jpeg') {
     const turbo = await decodeJpegTurbo(bytes, header, options.reduceFor, options.lenient === true, lend);
-    if (turbo === 'warned') jpegWarned = true;
-    else if (turbo) return turbo;
+    // Refused without a second decode by another decoder, which would cost as much again only to word it.
+    if (turbo === 'warned')
+      throw corrupt(
+        label,
+        'jpeg',
+        header.cutShort ? 'the data is cut short' : 'libjpeg reports missing or corrupt data',
+        true,
+      );
+    if (turbo) return turbo;
   }
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
@@ -271,7 +277,6 @@ async function decodeChecked(
     if (warnings.length > 0) throw corrupt(label, header.format, warnings[0], false);
     throw decodeFailure(label, err);
   }
-  if (jpegWarned) throw corrupt(label, 'jpeg', 'libjpeg reports missing or corrupt data', true);
   const { width, height, data } = bitmap;
   if (!width || !height) throw new InputError(`${label}: image has no pixels`);
   checkSize(label, width, height, maxPixels);
@@ -289,7 +294,7 @@ async function decodeChecked(
 
 /**
  * The JPEG decoded by libjpeg-turbo, upright; `undefined` when the decoders above are to be used, and 'warned'
- * (they are used too) when libjpeg warned about the data and `lenient` is not set.
+ * when libjpeg warned about the data and `lenient` is not set.
  */
 async function decodeJpegTurbo(
   bytes: Uint8Array,

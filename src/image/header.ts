@@ -6,7 +6,8 @@
  * counted, the way the decoders themselves read them:
  * - PNG: IHDR, and the frame of every APNG fcTL chunk.
  * - JPEG: every SOFn frame header, found the way libjpeg finds markers (skipping junk bytes between
- *   segments and the entropy-coded data of every scan).
+ *   segments and the entropy-coded data of every scan); the scans are counted, with the samples each one
+ *   passes over, and too many is refused: each is a pass of the decoder over the whole picture.
  * - GIF: the logical screen and every image descriptor.
  * - BMP: the info headers jimp's decoder reads (40, 52, 56, 108 or 124 bytes; width unsigned, height signed).
  * - WebP: the VP8X canvas and every VP8 and VP8L bitstream.
@@ -30,6 +31,8 @@ export interface ImageHeader {
   problem?: string;
   /** Set when the file is a valid form that is not read here, saying what it is and what to do. */
   unsupported?: string;
+  /** A JPEG whose data ends before its end-of-image marker. */
+  cutShort?: true;
 }
 
 const FORMAT_NAMES: Record<HeaderFormat, string> = {
@@ -129,10 +132,29 @@ function isSof(marker: number): boolean {
   return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
 }
 
+/**
+ * Scans a JPEG may have. Each scan is a pass of the decoders over every block of its components, however
+ * little data it holds, so a file of one small scan repeated keeps them busy for minutes; real files have a
+ * handful. libjpeg-turbo stops its own fuzzers at this many.
+ */
+const MAX_JPEG_SCANS = 500;
+
+/**
+ * Samples all scans together may pass over: as many passes over a picture at the default pixel limit as the
+ * usual progressive scripts need at full chroma, with room to spare. It ties the decoding time to the pixels,
+ * which a count of scans alone does not.
+ */
+const MAX_JPEG_SCAN_SAMPLES = 30 * 100_000_000;
+
 function jpeg(b: Uint8Array): ImageHeader {
   const frames = new Frames('jpeg');
   let p = 2;
   let ended = false;
+  // The last frame header's components (id → samples), which the scans after it name.
+  let components = new Map<number, number>();
+  let frameSamples = 0;
+  let scans = 0;
+  let scanSamples = 0;
   while (p < b.length) {
     // Like libjpeg's next_marker: bytes that are not a marker are skipped (libjpeg warns of "extraneous
     // bytes"), then fill bytes (FF FF ...); FF 00 is not a marker.
@@ -158,6 +180,13 @@ function jpeg(b: Uint8Array): ImageHeader {
       const height = u16be(b, p + 3);
       const width = u16be(b, p + 5);
       frames.add(width, height);
+      ({ components, samples: frameSamples } = jpegComponents(b, p, width, height));
+    }
+    if (marker === 0xda && p + 3 <= b.length) {
+      // length (2), component count (1), then an id and its tables for each.
+      scans++;
+      for (let i = 0; i < b[p + 2] && p + 3 + 2 * i < b.length; i++)
+        scanSamples += components.get(b[p + 3 + 2 * i]) ?? frameSamples;
     }
     p += length;
     if (marker === 0xda) {
@@ -178,13 +207,51 @@ function jpeg(b: Uint8Array): ImageHeader {
       }
     }
   }
+  if (scans > MAX_JPEG_SCANS)
+    return frames.unsupported(
+      `a JPEG of ${scans} scans is not supported (at most ${MAX_JPEG_SCANS}); save it again as a baseline JPEG`,
+    );
+  if (scanSamples > MAX_JPEG_SCAN_SAMPLES)
+    return frames.unsupported(
+      `a JPEG whose ${scans} scans pass over ${Math.round(scanSamples / 1e6)} million samples in all is more ` +
+        `decoding work than allowed (${MAX_JPEG_SCAN_SAMPLES / 1e6} million); save it again as a baseline JPEG`,
+    );
   if (frames.count === 0)
     return frames.problem(
       ended ? 'no frame header before the end of the image' : 'the file ends before its frame header',
     );
   if (frames.width === 0 || frames.height === 0)
     return frames.problem(`the frame header declares ${frames.width} × ${frames.height} pixels`);
-  return frames.header();
+  return { ...frames.header(), ...(ended ? {} : { cutShort: true }) };
+}
+
+/**
+ * The samples of each component of the frame header at `p` (id → count), from its sampling factors as libjpeg
+ * sizes components, and of all components together.
+ */
+function jpegComponents(
+  b: Uint8Array,
+  p: number,
+  width: number,
+  height: number,
+): { components: Map<number, number>; samples: number } {
+  // length (2), precision (1), height (2), width (2), count (1), then id, sampling (H << 4 | V), table.
+  const count = p + 8 <= b.length ? b[p + 7] : 0;
+  const factors: Array<[number, number, number]> = [];
+  for (let i = 0; i < count && p + 10 + 3 * i < b.length; i++) {
+    const sampling = b[p + 9 + 3 * i];
+    factors.push([b[p + 8 + 3 * i], Math.max(sampling >> 4, 1), Math.max(sampling & 15, 1)]);
+  }
+  const hMax = Math.max(1, ...factors.map(([, h]) => h));
+  const vMax = Math.max(1, ...factors.map(([, , v]) => v));
+  const components = new Map<number, number>();
+  let samples = 0;
+  for (const [id, h, v] of factors) {
+    const n = Math.ceil((width * h) / hMax) * Math.ceil((height * v) / vMax);
+    components.set(id, n);
+    samples += n;
+  }
+  return { components, samples: samples || width * height };
 }
 
 // --- GIF -----------------------------------------------------------------------------------------------------
@@ -593,6 +660,7 @@ function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames:
         const strip = walker.bytes.subarray(o[i], o[i] + (c[i] ?? 0));
         if (strip[0] !== 0xff || strip[1] !== 0xd8) continue;
         const frame = jpeg(strip);
+        if (frame.unsupported) throw new TiffError(`a JPEG strip: ${frame.unsupported}`);
         if (frame.width * frame.height > (width + 16) * (height + 16))
           throw new TiffError(`a JPEG strip declares ${frame.width} × ${frame.height} pixels, more than its page`);
       }
