@@ -3,16 +3,18 @@
  * refer to entries not yet defined (the decoder then follows a chain of prefixes that loops), strips that
  * unpack to far more than their rows, progressive JPEGs of a scan repeated over a big picture. Each is
  * refused from its header, before a decoder sees it; the binary ends at once with one line, exit 1, and
- * nothing written.
+ * nothing written. What no header check foresees (a Group 4 TIFF that utif's decoder reads in a time that
+ * grows with the square of its width) is stopped on the decode thread: after the time its size allows, or
+ * at once when the run is interrupted. And a JPEG whose damage libjpeg reads past with a warning.
  */
 import { describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeImage } from '../src/image/decode.js';
 import { readImageHeader } from '../src/image/header.js';
-import { InputError } from '../src/kernel/errors.js';
-import { lzwCodes, lzwEncode, progressiveJpeg, tiffStrip } from './helpers/hostile-images.js';
+import { InputError, InterruptedError } from '../src/kernel/errors.js';
+import { g4Stripes, lzwCodes, lzwEncode, progressiveJpeg, tiffStrip } from './helpers/hostile-images.js';
 import { BIN } from './helpers/spawn.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
@@ -150,6 +152,35 @@ describe('progressive JPEGs', () => {
   });
 });
 
+describe('the decode thread', () => {
+  // 1.6 megapixels: 2.8 s allowed; utif's decoder would take half a minute.
+  const slow = g4Stripes(16000, 100);
+
+  it('decodes a Group 4 TIFF, and stops one that takes longer than its size allows', async () => {
+    const small = await decodeImage(g4Stripes(16, 4), 'ok.tif');
+    expect(Array.from(small.data.subarray(0, 16))).toEqual([
+      255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255,
+    ]);
+    const started = Date.now();
+    expect(await refusal(slow, 'slow.tif')).toBe(
+      'slow.tif: the TIFF decoder was stopped after 3 s, the most a picture of its size is given',
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The thread that was stopped is replaced.
+    expect((await decodeImage(g4Stripes(16, 4), 'ok.tif')).width).toBe(16);
+  });
+
+  it('ends a decode at once when the signal fires', async () => {
+    const controller = new AbortController();
+    const decoding = decodeImage(slow, 'slow.tif', { signal: controller.signal }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const aborted = Date.now();
+    controller.abort(new InterruptedError());
+    expect(await decoding).toBeInstanceOf(InterruptedError);
+    expect(Date.now() - aborted).toBeLessThan(200);
+  });
+});
+
 describe('imagegen edit on a picture that would keep its decoder busy', () => {
   const setup = tempDirsPerTest();
 
@@ -171,5 +202,56 @@ describe('imagegen edit on a picture that would keep its decoder busy', () => {
     expect(run.ms).toBeLessThan(5000);
     expect(run.stderr).toMatch(/^error: scans\.jpg: a JPEG of 1002 scans is not supported/m);
     expect(existsSync(path.join(dir, 'out.png'))).toBe(false);
+  });
+
+  it('ends within a second of Ctrl-C while a decoder is busy: exit 130, nothing written', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, 'slow.tif'), g4Stripes(16000, 100));
+    const child = spawn(process.execPath, [BIN, 'edit', 'slow.tif', '--local', '-o', 'out.png'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let signalled = 0;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // The decode starts as the weaving is announced; it then has a second to get well under way.
+      if (!signalled && stderr.includes('weaving'))
+        setTimeout(() => {
+          signalled = Date.now();
+          child.kill('SIGINT');
+        }, 1000);
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(killer);
+    expect(code).toBe(130);
+    expect(Date.now() - signalled).toBeLessThan(1000);
+    expect(stderr).toContain('error: interrupted');
+    expect(existsSync(path.join(dir, 'out.png'))).toBe(false);
+  });
+});
+
+describe('imagegen edit on a damaged JPEG', () => {
+  const setup = tempDirsPerTest();
+
+  it('refuses a JPEG with junk before its frame header and its data cut short, as a plain cut one', async () => {
+    const dir = setup();
+    const hopper = readFileSync('samples/grace-hopper.jpg');
+    const sof = hopper.indexOf(Buffer.from([0xff, 0xc0]));
+    const junk = Buffer.concat([hopper.subarray(0, sof), Buffer.from('junk'), hopper.subarray(sof)]);
+    writeFileSync(path.join(dir, 'junk.jpg'), junk.subarray(0, Math.floor(junk.length * 0.6)));
+    const strict = await runTimed(['edit', 'junk.jpg', '--local', '-o', 'out.png'], dir);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/^error: junk\.jpg: corrupt or truncated JPEG \(the data is cut short\)$/m);
+    expect(existsSync(path.join(dir, 'out.png'))).toBe(false);
+    const lenient = await runTimed(['edit', 'junk.jpg', '--local', '--lenient', '-o', 'out.png'], dir);
+    expect(lenient.code).toBe(0);
+    expect(lenient.stderr).toContain('junk.jpg: libjpeg reports missing or corrupt data (accepted with --lenient)');
+    const report = JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8')) as {
+      source: { inputWarnings?: string[] };
+    };
+    expect(report.source.inputWarnings).toEqual(['libjpeg reports missing or corrupt data']);
   });
 });

@@ -331,3 +331,35 @@ export function progressiveJpeg(
     Buffer.from([0xff, 0xd9]),
   ]);
 }
+
+/**
+ * A CCITT Group 4 TIFF of one-pixel stripes, black and white, across `width`: the first row in horizontal
+ * mode, every row after it one vertical-mode bit per change of colour. utif's decoder looks up each such bit
+ * from the start of the row above, so the work grows with the square of the width: a sound picture that
+ * keeps it busy for minutes.
+ */
+export function g4Stripes(width: number, height: number): Buffer {
+  const bits: string[] = [];
+  // Horizontal mode (001), a white run of 1 (000111), a black run of 1 (010).
+  for (let x = 0; x < width; x += 2) bits.push('001000111010');
+  for (let y = 1; y < height; y++) bits.push('1'.repeat(width));
+  const all = bits.join('');
+  const strip = Buffer.alloc(Math.ceil(all.length / 8));
+  for (let i = 0; i < all.length; i++) if (all[i] === '1') strip[i >> 3] |= 0x80 >> (i & 7);
+  return tiffOf(
+    [
+      [
+        [256, 4, 1, width],
+        [257, 4, 1, height],
+        [258, 3, 1, 1],
+        [259, 3, 1, 4],
+        [262, 3, 1, 0],
+        [273, 4, 1, 8],
+        [277, 3, 1, 1],
+        [278, 4, 1, height],
+        [279, 4, 1, strip.length],
+      ],
+    ],
+    { pixels: strip },
+  );
+}
