@@ -141,6 +141,14 @@ describe('progressive JPEGs', () => {
     expect(readImageHeader(progressiveJpeg(64, 64, { repeats: 498 }))?.unsupported).toBeUndefined();
   });
 
+  it('refuses a JPEG-compressed TIFF strip of too many scans', async () => {
+    const strip = progressiveJpeg(64, 64, { repeats: 600, dataBytes: 8 });
+    expect(await refusal(tiffStrip(64, 64, 7, strip))).toBe(
+      'x: corrupt or truncated TIFF (a JPEG strip: a JPEG of 602 scans is not supported (at most 500); ' +
+        'save it again as a baseline JPEG)',
+    );
+  });
+
   it('refuses fewer scans over so many pixels that they are as much work', async () => {
     const header = readImageHeader(progressiveJpeg(10000, 10000, { repeats: 30, dataBytes: 8 }));
     expect(header?.unsupported).toBe(
