@@ -14,7 +14,7 @@ import path from 'node:path';
 import { decodeImage } from '../src/image/decode.js';
 import { readImageHeader } from '../src/image/header.js';
 import { InputError, InterruptedError } from '../src/kernel/errors.js';
-import { g4Stripes, lzwCodes, lzwEncode, progressiveJpeg, tiffStrip } from './helpers/hostile-images.js';
+import { g4RunawayRow, g4Stripes, lzwCodes, lzwEncode, progressiveJpeg, tiffStrip } from './helpers/hostile-images.js';
 import { BIN } from './helpers/spawn.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
@@ -176,6 +176,15 @@ describe('the decode thread', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     // The thread that was stopped is replaced.
     expect((await decodeImage(g4Stripes(16, 4), 'ok.tif')).width).toBe(16);
+  });
+
+  it('refuses a Group 4 row that runs far past its width, before its pixels fill the heap', async () => {
+    // 200,000 runs of 1,728 pixels: a JS array grown to that aborts the whole process.
+    const started = Date.now();
+    expect(await refusal(g4RunawayRow(10000, 1000, 200_000), 'wide.tif')).toBe(
+      'wide.tif: corrupt or truncated image (a CCITT row runs past its width)',
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('ends a decode at once when the signal fires', async () => {

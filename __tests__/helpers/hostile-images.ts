@@ -332,20 +332,10 @@ export function progressiveJpeg(
   ]);
 }
 
-/**
- * A CCITT Group 4 TIFF of one-pixel stripes, black and white, across `width`: the first row in horizontal
- * mode, every row after it one vertical-mode bit per change of colour. utif's decoder looks up each such bit
- * from the start of the row above, so the work grows with the square of the width: a sound picture that
- * keeps it busy for minutes.
- */
-export function g4Stripes(width: number, height: number): Buffer {
-  const bits: string[] = [];
-  // Horizontal mode (001), a white run of 1 (000111), a black run of 1 (010).
-  for (let x = 0; x < width; x += 2) bits.push('001000111010');
-  for (let y = 1; y < height; y++) bits.push('1'.repeat(width));
-  const all = bits.join('');
-  const strip = Buffer.alloc(Math.ceil(all.length / 8));
-  for (let i = 0; i < all.length; i++) if (all[i] === '1') strip[i >> 3] |= 0x80 >> (i & 7);
+/** A one-strip CCITT Group 4 TIFF (bilevel, 0 is white) whose data is `bits`, a string of 0 and 1. */
+function g4Tiff(width: number, height: number, bits: string): Buffer {
+  const strip = Buffer.alloc(Math.ceil(bits.length / 8));
+  for (let i = 0; i < bits.length; i++) if (bits[i] === '1') strip[i >> 3] |= 0x80 >> (i & 7);
   return tiffOf(
     [
       [
@@ -362,4 +352,24 @@ export function g4Stripes(width: number, height: number): Buffer {
     ],
     { pixels: strip },
   );
+}
+
+/**
+ * A Group 4 TIFF of one-pixel stripes, black and white, across `width`: the first row in horizontal mode,
+ * every row after it one vertical-mode bit per change of colour. utif's decoder looks up each such bit from
+ * the start of the row above, so its work grows with the square of the width: a sound picture that keeps it
+ * busy for minutes.
+ */
+export function g4Stripes(width: number, height: number): Buffer {
+  // Horizontal mode (001), a white run of 1 (000111), a black run of 1 (010).
+  return g4Tiff(width, height, '001000111010'.repeat(width / 2) + '1'.repeat(width * (height - 1)));
+}
+
+/**
+ * A Group 4 TIFF whose first run is `makeUps` white make-up codes of 1,728 pixels each, then a terminating
+ * code: one run far wider than the row, which utif's decoder writes a pixel at a time into a JS array.
+ */
+export function g4RunawayRow(width: number, height: number, makeUps: number): Buffer {
+  // Horizontal mode (001), make-up codes of 1728 (010011011), a white run of 0 (00110101).
+  return g4Tiff(width, height, '001' + '010011011'.repeat(makeUps) + '00110101');
 }

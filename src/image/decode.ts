@@ -260,7 +260,11 @@ async function decodeChecked(
       if (header.format === 'jpeg') bitmap = orientBitmap(bitmap, readJpegOrientation(bytes));
     } else {
       const ms = JS_DECODE_BASE_MS + (header.pixels / 1e6) * JS_DECODE_MS_PER_MEGAPIXEL;
-      const decoded = await decodeOnThread(bytes, options.lenient === true, { ms, signal: options.signal });
+      const decoded = await decodeOnThread(bytes, options.lenient === true, {
+        ms,
+        signal: options.signal,
+        widestRow: header.widestRow,
+      });
       bitmap = decoded.bitmap;
       warnings.push(...decoded.warnings);
     }

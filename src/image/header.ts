@@ -33,6 +33,8 @@ export interface ImageHeader {
   unsupported?: string;
   /** A JPEG whose data ends before its end-of-image marker. */
   cutShort?: true;
+  /** A TIFF: the widest row of any strip or tile, in pixels. */
+  widestRow?: number;
 }
 
 const FORMAT_NAMES: Record<HeaderFormat, string> = {
@@ -580,6 +582,7 @@ function tiff(b: Uint8Array): ImageHeader {
   const u16 = b[0] === 0x49 ? u16le : u16be;
   // A page that would not decode is named, but the pages after it are still counted.
   let pageProblem: string | undefined;
+  let widestRow = 0;
   try {
     let offset = u32(b, 4);
     for (let page = 0; offset !== 0; page++) {
@@ -592,7 +595,7 @@ function tiff(b: Uint8Array): ImageHeader {
       offset = u32(b, offset + 2 + u16(b, offset) * 12);
       if (!tags.has(256)) continue; // no width: the decoder skips it
       try {
-        checkTiffPage(walker, tags, frames, b.length);
+        widestRow = Math.max(widestRow, checkTiffPage(walker, tags, frames, b.length));
       } catch (err) {
         if (!(err instanceof TiffError)) throw err;
         pageProblem ??= err.message;
@@ -604,7 +607,7 @@ function tiff(b: Uint8Array): ImageHeader {
   }
   if (pageProblem) return frames.problem(pageProblem);
   if (frames.count === 0) return frames.problem('no page with a width and height');
-  return frames.header();
+  return { ...frames.header(), widestRow };
 }
 
 function one(walker: TiffWalker, tags: Map<number, TiffEntry>, tag: number, fallback?: number): number | undefined {
@@ -619,8 +622,11 @@ function whole(value: number | undefined, what: string): number {
   return value;
 }
 
-/** Counts a page and checks that decoding it stays within its size: samples, tiles, strips, compression. */
-function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames: Frames, fileLength: number): void {
+/**
+ * Counts a page and checks that decoding it stays within its size: samples, tiles, strips, compression.
+ * Returns the width of its rows as the decoder unpacks them (a tile's or the page's).
+ */
+function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames: Frames, fileLength: number): number {
   const width = whole(one(walker, tags, 256), 'the width');
   const height = whole(one(walker, tags, 257), 'the height');
   frames.add(width, height);
@@ -697,6 +703,7 @@ function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames:
       }
     }
   }
+  return tileWidth ?? width;
 }
 
 /** What every TIFF LZW strip checked says when it unpacks to more bytes than the decoder has room for. */

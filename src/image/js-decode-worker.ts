@@ -7,8 +7,8 @@ import { decodeJs } from './js-decode.js';
 import type { ThreadAnswer, ThreadRequest } from './js-thread.js';
 
 const port = parentPort!;
-port.on('message', ({ bytes, lenient }: ThreadRequest) => {
-  decodeJs(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), lenient).then(
+port.on('message', ({ bytes, lenient, widestRow }: ThreadRequest) => {
+  decodeJs(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), lenient, widestRow).then(
     ({ bitmap, warnings }) => {
       // Pixels in a buffer of their own are handed over; a view into a shared one is copied first.
       const { data } = bitmap;

@@ -18,6 +18,8 @@ import type { Bitmap } from './wasm-codecs.js';
 export interface ThreadRequest {
   bytes: Uint8Array;
   lenient: boolean;
+  /** A TIFF's widest row (see src/image/js-decode.ts). */
+  widestRow?: number;
 }
 
 export type ThreadAnswer =
@@ -42,32 +44,41 @@ let idle: Worker | undefined;
 export interface ThreadLimits {
   /** Longest the decode may take. */
   ms: number;
+  /** A TIFF's widest row, as its header declares it. */
+  widestRow?: number;
   /** Stops the decode; the promise is then rejected with the signal's reason. */
   signal?: AbortSignal;
+}
+
+function startThread(): Worker {
+  const worker = new Worker(WORKER, { resourceLimits: { maxOldGenerationSizeMb: HEAP_LIMIT_MB } });
+  worker.on('exit', () => {
+    if (idle === worker) idle = undefined;
+  });
+  return worker;
 }
 
 /** Decodes `bytes` (copied, not taken) on the decode thread. */
 export function decodeOnThread(
   bytes: Uint8Array,
   lenient: boolean,
-  { ms, signal }: ThreadLimits,
+  { ms, signal, widestRow }: ThreadLimits,
 ): Promise<{ bitmap: Bitmap; warnings: string[] }> {
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
   let loaded = idle !== undefined;
-  const worker = idle ?? new Worker(WORKER, { resourceLimits: { maxOldGenerationSizeMb: HEAP_LIMIT_MB } });
+  const worker = idle ?? startThread();
   idle = undefined;
   worker.ref();
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
-    let ending = false;
     const send = () => {
       const copy = new Uint8Array(bytes);
-      worker.postMessage({ bytes: copy, lenient } satisfies ThreadRequest, [copy.buffer]);
+      worker.postMessage({ bytes: copy, lenient, widestRow } satisfies ThreadRequest, [copy.buffer]);
       // The time counts from here: loading the decoders is not the picture's doing.
       timer = setTimeout(
         () =>
-          fail(new DecodeTimeout(`stopped after ${Math.ceil(ms / 1000)} s, the most a picture of its size is given`)),
+          fail(new DecodeTimeout(`stopped after ${Math.round(ms / 1000)} s, the most a picture of its size is given`)),
         ms,
       );
     };
@@ -86,9 +97,6 @@ export function decodeOnThread(
       else {
         worker.unref();
         idle = worker;
-        worker.once('exit', () => {
-          if (idle === worker) idle = undefined;
-        });
       }
       outcome();
     };
@@ -96,7 +104,6 @@ export function decodeOnThread(
     const fail = (err: Error) => {
       if (settled) return;
       detach();
-      ending = true;
       if (loaded) void worker.terminate();
       else worker.once('message', () => void worker.terminate());
       reject(err);
@@ -105,7 +112,7 @@ export function decodeOnThread(
     const onMessage = (answer: ThreadAnswer) => {
       if ('ready' in answer) {
         loaded = true;
-        if (!ending) send();
+        send();
       } else if (answer.ok) {
         const { width, height, data, warnings } = answer;
         const bitmap = { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
