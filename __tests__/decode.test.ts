@@ -287,9 +287,9 @@ describe('decodeImage', () => {
       );
       expect((err as Error).message).not.toContain('\n');
     }
-    // libjpeg's own words: the WebAssembly mozjpeg decoder read it, and its warning was not let through.
+    // libjpeg warned of the missing data, and the warning was not let through.
     await expect(decodeImage(bad[0][1], 'cut.jpg')).rejects.toThrow(
-      'cut.jpg: corrupt or truncated image (Premature end of JPEG file)',
+      'cut.jpg: corrupt or truncated JPEG (the data is cut short)',
     );
     expect((await decodeImage(jpeg, 'ok.jpg')).width).toBe(64);
     expect((await decodeImage(png, 'ok.png')).width).toBe(64);

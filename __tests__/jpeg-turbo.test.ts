@@ -177,15 +177,36 @@ describe('decodeImage with reduceFor', () => {
     }
   });
 
-  it('leaves data that ends early to the full decoder unless lenient', async () => {
+  it('refuses data that ends early unless lenient', async () => {
     const jpeg = await smoothJpeg(400, 320);
     const cut = jpeg.subarray(0, Math.floor(jpeg.length * 0.6));
     const reduceFor = () => ({ width: 1, height: 1 });
     const err = await decodeImage(cut, 'cut.jpg', { reduceFor }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
-    expect((err as Error).message).toBe('cut.jpg: corrupt or truncated image (Premature end of JPEG file)');
+    expect((err as Error).message).toBe('cut.jpg: corrupt or truncated JPEG (the data is cut short)');
     const lenient = await decodeImage(cut, 'cut.jpg', { reduceFor, lenient: true });
     expect([lenient.width, lenient.fullWidth]).toEqual([200, 400]);
+  });
+
+  it('refuses junk before the frame header as it refuses other damage, cut short or not, unless lenient', async () => {
+    // libjpeg warns of the junk while it reads the header: TurboJPEG's header call returns -1 for it.
+    const sof = HOPPER.indexOf(Buffer.from([0xff, 0xc0]));
+    const junk = Buffer.concat([HOPPER.subarray(0, sof), Buffer.from('junk'), HOPPER.subarray(sof)]);
+    const cut = junk.subarray(0, Math.floor(junk.length * 0.6));
+    const cases: Array<[Buffer, string]> = [
+      [junk, 'libjpeg reports missing or corrupt data'],
+      [cut, 'the data is cut short'],
+    ];
+    for (const [bytes, problem] of cases) {
+      for (const options of [{}, { reduceFor: () => ({ width: 1, height: 1 }) }]) {
+        const err = await decodeImage(bytes, 'junk.jpg', options).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InputError);
+        expect((err as Error).message).toBe(`junk.jpg: corrupt or truncated JPEG (${problem})`);
+        const lenient = await decodeImage(bytes, 'junk.jpg', { ...options, lenient: true });
+        expect(lenient.fullWidth).toBe(512);
+        expect(lenient.warnings).toEqual(['libjpeg reports missing or corrupt data']);
+      }
+    }
   });
 
   it('refuses data libjpeg warns about even when the full decoder would take it, unless lenient', async () => {

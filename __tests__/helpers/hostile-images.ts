@@ -203,3 +203,173 @@ export function webpCanvas(canvas: number): Buffer {
   riff.writeUInt32LE(body.length, 4);
   return Buffer.concat([riff, body]);
 }
+
+/** Codes packed most significant bit first, as TIFF LZW stores them, all `width` bits wide. */
+export function lzwCodes(codes: number[], width = 9): Buffer {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const code of codes) {
+    acc = (acc << width) | code;
+    bits += width;
+    while (bits >= 8) {
+      out.push((acc >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out.push((acc << (8 - bits)) & 255);
+  return Buffer.from(out);
+}
+
+/**
+ * TIFF LZW (as libtiff writes it): a Clear code first, codes widened one entry early, a Clear again when the
+ * table is full, End of Information last.
+ */
+export function lzwEncode(data: Uint8Array): Buffer {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  let width = 9;
+  const emit = (code: number) => {
+    acc = (acc << width) | code;
+    bits += width;
+    while (bits >= 8) {
+      out.push((acc >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
+    acc &= (1 << bits) - 1;
+  };
+  let table = new Map<number, number>();
+  let next = 258;
+  // The decoder adds an entry for every code but the first after a Clear, and widens when the table's size
+  // is one short of a power of two: this side adds one for every code but the last, so widens on the power.
+  const grow = () => {
+    next++;
+    if (next === 1 << width && width < 12) width++;
+  };
+  emit(256);
+  let w = -1;
+  for (const byte of data) {
+    if (w < 0) {
+      w = byte;
+      continue;
+    }
+    const known = table.get(w * 256 + byte);
+    if (known !== undefined) {
+      w = known;
+      continue;
+    }
+    emit(w);
+    table.set(w * 256 + byte, next);
+    grow();
+    if (next >= 4094) {
+      emit(256);
+      table = new Map();
+      next = 258;
+      width = 9;
+    }
+    w = byte;
+  }
+  if (w >= 0) {
+    emit(w);
+    grow();
+  }
+  emit(257);
+  if (bits > 0) out.push((acc << (8 - bits)) & 255);
+  return Buffer.from(out);
+}
+
+/** A one-strip, 8-bit grey TIFF of the given compression (5 LZW, 32773 PackBits, ...) holding `strip`. */
+export function tiffStrip(width: number, height: number, compression: number, strip: Buffer): Buffer {
+  return tiffOf(
+    [
+      [
+        [256, 4, 1, width],
+        [257, 4, 1, height],
+        [258, 3, 1, 8],
+        [259, 3, 1, compression],
+        [262, 3, 1, 1],
+        [273, 4, 1, 8],
+        [277, 3, 1, 1],
+        [278, 4, 1, height],
+        [279, 4, 1, strip.length],
+      ],
+    ],
+    { pixels: strip },
+  );
+}
+
+/**
+ * A progressive JPEG of one grey component, every block flat: a DC scan with the low `first` bits left out,
+ * then one refinement scan for each of those bits (which makes a sound file), then `repeats` more copies of
+ * the last refinement scan. Each scan's data is one bit a block, or `dataBytes` zero bytes when given (libjpeg
+ * then warns that the data ends early, and still passes over every block).
+ */
+export function progressiveJpeg(
+  width: number,
+  height: number,
+  { first = 1, repeats = 0, dataBytes }: { first?: number; repeats?: number; dataBytes?: number } = {},
+): Buffer {
+  const segment = (marker: number, body: number[]) =>
+    Buffer.from([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body]);
+  const blocks = Math.ceil(width / 8) * Math.ceil(height / 8);
+  // DC differences of category 0, coded '0' by a table of that one code; refinement bits 0. Ones pad the end.
+  const data = Buffer.alloc(dataBytes ?? Math.ceil(blocks / 8), 0);
+  if (dataBytes === undefined && blocks % 8 !== 0) data[data.length - 1] = 0xff >> (blocks % 8);
+  const scan = (ah: number, al: number) => [segment(0xda, [1, 1, 0x00, 0, 0, (ah << 4) | al]), data];
+  const refinements = [];
+  for (let bit = first; bit > 0; bit--) refinements.push(...scan(bit, bit - 1));
+  for (let i = 0; i < repeats; i++) refinements.push(...scan(1, 0));
+  return Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    segment(0xdb, [0, ...Array<number>(64).fill(1)]),
+    segment(0xc2, [8, height >> 8, height & 255, width >> 8, width & 255, 1, 1, 0x11, 0]),
+    segment(0xc4, [0x00, 1, ...Array<number>(15).fill(0), 0]),
+    ...scan(0, first),
+    ...refinements,
+    Buffer.from([0xff, 0xd9]),
+  ]);
+}
+
+/** A one-strip CCITT Group 4 TIFF (bilevel, 0 is white) whose data is `bits`, a string of 0 and 1. */
+function g4Tiff(width: number, height: number, bits: string): Buffer {
+  const strip = Buffer.alloc(Math.ceil(bits.length / 8));
+  for (let i = 0; i < bits.length; i++) if (bits[i] === '1') strip[i >> 3] |= 0x80 >> (i & 7);
+  return tiffOf(
+    [
+      [
+        [256, 4, 1, width],
+        [257, 4, 1, height],
+        [258, 3, 1, 1],
+        [259, 3, 1, 4],
+        [262, 3, 1, 0],
+        [273, 4, 1, 8],
+        [277, 3, 1, 1],
+        [278, 4, 1, height],
+        [279, 4, 1, strip.length],
+      ],
+    ],
+    { pixels: strip },
+  );
+}
+
+/**
+ * A Group 4 TIFF of one-pixel stripes, black and white, across `width`: the first row in horizontal mode,
+ * every row after it one vertical-mode bit per change of colour. utif's decoder looks up each such bit from
+ * the start of the row above, so its work grows with the square of the width: a sound picture that keeps it
+ * busy for minutes.
+ */
+export function g4Stripes(width: number, height: number): Buffer {
+  // Horizontal mode (001), a white run of 1 (000111), a black run of 1 (010).
+  return g4Tiff(width, height, '001000111010'.repeat(width / 2) + '1'.repeat(width * (height - 1)));
+}
+
+/**
+ * A Group 4 TIFF whose first run is `makeUps` white make-up codes of 1,728 pixels each, then a terminating
+ * code: one run far wider than the row, which utif's decoder writes a pixel at a time into a JS array.
+ */
+export function g4RunawayRow(width: number, height: number, makeUps: number): Buffer {
+  // Horizontal mode (001), make-up codes of 1728 (010011011), a white run of 0 (00110101).
+  return g4Tiff(width, height, '001' + '010011011'.repeat(makeUps) + '00110101');
+}

@@ -4,7 +4,8 @@
  *
  * Decoders (src/image/wasm-codecs.ts): JPEG, PNG and WebP through WebAssembly, BMP, GIF and TIFF through
  * jimp's own, all registered in a jimp instance built with @jimp/core's createJimp and no plugins. Each is
- * loaded on first use, once.
+ * loaded on first use, once. jimp's own run on a thread of their own (src/image/js-thread.ts), under a time
+ * limit that grows with the picture's size, and are stopped when the run is interrupted.
  *
  * First the file's header is read (src/image/header.ts) and the size it declares, for every frame or page that
  * is decoded, is checked against a pixel limit, so a small file that claims a huge image is refused before any
@@ -24,8 +25,8 @@
  * orientation is applied here (src/image/orient.ts, the same eight transforms as jimp). Going through jimp's
  * fromBuffer instead costs two things on a 12-megapixel photo: loading file-type to sniff the MIME type
  * (about 40 ms of a 0.6 s run) and jimp's rotation, which calls a closure per pixel (about 0.35 s for
- * orientation 6, against 0.04 s here). Every other file goes through the jimp instance's fromBuffer, which
- * sniffs the type and applies the orientation itself.
+ * orientation 6, against 0.04 s here). Every other file goes through the jimp instance's fromBuffer on the
+ * JS thread (src/image/js-decode.ts), which sniffs the type and applies the orientation itself.
  *
  * A JPEG is first given to libjpeg-turbo (src/image/jpeg-turbo.ts: a smaller module, quicker to load, with
  * the same pixels as mozjpeg at full size). A caller that will shrink the picture anyway can say how small it
@@ -33,17 +34,19 @@
  * half-size picture still covers the size asked for, and the data is coded in few bits per pixel. The scaled
  * transform averages pixels before their gamma is undone, where the loom resize averages in linear light, so
  * on fine detail and grain the two differ; the compressed size is what tells how much such detail the data
- * holds. Everything libjpeg-turbo does not decode cleanly goes to the decoders above, whose errors are the
- * ones given: CMYK, data that libjpeg stops on or warns about (unless `lenient`), any failure.
+ * holds. Data libjpeg warns about (missing or corrupt) is refused then, unless `lenient`: another decoder
+ * would only take as long again to say so. Everything else libjpeg-turbo does not decode goes to the decoders
+ * above, whose errors are the ones given: CMYK, data that libjpeg stops on, any failure.
  */
-import { InputError } from '../kernel/errors.js';
+import { InputError, isImagegenError, throwIfAborted } from '../kernel/errors.js';
 import type { RgbImage, RgbaImage } from '../loom/types.js';
 import { formatName, readImageHeader, readJpegOrientation, type HeaderFormat } from './header.js';
 import { applyOrientation } from './orient.js';
 import { JPEG_COLORSPACE, decodeJpegScaled, scaledSide } from './jpeg-turbo.js';
 import { SHORT_DATA, checkPng, pngStructureSound } from './png-check.js';
 import { decodePngReduced, decodePngToGrid, decodePngWhole } from './png-reduce.js';
-import { decodeFormats, formatFor, type Bitmap, type DecodeContext } from './wasm-codecs.js';
+import { DecodeOutOfMemory, DecodeTimeout, decodeOnThread } from './js-thread.js';
+import { formatFor, type Bitmap } from './wasm-codecs.js';
 
 /** Largest image, in pixels, that decodeImage accepts unless told otherwise (10,000 × 10,000). */
 const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -63,6 +66,8 @@ export interface DecodeOptions {
    * but never below this.
    */
   reduceFor?: (width: number, height: number) => { width: number; height: number };
+  /** Stops a decode on the JS thread (BMP, GIF, TIFF); the decode then fails with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -87,21 +92,12 @@ export interface DecodedImage extends RgbaImage {
  */
 const HALF_SIZE_MAX_BITS_PER_PIXEL = 1.25;
 
-interface DecodingJimp {
-  fromBuffer(buffer: Buffer, options?: Record<string, DecodeContext>): Promise<{ bitmap: Bitmap }>;
-}
-
-let jimp: Promise<DecodingJimp> | undefined;
-
-function loadJimp(): Promise<DecodingJimp> {
-  jimp ??= import('@jimp/core')
-    .then(({ createJimp }) => createJimp({ formats: decodeFormats(), plugins: [] }) as unknown as DecodingJimp)
-    .catch((err) => {
-      jimp = undefined;
-      throw err;
-    });
-  return jimp;
-}
+/**
+ * Time a decode on the JS thread is given: a fixed allowance and a little for each pixel the header declares,
+ * several times what the decoders take on sound data, so that only data that keeps them busy runs into it.
+ */
+const JS_DECODE_BASE_MS = 2000;
+const JS_DECODE_MS_PER_MEGAPIXEL = 500;
 
 function megapixels(pixels: number): string {
   const mp = pixels / 1e6;
@@ -119,9 +115,6 @@ function checkSize(label: string, width: number, height: number, maxPixels: numb
 
 /** Header formats that are decoded directly, by MIME type. */
 const DIRECT: Partial<Record<HeaderFormat, string>> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
-
-/** Formats decoded through the jimp instance. */
-const JS_MIMES = ['image/bmp', 'image/x-ms-bmp', 'image/gif', 'image/tiff'];
 
 const SUPPORTED = 'not a supported image (PNG, JPEG, WebP, BMP, GIF or TIFF)';
 
@@ -234,12 +227,17 @@ async function decodeChecked(
   lend = false,
 ): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  // libjpeg warned about the data: the decoders below may say what is wrong; if they do not, it is still refused.
-  let jpegWarned = false;
   if (header.format === 'jpeg') {
     const turbo = await decodeJpegTurbo(bytes, header, options.reduceFor, options.lenient === true, lend);
-    if (turbo === 'warned') jpegWarned = true;
-    else if (turbo) return turbo;
+    // Refused without a second decode by another decoder, which would cost as much again only to word it.
+    if (turbo === 'warned')
+      throw corrupt(
+        label,
+        'jpeg',
+        header.cutShort ? 'the data is cut short' : 'libjpeg reports missing or corrupt data',
+        true,
+      );
+    if (turbo) return turbo;
   }
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
@@ -261,17 +259,26 @@ async function decodeChecked(
       bitmap = await direct.decode(buffer, { lenient: options.lenient === true, warnings });
       if (header.format === 'jpeg') bitmap = orientBitmap(bitmap, readJpegOrientation(bytes));
     } else {
-      // jimp hands each format the options under its MIME type.
-      const context = { lenient: options.lenient === true, warnings };
-      const contexts = Object.fromEntries(JS_MIMES.map((mime) => [mime, context]));
-      bitmap = (await (await loadJimp()).fromBuffer(buffer, contexts)).bitmap;
+      const ms = JS_DECODE_BASE_MS + (header.pixels / 1e6) * JS_DECODE_MS_PER_MEGAPIXEL;
+      const decoded = await decodeOnThread(bytes, options.lenient === true, {
+        ms,
+        signal: options.signal,
+        widestRow: header.widestRow,
+      });
+      bitmap = decoded.bitmap;
+      warnings.push(...decoded.warnings);
     }
   } catch (err) {
+    throwIfAborted(options.signal);
+    if (isImagegenError(err)) throw err;
+    if (err instanceof DecodeTimeout || err instanceof DecodeOutOfMemory)
+      throw new InputError(`${label}: the ${formatName(header.format)} decoder was ${err.message}`, {
+        hint: 'its data may be made to keep the decoder busy; if the picture is sound, convert it to PNG first',
+      });
     // What the checks found says more than what the decoder made of it.
     if (warnings.length > 0) throw corrupt(label, header.format, warnings[0], false);
     throw decodeFailure(label, err);
   }
-  if (jpegWarned) throw corrupt(label, 'jpeg', 'libjpeg reports missing or corrupt data', true);
   const { width, height, data } = bitmap;
   if (!width || !height) throw new InputError(`${label}: image has no pixels`);
   checkSize(label, width, height, maxPixels);
@@ -289,7 +296,7 @@ async function decodeChecked(
 
 /**
  * The JPEG decoded by libjpeg-turbo, upright; `undefined` when the decoders above are to be used, and 'warned'
- * (they are used too) when libjpeg warned about the data and `lenient` is not set.
+ * when libjpeg warned about the data and `lenient` is not set.
  */
 async function decodeJpegTurbo(
   bytes: Uint8Array,

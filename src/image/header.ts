@@ -6,7 +6,8 @@
  * counted, the way the decoders themselves read them:
  * - PNG: IHDR, and the frame of every APNG fcTL chunk.
  * - JPEG: every SOFn frame header, found the way libjpeg finds markers (skipping junk bytes between
- *   segments and the entropy-coded data of every scan).
+ *   segments and the entropy-coded data of every scan); the scans are counted, with the samples each one
+ *   passes over, and too many is refused: each is a pass of the decoder over the whole picture.
  * - GIF: the logical screen and every image descriptor.
  * - BMP: the info headers jimp's decoder reads (40, 52, 56, 108 or 124 bytes; width unsigned, height signed).
  * - WebP: the VP8X canvas and every VP8 and VP8L bitstream.
@@ -30,6 +31,10 @@ export interface ImageHeader {
   problem?: string;
   /** Set when the file is a valid form that is not read here, saying what it is and what to do. */
   unsupported?: string;
+  /** A JPEG whose data ends before its end-of-image marker. */
+  cutShort?: true;
+  /** A TIFF: the widest row of any strip or tile, in pixels. */
+  widestRow?: number;
 }
 
 const FORMAT_NAMES: Record<HeaderFormat, string> = {
@@ -129,10 +134,29 @@ function isSof(marker: number): boolean {
   return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
 }
 
+/**
+ * Scans a JPEG may have. Each scan is a pass of the decoders over every block of its components, however
+ * little data it holds, so a file of one small scan repeated keeps them busy for minutes; real files have a
+ * handful. libjpeg-turbo stops its own fuzzers at this many.
+ */
+const MAX_JPEG_SCANS = 500;
+
+/**
+ * Samples all scans together may pass over: as many passes over a picture at the default pixel limit as the
+ * usual progressive scripts need at full chroma, with room to spare. It ties the decoding time to the pixels,
+ * which a count of scans alone does not.
+ */
+const MAX_JPEG_SCAN_SAMPLES = 30 * 100_000_000;
+
 function jpeg(b: Uint8Array): ImageHeader {
   const frames = new Frames('jpeg');
   let p = 2;
   let ended = false;
+  // The last frame header's components (id → samples), which the scans after it name.
+  let components = new Map<number, number>();
+  let frameSamples = 0;
+  let scans = 0;
+  let scanSamples = 0;
   while (p < b.length) {
     // Like libjpeg's next_marker: bytes that are not a marker are skipped (libjpeg warns of "extraneous
     // bytes"), then fill bytes (FF FF ...); FF 00 is not a marker.
@@ -158,6 +182,13 @@ function jpeg(b: Uint8Array): ImageHeader {
       const height = u16be(b, p + 3);
       const width = u16be(b, p + 5);
       frames.add(width, height);
+      ({ components, samples: frameSamples } = jpegComponents(b, p, width, height));
+    }
+    if (marker === 0xda && p + 3 <= b.length) {
+      // length (2), component count (1), then an id and its tables for each.
+      scans++;
+      for (let i = 0; i < b[p + 2] && p + 3 + 2 * i < b.length; i++)
+        scanSamples += components.get(b[p + 3 + 2 * i]) ?? frameSamples;
     }
     p += length;
     if (marker === 0xda) {
@@ -178,13 +209,51 @@ function jpeg(b: Uint8Array): ImageHeader {
       }
     }
   }
+  if (scans > MAX_JPEG_SCANS)
+    return frames.unsupported(
+      `a JPEG of ${scans} scans is not supported (at most ${MAX_JPEG_SCANS}); save it again as a baseline JPEG`,
+    );
+  if (scanSamples > MAX_JPEG_SCAN_SAMPLES)
+    return frames.unsupported(
+      `a JPEG whose ${scans} scans pass over ${Math.round(scanSamples / 1e6)} million samples in all is more ` +
+        `decoding work than allowed (${MAX_JPEG_SCAN_SAMPLES / 1e6} million); save it again as a baseline JPEG`,
+    );
   if (frames.count === 0)
     return frames.problem(
       ended ? 'no frame header before the end of the image' : 'the file ends before its frame header',
     );
   if (frames.width === 0 || frames.height === 0)
     return frames.problem(`the frame header declares ${frames.width} × ${frames.height} pixels`);
-  return frames.header();
+  return { ...frames.header(), ...(ended ? {} : { cutShort: true }) };
+}
+
+/**
+ * The samples of each component of the frame header at `p` (id → count), from its sampling factors as libjpeg
+ * sizes components, and of all components together.
+ */
+function jpegComponents(
+  b: Uint8Array,
+  p: number,
+  width: number,
+  height: number,
+): { components: Map<number, number>; samples: number } {
+  // length (2), precision (1), height (2), width (2), count (1), then id, sampling (H << 4 | V), table.
+  const count = p + 8 <= b.length ? b[p + 7] : 0;
+  const factors: Array<[number, number, number]> = [];
+  for (let i = 0; i < count && p + 10 + 3 * i < b.length; i++) {
+    const sampling = b[p + 9 + 3 * i];
+    factors.push([b[p + 8 + 3 * i], Math.max(sampling >> 4, 1), Math.max(sampling & 15, 1)]);
+  }
+  const hMax = Math.max(1, ...factors.map(([, h]) => h));
+  const vMax = Math.max(1, ...factors.map(([, , v]) => v));
+  const components = new Map<number, number>();
+  let samples = 0;
+  for (const [id, h, v] of factors) {
+    const n = Math.ceil((width * h) / hMax) * Math.ceil((height * v) / vMax);
+    components.set(id, n);
+    samples += n;
+  }
+  return { components, samples: samples || width * height };
 }
 
 // --- GIF -----------------------------------------------------------------------------------------------------
@@ -513,6 +582,7 @@ function tiff(b: Uint8Array): ImageHeader {
   const u16 = b[0] === 0x49 ? u16le : u16be;
   // A page that would not decode is named, but the pages after it are still counted.
   let pageProblem: string | undefined;
+  let widestRow = 0;
   try {
     let offset = u32(b, 4);
     for (let page = 0; offset !== 0; page++) {
@@ -525,7 +595,7 @@ function tiff(b: Uint8Array): ImageHeader {
       offset = u32(b, offset + 2 + u16(b, offset) * 12);
       if (!tags.has(256)) continue; // no width: the decoder skips it
       try {
-        checkTiffPage(walker, tags, frames, b.length);
+        widestRow = Math.max(widestRow, checkTiffPage(walker, tags, frames, b.length));
       } catch (err) {
         if (!(err instanceof TiffError)) throw err;
         pageProblem ??= err.message;
@@ -537,7 +607,7 @@ function tiff(b: Uint8Array): ImageHeader {
   }
   if (pageProblem) return frames.problem(pageProblem);
   if (frames.count === 0) return frames.problem('no page with a width and height');
-  return frames.header();
+  return { ...frames.header(), widestRow };
 }
 
 function one(walker: TiffWalker, tags: Map<number, TiffEntry>, tag: number, fallback?: number): number | undefined {
@@ -552,8 +622,11 @@ function whole(value: number | undefined, what: string): number {
   return value;
 }
 
-/** Counts a page and checks that decoding it stays within its size: samples, tiles, strips, compression. */
-function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames: Frames, fileLength: number): void {
+/**
+ * Counts a page and checks that decoding it stays within its size: samples, tiles, strips, compression.
+ * Returns the width of its rows as the decoder unpacks them (a tile's or the page's).
+ */
+function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames: Frames, fileLength: number): number {
   const width = whole(one(walker, tags, 256), 'the width');
   const height = whole(one(walker, tags, 257), 'the height');
   frames.add(width, height);
@@ -593,17 +666,19 @@ function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames:
         const strip = walker.bytes.subarray(o[i], o[i] + (c[i] ?? 0));
         if (strip[0] !== 0xff || strip[1] !== 0xd8) continue;
         const frame = jpeg(strip);
+        if (frame.unsupported) throw new TiffError(`a JPEG strip: ${frame.unsupported}`);
         if (frame.width * frame.height > (width + 16) * (height + 16))
           throw new TiffError(`a JPEG strip declares ${frame.width} × ${frame.height} pixels, more than its page`);
       }
     }
+    // What one strip or tile unpacks to: the decoder places it there, and work past it is work for nothing.
+    const rows = Math.min(height, one(walker, tags, 278, height)!);
+    const stripBytes =
+      tileWidth !== undefined
+        ? Math.ceil((tileWidth * samples * bits) / 8) * one(walker, tags, 323)!
+        : rows * Math.ceil((width * samples * bits) / 8);
     if (compression === 8 || compression === 32946) {
       // The decoder inflates each strip whole before it looks at the size: a few bytes can unpack to gigabytes.
-      const rows = Math.min(height, one(walker, tags, 278, height)!);
-      const stripBytes =
-        tileWidth !== undefined
-          ? Math.ceil((tileWidth * samples * bits) / 8) * one(walker, tags, 323)!
-          : rows * Math.ceil((width * samples * bits) / 8);
       for (let i = 0; i < o.length; i++) {
         if (!c[i] || c[i] < 6) continue;
         try {
@@ -617,7 +692,100 @@ function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames:
         }
       }
     }
+    if (compression === 5 || compression === 32773) {
+      for (let i = 0; i < o.length; i++) {
+        if (!c[i]) continue;
+        const problem =
+          compression === 5
+            ? tiffLzwProblem(walker.bytes, o[i], c[i], stripBytes)
+            : packBitsProblem(walker.bytes, o[i], c[i], stripBytes);
+        if (problem) throw new TiffError(problem);
+      }
+    }
   }
+  return tileWidth ?? width;
+}
+
+/** What every TIFF LZW strip checked says when it unpacks to more bytes than the decoder has room for. */
+const UNPACKS_TOO_FAR = 'a compressed strip unpacks to more than its rows';
+
+/**
+ * What is wrong with a TIFF LZW strip (`length` bytes at `start`), if anything: a code that refers to an
+ * entry not yet defined, or more than `limit` bytes unpacked. The decoder (utif) follows each code's chain
+ * of prefixes through a table it keeps from one strip to the next: a code right after a Clear that is not a
+ * byte, or one past the next free entry, reads an entry left over from other data or makes an entry its own
+ * prefix, and the chain then never ends. The codes are read exactly as the decoder reads them (9 to 12
+ * bits, most significant bit first, one code early to widen, up to End of Information or the end of the
+ * strip); only the lengths of the entries are kept, so the check costs one step a code.
+ */
+function tiffLzwProblem(b: Uint8Array, start: number, length: number, limit: number): string | undefined {
+  const CLEAR = 256;
+  const END = 257;
+  const lengths = new Uint16Array(4096);
+  const end = (start + length) * 8;
+  let bit = start * 8;
+  let width = 9;
+  let next = 258;
+  // Before any Clear the decoder takes entry 0 as the previous code.
+  let prev = 0;
+  let out = 0;
+  const read = () => {
+    const at = bit >>> 3;
+    const word = ((b[at] ?? 0) << 16) | ((b[at + 1] ?? 0) << 8) | (b[at + 2] ?? 0);
+    const code = (word >>> (24 - (bit & 7) - width)) & ((1 << width) - 1);
+    bit += width;
+    return code;
+  };
+  const add = (prefix: number) => {
+    if (next < 4096) lengths[next] = lengths[prefix] + 1;
+    next++;
+    if (next + 1 === 1 << width && width !== 12) width++;
+  };
+  lengths.fill(1, 0, 258);
+  while (bit < end) {
+    let code = read();
+    if (code === END) break;
+    if (code === CLEAR) {
+      width = 9;
+      next = 258;
+      code = read();
+      if (code === END) break;
+      if (code >= CLEAR) return `an LZW strip has code ${code} right after a Clear code`;
+      out += 1;
+    } else if (code < next) {
+      out += lengths[code];
+      add(prev);
+    } else if (code === next) {
+      // The entry being defined: the previous code's string and its first byte.
+      add(prev);
+      out += lengths[prev] + 1;
+    } else {
+      return `an LZW strip refers to code ${code} before it is defined`;
+    }
+    if (out > limit) return UNPACKS_TOO_FAR;
+    prev = code;
+  }
+  return undefined;
+}
+
+/**
+ * What is wrong with a PackBits strip, if anything: more than `limit` bytes unpacked. The decoder writes
+ * every run, past the end of its buffer too, so a strip of runs costs up to 128 steps a byte.
+ */
+function packBitsProblem(b: Uint8Array, start: number, length: number, limit: number): string | undefined {
+  let out = 0;
+  for (let p = start; p < start + length;) {
+    const n = (b[p] << 24) >> 24;
+    if (n >= 0) {
+      out += n + 1;
+      p += n + 2;
+    } else {
+      if (n !== -128) out += 1 - n;
+      p += n === -128 ? 1 : 2;
+    }
+    if (out > limit) return UNPACKS_TOO_FAR;
+  }
+  return undefined;
 }
 
 /** The format and size an image file declares, or `undefined` when it is not one of the formats above. */

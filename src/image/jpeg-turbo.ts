@@ -188,9 +188,13 @@ function readHeader(exports: TurboExports, handle: number, jpeg: number, size: n
   const fields = exports.malloc(16);
   if (!fields) throw new JpegTurboError('out of memory for the JPEG header');
   return freeingAfter(exports, fields, () => {
-    if (exports.tjDecompressHeader3(handle, jpeg, size, fields, fields + 4, fields + 8, fields + 12) !== 0)
-      throw new JpegTurboError('not a JPEG header libjpeg can read');
+    new Int32Array(exports.memory.buffer, fields, 4).fill(0);
+    const status = exports.tjDecompressHeader3(handle, jpeg, size, fields, fields + 4, fields + 8, fields + 12);
     const [width, height, , colorspace] = new Int32Array(exports.memory.buffer, fields, 4);
+    // -1 with the fields filled in: the header was read, and libjpeg warned on the way (junk before the frame
+    // header) or TurboJPEG found no name for its subsampling. tjDecompress2 reads it again and reports the
+    // same warnings, so the decode that follows says whether the data is sound.
+    if (status !== 0 && !(width > 0 && height > 0)) throw new JpegTurboError('not a JPEG header libjpeg can read');
     return { width, height, colorspace };
   });
 }

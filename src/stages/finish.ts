@@ -97,7 +97,7 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
     const decoded = await decodeForGrid(
       input.bytes!,
       input.label,
-      { maxPixels: input.maxPixels, lenient: input.lenient },
+      { maxPixels: input.maxPixels, lenient: input.lenient, signal },
       gridFor,
       loom.background,
     );
