@@ -7,7 +7,7 @@ import { InputError, UsageError } from '../kernel/errors.js';
 import { parseHex, toHex } from '../loom/color.js';
 import type { LoomSettings } from '../loom/types.js';
 import { autoStructures, checkWeaveMap, parseWeaveMap } from '../loom/weave/assign.js';
-import { effectColors, nearestEffects, weftEffects, type Rgb } from '../loom/weave/effects.js';
+import { effectColors, nearestEffects, weftEffects } from '../loom/weave/effects.js';
 import { StructureError } from '../loom/weave/structures.js';
 import { parsePaletteSpec, type ReadFile } from './palette.js';
 import type { ResolvedConfig } from './resolve.js';
@@ -203,5 +203,3 @@ async function weftYarns(
   for (let i = 0; i < palette.length; i += 3) wefts.push([palette[i], palette[i + 1], palette[i + 2]]);
   return { wefts, where };
 }
-
-export type { Rgb };

@@ -33,7 +33,7 @@ interface EffectReport {
   deltaE?: number;
 }
 
-export interface CompoundReport {
+interface CompoundReport {
   map: string;
   warp: string;
   wefts: {

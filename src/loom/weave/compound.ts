@@ -28,7 +28,7 @@ export interface CompoundParams {
   selectorHooks?: 'left' | 'right';
 }
 
-export interface LayerFloats {
+interface LayerFloats {
   /** The face weft over lowered ends, along its own picks. */
   weftFace: number;
   /** A weft under raised ends along its own picks: behind the cloth, or under warp on the face. */
@@ -180,7 +180,7 @@ function longestRunsAlong(cells: Uint8Array, base: number, len: number, cyclic: 
   const end = base + len;
   let run = 1;
   let first = -1;
-  let firstValue = cells[base];
+  const firstValue = cells[base];
   for (let i = base + 1; i < end; i++) {
     if (cells[i] === cells[i - 1]) run++;
     else {
