@@ -1,7 +1,7 @@
 /** `edit --weave --wefts`: a compound cloth of several wefts, through the built binary. */
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeRgbPng } from '../src/formats/png.js';
 import { rgbImage } from './helpers/images.js';
@@ -146,6 +146,31 @@ describe('edit --weave --wefts', () => {
     const bad = await runCli(['weaves', '--wefts', '#1b2a4a'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--wefts: needs 2 to 8 colours, got 1');
+  });
+
+  it('a batch with a journal weaves every picture with its back and shuttle file; --resume sends nothing again', async () => {
+    const dir = tmp();
+    const first = logo(dir);
+    mkdirSync(path.join(dir, 'in'));
+    renameSync(first, path.join(dir, 'in', 'a.png'));
+    copyFileSync(path.join(dir, 'in', 'a.png'), path.join(dir, 'in', 'b.png'));
+    const args = ['edit', 'in', '--local', '--width', '60', '--weave', '--wefts', YARNS, '--out-dir', 'out'];
+    const r = await runCli([...args, '--journal', 'j.jsonl', '--json', '--jobs', '2'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const records = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(
+      records
+        .filter((x) => x.status === 'ok')
+        .map((x) => path.basename(x.wefts))
+        .sort(),
+    ).toEqual(['a.loom.wefts.csv', 'b.loom.wefts.csv']);
+    expect(readdirSync(path.join(dir, 'out')).filter((f) => f.endsWith('.back.png'))).toHaveLength(2);
+    const again = await runCli([...args, '--journal', 'j.jsonl', '--resume', '--json'], { cwd: dir });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('"status":"skipped"');
   });
 
   it('--wefts without --weave is exit 2', async () => {
