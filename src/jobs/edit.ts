@@ -148,6 +148,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
       const picture = await decodeImage(await read(input), labelOf(input), {
         maxPixels: spec.maxPixels,
         lenient: spec.lenient,
+        signal,
       });
       for (const planned of await client.edit!.plan(picture, instruction, ctx))
         ui.data({ input, ...describeRequest(planned, services.redactor) });
@@ -214,7 +215,11 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     let acquired: RemotePicture | undefined;
     let inputWarnings: string[] = [];
     if (remote) {
-      const picture = await decodeImage(bytes, label, { maxPixels: spec.maxPixels, lenient: spec.lenient });
+      const picture = await decodeImage(bytes, label, {
+        maxPixels: spec.maxPixels,
+        lenient: spec.lenient,
+        signal: item.signal,
+      });
       inputWarnings = picture.warnings;
       acquired = await remoteEdit(
         provider,
