@@ -11,6 +11,7 @@ import { compoundScale, renderCompoundBack, renderCompoundFace } from '../src/lo
 import { readFaceWefts, weaveCompound, type CompoundParams } from '../src/loom/weave/compound.js';
 import {
   effectColors,
+  effectName,
   effectsOfPalette,
   faceCover,
   mixColor,
@@ -52,9 +53,9 @@ function longestOnPicks(
 }
 
 describe('effects of a set of yarns', () => {
-  it('each weft in four shades toward the warp, then each pair half and half, colours mixed in linear light', () => {
+  it('each weft in four shades toward the warp, then each pair sharing the face 1:1, 2:1 and 3:1, colours mixed in linear light', () => {
     const effects = weftEffects(BLACK, [WHITE, RED], 8, { mixes: true });
-    expect(effects.map((e) => [e.weft, e.weft2, e.up])).toEqual([
+    expect(effects.map((e) => [e.weft, e.weft2, e.weft2 === undefined ? e.up : e.every])).toEqual([
       [0, undefined, 1],
       [0, undefined, 2],
       [0, undefined, 3],
@@ -63,7 +64,11 @@ describe('effects of a set of yarns', () => {
       [1, undefined, 2],
       [1, undefined, 3],
       [1, undefined, 4],
-      [0, 1, 1],
+      [0, 1, 2],
+      [0, 1, 3],
+      [1, 0, 3],
+      [0, 1, 4],
+      [1, 0, 4],
     ]);
     // The weft satin shows the weft alone; each step adds a seventh of warp.
     expect(effects[0].rgb).toEqual([255, 255, 255]);
@@ -71,8 +76,10 @@ describe('effects of a set of yarns', () => {
     // 3/7 black over white, in linear light: 4/7 = 0.571 → sRGB 199.
     expect(effects[3].rgb).toEqual([199, 199, 199]);
     expect(effects[4].rgb).toEqual([255, 0, 0]);
-    // White and red end by end: green and blue at half light, 0.5 → sRGB 188.
+    // White and red end by end: green and blue at half light, 0.5 → sRGB 188; red with a third of white, 1/3 → 156.
     expect(effects[8].rgb).toEqual([255, 188, 188]);
+    expect(effects[10].rgb).toEqual([255, 156, 156]);
+    expect(effectName(effects[10])).toBe('two wefts end by end, 2:1');
     expect(effects[3].structure.name).toBe('shade:4/4:3');
     expect(faceCover(1, 8)).toBe(0);
     expect(mixColor(BLACK, WHITE, 1)).toEqual([0, 0, 0]);

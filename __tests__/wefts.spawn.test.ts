@@ -134,14 +134,14 @@ describe('edit --weave --wefts', () => {
     const text = await runCli(['weaves', '--wefts', YARNS, '--warp', '#202020'], { cwd: dir });
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('#1b2a4a  weft 1     shade:1/7:3');
-    expect(text.stdout).toMatch(/wefts 2\+3 {2}plain, two wefts end by end/);
+    expect(text.stdout).toMatch(/wefts 2\+3 {2}two wefts end by end, 1:1/);
     const json = await runCli(['weaves', '--wefts', YARNS, '--warp', '#202020', '--json'], { cwd: dir });
     const records = json.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    // Three wefts in four shades each, and three pairs.
-    expect(records).toHaveLength(15);
+    // Three wefts in four shades each, three pairs half and half, and six ordered pairs 2:1 and 3:1.
+    expect(records).toHaveLength(27);
     expect(records[0]).toEqual({ hex: '#1b2a4a', weft: 1, structure: 'shade:1/7:3', warpCover: 0 });
     const bad = await runCli(['weaves', '--wefts', '#1b2a4a'], { cwd: dir });
     expect(bad.code).toBe(2);

@@ -12,7 +12,7 @@ import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
 import { compoundScale, renderCompoundBack, renderCompoundFace } from '../loom/weave/cloth.js';
 import { readFaceWefts, weaveCompound, type CompoundResult } from '../loom/weave/compound.js';
-import { effectsOfPalette, weftEffects, type Effect } from '../loom/weave/effects.js';
+import { effectName, effectsOfPalette, weftEffects } from '../loom/weave/effects.js';
 import { liftImage } from '../loom/weave/plan.js';
 
 interface EffectReport {
@@ -68,10 +68,6 @@ const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
 
 /** The pictures of face and back are large and for the eye: deflated fast rather than small. */
 const PREVIEW_DEFLATE = 1;
-
-function effectName(e: Effect): string {
-  return e.weft2 === undefined ? e.structure.name : 'plain, two wefts end by end';
-}
 
 /** One line per pick, pick 1 first: its weft's number and colour. */
 function shuttleCsv(picks: number, wefts: readonly (readonly number[])[]): Uint8Array {

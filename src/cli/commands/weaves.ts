@@ -6,7 +6,7 @@ import { parsePaletteSpec } from '../../config/palette.js';
 import { namedStructures } from '../../config/weaves.js';
 import { InputError, UsageError } from '../../kernel/errors.js';
 import { parseHex, toHex } from '../../loom/color.js';
-import { weftEffects, type Rgb } from '../../loom/weave/effects.js';
+import { effectName, weftEffects, type Rgb } from '../../loom/weave/effects.js';
 import { builtInStructures, drawStructure, warpCover, type Structure } from '../../loom/weave/structures.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { createServices, loadConfig } from '../services.js';
@@ -39,7 +39,7 @@ export async function weavesCommand(ctx: CliContext, opts: GlobalOptions & Recor
       ctx.stdout.write(
         `The effects of warp ${hex(warp)} and wefts ${yarns.map(hex).join(', ')} (shuttle order), as --weave auto --wefts chooses among them:\n` +
           'each design row is woven as one pick per weft; a colour is a face weft in a shaded 8-end satin (the others behind),\n' +
-          "or two wefts sharing the face end by end. Colours are the appearance model's: the face weft and the warp mixed in\n" +
+          "or two wefts sharing the face end by end (1:1 or 2:1). Colours are the appearance model's: the face weft and the warp mixed in\n" +
           'linear light by the warp cover, the back wefts hidden.\n\n',
       );
     }
@@ -48,7 +48,7 @@ export async function weavesCommand(ctx: CliContext, opts: GlobalOptions & Recor
         hex: hex(e.rgb),
         weft: e.weft + 1,
         ...(e.weft2 === undefined ? {} : { weft2: e.weft2 + 1 }),
-        structure: e.weft2 === undefined ? e.structure.name : 'plain, two wefts end by end',
+        structure: effectName(e),
         warpCover: Math.round(e.cover * 1000) / 1000,
       };
       if (opts.json) {

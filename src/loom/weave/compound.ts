@@ -10,7 +10,7 @@
  * over the face picks alone (at most `maxFloat`; a back pick lies under the face weft and does not show).
  */
 import type { IndexedImage } from '../types.js';
-import type { Effect } from './effects.js';
+import { secondCovers, type Effect } from './effects.js';
 import type { LiftPlan } from './plan.js';
 
 export interface CompoundParams {
@@ -120,7 +120,7 @@ function layCompound(design: IndexedImage, params: CompoundParams): Layout {
       const e = params.effects[indices[row + x]];
       if (e.weft2 !== undefined) {
         // Two wefts share the face end by end: each is down where the other is up.
-        const second = (x + yb) % 2;
+        const second = secondCovers(e, x, yb) ? 1 : 0;
         face[yb * dw + x] = second ? e.weft2 : e.weft;
         shared[yb * dw + x] = second ? e.weft : e.weft2;
         cells[layout.at(x, yb, e.weft)] = second;
@@ -419,6 +419,17 @@ function measure(layout: Layout, cyclic: boolean): LayerFloats {
   return { weftFace: row[0], weftBack: row[1], warpFace: column[1] };
 }
 
+/**
+ * Whether the ends beside x have x's face weft: a stitch there lies inside one float, and a reader of the plan
+ * who looks one end each side still finds that weft.
+ */
+function faceWeftAround(face: Uint8Array, row: number, x: number, dw: number, tile: boolean): boolean {
+  const f = face[row + x];
+  const left = x > 0 ? x - 1 : tile ? dw - 1 : -1;
+  const right = x < dw - 1 ? x + 1 : tile ? 0 : -1;
+  return left >= 0 && right >= 0 && face[row + left] === f && face[row + right] === f;
+}
+
 /** One pass over every pick and every end's face picks; returns the cells it flipped. */
 function holdPass(layout: Layout, params: CompoundParams): number {
   const { cells, designWidth: dw, rows, wefts: W, face } = layout;
@@ -437,7 +448,7 @@ function holdPass(layout: Layout, params: CompoundParams): number {
     for (let x = 0; x < dw; x++) {
       const left = x > 0 ? down[x - 1] : tile ? down[dw - 1] : 0;
       const right = x < dw - 1 ? down[x + 1] : tile ? down[0] : 0;
-      cover[x] = !down[x] ? 100 : left && right ? 0 : 1;
+      cover[x] = !down[x] ? 100 : left && right && faceWeftAround(face, yb * dw, x, dw, tile) ? 0 : 1;
     }
     for (let k = 0; k < W; k++) {
       // Most picks hold already: a look along the pick's own cells, before any line is built.

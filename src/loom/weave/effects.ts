@@ -12,7 +12,7 @@
  *   adds 1/(n − 1) of warp.
  */
 import { SRGB_TO_LINEAR, ciede2000, linearToSrgbExact, srgbToLab, toHex } from '../color.js';
-import { parseStructure, shadedFamily, type Structure } from './structures.js';
+import { parseStructure, shadedFamily, structureFromRows, type Structure } from './structures.js';
 
 export type Rgb = readonly [number, number, number];
 
@@ -20,10 +20,12 @@ export interface Effect {
   /** 0-based weft in shuttle order. */
   weft: number;
   /**
-   * A second weft sharing the face with `weft`, end by end (each covers every other end, in plain order): the
-   * two wefts' colours mix half and half, and the warp does not show.
+   * A second weft sharing the face with `weft`, end by end: it covers one end in `every` (2: every other end,
+   * in plain order; 3 or 4: one end in three or four, on a diagonal), `weft` the rest. Their colours mix in that proportion,
+   * and the warp does not show.
    */
   weft2?: number;
+  every?: 2 | 3 | 4;
   /** Ends raised on the face weft's pick, of `structure.width`. */
   up: number;
   structure: Structure;
@@ -71,17 +73,36 @@ export function weftEffects(
     });
   });
   if (!options.mixes) return effects;
-  const plain = parseStructure('plain');
-  for (let a = 0; a < wefts.length; a++) {
-    for (let b = a + 1; b < wefts.length; b++) {
-      const rgb = mixColor(wefts[a], wefts[b], 0.5);
-      const hex = toHex(...rgb);
-      if (seen.has(hex)) continue;
-      seen.add(hex);
-      effects.push({ weft: a, weft2: b, up: 1, structure: plain, cover: 0, rgb });
-    }
+  const shared = (a: number, b: number, every: 2 | 3 | 4) => {
+    const rgb = mixColor(wefts[b], wefts[a], 1 / every);
+    const hex = toHex(...rgb);
+    if (seen.has(hex)) return;
+    seen.add(hex);
+    effects.push({ weft: a, weft2: b, every, up: 1, structure: SHARED[every], cover: 0, rgb });
+  };
+  for (let a = 0; a < wefts.length; a++) for (let b = a + 1; b < wefts.length; b++) shared(a, b, 2);
+  for (const every of [3, 4] as const) {
+    for (let a = 0; a < wefts.length; a++) for (let b = 0; b < wefts.length; b++) if (a !== b) shared(a, b, every);
   }
   return effects;
+}
+
+/** The pick of the first of two wefts sharing the face: raised where the second covers the end. */
+const SHARED = {
+  2: parseStructure('plain'),
+  3: structureFromRows('shared-2-1', ['010', '001', '100']),
+  4: structureFromRows('shared-3-1', ['0100', '0010', '0001', '1000']),
+} as const;
+
+/** Whether the second of two wefts sharing the face covers end x of plan row yb. */
+export function secondCovers(e: Effect, x: number, yb: number): boolean {
+  return e.every === undefined || e.every === 2 ? (x + yb) % 2 === 1 : (x + yb) % e.every === 0;
+}
+
+/** An effect's structure as the report and `imagegen weaves` name it. */
+export function effectName(e: Effect): string {
+  if (e.weft2 === undefined) return e.structure.name;
+  return `two wefts end by end, ${(e.every ?? 2) - 1}:1`;
 }
 
 /** The effects' colours as palette triplets, in order. */
