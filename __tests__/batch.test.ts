@@ -540,6 +540,21 @@ describe('ProviderGate', () => {
     expect(gate.rateLimited).toBe(2);
   });
 
+  it('a Retry-After of 0 is no reason to come straight back: the back-off still holds', async () => {
+    const clock = virtualClock();
+    const coolDowns: number[] = [];
+    const gate = new ProviderGate(
+      { tasksInFlight: 1, submitsPerSecond: 100 },
+      { ...clock.options, random: () => 0, onCoolDown: (ms) => void coolDowns.push(ms) },
+    );
+    let calls = 0;
+    await gate.submit(async () => {
+      if (++calls <= 2) throw rateLimited('Throttling.RateQuota', { retryAfterMs: 0 });
+      return 'through';
+    });
+    expect(coolDowns).toEqual([500, 1000]);
+  });
+
   it('gives up after `retries` 429s in a row with the 429 itself', async () => {
     const clock = virtualClock();
     const gate = new ProviderGate({ tasksInFlight: 1, submitsPerSecond: 100 }, { ...clock.options, retries: 2 });

@@ -8,7 +8,7 @@ import { chooseAmong } from '../src/loom/choose-among.js';
 import { runLoomPipeline } from '../src/loom/pipeline.js';
 import type { IndexedImage, RgbImage } from '../src/loom/types.js';
 import { compoundScale, renderCompoundBack, renderCompoundFace } from '../src/loom/weave/cloth.js';
-import { readFaceWefts, weaveCompound, type CompoundParams } from '../src/loom/weave/compound.js';
+import { breakRaisedRuns, readFaceWefts, weaveCompound, type CompoundParams } from '../src/loom/weave/compound.js';
 import {
   effectColors,
   effectName,
@@ -90,6 +90,13 @@ describe('effects of a set of yarns', () => {
     // White weft under a white warp: every shade is white, so one effect stands for them.
     expect(effects.filter((e) => e.weft === 0)).toHaveLength(1);
     expect(() => effectsOfPalette(Uint8Array.of(1, 2, 3), effects)).toThrow('#010203 is not an effect');
+  });
+
+  it('a weft keeps its own colour even when a shade of an earlier weft comes to the same', () => {
+    // #eeeeee is (nearly) white with a seventh of black: weft 2's own colour must still be weft 2's satin.
+    const effects = weftEffects(BLACK, [WHITE, [238, 238, 238], [192, 0, 0]], 8);
+    const own = effects.find((e) => e.rgb.join() === '238,238,238');
+    expect(own).toMatchObject({ weft: 1, up: 1 });
   });
 
   it('a fixed palette goes to its nearest effects, and yarn colours asked for are exact', () => {
@@ -217,8 +224,8 @@ describe('the compound lift plan', () => {
       design(24, 8, 2, () => 0),
       params([white, red], { tile: true, maxBackFloat: 10 }),
     );
-    // Red never shows: its picks are one lifted float around the repeat until stitched.
-    expect(woven.floats.before.weftBack).toBe(24);
+    // Red never shows: its picks are one lifted float round the repeat, with no end, until stitched.
+    expect(woven.floats.before.weftBack).toBe(Infinity);
     expect(woven.floats.after.weftBack).toBeLessThanOrEqual(10);
     const { plan } = woven;
     for (let yb = 0; yb < 8; yb++) {
@@ -229,6 +236,64 @@ describe('the compound lift plan', () => {
         expect(run).toBeLessThanOrEqual(10);
       }
     }
+  });
+
+  it('with --tile, a weft that never shows in the repeat is still stitched: its float would never end', () => {
+    // 12 ends all white face: the red weft's picks are raised all along, a float round the repeat for ever.
+    const woven = weaveCompound(
+      design(12, 4, 2, () => 0),
+      params([white, red], { tile: true }),
+    );
+    expect(woven.floats.before.weftBack).toBe(Infinity);
+    expect(woven.floats.after.weftBack).toBeLessThanOrEqual(16);
+    for (let yb = 0; yb < 4; yb++) expect(woven.plan.cells.subarray((yb * 2 + 1) * 12, (yb * 2 + 2) * 12)).toContain(0);
+  });
+
+  it('round the seam, a pick whose only lowered end is its last is read from its first end', () => {
+    const cells = Uint8Array.of(1, 1, 1, 1, 0);
+    const none = new Uint8Array(5);
+    expect(breakRaisedRuns(cells, 0, 5, true, 4, 0, none, none)).toBe(0);
+    expect(Array.from(cells)).toEqual([1, 1, 1, 1, 0]);
+    const long = Uint8Array.of(1, 1, 1, 1, 1, 0);
+    expect(breakRaisedRuns(long, 0, 6, true, 4, 0, new Uint8Array(6), new Uint8Array(6))).toBe(1);
+  });
+
+  it("selvedges are plain on each weft's picks and never float the edge end over a row's picks", () => {
+    const eight = weftEffects(
+      BLACK,
+      [WHITE, RED, BLUE, [0, 128, 0], [128, 0, 128], [0, 128, 128], [200, 200, 0], [90, 90, 90]],
+      8,
+    );
+    const woven = weaveCompound(
+      design(24, 6, 1, () => 0),
+      { ...params([eight[0]]), wefts: 8, selvedge: 2 },
+    );
+    const { plan } = woven;
+    for (const x of [0, 1, 22, 23]) {
+      let run = 0;
+      let longest = 0;
+      for (let p = 0; p < plan.height; p++) {
+        run = plan.cells[p * 24 + x] === 1 ? run + 1 : 0;
+        longest = Math.max(longest, run);
+      }
+      expect([x, longest]).toEqual([x, 2]);
+      // Each weft, along its own picks at this end: up, down, up, …
+      for (let k = 0; k < 8; k++) {
+        const own = Array.from({ length: 6 }, (_, yb) => plan.cells[(yb * 8 + k) * 24 + x]);
+        expect(own.every((v, i) => i === 0 || v !== own[i - 1])).toBe(true);
+      }
+    }
+    expect(woven.floats.after.warpFace).toBeLessThanOrEqual(8);
+  });
+
+  it('floats that cannot be held are an error, never a plan that breaks its limits', () => {
+    const shades = weftEffects(BLACK, [WHITE, RED], 8);
+    expect(() =>
+      weaveCompound(
+        design(40, 20, 2, (x, y) => ((x >> 2) + (y >> 2)) % 2),
+        params([shades[3], shades[7]], { maxFloat: 2, maxBackFloat: 2 }),
+      ),
+    ).toThrow('could not be held');
   });
 
   it('two wefts sharing the face alternate end by end and hide the warp', () => {

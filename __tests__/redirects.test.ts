@@ -153,6 +153,13 @@ describe('isLocalAddress', () => {
       expect([host, isLocalAddress(host)]).toEqual([host, true]);
     for (const host of ['[::1]', '[fe80::1]', '[fd00::1]', '[::ffff:169.254.169.254]', '[::]', 'localhost'])
       expect([host, isLocalAddress(host)]).toEqual([host, true]);
+    for (const host of ['[fec0::1]', '[64:ff9b::a9fe:a9fe]', '198.18.0.1', '224.0.0.1', '255.255.255.255'])
+      expect([host, isLocalAddress(host)]).toEqual([host, true]);
+    for (const host of ['localhost.', 'foo.localhost', '[ff02::1]'])
+      expect([host, isLocalAddress(host)]).toEqual([host, true]);
+    // As URL parsing writes them.
+    expect(isLocalAddress(new URL('https://[::ffff:169.254.169.254]/').hostname)).toBe(true);
+    expect(isLocalAddress(new URL('https://[64:ff9b::8.8.8.8]/').hostname)).toBe(false);
     for (const host of ['8.8.8.8', '172.32.0.1', 'dashscope.aliyuncs.com', '[2001:db8::1]', '100.128.0.1'])
       expect([host, isLocalAddress(host)]).toEqual([host, false]);
   });

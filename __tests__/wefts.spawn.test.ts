@@ -118,6 +118,13 @@ describe('edit --weave --wefts', () => {
     [['--weave', '0=plain,*=twill:2/2', '--wefts', YARNS], 'the map can only be auto or auto:N'],
     [['--max-back-float', '20'], '--max-back-float applies to the lift plan: add --weave'],
     [['--weave', '--selector-hooks', 'left'], '--selector-hooks applies to several wefts: add --wefts'],
+    [['--wefts', '#1b2a4a,#c8a27a,#1b2a4a'], '--wefts: weft 3 (#1b2a4a) is the same colour as weft 1'],
+    [
+      ['--wefts', YARNS, '--max-float', '3'],
+      '--max-float 3: with several wefts on 8-end satins the face weft floats at least 4',
+    ],
+    [['--wefts', YARNS, '--palette', '#1b2a4a,#1c2a4a'], '--palette: its colours all come to one effect of the yarns'],
+    [['--wefts', YARNS, '--width', '1100', '--preview-scale', '64'], '--preview-scale 64: 1100 ends at 64 pixels each'],
   ])('a bad yarn list or option %j is exit 2, naming it, with nothing written', async (args, message) => {
     const dir = tmp();
     const input = logo(dir);
@@ -143,6 +150,14 @@ describe('edit --weave --wefts', () => {
     // Three wefts in four shades each, three pairs half and half, and six ordered pairs 2:1 and 3:1.
     expect(records).toHaveLength(27);
     expect(records[0]).toEqual({ hex: '#1b2a4a', weft: 1, structure: 'shade:1/7:3', warpCover: 0 });
+    // From the config: its wefts, and the satin of its map.
+    writeFileSync(
+      path.join(dir, '.imagegenrc.json'),
+      JSON.stringify({ weave: { wefts: ['#1b2a4a', '#c8a27a'], map: 'auto:10' } }),
+    );
+    const configured = await runCli(['weaves'], { cwd: dir });
+    expect(configured.stdout).toContain('shaded 10-end satin');
+    expect(configured.stdout).toMatch(/#c8a27a {2}weft 2 {5}shade:1\/9:/);
     const bad = await runCli(['weaves', '--wefts', '#1b2a4a'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--wefts: needs 2 to 8 colours, got 1');
@@ -171,6 +186,32 @@ describe('edit --weave --wefts', () => {
     const again = await runCli([...args, '--journal', 'j.jsonl', '--resume', '--json'], { cwd: dir });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('"status":"skipped"');
+  });
+
+  it('pictures too large for a --preview-scale are exit 2, named, with nothing written', async () => {
+    const dir = tmp();
+    const input = logo(dir);
+    const r = await runCli(
+      [
+        'edit',
+        input,
+        '--local',
+        '--width',
+        '400',
+        '--height',
+        '900',
+        '--weave',
+        '--wefts',
+        YARNS,
+        '--preview-scale',
+        '40',
+        '-q',
+      ],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--preview-scale 40: the pictures of face and back would have');
+    expect(readdirSync(dir)).toEqual(['logo.png']);
   });
 
   it('--wefts without --weave is exit 2', async () => {

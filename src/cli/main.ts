@@ -86,8 +86,13 @@ export async function main(): Promise<void> {
   // Node ends a process whose event loop is empty even while the run still awaits (exit 13, silently). That
   // would be a bug, but a script must still see a failure and a reason, not a run that seems to have ended.
   let ended = false;
+  // A crash says what it is by itself (Node prints it); the note below is for a run that ended quietly.
+  let crashed = false;
+  process.on('uncaughtExceptionMonitor', () => {
+    crashed = true;
+  });
   process.on('exit', () => {
-    if (ended) return;
+    if (ended || crashed) return;
     if (stoppedBy) {
       process.exitCode = exitCodeForSignal(stoppedBy);
       return;

@@ -51,6 +51,9 @@ export function weaveFileExts(settings: WeaveSettings): string[] {
   return [`lift.${settings.liftFormat}`, 'cloth.png', ...(settings.wefts ? ['back.png', 'wefts.csv'] : [])];
 }
 
+/** The widest cloth picture drawn: wider ones no image viewer opens whole. */
+const PREVIEW_MAX_SIDE = 32_768;
+
 /** Most wefts a compound cloth takes: the shuttles or rapier colours of a usual weft selector. */
 const MAX_WEFTS = 8;
 
@@ -117,6 +120,13 @@ export async function resolveWeaveSettings(
       `--selvedge ${selvedge}: two selvedges of ${selvedge} ends leave no design in ${loom.width} ends`,
     );
   }
+  const scale = config.weave.previewScale;
+  if (scale !== undefined && scale * loom.width > PREVIEW_MAX_SIDE) {
+    throw new UsageError(
+      `--preview-scale ${scale}: ${loom.width} ends at ${scale} pixels each make a picture ${scale * loom.width} pixels wide, more than ${PREVIEW_MAX_SIDE}`,
+      { hint: `give --preview-scale ${Math.max(1, Math.floor(PREVIEW_MAX_SIDE / loom.width))} or less` },
+    );
+  }
   const maxFloat = config.weave.maxFloat;
   const settings: WeaveSettings = {
     map,
@@ -146,6 +156,22 @@ export async function resolveWeaveSettings(
       { hint: `write --weave auto (or auto:10 for 10-end satins)` },
     );
   }
+  yarns.wefts.forEach((weft, k) => {
+    const same = yarns.wefts.findIndex((other) => other.every((v, i) => v === weft[i]));
+    if (same < k) {
+      throw new UsageError(`${yarns.where}: weft ${k + 1} (${toHex(...weft)}) is the same colour as weft ${same + 1}`, {
+        hint: 'each weft is a shuttle of its own colour; give each once',
+      });
+    }
+  });
+  // The face weft keeps at least half its pick lowered: a float of half the satin, which the limit must allow.
+  const shortest = Math.ceil(settings.effectEnds / 2);
+  if (maxFloat < shortest) {
+    throw new UsageError(
+      `--max-float ${maxFloat}: with several wefts on ${settings.effectEnds}-end satins the face weft floats at least ${shortest} ends`,
+      { hint: `raise --max-float to ${shortest} or more, or weave on a smaller satin (--weave auto:5)` },
+    );
+  }
   const effects = weftEffects(warp, yarns.wefts, settings.effectEnds, { mixes: true });
   const woven: WeaveSettings = { ...settings, wefts: yarns.wefts, selectorHooks: config.weave.selectorHooks };
   if (!loom.palette) return { weave: woven, loom: { ...loom, candidates: effectColors(effects) } };
@@ -160,6 +186,12 @@ export async function resolveWeaveSettings(
     kept.push(...n.effect.rgb);
   }
   const palette = Uint8Array.from(kept);
+  if (palette.length < 6) {
+    throw new UsageError(
+      `--palette: its colours all come to one effect of the yarns (${toHex(palette[0], palette[1], palette[2])}): a design needs two`,
+      { hint: 'give colours the yarns can weave apart (imagegen weaves --wefts … lists them)' },
+    );
+  }
   return {
     weave: {
       ...woven,

@@ -10,8 +10,14 @@ import type { WeaveSettings } from '../config/weave.js';
 import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
-import { compoundScale, renderCompoundBack, renderCompoundFace } from '../loom/weave/cloth.js';
-import { readFaceWefts, weaveCompound, type CompoundResult } from '../loom/weave/compound.js';
+import { compoundPixels, compoundScale, renderCompoundBack, renderCompoundFace } from '../loom/weave/cloth.js';
+import {
+  FloatsNotHeldError,
+  readFaceWefts,
+  weaveCompound as weaveCompoundPlan,
+  type CompoundResult,
+} from '../loom/weave/compound.js';
+import { UsageError } from '../kernel/errors.js';
 import { effectName, effectsOfPalette, weftEffects } from '../loom/weave/effects.js';
 import { liftImage } from '../loom/weave/plan.js';
 
@@ -45,7 +51,8 @@ interface CompoundReport {
     selectorHooks: 'left' | 'right' | null;
   };
   structures: EffectReport[];
-  floats: CompoundResult['floats'];
+  /** Longest floats per layer; "endless" for a thread that never interlaces in a repeat (--tile). */
+  floats: Omit<CompoundResult['floats'], 'before' | 'after'> & { before: ShownFloats; after: ShownFloats };
   stitching: { points: number; hidden: number; hiddenShare: number };
   bindingPoints: number;
   /**
@@ -65,6 +72,16 @@ interface CompoundReport {
 }
 
 const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
+
+type ShownFloats = Record<keyof CompoundResult['floats']['before'], number | 'endless'>;
+
+function shownFloats(floats: CompoundResult['floats']['before']): ShownFloats {
+  const show = (n: number) => (Number.isFinite(n) ? n : 'endless');
+  return { weftFace: show(floats.weftFace), weftBack: show(floats.weftBack), warpFace: show(floats.warpFace) };
+}
+
+/** The most pixels the pictures of face and back have together: some 2 bytes each while they are made. */
+const PREVIEW_MAX_PIXELS = 150e6;
 
 /** The pictures of face and back are large and for the eye: deflated fast rather than small. */
 const PREVIEW_DEFLATE = 1;
@@ -104,21 +121,48 @@ export function weaveCompoundStage(
     design.palette,
     weftEffects(settings.warp, wefts, settings.effectEnds, { mixes: true }),
   );
-  const woven = weaveCompound(design, {
-    effects,
-    wefts: W,
-    maxFloat: settings.maxFloat,
-    maxBackFloat: settings.maxBackFloat,
-    tile: settings.tile,
-    selvedge: settings.selvedge,
-    selectorHooks: settings.selectorHooks,
-  });
+  let woven: CompoundResult;
+  try {
+    woven = weaveCompoundPlan(design, {
+      effects,
+      wefts: W,
+      maxFloat: settings.maxFloat,
+      maxBackFloat: settings.maxBackFloat,
+      tile: settings.tile,
+      selvedge: settings.selvedge,
+      selectorHooks: settings.selectorHooks,
+    });
+  } catch (err) {
+    if (err instanceof FloatsNotHeldError) {
+      throw new UsageError(
+        `--max-float ${settings.maxFloat}, --max-back-float ${settings.maxBackFloat}: ${err.message}`,
+        {
+          hint: 'raise --max-float or --max-back-float, or weave on a smaller satin (--weave auto:5)',
+        },
+      );
+    }
+    throw err;
+  }
   const { plan } = woven;
   const software = [{ keyword: 'Software', text: 'imagegen' }];
   const format = findFormat(settings.liftFormat);
   const lift = format.encode(liftImage(plan, settings.invert), software);
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
-  const scale = compoundScale(woven.designWidth, W, aspect, settings.previewScale);
+  const rows = plan.height / W;
+  let scale = compoundScale(woven.designWidth, W, aspect, settings.previewScale);
+  if (compoundPixels(woven.designWidth, rows, W, scale) > PREVIEW_MAX_PIXELS) {
+    if (settings.previewScale !== undefined) {
+      throw new UsageError(
+        `--preview-scale ${settings.previewScale}: the pictures of face and back would have ${Math.round(compoundPixels(woven.designWidth, rows, W, scale) / 1e6)} megapixels, more than ${PREVIEW_MAX_PIXELS / 1e6}`,
+        { hint: 'give a smaller --preview-scale' },
+      );
+    }
+    // A large cloth's default pictures: the largest scale within the bound, down to a pixel an end.
+    for (let s = scale.scale - 1; s >= 1; s--) {
+      scale = compoundScale(woven.designWidth, W, aspect, s);
+      if (compoundPixels(woven.designWidth, rows, W, scale) <= PREVIEW_MAX_PIXELS) break;
+    }
+  }
   const cloth = { plan, offset: woven.offset, designWidth: woven.designWidth, wefts: W, face: woven.face };
   const yarns = { warp: settings.warp, wefts };
   const face = renderCompoundFace(cloth, yarns, scale);
@@ -172,7 +216,11 @@ export function weaveCompoundStage(
       selectorHooks: settings.selectorHooks ?? null,
     },
     structures,
-    floats: woven.floats,
+    floats: {
+      ...woven.floats,
+      before: shownFloats(woven.floats.before),
+      after: shownFloats(woven.floats.after),
+    },
     stitching: {
       points: stitches.points,
       hidden: stitches.hidden,

@@ -6,6 +6,7 @@ import { parsePaletteSpec } from '../../config/palette.js';
 import { namedStructures } from '../../config/weaves.js';
 import { InputError, UsageError } from '../../kernel/errors.js';
 import { parseHex, toHex } from '../../loom/color.js';
+import { parseWeaveMap } from '../../loom/weave/assign.js';
 import { effectName, weftEffects, type Rgb } from '../../loom/weave/effects.js';
 import { builtInStructures, drawStructure, warpCover, type Structure } from '../../loom/weave/structures.js';
 import type { CliContext, GlobalOptions } from '../context.js';
@@ -22,9 +23,10 @@ export async function weavesCommand(ctx: CliContext, opts: GlobalOptions & Recor
   };
   const resolved = await loadConfig(ctx, opts, flags, services);
   const { chalk } = services.ui;
-  if (typeof opts.wefts === 'string') {
-    const wefts = await parsePaletteSpec(opts.wefts, (file, options) => services.fs.readFile(file, options), {
-      name: '--wefts',
+  const weftSpec = typeof opts.wefts === 'string' ? opts.wefts : resolved.config.weave.wefts;
+  if (weftSpec !== undefined) {
+    const wefts = await parsePaletteSpec(weftSpec, (file, options) => services.fs.readFile(file, options), {
+      name: typeof opts.wefts === 'string' ? '--wefts' : 'weave.wefts',
       min: 2,
       max: 8,
     }).catch((err) => {
@@ -33,13 +35,20 @@ export async function weavesCommand(ctx: CliContext, opts: GlobalOptions & Recor
     const yarns: Rgb[] = [];
     for (let i = 0; i < wefts.length; i += 3) yarns.push([wefts[i], wefts[i + 1], wefts[i + 2]]);
     const warp = parseHex(resolved.config.weave.warp)!;
-    const effects = weftEffects(warp, yarns, 8, { mixes: true });
+    // The satin of the configured map's auto:N, as edit would weave.
+    let ends = 8;
+    try {
+      ends = parseWeaveMap(resolved.config.weave.map ?? 'auto', namedStructures(resolved.config.weaves)).auto ?? 8;
+    } catch {
+      // a map that is no auto map: edit refuses it with several wefts, and names it there
+    }
+    const effects = weftEffects(warp, yarns, ends, { mixes: true });
     const hex = (rgb: readonly number[]) => toHex(rgb[0], rgb[1], rgb[2]);
     if (!opts.json) {
       ctx.stdout.write(
         `The effects of warp ${hex(warp)} and wefts ${yarns.map(hex).join(', ')} (shuttle order), as --weave auto --wefts chooses among them:\n` +
-          'each design row is woven as one pick per weft; a colour is a face weft in a shaded 8-end satin (the others behind),\n' +
-          "or two wefts sharing the face end by end (1:1 or 2:1). Colours are the appearance model's: the face weft and the warp mixed in\n" +
+          `each design row is woven as one pick per weft; a colour is a face weft in a shaded ${ends}-end satin (the others behind),\n` +
+          "or two wefts sharing the face end by end (1:1, 2:1 or 3:1). Colours are the appearance model's: the face weft and the warp mixed in\n" +
           'linear light by the warp cover, the back wefts hidden.\n\n',
       );
     }

@@ -78,6 +78,11 @@ export function compoundScale(ends: number, wefts: number, aspect = 1, scale?: n
   return { scale: s, rowHeight, pickHeight: Math.max(1, Math.round(rowHeight / wefts)) };
 }
 
+/** Pixels of both pictures, face and back, of `rows` design rows at a scale. */
+export function compoundPixels(ends: number, rows: number, wefts: number, scale: CompoundScale): number {
+  return ends * scale.scale * rows * (scale.rowHeight + wefts * scale.pickHeight);
+}
+
 /** What the compound pictures are drawn from: the plan, where the design lies in it, and each cell's face weft. */
 export interface CompoundCloth {
   plan: LiftPlan;

@@ -137,7 +137,9 @@ function layCompound(design: IndexedImage, params: CompoundParams): Layout {
   for (let yb = 0; yb < rows; yb++) {
     for (let i = 0; i < sel; i++) {
       for (const x of [i, dw - 1 - i]) {
-        for (let k = 0; k < W; k++) cells[layout.at(x, yb, k)] = (x + yb) % 2 === 0 ? 1 : 0;
+        // Plain on each weft's own picks, and alternating from pick to pick so that the edge end never
+        // floats over a row's picks.
+        for (let k = 0; k < W; k++) cells[layout.at(x, yb, k)] = (x + yb + k) % 2 === 0 ? 1 : 0;
       }
     }
   }
@@ -151,7 +153,9 @@ function longestRuns(cells: Uint8Array, line: Int32Array, len: number, cyclic: b
   let k = 1;
   while (k < len && cells[line[k]] === first) k++;
   if (k === len) {
-    if (len > out[first]) out[first] = len;
+    // One value all along: in a repeat, a float that never ends.
+    const run = cyclic ? Infinity : len;
+    if (run > out[first]) out[first] = run;
     return;
   }
   // Cyclic: start where a run starts, so that the run over the seam is counted whole.
@@ -192,8 +196,9 @@ function longestRunsAlong(cells: Uint8Array, base: number, len: number, cyclic: 
   }
   const last = cells[end - 1];
   if (first < 0) {
-    // One value all along: across the seam it never ends.
-    if (len > out[firstValue]) out[firstValue] = len;
+    // One value all along: in a repeat, a float that never ends.
+    const endless = cyclic ? Infinity : len;
+    if (endless > out[firstValue]) out[firstValue] = endless;
     return;
   }
   if (cyclic && last === firstValue) run += first;
@@ -213,7 +218,8 @@ function hasLongRun(cells: Uint8Array, line: Int32Array, len: number, cyclic: bo
     }
   }
   if (!cyclic) return false;
-  if (first < 0) return len > max;
+  // The value all along: in a repeat, a float that never ends.
+  if (first < 0) return true;
   return run + first > max;
 }
 
@@ -314,7 +320,7 @@ function breakRuns(
  * points, each on the best spot it has. The cost of an end: 20 where k is the face weft (a binding point in
  * the face), else `cover` there. Across the ends too when cyclic. Returns the points added.
  */
-function breakRaisedRuns(
+export function breakRaisedRuns(
   cells: Uint8Array,
   base: number,
   len: number,
@@ -349,7 +355,7 @@ function breakRaisedRuns(
       flips++;
       z = best;
     }
-    first = z + 1;
+    first = (z + 1) % len;
   }
   const steps = cyclic ? len : len - first;
   let start = 0;
@@ -407,15 +413,25 @@ function faceLine(layout: Layout, x: number, out: Int32Array): Int32Array {
   return out;
 }
 
-function measure(layout: Layout, cyclic: boolean): LayerFloats {
-  const { cells, designWidth: dw, rows, wefts: W } = layout;
+/**
+ * The longest floats of each layer. A selvedge end, woven plain by every weft, is counted over all picks: it
+ * has no face weft to hide the others.
+ */
+function measure(layout: Layout, cyclic: boolean, selvedge: number): LayerFloats {
+  const { cells, designWidth: dw, rows, wefts: W, width, height } = layout;
   const row = [0, 0];
   for (let yb = 0; yb < rows; yb++) {
     for (let k = 0; k < W; k++) longestRunsAlong(cells, layout.at(0, yb, k), dw, cyclic, row);
   }
   const column = [0, 0];
   const ends = new Int32Array(rows);
-  for (let x = 0; x < dw; x++) longestRuns(cells, faceLine(layout, x, ends), rows, cyclic, column);
+  const picks = new Int32Array(height);
+  for (let x = 0; x < dw; x++) {
+    if (x < selvedge || x >= dw - selvedge) {
+      for (let p = 0; p < height; p++) picks[p] = p * width + layout.offset + x;
+      longestRuns(cells, picks, height, cyclic, column);
+    } else longestRuns(cells, faceLine(layout, x, ends), rows, cyclic, column);
+  }
   return { weftFace: row[0], weftBack: row[1], warpFace: column[1] };
 }
 
@@ -528,21 +544,28 @@ function within(floats: LayerFloats, params: CompoundParams): boolean {
   );
 }
 
+/** Floats a plan could not be held to: the limits asked for are too short for the structures. */
+export class FloatsNotHeldError extends Error {}
+
 export function weaveCompound(design: IndexedImage, params: CompoundParams): CompoundResult {
   const layout = layCompound(design, params);
-  const before = measure(layout, params.tile);
+  const selvedge = Math.min(params.selvedge, Math.floor(layout.designWidth / 2));
+  const before = measure(layout, params.tile, selvedge);
   const laid = new Uint8Array(layout.faceCell.length);
   for (let i = 0; i < laid.length; i++) laid[i] = layout.cells[layout.faceCell[i]];
   let after = before;
   for (let pass = 0; pass < PASSES && !within(after, params); pass++) {
     if (holdPass(layout, params) === 0) break;
-    after = measure(layout, params.tile);
+    after = measure(layout, params.tile, selvedge);
   }
-  const { stitches, bindingPoints } = countPoints(
-    layout,
-    Math.min(params.selvedge, Math.floor(layout.designWidth / 2)),
-    laid,
-  );
+  if (!within(after, params)) {
+    // Never a plan that breaks the limits it was asked to keep, and says nothing.
+    throw new FloatsNotHeldError(
+      `the floats could not be held to ${params.maxFloat} (face) and ${params.maxBackFloat} (back): ` +
+        `the longest left are ${after.weftFace} (face weft), ${after.weftBack} (back weft), ${after.warpFace} (warp)`,
+    );
+  }
+  const { stitches, bindingPoints } = countPoints(layout, selvedge, laid);
   const { cells, width, height, wefts: W } = layout;
   if (params.selectorHooks) {
     const first = params.selectorHooks === 'left' ? 0 : layout.designWidth;

@@ -60,18 +60,18 @@ export function weftEffects(
   const family = shadedFamily(n, options.move);
   const seen = new Set<string>();
   const effects: Effect[] = [];
-  wefts.forEach((weft, w) => {
-    family.forEach((structure, step) => {
-      const up = step + 1;
-      if (up > n / 2) return;
-      const cover = faceCover(up, n);
+  // Each weft's own colour first, so that no shade of another weft can take it.
+  for (const step of [1, ...family.map((_, i) => i + 1).filter((up) => up > 1 && up <= n / 2)]) {
+    wefts.forEach((weft, w) => {
+      const cover = faceCover(step, n);
       const rgb = mixColor(warp, weft, cover);
       const hex = toHex(...rgb);
       if (seen.has(hex)) return;
       seen.add(hex);
-      effects.push({ weft: w, up, structure, cover, rgb });
+      effects.push({ weft: w, up: step, structure: family[step - 1], cover, rgb });
     });
-  });
+  }
+  effects.sort((a, b) => a.weft - b.weft || a.up - b.up);
   if (!options.mixes) return effects;
   const shared = (a: number, b: number, every: 2 | 3 | 4) => {
     const rgb = mixColor(wefts[b], wefts[a], 1 / every);

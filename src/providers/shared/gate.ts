@@ -148,7 +148,8 @@ export class ProviderGate {
     this.strikes++;
     const backoff = Math.min(MAX_COOL_DOWN_MS, this.options.minCoolDownMs * 2 ** (this.strikes - 1));
     const jitter = 0.5 + (this.options.random ?? Math.random)() / 2;
-    const wait = retryAfterMs ?? Math.round(backoff * jitter);
+    // A Retry-After of 0 (or a moment) is no reason to come straight back: never less than the back-off.
+    const wait = Math.max(retryAfterMs ?? 0, Math.round(backoff * jitter));
     this.coolUntil = Math.max(this.coolUntil, this.options.now() + wait);
     return this.coolUntil - this.options.now();
   }
