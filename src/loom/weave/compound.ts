@@ -10,7 +10,7 @@
  * over the face picks alone (at most `maxFloat`; a back pick lies under the face weft and does not show).
  */
 import type { IndexedImage } from '../types.js';
-import { secondCovers, type Effect } from './effects.js';
+import type { Effect } from './effects.js';
 import type { LiftPlan } from './plan.js';
 
 export interface CompoundParams {
@@ -89,19 +89,12 @@ class Layout {
   at(x: number, yb: number, k: number): number {
     return (yb * this.wefts + k) * this.width + this.offset + x;
   }
-  /** The cell of the face weft's pick at design end x of plan row yb (once `face` is set: see `indexFaces`). */
+  /** The cell of the face weft's pick at design end x of plan row yb. */
   faceAt(x: number, yb: number): number {
     return this.faceCell[yb * this.designWidth + x];
   }
-  /** The face picks' cells, looked up so often that they are worked out once. */
+  /** The face picks' cells, looked up so often that they are worked out once (by layCompound). */
   faceCell = new Int32Array(0);
-  indexFaces(): void {
-    const { designWidth: dw, rows, face } = this;
-    this.faceCell = new Int32Array(dw * rows);
-    for (let yb = 0; yb < rows; yb++) {
-      for (let x = 0; x < dw; x++) this.faceCell[yb * dw + x] = this.at(x, yb, face[yb * dw + x]);
-    }
-  }
 }
 
 /** Lays the face structures and lifts the back wefts, in global phase; selvedges plain on each weft's picks. */
@@ -110,29 +103,51 @@ function layCompound(design: IndexedImage, params: CompoundParams): Layout {
   const W = params.wefts;
   const extra = params.selectorHooks ? W : 0;
   const layout = new Layout(dw, rows, W, params.selectorHooks === 'left' ? W : 0, extra);
-  const { cells, face, shared } = layout;
+  const { cells, face, shared, width } = layout;
+  // Each colour's effect as plain numbers: the loop below runs once per cell.
+  const n = params.effects.length;
+  const weftOf = new Uint8Array(n);
+  const secondOf = new Uint8Array(n).fill(255);
+  const everyOf = new Uint8Array(n);
+  params.effects.forEach((e, i) => {
+    weftOf[i] = e.weft;
+    if (e.weft2 !== undefined) {
+      secondOf[i] = e.weft2;
+      everyOf[i] = e.every ?? 2;
+    }
+  });
+  const structures = params.effects.map((e) => e.structure);
+  layout.faceCell = new Int32Array(dw * rows);
+  const { faceCell } = layout;
   // Every weft lifted (behind), then each cell's face picks laid.
   cells.fill(1);
   for (let yb = 0; yb < rows; yb++) {
     // The design's top row is the last pick.
     const row = (rows - 1 - yb) * dw;
+    const pick0 = yb * W * width + layout.offset;
     for (let x = 0; x < dw; x++) {
-      const e = params.effects[indices[row + x]];
-      if (e.weft2 !== undefined) {
-        // Two wefts share the face end by end: each is down where the other is up.
-        const second = secondCovers(e, x, yb) ? 1 : 0;
-        face[yb * dw + x] = second ? e.weft2 : e.weft;
-        shared[yb * dw + x] = second ? e.weft : e.weft2;
-        cells[layout.at(x, yb, e.weft)] = second;
-        cells[layout.at(x, yb, e.weft2)] = second ^ 1;
+      const c = indices[row + x];
+      const a = weftOf[c];
+      const i = yb * dw + x;
+      const b = secondOf[c];
+      if (b !== 255) {
+        // Two wefts share the face end by end: each is down where the other is up; the second covers every
+        // other end, or one end in three or four on a diagonal.
+        const every = everyOf[c];
+        const second = every === 2 ? (x + yb) % 2 : (x + yb) % every === 0 ? 1 : 0;
+        face[i] = second ? b : a;
+        shared[i] = second ? a : b;
+        cells[pick0 + a * width + x] = second;
+        cells[pick0 + b * width + x] = second ^ 1;
+        faceCell[i] = pick0 + face[i] * width + x;
         continue;
       }
-      face[yb * dw + x] = e.weft;
-      const s = e.structure;
-      cells[layout.at(x, yb, e.weft)] = s.cells[(yb % s.height) * s.width + (x % s.width)];
+      face[i] = a;
+      const s = structures[c];
+      cells[pick0 + a * width + x] = s.cells[(yb % s.height) * s.width + (x % s.width)];
+      faceCell[i] = pick0 + a * width + x;
     }
   }
-  layout.indexFaces();
   const sel = Math.min(params.selvedge, Math.floor(dw / 2));
   for (let yb = 0; yb < rows; yb++) {
     for (let i = 0; i < sel; i++) {
@@ -608,7 +623,7 @@ export function readFaceWefts(
   for (let yb = 0; yb < rows; yb++) {
     const row = yb * W * width + offset;
     for (let x = selvedge; x < dw - selvedge; x++) {
-      counts.fill(0);
+      for (let k = 0; k < W; k++) counts[k] = 0;
       // Widen the window an end each side at a time, until one pick has more lowered ends than every other.
       for (let half = 0; 2 * half + 1 <= window; half++) {
         const left = x - half;

@@ -94,11 +94,6 @@ const SHARED = {
   4: structureFromRows('shared-3-1', ['0100', '0010', '0001', '1000']),
 } as const;
 
-/** Whether the second of two wefts sharing the face covers end x of plan row yb. */
-export function secondCovers(e: Effect, x: number, yb: number): boolean {
-  return e.every === undefined || e.every === 2 ? (x + yb) % 2 === 1 : (x + yb) % e.every === 0;
-}
-
 /** An effect's structure as the report and `imagegen weaves` name it. */
 export function effectName(e: Effect): string {
   if (e.weft2 === undefined) return e.structure.name;
