@@ -66,7 +66,10 @@ export function addWeaveOptions(cmd: Command): Command {
     )
     .option('--max-back-float <n>', 'with --wefts: longest float of a weft behind the cloth (default 2 x --max-float)')
     .option('--selector-hooks <side>', 'with --wefts: left or right, one extra end per weft raised on its picks')
-    .option('--tile', 'the design repeats: floats are held across the seams too', false)
+    .option(
+      '--tile [fit]',
+      'the design repeats: floats are held across the seams too; --tile fit also sizes the grid so that every structure closes at the seams',
+    )
     .option('--selvedge <ends>', 'ends of plain weave at each side, inside the width (default 0)')
     .option('--lift-format <fmt>', 'lift plan format: bmp, png or tiff, all 1-bit (default bmp)')
     .option('--invert', 'lift plan with white = warp raised (default: black = raised)', false)
@@ -75,11 +78,22 @@ export function addWeaveOptions(cmd: Command): Command {
 
 /** --weave, --tile and --invert as the jobs take them, and --weave's map as a config flag. */
 export function weaveChoice(opts: Record<string, unknown>): {
-  flags: { weave: boolean; tile: boolean; invert: boolean };
+  flags: { weave: boolean; tile: boolean; tileFit: boolean; invert: boolean };
   map: Record<string, FlagValue | undefined>;
 } {
+  if (typeof opts.tile === 'string' && opts.tile !== 'fit') {
+    // `--tile photo.jpg` takes the input as its value: commander reads an optional value greedily.
+    throw new UsageError(`--tile takes no value but fit, not "${opts.tile}"`, {
+      hint: `if "${opts.tile}" is an input, put --tile after the inputs, or write --tile fit`,
+    });
+  }
   return {
-    flags: { weave: opts.weave !== undefined, tile: opts.tile === true, invert: opts.invert === true },
+    flags: {
+      weave: opts.weave !== undefined,
+      tile: opts.tile === true || opts.tile === 'fit',
+      tileFit: opts.tile === 'fit',
+      invert: opts.invert === true,
+    },
     map: { 'weave.map': typeof opts.weave === 'string' ? { value: opts.weave, flag: '--weave' } : undefined },
   };
 }

@@ -8,7 +8,8 @@ import { parseHex, toHex } from '../loom/color.js';
 import type { LoomSettings } from '../loom/types.js';
 import { autoStructures, checkWeaveMap, parseWeaveMap } from '../loom/weave/assign.js';
 import { effectColors, nearestEffects, weftEffects } from '../loom/weave/effects.js';
-import { StructureError } from '../loom/weave/structures.js';
+import { closingUnit, nearestClosing } from '../loom/weave/repeat.js';
+import { StructureError, parseStructure, shadedFamily, type Structure } from '../loom/weave/structures.js';
 import { parsePaletteSpec, type ReadFile } from './palette.js';
 import type { ResolvedConfig } from './resolve.js';
 import type { WeaveDefinition } from './schema.js';
@@ -41,6 +42,8 @@ export interface WeaveFlags {
   /** --weave given, with or without a map. */
   weave: boolean;
   tile: boolean;
+  /** --tile fit: the grid is sized so that every structure closes at the seams. */
+  tileFit?: boolean;
   invert: boolean;
 }
 
@@ -147,7 +150,15 @@ export async function resolveWeaveSettings(
     for (const key of ['weave.maxBackFloat', 'weave.selectorHooks']) {
       if (fromFlag(key)) throw new UsageError(`${flagName(key)} applies to several wefts: add --wefts`);
     }
-    return { weave: settings, loom };
+    const named = namedStructures(config.weaves);
+    const parsed = parseWeaveMap(map, named);
+    const possible = [
+      ...[...parsed.byIndex.values(), ...parsed.byHex.values(), ...(parsed.rest ? [parsed.rest] : [])].map((name) =>
+        parseStructure(name, named),
+      ),
+      ...(parsed.auto !== undefined ? shadedFamily(parsed.auto) : []),
+    ];
+    return { weave: settings, loom: flags.tileFit ? fitToClose(loom, possible) : loom };
   }
   const parsedMap = parseWeaveMap(map, namedStructures(config.weaves));
   if (parsedMap.auto === undefined || parsedMap.byIndex.size || parsedMap.byHex.size || parsedMap.rest) {
@@ -174,6 +185,11 @@ export async function resolveWeaveSettings(
   }
   const effects = weftEffects(warp, yarns.wefts, settings.effectEnds, { mixes: true });
   const woven: WeaveSettings = { ...settings, wefts: yarns.wefts, selectorHooks: config.weave.selectorHooks };
+  if (flags.tileFit)
+    loom = fitToClose(
+      loom,
+      effects.map((e) => e.structure),
+    );
   if (!loom.palette) return { weave: woven, loom: { ...loom, candidates: effectColors(effects) } };
   // A fixed palette: each colour becomes the effect nearest to it, said in the report; two that meet are one.
   const nearest = nearestEffects(loom.palette, effects);
@@ -202,6 +218,20 @@ export async function resolveWeaveSettings(
       })),
     },
     loom: { ...loom, palette, colors: palette.length / 3 },
+  };
+}
+
+/**
+ * --tile fit: the grid every structure the map can give closes in, the ends and picks nearest those asked for
+ * (picks from the aspect ratio are rounded when the picture is known).
+ */
+function fitToClose(loom: LoomSettings, structures: readonly Structure[]): LoomSettings {
+  const unit = closingUnit(structures);
+  return {
+    ...loom,
+    width: nearestClosing(loom.width, unit.ends),
+    ...(loom.height === undefined ? {} : { height: nearestClosing(loom.height, unit.picks) }),
+    heightStep: unit.picks,
   };
 }
 

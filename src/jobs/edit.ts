@@ -267,6 +267,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         meta.inputWarnings = inputWarnings;
         for (const warning of inputWarnings) item.ui.warn(`${label}: ${warning} (accepted with --lenient)`);
       }
+      for (const warning of finished.woven?.warnings ?? []) item.ui.warn(`${label}: ${warning}`);
       const written = await writeLoomImage(
         services,
         target,

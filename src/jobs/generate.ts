@@ -255,6 +255,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     const result = await finishLoom(generated.image, settings.loom, itemCtx.signal);
     throwIfAborted(itemCtx.signal);
     const woven = weave ? weaveStage(result, weave, settings.loom) : undefined;
+    for (const warning of woven?.warnings ?? []) itemCtx.ui.warn(`${slug}: ${warning}`);
     const written = await writeLoomImage(
       services,
       target,

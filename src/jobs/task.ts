@@ -113,6 +113,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const finished = await finishLoom(image, loom, services.signal);
   throwIfAborted(services.signal);
   const woven = weave ? weaveStage(finished, weave, loom) : undefined;
+  for (const warning of woven?.warnings ?? []) services.ui.warn(warning);
   const meta = { style: style.name, source: provider.id, provider: provider.id, taskId };
   const written = await writeLoomImage(
     services,

@@ -8,7 +8,7 @@ import { CHOSEN_REACH, mapFloydSteinberg, mapOrdered, mapToPalette } from './map
 import { chooseAmong } from './choose-among.js';
 import { choosePalette } from './palette.js';
 import { removeSpecks } from './regions.js';
-import { gridHeight, resizeToGrid } from './resize.js';
+import { loomHeight, resizeToGrid } from './resize.js';
 import type { IndexedImage, LoomSettings, RgbImage, RgbaImage } from './types.js';
 
 interface PaletteEntryStats {
@@ -76,7 +76,7 @@ export function* loomStages(
   let grid: RgbImage;
   if ('grid' in source) grid = source.grid;
   else {
-    const height = params.height ?? gridHeight(params.width, source.width, source.height, params.density);
+    const height = loomHeight(params, source.width, source.height);
     grid = resizeToGrid(source, params.width, height, params.background);
   }
   const { width, height } = grid;

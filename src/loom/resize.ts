@@ -533,6 +533,18 @@ function littleEndianWords(data: Uint8Array | Uint8ClampedArray, count: number):
 }
 
 /** Picks = ends × (source height / source width) × (picks density / ends density), at least 1. */
+/** The picks of a loom's grid: given, or from the picture's aspect ratio (rounded to `heightStep` when set). */
+export function loomHeight(
+  loom: { width: number; height?: number; density?: { ends: number; picks: number }; heightStep?: number },
+  srcWidth: number,
+  srcHeight: number,
+): number {
+  if (loom.height !== undefined) return loom.height;
+  const picks = gridHeight(loom.width, srcWidth, srcHeight, loom.density);
+  const step = loom.heightStep ?? 1;
+  return Math.max(step, Math.round(picks / step) * step);
+}
+
 export function gridHeight(
   ends: number,
   srcWidth: number,

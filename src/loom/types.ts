@@ -49,6 +49,8 @@ export interface LoomSettings {
    * `colors` of them that fit the picture best are chosen. Ignored with a fixed palette.
    */
   candidates?: Uint8Array;
+  /** When set, the picks derived from the aspect ratio are rounded to a multiple of this (a repeat that closes). */
+  heightStep?: number;
   /** The colour under transparent pixels. */
   background?: readonly [number, number, number];
 }

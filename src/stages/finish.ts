@@ -10,7 +10,7 @@ import { findFormat } from '../formats/registry.js';
 import type { OutputMeta } from './report.js';
 import { encodeLoomImage, type EncodedLoomImage } from './write.js';
 import { loomStages, type LoomResult, type ReadyGrid } from '../loom/pipeline.js';
-import { gridHeight } from '../loom/resize.js';
+import { loomHeight } from '../loom/resize.js';
 import { MAX_GRID_SIDE, type LoomSettings, type RgbaImage } from '../loom/types.js';
 import type { WeaveSettings } from '../config/weave.js';
 import type { Woven } from './weave.js';
@@ -24,10 +24,7 @@ export async function finishLoom(
   settings: LoomSettings,
   signal?: AbortSignal,
 ): Promise<LoomResult> {
-  const height =
-    'grid' in source
-      ? source.grid.height
-      : (settings.height ?? gridHeight(settings.width, source.width, source.height, settings.density));
+  const height = 'grid' in source ? source.grid.height : loomHeight(settings, source.width, source.height);
   if (height > MAX_GRID_SIDE) {
     throw new UsageError(
       `the grid would be ${settings.width} × ${height}; at most ${MAX_GRID_SIDE} picks are allowed`,
@@ -92,7 +89,7 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
     // The grid is sized from the picture's full size, which a JPEG decoded reduced is not.
     const gridFor = (w: number, h: number) => ({
       width: loom.width,
-      height: loom.height ?? gridHeight(loom.width, w, h, loom.density),
+      height: loomHeight(loom, w, h),
     });
     const decoded = await decodeForGrid(
       input.bytes!,

@@ -41,6 +41,8 @@ interface EffectReport {
 
 interface CompoundReport {
   map: string;
+  /** What the user was told about this weave (a repeat that does not close). */
+  warnings?: string[];
   warp: string;
   wefts: {
     yarns: Array<{ number: number; hex: string; faceShare: number }>;
@@ -102,6 +104,8 @@ interface Companion {
 }
 
 export interface CompoundWoven {
+  /** Said to the user, and kept in the report (`weave.warnings`). */
+  warnings?: string[];
   lift: Companion;
   cloth: Companion;
   back: Companion;

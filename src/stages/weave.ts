@@ -16,6 +16,7 @@ import { assignStructures, parseWeaveMap } from '../loom/weave/assign.js';
 import { previewScale, renderCloth } from '../loom/weave/cloth.js';
 import { liftImage } from '../loom/weave/plan.js';
 import { StructureError } from '../loom/weave/structures.js';
+import { seamNote } from '../loom/weave/repeat.js';
 import { weaveDesign, type WeaveResult } from '../loom/weave/weave.js';
 
 /** The `weave` section of the report. */
@@ -23,8 +24,15 @@ type WeaveReport = Omit<WeaveResult, 'plan'> & {
   map: string;
   warp: string;
   weft: string;
-  lift: { format: string; ends: number; picks: number; raised: 'black' | 'white' };
+  lift: {
+    format: string;
+    ends: number;
+    picks: number;
+    raised: 'black' | 'white';
+  };
   preview: { scale: number; width: number; height: number };
+  /** What the user was told about this weave (a repeat that does not close). */
+  warnings?: string[];
 };
 
 /** A file written beside the design image: `<stem>.<ext>`. */
@@ -33,11 +41,32 @@ interface Companion {
   bytes: Uint8Array;
 }
 
-export type Woven =
-  { lift: Companion; cloth: Companion; back?: undefined; shuttles?: undefined; report: WeaveReport } | CompoundWoven;
+export type Woven = (
+  { lift: Companion; cloth: Companion; back?: undefined; shuttles?: undefined; report: WeaveReport } | CompoundWoven
+) & {
+  /** Said to the user, and kept in the report (`weave.warnings`). */
+  warnings?: string[];
+};
 
 export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
-  if (settings.wefts) return weaveCompoundStage(result, settings, loom, settings.wefts);
+  const woven = settings.wefts
+    ? weaveCompoundStage(result, settings, loom, settings.wefts)
+    : weaveOneWeft(result, settings, loom);
+  if (!settings.tile) return woven;
+  // A repeat whose structures do not close at its seams: said, with the sizes that would.
+  const sizes = woven.report.structures.map((s) => {
+    const [width, height] = s.repeat.split('x').map(Number);
+    return { name: s.structure, width, height };
+  });
+  const note = seamNote(result.image.width, result.image.height, sizes);
+  if (note) {
+    woven.warnings = [note];
+    woven.report.warnings = [note];
+  }
+  return woven;
+}
+
+function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
   const design = result.image;
   const named = namedStructures(settings.weaves);
   const yarns = { warp: settings.warp, weft: settings.weft };

@@ -49,6 +49,8 @@ async function editWith(
   pool: WorkPool,
 ): Promise<void> {
   const services = { ...(await createServices(ctx, opts)), pool };
+  // Before the inputs are looked at: `--tile photo.jpg` took the input as its value.
+  const weave = weaveChoice(opts);
   if (inputs.length === 0) {
     if (!services.prompts)
       throw new UsageError('edit needs at least one input image', {
@@ -59,7 +61,6 @@ async function editWith(
       });
     inputs = [await services.prompts.text('Image to edit')];
   }
-  const weave = weaveChoice(opts);
   const spec: EditSpec = {
     inputs,
     style: opts.style as string,
