@@ -111,4 +111,15 @@ describe('edit --weave --lift-format wif', () => {
       expect(get(plain, section, 'Spacing')).toBeUndefined();
     }
   });
+
+  it('--invert with a WIF is a usage error (exit 2), before anything is written', async () => {
+    const dir = tmp();
+    const input = picture(dir);
+    const r = await runCli(['edit', input, '--local', '--width', '40', '--weave', '--lift-format', 'wif', '--invert'], {
+      cwd: dir,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--invert applies to image lift plans/);
+    expect(readdirSync(dir)).toEqual(['motif.png']);
+  });
 });
