@@ -71,7 +71,10 @@ export function addWeaveOptions(cmd: Command): Command {
       'the design repeats: floats are held across the seams too; --tile fit also sizes the grid so that every structure closes at the seams',
     )
     .option('--selvedge <ends>', 'ends of plain weave at each side, inside the width (default 0)')
-    .option('--lift-format <fmt>', 'lift plan format: bmp, png or tiff, all 1-bit (default bmp)')
+    .option(
+      '--lift-format <fmt>',
+      'lift plan format: bmp, png or tiff, all 1-bit, or wif, a WIF 1.1 draft with one shaft per end (default bmp)',
+    )
     .option('--invert', 'lift plan with white = warp raised (default: black = raised)', false)
     .option('--preview-scale <n>', 'cloth preview pixels per end (default: at least 1200 pixels wide)');
 }

@@ -162,9 +162,9 @@ function weaveKeys(formats: string[]): Record<string, KeyDef> {
       description: 'ends of plain weave at each side, inside the width',
     },
     'weave.liftFormat': {
-      spec: { type: 'enum', values: ['bmp', ...formats.filter((f) => f !== 'bmp')] },
+      spec: { type: 'enum', values: ['bmp', ...formats.filter((f) => f !== 'bmp'), 'wif'] },
       default: 'bmp',
-      description: 'format of the 1-bit lift plan',
+      description: 'format of the lift plan: bmp, png or tiff (1-bit images), or wif (a WIF 1.1 draft)',
     },
     'weave.previewScale': {
       spec: { type: 'int', min: 1, max: 64 },

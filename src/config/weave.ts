@@ -130,6 +130,12 @@ export async function resolveWeaveSettings(
       { hint: `give --preview-scale ${Math.max(1, Math.floor(PREVIEW_MAX_SIDE / loom.width))} or less` },
     );
   }
+  // A WIF names the shafts raised on each pick: no colours to swap, and a flipped plan would be another cloth.
+  if (flags.invert && config.weave.liftFormat === 'wif') {
+    throw new UsageError('--invert applies to image lift plans: a WIF lift plan lists the raised ends by number', {
+      hint: 'drop --invert, or give --lift-format bmp, png or tiff',
+    });
+  }
   const maxFloat = config.weave.maxFloat;
   const settings: WeaveSettings = {
     map,

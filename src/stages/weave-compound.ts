@@ -6,6 +6,7 @@
  */
 import { findFormat } from '../formats/registry.js';
 import { encodeIndexedPng } from '../formats/png.js';
+import { encodeWif, WIF } from '../formats/wif.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
@@ -149,8 +150,11 @@ export function weaveCompoundStage(
   }
   const { plan } = woven;
   const software = [{ keyword: 'Software', text: 'imagegen' }];
-  const format = findFormat(settings.liftFormat);
-  const lift = format.encode(liftImage(plan, settings.invert), software);
+  const format = settings.liftFormat === WIF.id ? WIF : findFormat(settings.liftFormat);
+  const lift =
+    'encode' in format
+      ? format.encode(liftImage(plan, settings.invert), software)
+      : encodeWif({ plan, warp: settings.warp, wefts, density: loom.density });
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
   const rows = plan.height / W;
   let scale = compoundScale(woven.designWidth, W, aspect, settings.previewScale);

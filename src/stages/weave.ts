@@ -6,6 +6,7 @@
 import { weaveCompoundStage, type CompoundWoven } from './weave-compound.js';
 import { findFormat } from '../formats/registry.js';
 import { encodeIndexedPng } from '../formats/png.js';
+import { encodeWif, WIF } from '../formats/wif.js';
 import { UsageError } from '../kernel/errors.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { namedStructures } from '../config/weaves.js';
@@ -83,8 +84,11 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
     tile: settings.tile,
     selvedge: settings.selvedge,
   });
-  const format = findFormat(settings.liftFormat);
-  const lift = format.encode(liftImage(plan, settings.invert), [{ keyword: 'Software', text: 'imagegen' }]);
+  const format = settings.liftFormat === WIF.id ? WIF : findFormat(settings.liftFormat);
+  const lift =
+    'encode' in format
+      ? format.encode(liftImage(plan, settings.invert), [{ keyword: 'Software', text: 'imagegen' }])
+      : encodeWif({ plan, warp: settings.warp, wefts: [settings.weft], density: loom.density });
   const scale = settings.previewScale ?? previewScale(plan.width);
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
   const cloth = renderCloth(plan, yarns, scale, aspect);
