@@ -64,7 +64,7 @@ interface CompoundReport {
    */
   readBack: number;
   selvedge: number;
-  lift: { format: string; ends: number; picks: number; raised: 'black' | 'white' };
+  lift: { format: string; ends: number; picks: number; raised: 'black' | 'white' | 'listed' };
   preview: {
     scale: number;
     rowHeight: number;
@@ -237,7 +237,12 @@ export function weaveCompoundStage(
     bindingPoints: woven.bindingPoints,
     readBack: cells ? round4(agree / cells) : 1,
     selvedge,
-    lift: { format: format.id, ends: plan.width, picks: plan.height, raised: settings.invert ? 'white' : 'black' },
+    lift: {
+      format: format.id,
+      ends: plan.width,
+      picks: plan.height,
+      raised: format.id === 'wif' ? 'listed' : settings.invert ? 'white' : 'black',
+    },
     preview: {
       scale: scale.scale,
       rowHeight: scale.rowHeight,

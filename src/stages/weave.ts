@@ -29,7 +29,8 @@ type WeaveReport = Omit<WeaveResult, 'plan'> & {
     format: string;
     ends: number;
     picks: number;
-    raised: 'black' | 'white';
+    /** How the picture shows a raised end; a WIF names the raised ends instead. */
+    raised: 'black' | 'white' | 'listed';
   };
   preview: { scale: number; width: number; height: number };
   /** What the user was told about this weave (a repeat that does not close). */
@@ -104,7 +105,7 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
         format: format.id,
         ends: plan.width,
         picks: plan.height,
-        raised: settings.invert ? 'white' : 'black',
+        raised: format.id === 'wif' ? 'listed' : settings.invert ? 'white' : 'black',
       },
       preview: { scale, width: cloth.width, height: cloth.height },
     },
