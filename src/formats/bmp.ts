@@ -1,22 +1,33 @@
 /**
  * The BMP output format: uncompressed indexed BMP (BITMAPINFOHEADER, bottom-up): 1-bit for two colours, 8-bit otherwise. This is
- * the form jacquard CAD and loom controllers read. Rows are padded to four bytes.
+ * the form jacquard CAD and loom controllers read. Rows are padded to four bytes. A two-colour image has its
+ * darker colour first, so a black-and-white one has the palette [black, white] that image editors write: a
+ * controller that reads the bits and ignores the palette takes a clear bit as black, as a reader by colour does.
  */
 import type { IndexedImage } from '../loom/types.js';
 import { packRow } from './pack.js';
-import type { OutputFormat } from './types.js';
+import { pixelsPerMetre } from './resolution.js';
+import type { EncodeOptions, OutputFormat } from './types.js';
 
 const FILE_HEADER = 14;
 const INFO_HEADER = 40;
-// 2835 pixels per metre ≈ 72 dpi: a neutral value; the loom grid is what matters.
-const PIXELS_PER_METRE = 2835;
 
 function bmpBitDepth(colors: number): 1 | 8 {
   return colors <= 2 ? 1 : 8;
 }
 
-export function encodeIndexedBmp(image: IndexedImage): Buffer {
-  const { width, height, indices, palette } = image;
+const luminance = (p: Uint8Array, i: number) => 0.2126 * p[i * 3] + 0.7152 * p[i * 3 + 1] + 0.0722 * p[i * 3 + 2];
+
+/** The palette with its darker colour first, and whether the indices must be swapped to keep the picture. */
+function darkFirst(palette: Uint8Array): { palette: Uint8Array; swap: boolean } {
+  if (palette.length !== 6 || luminance(palette, 1) >= luminance(palette, 0)) return { palette, swap: false };
+  return { palette: Uint8Array.of(...palette.subarray(3, 6), ...palette.subarray(0, 3)), swap: true };
+}
+
+/** `resolution`: biXPelsPerMeter and biYPelsPerMeter; without it both are 0 (not stated). */
+export function encodeIndexedBmp(image: IndexedImage, options: EncodeOptions = {}): Buffer {
+  const { width, height, indices } = image;
+  const { palette, swap } = darkFirst(image.palette);
   const colors = palette.length / 3;
   if (colors < 1 || colors > 256) throw new RangeError(`a BMP palette holds 1 to 256 colours, not ${colors}`);
   const depth = bmpBitDepth(colors);
@@ -36,8 +47,8 @@ export function encodeIndexedBmp(image: IndexedImage): Buffer {
   out.writeUInt16LE(depth, 28);
   out.writeUInt32LE(0, 30); // BI_RGB, uncompressed
   out.writeUInt32LE(rowBytes * height, 34);
-  out.writeInt32LE(PIXELS_PER_METRE, 38);
-  out.writeInt32LE(PIXELS_PER_METRE, 42);
+  out.writeInt32LE(pixelsPerMetre(options.resolution?.x), 38);
+  out.writeInt32LE(pixelsPerMetre(options.resolution?.y), 42);
   out.writeUInt32LE(tableEntries, 46); // colours used
   out.writeUInt32LE(tableEntries, 50); // all important
 
@@ -50,9 +61,13 @@ export function encodeIndexedBmp(image: IndexedImage): Buffer {
     out[o + 2] = palette[c * 3];
     out[o + 3] = 0;
   }
+  const row = swap ? new Uint8Array(width) : indices;
   for (let y = 0; y < height; y++) {
     const dest = pixelOffset + (height - 1 - y) * rowBytes;
-    packRow(indices, y * width, width, depth, out, dest);
+    if (swap) {
+      for (let x = 0; x < width; x++) row[x] = indices[y * width + x] ^ 1;
+      packRow(row, 0, width, depth, out, dest);
+    } else packRow(indices, y * width, width, depth, out, dest);
   }
   return out;
 }
@@ -61,7 +76,8 @@ export function encodeIndexedBmp(image: IndexedImage): Buffer {
 export const bmp: OutputFormat = {
   id: 'bmp',
   ext: 'bmp',
-  description: 'uncompressed indexed BMP, bottom-up (1-bit for two colours, else 8-bit), as loom controllers read',
+  description:
+    'uncompressed indexed BMP, bottom-up (1-bit for two colours, darker first: [black, white]; else 8-bit), as loom controllers read',
   maxColors: 256,
-  encode: (image) => encodeIndexedBmp(image),
+  encode: (image, _text, options) => encodeIndexedBmp(image, options),
 };

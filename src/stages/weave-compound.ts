@@ -6,6 +6,7 @@
  */
 import { findFormat } from '../formats/registry.js';
 import { encodeIndexedPng } from '../formats/png.js';
+import { clothResolution } from '../formats/resolution.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
@@ -146,7 +147,10 @@ export function weaveCompoundStage(
   const { plan } = woven;
   const software = [{ keyword: 'Software', text: 'imagegen' }];
   const format = findFormat(settings.liftFormat);
-  const lift = format.encode(liftImage(plan, settings.invert), software);
+  // A design row is W picks of the lift plan.
+  const lift = format.encode(liftImage(plan, settings.invert), software, {
+    resolution: clothResolution(loom.density, 1, W),
+  });
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
   const rows = plan.height / W;
   let scale = compoundScale(woven.designWidth, W, aspect, settings.previewScale);
@@ -240,8 +244,20 @@ export function weaveCompoundStage(
   };
   return {
     lift: { ext: `lift.${format.ext}`, bytes: lift },
-    cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(face, software, PREVIEW_DEFLATE) },
-    back: { ext: 'back.png', bytes: encodeIndexedPng(back, software, PREVIEW_DEFLATE) },
+    cloth: {
+      ext: 'cloth.png',
+      bytes: encodeIndexedPng(face, software, {
+        level: PREVIEW_DEFLATE,
+        resolution: clothResolution(loom.density, scale.scale, scale.rowHeight),
+      }),
+    },
+    back: {
+      ext: 'back.png',
+      bytes: encodeIndexedPng(back, software, {
+        level: PREVIEW_DEFLATE,
+        resolution: clothResolution(loom.density, scale.scale, W * scale.pickHeight),
+      }),
+    },
     shuttles: { ext: 'wefts.csv', bytes: shuttleCsv(plan.height, wefts) },
     report,
   };

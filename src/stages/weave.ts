@@ -6,6 +6,7 @@
 import { weaveCompoundStage, type CompoundWoven } from './weave-compound.js';
 import { findFormat } from '../formats/registry.js';
 import { encodeIndexedPng } from '../formats/png.js';
+import { clothResolution } from '../formats/resolution.js';
 import { UsageError } from '../kernel/errors.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { namedStructures } from '../config/weaves.js';
@@ -55,13 +56,21 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
     selvedge: settings.selvedge,
   });
   const format = findFormat(settings.liftFormat);
-  const lift = format.encode(liftImage(plan, settings.invert), [{ keyword: 'Software', text: 'imagegen' }]);
+  const lift = format.encode(liftImage(plan, settings.invert), [{ keyword: 'Software', text: 'imagegen' }], {
+    resolution: clothResolution(loom.density),
+  });
   const scale = settings.previewScale ?? previewScale(plan.width);
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
   const cloth = renderCloth(plan, yarns, scale, aspect);
   return {
     lift: { ext: `lift.${format.ext}`, bytes: lift },
-    cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(cloth, [{ keyword: 'Software', text: 'imagegen' }]) },
+    cloth: {
+      ext: 'cloth.png',
+      bytes: encodeIndexedPng(cloth, [{ keyword: 'Software', text: 'imagegen' }], {
+        // The preview's pixels per end and per pick: it opens at the cloth's size.
+        resolution: clothResolution(loom.density, cloth.width / plan.width, cloth.height / plan.height),
+      }),
+    },
     report: {
       map: settings.map,
       warp: toHex(settings.warp[0], settings.warp[1], settings.warp[2]),
