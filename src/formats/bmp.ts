@@ -1,21 +1,23 @@
 /**
  * The BMP output format: uncompressed indexed BMP (BITMAPINFOHEADER, bottom-up): 1-bit for two colours, 8-bit otherwise. This is
- * the form jacquard CAD and loom controllers read. Rows are padded to four bytes.
+ * the form jacquard CAD and loom controllers read. Rows are padded to four bytes. The palette keeps the image's
+ * order, so an index means what the report says it means; a lift plan comes with [black, white], the order
+ * image editors write for monochrome BMPs.
  */
 import type { IndexedImage } from '../loom/types.js';
 import { packRow } from './pack.js';
-import type { OutputFormat } from './types.js';
+import { pixelsPerMetre } from './resolution.js';
+import type { EncodeOptions, OutputFormat } from './types.js';
 
 const FILE_HEADER = 14;
 const INFO_HEADER = 40;
-// 2835 pixels per metre ≈ 72 dpi: a neutral value; the loom grid is what matters.
-const PIXELS_PER_METRE = 2835;
 
 function bmpBitDepth(colors: number): 1 | 8 {
   return colors <= 2 ? 1 : 8;
 }
 
-export function encodeIndexedBmp(image: IndexedImage): Buffer {
+/** `resolution`: biXPelsPerMeter and biYPelsPerMeter; without it both are 0 (not stated). */
+export function encodeIndexedBmp(image: IndexedImage, options: EncodeOptions = {}): Buffer {
   const { width, height, indices, palette } = image;
   const colors = palette.length / 3;
   if (colors < 1 || colors > 256) throw new RangeError(`a BMP palette holds 1 to 256 colours, not ${colors}`);
@@ -36,8 +38,8 @@ export function encodeIndexedBmp(image: IndexedImage): Buffer {
   out.writeUInt16LE(depth, 28);
   out.writeUInt32LE(0, 30); // BI_RGB, uncompressed
   out.writeUInt32LE(rowBytes * height, 34);
-  out.writeInt32LE(PIXELS_PER_METRE, 38);
-  out.writeInt32LE(PIXELS_PER_METRE, 42);
+  out.writeInt32LE(pixelsPerMetre(options.resolution?.x), 38);
+  out.writeInt32LE(pixelsPerMetre(options.resolution?.y), 42);
   out.writeUInt32LE(tableEntries, 46); // colours used
   out.writeUInt32LE(tableEntries, 50); // all important
 
@@ -61,7 +63,8 @@ export function encodeIndexedBmp(image: IndexedImage): Buffer {
 export const bmp: OutputFormat = {
   id: 'bmp',
   ext: 'bmp',
-  description: 'uncompressed indexed BMP, bottom-up (1-bit for two colours, else 8-bit), as loom controllers read',
+  description:
+    'uncompressed indexed BMP, bottom-up (1-bit for two colours, darker first: [black, white]; else 8-bit), as loom controllers read',
   maxColors: 256,
-  encode: (image) => encodeIndexedBmp(image),
+  encode: (image, _text, options) => encodeIndexedBmp(image, options),
 };

@@ -1,12 +1,14 @@
 /**
  * The PNG output format. Indexed-colour PNG encoder (colour type 3) over node:zlib: the smallest bit depth that holds the palette,
- * a PLTE chunk with exactly the palette, and optional iTXt chunks (UTF-8, so any prompt survives).
+ * a PLTE chunk with exactly the palette, optional iTXt chunks (UTF-8, so any prompt survives) and the resolution
+ * in a pHYs chunk.
  */
 import * as zlib from 'node:zlib';
 import { deflateSync } from 'node:zlib';
 import type { IndexedImage, RgbImage } from '../loom/types.js';
 import { packRow } from './pack.js';
-import type { OutputFormat, TextEntry } from './types.js';
+import { pixelsPerMetre } from './resolution.js';
+import type { EncodeOptions, OutputFormat, Resolution, TextEntry } from './types.js';
 
 const CRC_TABLE = new Uint32Array(256);
 for (let n = 0; n < 256; n++) {
@@ -49,6 +51,15 @@ function itxt({ keyword, text }: TextEntry): Buffer {
     'iTXt',
     Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]),
   );
+}
+
+/** pHYs: pixels per metre across and down, unit 1 (the metre). */
+function phys(resolution: Resolution): Buffer {
+  const data = Buffer.alloc(9);
+  data.writeUInt32BE(pixelsPerMetre(resolution.x), 0);
+  data.writeUInt32BE(pixelsPerMetre(resolution.y), 4);
+  data[8] = 1;
+  return pngChunk('pHYs', data);
 }
 
 /**
@@ -97,11 +108,20 @@ export function encodeRgbPng(image: RgbImage): Buffer {
  */
 const DEFLATE_BEST_LIMIT = 32 * 1024;
 
-/**
- * `level`: the deflate level, when speed matters more than size (a large picture for the eye, such as a cloth
- * preview: level 1 takes a quarter of level 6's time for files twice as large).
- */
-export function encodeIndexedPng(image: IndexedImage, text: readonly TextEntry[] = [], level?: number): Buffer {
+export interface PngOptions extends EncodeOptions {
+  /**
+   * The deflate level, when speed matters more than size (a large picture for the eye, such as a cloth preview:
+   * level 1 takes a quarter of level 6's time for files twice as large).
+   */
+  level?: number;
+}
+
+/** Without a resolution there is no pHYs: readers take their own default. */
+export function encodeIndexedPng(
+  image: IndexedImage,
+  text: readonly TextEntry[] = [],
+  { level, resolution }: PngOptions = {},
+): Buffer {
   const { width, height, indices, palette } = image;
   const colors = palette.length / 3;
   if (colors < 1 || colors > 256) throw new RangeError(`a PNG palette holds 1 to 256 colours, not ${colors}`);
@@ -125,6 +145,7 @@ export function encodeIndexedPng(image: IndexedImage, text: readonly TextEntry[]
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     pngChunk('IHDR', ihdr),
     pngChunk('PLTE', palette),
+    ...(resolution ? [phys(resolution)] : []),
     ...text.map(itxt),
     pngChunk('IDAT', deflateSync(raw, { level: level ?? (raw.length <= DEFLATE_BEST_LIMIT ? 9 : 6) })),
     pngChunk('IEND', new Uint8Array(0)),
@@ -136,5 +157,5 @@ export const png: OutputFormat = {
   ext: 'png',
   description: 'palette PNG at the smallest bit depth, with the settings and prompt in iTXt chunks',
   maxColors: 256,
-  encode: encodeIndexedPng,
+  encode: (image, text, options) => encodeIndexedPng(image, text, { resolution: options?.resolution }),
 };

@@ -1,12 +1,14 @@
 /**
- * The TIFF output format: baseline, little-endian, uncompressed, one strip. A black-and-white image (a lift
- * plan) is bilevel, 1 bit per pixel, with PhotometricInterpretation saying which bit value is black
- * (WhiteIsZero when index 0 is white, BlackIsZero when it is black), as the TC2 and other loom software
- * read it; any other palette is a palette-colour TIFF (4 or 8 bits).
+ * The TIFF output format: baseline, little-endian, uncompressed, one strip, Orientation 1 (row 0 at the top,
+ * so a lift plan's top row is its last pick). A black-and-white image (a lift plan) is bilevel, 1 bit per
+ * pixel, WhiteIsZero (a set bit is black) whatever the order of its palette: the TIFF 6.0 convention for
+ * bilevel images, and what readers that ignore PhotometricInterpretation assume. Any other palette is a
+ * palette-colour TIFF (4 or 8 bits). Resolution in pixels per centimetre (ResolutionUnit 3) when given, else
+ * 72 dpi, since a baseline TIFF must state one.
  */
 import type { IndexedImage } from '../loom/types.js';
 import { packRow } from './pack.js';
-import type { OutputFormat, TextEntry } from './types.js';
+import type { EncodeOptions, OutputFormat, TextEntry } from './types.js';
 
 const SHORT = 3;
 const LONG = 4;
@@ -14,8 +16,11 @@ const ASCII = 2;
 const RATIONAL = 5;
 
 const WHITE_IS_ZERO = 0;
-const BLACK_IS_ZERO = 1;
 const PALETTE = 3;
+
+const INCH = 2;
+const CENTIMETRE = 3;
+const TOP_LEFT = 1;
 
 interface Entry {
   tag: number;
@@ -27,23 +32,42 @@ function isGrey(palette: Uint8Array, i: number, v: number): boolean {
   return palette[i * 3] === v && palette[i * 3 + 1] === v && palette[i * 3 + 2] === v;
 }
 
-/** Bilevel photometric for a two-colour black-and-white palette, else undefined. */
-function bilevel(palette: Uint8Array): number | undefined {
+/**
+ * For a two-colour black-and-white palette, the index whose pixels are written as set bits (black's), else
+ * undefined.
+ */
+function blackIndex(palette: Uint8Array): 0 | 1 | undefined {
   if (palette.length !== 6) return undefined;
-  if (isGrey(palette, 0, 255) && isGrey(palette, 1, 0)) return WHITE_IS_ZERO;
-  if (isGrey(palette, 0, 0) && isGrey(palette, 1, 255)) return BLACK_IS_ZERO;
+  if (isGrey(palette, 0, 255) && isGrey(palette, 1, 0)) return 1;
+  if (isGrey(palette, 0, 0) && isGrey(palette, 1, 255)) return 0;
   return undefined;
 }
 
-export function encodeTiff(image: IndexedImage, text: readonly TextEntry[] = []): Buffer {
+/** A RATIONAL near `value`, as precise as 32-bit numerator and denominator allow. */
+function rational(value: number): [number, number] {
+  let den = 10_000;
+  while (den > 1 && value * den > 0xffffffff) den /= 10;
+  return [Math.min(0xffffffff, Math.max(1, Math.round(value * den))), den];
+}
+
+export function encodeTiff(image: IndexedImage, text: readonly TextEntry[] = [], options: EncodeOptions = {}): Buffer {
   const { width, height, indices, palette } = image;
   const colors = palette.length / 3;
   if (colors < 1 || colors > 256) throw new RangeError(`a TIFF palette holds 1 to 256 colours, not ${colors}`);
-  const photometric = bilevel(palette) ?? PALETTE;
+  const black = blackIndex(palette);
+  const photometric = black === undefined ? PALETTE : WHITE_IS_ZERO;
   const depth = photometric === PALETTE ? (colors <= 16 ? 4 : 8) : 1;
   const rowBytes = Math.ceil((width * depth) / 8);
   const pixels = Buffer.alloc(rowBytes * height);
-  for (let y = 0; y < height; y++) packRow(indices, y * width, width, depth, pixels, y * rowBytes);
+  // Black on index 0: the bits are the indices complemented.
+  const row = black === 0 ? new Uint8Array(width) : indices;
+  for (let y = 0; y < height; y++) {
+    if (black === 0) {
+      for (let x = 0; x < width; x++) row[x] = indices[y * width + x] ^ 1;
+      packRow(row, 0, width, depth, pixels, y * rowBytes);
+    } else packRow(indices, y * width, width, depth, pixels, y * rowBytes);
+  }
+  const { resolution } = options;
 
   const software = text.find((t) => t.keyword === 'Software')?.text ?? 'imagegen';
   const description = text
@@ -58,12 +82,13 @@ export function encodeTiff(image: IndexedImage, text: readonly TextEntry[] = [])
     { tag: 262, type: SHORT, values: [photometric] },
     ...(description ? [{ tag: 270, type: ASCII, values: description }] : []),
     { tag: 273, type: LONG, values: [0] }, // strip offset, filled in below
+    { tag: 274, type: SHORT, values: [TOP_LEFT] }, // Orientation
     { tag: 277, type: SHORT, values: [1] },
     { tag: 278, type: LONG, values: [height] },
     { tag: 279, type: LONG, values: [pixels.length] },
-    { tag: 282, type: RATIONAL, values: [72, 1] },
-    { tag: 283, type: RATIONAL, values: [72, 1] },
-    { tag: 296, type: SHORT, values: [2] }, // inch
+    { tag: 282, type: RATIONAL, values: resolution ? rational(resolution.x) : [72, 1] },
+    { tag: 283, type: RATIONAL, values: resolution ? rational(resolution.y) : [72, 1] },
+    { tag: 296, type: SHORT, values: [resolution ? CENTIMETRE : INCH] },
     { tag: 305, type: ASCII, values: software },
   ];
   if (photometric === PALETTE) {
@@ -119,7 +144,7 @@ export const tiff: OutputFormat = {
   id: 'tiff',
   ext: 'tiff',
   aliases: ['tif'],
-  description: 'uncompressed baseline TIFF: 1-bit bilevel for black and white (photometric set to match), else palette',
+  description: 'uncompressed baseline TIFF: 1-bit bilevel WhiteIsZero for black and white, else palette',
   maxColors: 256,
   encode: encodeTiff,
 };

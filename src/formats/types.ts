@@ -6,6 +6,18 @@ export interface TextEntry {
   text: string;
 }
 
+/** Pixels per centimetre across (x) and down (y): what makes a file open at the cloth's size. */
+export interface Resolution {
+  x: number;
+  y: number;
+}
+
+/** What an encoder may be told besides the pixels. */
+export interface EncodeOptions {
+  /** Written in the format's own fields; without it a file states no resolution (TIFF, which must: 72 dpi). */
+  resolution?: Resolution;
+}
+
 /** An output format for finished loom images. */
 export interface OutputFormat {
   /** What --format and output.format take. */
@@ -16,5 +28,5 @@ export interface OutputFormat {
   aliases?: readonly string[];
   description: string;
   maxColors: number;
-  encode(image: IndexedImage, text: readonly TextEntry[]): Buffer;
+  encode(image: IndexedImage, text: readonly TextEntry[], options?: EncodeOptions): Buffer;
 }

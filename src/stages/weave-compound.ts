@@ -7,6 +7,7 @@
 import { findFormat } from '../formats/registry.js';
 import { encodeIndexedPng } from '../formats/png.js';
 import { encodeWif, WIF } from '../formats/wif.js';
+import { clothResolution } from '../formats/resolution.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
@@ -151,9 +152,10 @@ export function weaveCompoundStage(
   const { plan } = woven;
   const software = [{ keyword: 'Software', text: 'imagegen' }];
   const format = settings.liftFormat === WIF.id ? WIF : findFormat(settings.liftFormat);
+  // A design row is W picks of the lift plan.
   const lift =
     'encode' in format
-      ? format.encode(liftImage(plan, settings.invert), software)
+      ? format.encode(liftImage(plan, settings.invert), software, { resolution: clothResolution(loom.density, 1, W) })
       : encodeWif({ plan, warp: settings.warp, wefts, density: loom.density });
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
   const rows = plan.height / W;
@@ -253,8 +255,20 @@ export function weaveCompoundStage(
   };
   return {
     lift: { ext: `lift.${format.ext}`, bytes: lift },
-    cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(face, software, PREVIEW_DEFLATE) },
-    back: { ext: 'back.png', bytes: encodeIndexedPng(back, software, PREVIEW_DEFLATE) },
+    cloth: {
+      ext: 'cloth.png',
+      bytes: encodeIndexedPng(face, software, {
+        level: PREVIEW_DEFLATE,
+        resolution: clothResolution(loom.density, scale.scale, scale.rowHeight),
+      }),
+    },
+    back: {
+      ext: 'back.png',
+      bytes: encodeIndexedPng(back, software, {
+        level: PREVIEW_DEFLATE,
+        resolution: clothResolution(loom.density, scale.scale, W * scale.pickHeight),
+      }),
+    },
     shuttles: { ext: 'wefts.csv', bytes: shuttleCsv(plan.height, wefts) },
     report,
   };

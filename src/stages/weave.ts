@@ -7,6 +7,7 @@ import { weaveCompoundStage, type CompoundWoven } from './weave-compound.js';
 import { findFormat } from '../formats/registry.js';
 import { encodeIndexedPng } from '../formats/png.js';
 import { encodeWif, WIF } from '../formats/wif.js';
+import { clothResolution } from '../formats/resolution.js';
 import { UsageError } from '../kernel/errors.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { namedStructures } from '../config/weaves.js';
@@ -88,14 +89,22 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
   const format = settings.liftFormat === WIF.id ? WIF : findFormat(settings.liftFormat);
   const lift =
     'encode' in format
-      ? format.encode(liftImage(plan, settings.invert), [{ keyword: 'Software', text: 'imagegen' }])
+      ? format.encode(liftImage(plan, settings.invert), [{ keyword: 'Software', text: 'imagegen' }], {
+          resolution: clothResolution(loom.density),
+        })
       : encodeWif({ plan, warp: settings.warp, wefts: [settings.weft], density: loom.density });
   const scale = settings.previewScale ?? previewScale(plan.width);
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
   const cloth = renderCloth(plan, yarns, scale, aspect);
   return {
     lift: { ext: `lift.${format.ext}`, bytes: lift },
-    cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(cloth, [{ keyword: 'Software', text: 'imagegen' }]) },
+    cloth: {
+      ext: 'cloth.png',
+      bytes: encodeIndexedPng(cloth, [{ keyword: 'Software', text: 'imagegen' }], {
+        // The preview's pixels per end and per pick: it opens at the cloth's size.
+        resolution: clothResolution(loom.density, cloth.width / plan.width, cloth.height / plan.height),
+      }),
+    },
     report: {
       map: settings.map,
       warp: toHex(settings.warp[0], settings.warp[1], settings.warp[2]),

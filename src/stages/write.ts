@@ -25,6 +25,7 @@ import {
   writeFileAtomic,
 } from '../kernel/fs.js';
 import type { Fs, Services } from '../kernel/ports.js';
+import { clothResolution } from '../formats/resolution.js';
 import type { OutputFormat } from '../formats/types.js';
 import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
@@ -425,7 +426,12 @@ export interface EncodedLoomImage {
 /** Encodes a loom image; `meta` must already be redacted (this may run on a worker, with no redactor). */
 export function encodeLoomImage(output: LoomImageOutput): EncodedLoomImage {
   const settings = settingsRecord(output.loom, output.result, output.format.id, output.paletteSpec);
-  return { bytes: output.format.encode(output.result.image, imageText(output.meta, settings)), settings };
+  // A pixel an end and a design row: the design opens at the cloth's size.
+  const resolution = clothResolution(output.loom.density);
+  return {
+    bytes: output.format.encode(output.result.image, imageText(output.meta, settings), { resolution }),
+    settings,
+  };
 }
 
 /**

@@ -56,15 +56,21 @@ export function laySelvedges(plan: LiftPlan, ends: number): void {
 }
 
 /**
- * The plan as a two-colour image, top row = last pick: index 1 where the warp is raised, black by default
- * (the convention of most loom software), white with `invert`.
+ * The plan as a two-colour image, top row = last pick, with the palette [black, white] of image editors'
+ * monochrome files: index 0 (black) where the warp is raised, the convention of most loom software. `invert`
+ * complements the indices and keeps the palette, so that a reader by colour and a reader by bit both see
+ * raised ends as white.
  */
 export function liftImage(plan: LiftPlan, invert = false): IndexedImage {
   const { width, height, cells } = plan;
   const indices = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) indices.set(cells.subarray(y * width, (y + 1) * width), (height - 1 - y) * width);
-  const palette = invert ? Uint8Array.of(0, 0, 0, 255, 255, 255) : Uint8Array.of(255, 255, 255, 0, 0, 0);
-  return { width, height, indices, palette };
+  const flip = invert ? 0 : 1;
+  for (let y = 0; y < height; y++) {
+    const from = y * width;
+    const to = (height - 1 - y) * width;
+    for (let x = 0; x < width; x++) indices[to + x] = cells[from + x] ^ flip;
+  }
+  return { width, height, indices, palette: Uint8Array.of(0, 0, 0, 255, 255, 255) };
 }
 
 /** Raised crossings per palette colour of the design, and all crossings: the warp cover each region got. */
