@@ -185,6 +185,24 @@ describe('edit --weave', () => {
     expect([weave.lift.file, weave.preview.file]).toEqual(['motif.loom-2.lift.bmp', 'motif.loom-2.cloth.png']);
   });
 
+  it('auto: colours that must share a structure are named in the report and in a warning', async () => {
+    const dir = tmp();
+    const input = picture(dir);
+    const palette = Array.from({ length: 20 }, (_, i) => `#${(8 + i * 12).toString(16).padStart(2, '0').repeat(3)}`);
+    const r = await runCli(
+      ['edit', input, '--local', '--width', '48', '--palette', palette.join(','), '--weave', '-o', 'w.png'],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /warning: .*motif\.png: --weave auto: 20 colours, and the 16-end satin, the largest auto takes, has 15 steps: colours \d+, \d+ \(L\* /,
+    );
+    const weave = JSON.parse(readFileSync(path.join(dir, 'w.json'), 'utf8')).weave;
+    expect(weave.auto).toEqual({ ends: 16, asked: 8, why: '20 colours need 20 steps: the 8-end satin has 7' });
+    expect(weave.shared.flatMap((g: { colors: number[] }) => g.colors).length - weave.shared.length).toBe(5);
+    expect(new Set(weave.structures.map((s: { structure: string }) => s.structure)).size).toBe(15);
+  });
+
   it('a malformed matrix in the rc file is exit 2, naming it, with nothing written', async () => {
     const dir = tmp();
     const input = picture(dir);

@@ -12,7 +12,7 @@ import { namedStructures } from '../config/weaves.js';
 import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
-import { assignStructures, parseWeaveMap } from '../loom/weave/assign.js';
+import { MAX_AUTO_SATIN, assignWeave, parseWeaveMap, type AutoMapping } from '../loom/weave/assign.js';
 import { previewScale, renderCloth } from '../loom/weave/cloth.js';
 import { liftImage } from '../loom/weave/plan.js';
 import { StructureError } from '../loom/weave/structures.js';
@@ -23,6 +23,10 @@ type WeaveReport = Omit<WeaveResult, 'plan'> & {
   map: string;
   warp: string;
   weft: string;
+  /** With auto: the satin its shaded family is on, the one asked for, and why a larger one was taken. */
+  auto?: { ends: number; asked: number; why?: string };
+  /** Colours auto could not keep apart. */
+  shared?: AutoMapping['shared'];
   lift: { format: string; ends: number; picks: number; raised: 'black' | 'white' };
   preview: { scale: number; width: number; height: number };
 };
@@ -34,22 +38,31 @@ interface Companion {
 }
 
 export type Woven =
-  { lift: Companion; cloth: Companion; back?: undefined; shuttles?: undefined; report: WeaveReport } | CompoundWoven;
+  | {
+      lift: Companion;
+      cloth: Companion;
+      back?: undefined;
+      shuttles?: undefined;
+      report: WeaveReport;
+      /** What the job tells the user besides the report. */
+      warnings?: string[];
+    }
+  | CompoundWoven;
 
 export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
   if (settings.wefts) return weaveCompoundStage(result, settings, loom, settings.wefts);
   const design = result.image;
   const named = namedStructures(settings.weaves);
   const yarns = { warp: settings.warp, weft: settings.weft };
-  let structures;
+  let assigned;
   try {
-    structures = assignStructures(parseWeaveMap(settings.map, named), design.palette, yarns, named);
+    assigned = assignWeave(parseWeaveMap(settings.map, named), design.palette, yarns, named);
   } catch (err) {
     if (err instanceof StructureError) throw new UsageError(`--weave: ${err.message}`);
     throw err;
   }
   const { plan, ...woven } = weaveDesign(design, {
-    structures,
+    structures: assigned.structures,
     maxFloat: settings.maxFloat,
     tile: settings.tile,
     selvedge: settings.selvedge,
@@ -59,6 +72,8 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
   const scale = settings.previewScale ?? previewScale(plan.width);
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
   const cloth = renderCloth(plan, yarns, scale, aspect);
+  const { auto } = assigned;
+  const warnings = auto?.shared.length ? [sharedWarning(auto)] : [];
   return {
     lift: { ext: `lift.${format.ext}`, bytes: lift },
     cloth: { ext: 'cloth.png', bytes: encodeIndexedPng(cloth, [{ keyword: 'Software', text: 'imagegen' }]) },
@@ -67,6 +82,8 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
       warp: toHex(settings.warp[0], settings.warp[1], settings.warp[2]),
       weft: toHex(settings.weft[0], settings.weft[1], settings.weft[2]),
       ...woven,
+      ...(auto ? { auto: { ends: auto.ends, asked: auto.asked, ...(auto.why ? { why: auto.why } : {}) } } : {}),
+      ...(auto?.shared.length ? { shared: auto.shared } : {}),
       lift: {
         format: format.id,
         ends: plan.width,
@@ -75,5 +92,16 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
       },
       preview: { scale, width: cloth.width, height: cloth.height },
     },
+    ...(warnings.length ? { warnings } : {}),
   };
+}
+
+/** One line naming the colours auto gave one structure, and why. */
+function sharedWarning(auto: AutoMapping): string {
+  const colors = auto.structures.filter((s) => s !== undefined).length;
+  const groups = auto.shared.map((g) => `${g.colors.join(', ')} (L* ${g.lightness.join(', ')}) share ${g.structure}`);
+  return (
+    `--weave auto: ${colors} colours, and the ${auto.ends}-end satin${auto.ends === MAX_AUTO_SATIN ? ', the largest auto takes,' : ''} has ${auto.ends - 1} steps: ` +
+    `colours ${groups.join('; ')}`
+  );
 }
