@@ -185,6 +185,39 @@ describe('edit --weave', () => {
     expect([weave.lift.file, weave.preview.file]).toEqual(['motif.loom-2.lift.bmp', 'motif.loom-2.cloth.png']);
   });
 
+  it('the preview keeps the cloth proportions by default and takes --preview-scale as given', async () => {
+    const dir = tmp();
+    const input = picture(dir);
+    const run = (...args: string[]) =>
+      runCli(['edit', input, '--local', '--width', '400', '--density', '24x30', '--weave', '-q', ...args], {
+        cwd: dir,
+      });
+    let r = await run('-o', 'a.png');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    let report = JSON.parse(readFileSync(path.join(dir, 'a.json'), 'utf8'));
+    // 48 × 32 at 24 × 30 per cm: 333 picks; a pick is 0.8 of an end, so 4 px an end keeps picks 3 px or more.
+    expect(report.grid.picks).toBe(333);
+    expect(report.weave.preview).toMatchObject({ scale: 4, width: 1600, height: 1066, pickHeight: 3.2 });
+    let png = await Jimp.read(path.join(dir, 'a.cloth.png'));
+    expect([png.width, png.height]).toEqual([1600, 1066]);
+    r = await run('--preview-scale', '7', '-o', 'b.png');
+    expect(r.code).toBe(0);
+    report = JSON.parse(readFileSync(path.join(dir, 'b.json'), 'utf8'));
+    expect(report.weave.preview).toMatchObject({ scale: 7, width: 2800, height: 1865 });
+    png = await Jimp.read(path.join(dir, 'b.cloth.png'));
+    expect([png.width, png.height]).toEqual([2800, 1865]);
+    // 512 ends and 341 picks at 64 px: 32768 × 21824 pixels, 715 megapixels. Exit 2, nothing written.
+    r = await runCli(['edit', input, '--local', '--width', '512', '--weave', '--preview-scale', '64', '-o', 'c.png'], {
+      cwd: dir,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--preview-scale 64: .* 32768 × 21824 pixels, more than 100 megapixels[^]*--preview-scale 23 or less/,
+    );
+    expect(readdirSync(dir).filter((f) => f.startsWith('c.'))).toEqual([]);
+  });
+
   it('auto: colours that must share a structure are named in the report and in a warning', async () => {
     const dir = tmp();
     const input = picture(dir);

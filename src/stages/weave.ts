@@ -13,7 +13,13 @@ import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
 import { MAX_AUTO_SATIN, assignWeave, parseWeaveMap, type AutoMapping } from '../loom/weave/assign.js';
-import { previewScale, renderCloth } from '../loom/weave/cloth.js';
+import {
+  PREVIEW_MAX_PIXELS,
+  largestPreviewScale,
+  previewScale,
+  previewSize,
+  renderCloth,
+} from '../loom/weave/cloth.js';
 import { liftImage } from '../loom/weave/plan.js';
 import { StructureError } from '../loom/weave/structures.js';
 import { weaveDesign, type WeaveResult } from '../loom/weave/weave.js';
@@ -28,7 +34,7 @@ type WeaveReport = Omit<WeaveResult, 'plan'> & {
   /** Colours auto could not keep apart. */
   shared?: AutoMapping['shared'];
   lift: { format: string; ends: number; picks: number; raised: 'black' | 'white' };
-  preview: { scale: number; width: number; height: number };
+  preview: { scale: number; width: number; height: number; pickHeight: number };
 };
 
 /** A file written beside the design image: `<stem>.<ext>`. */
@@ -69,8 +75,16 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
   });
   const format = findFormat(settings.liftFormat);
   const lift = format.encode(liftImage(plan, settings.invert), [{ keyword: 'Software', text: 'imagegen' }]);
-  const scale = settings.previewScale ?? previewScale(plan.width);
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
+  const scale = settings.previewScale ?? previewScale(plan.width, plan.height, aspect);
+  const size = previewSize(plan.width, plan.height, scale, aspect);
+  if (size.width * size.height > PREVIEW_MAX_PIXELS) {
+    const fits = largestPreviewScale(plan.width, plan.height, aspect);
+    throw new UsageError(
+      `--preview-scale ${scale}: the cloth preview of ${plan.width} ends and ${plan.height} picks would be ${size.width} × ${size.height} pixels, more than ${PREVIEW_MAX_PIXELS / 1e6} megapixels`,
+      { hint: fits >= 1 ? `give --preview-scale ${fits} or less` : 'leave --preview-scale out: the default fits' },
+    );
+  }
   const cloth = renderCloth(plan, yarns, scale, aspect);
   const { auto } = assigned;
   const warnings = auto?.shared.length ? [sharedWarning(auto)] : [];
@@ -90,7 +104,7 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
         picks: plan.height,
         raised: settings.invert ? 'white' : 'black',
       },
-      preview: { scale, width: cloth.width, height: cloth.height },
+      preview: { scale, width: cloth.width, height: cloth.height, pickHeight: Math.round(size.pickHeight * 1e4) / 1e4 },
     },
     ...(warnings.length ? { warnings } : {}),
   };
