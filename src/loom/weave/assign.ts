@@ -120,7 +120,7 @@ export interface Yarns {
 export const MAX_AUTO_SATIN = 16;
 
 /** Colours that share one structure though they differ, and why. */
-export interface SharedStructure {
+interface SharedStructure {
   structure: string;
   colors: number[];
   hexes: string[];
