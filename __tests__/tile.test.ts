@@ -44,14 +44,14 @@ describe('edit --weave --tile (built binary)', () => {
     return file;
   }
 
-  it('a 300-end tile of 8-end satins is warned about, naming the sizes that close', async () => {
+  it('a 300-end tile of 9-end satins (auto, 8 colours) is warned about, naming the sizes that close', async () => {
     const dir = tmp();
     const r = await runCli(['edit', picture(dir), '--local', '--width', '300', '--weave', '--tile', '-o', 'a.png'], {
       cwd: dir,
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(
-      /warning: .*--tile: the repeat is 300 ends × 350 picks, .* 296 or 304 ends and 344 or 352 picks/,
+      /warning: .*--tile: the repeat is 300 ends × 350 picks, .* 297 or 306 ends and 342 or 351 picks/,
     );
     const report = JSON.parse(readFileSync(path.join(dir, 'a.json'), 'utf8'));
     expect(report.weave.warnings).toHaveLength(1);
@@ -68,7 +68,9 @@ describe('edit --weave --tile (built binary)', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain('warning');
     const report = JSON.parse(readFileSync(path.join(dir, 'a.json'), 'utf8'));
-    expect([report.weave.lift.ends, report.weave.lift.picks]).toEqual([304, 352]);
+    // auto takes the 9-end satin for 8 colours, and keeps to it: 297 ends, and picks rounded to 9s.
+    expect([report.weave.lift.ends, report.weave.lift.picks]).toEqual([297, 351]);
+    expect(report.weave.auto).toMatchObject({ ends: 9 });
     expect(report.weave.warnings).toBeUndefined();
     expect(report.weave.floats.after.weft).toBeLessThanOrEqual(8);
   });

@@ -185,6 +185,57 @@ describe('edit --weave', () => {
     expect([weave.lift.file, weave.preview.file]).toEqual(['motif.loom-2.lift.bmp', 'motif.loom-2.cloth.png']);
   });
 
+  it('the preview keeps the cloth proportions by default and takes --preview-scale as given', async () => {
+    const dir = tmp();
+    const input = picture(dir);
+    const run = (...args: string[]) =>
+      runCli(['edit', input, '--local', '--width', '400', '--density', '24x30', '--weave', '-q', ...args], {
+        cwd: dir,
+      });
+    let r = await run('-o', 'a.png');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    let report = JSON.parse(readFileSync(path.join(dir, 'a.json'), 'utf8'));
+    // 48 × 32 at 24 × 30 per cm: 333 picks; a pick is 0.8 of an end, so 4 px an end keeps picks 3 px or more.
+    expect(report.grid.picks).toBe(333);
+    expect(report.weave.preview).toMatchObject({ scale: 4, width: 1600, height: 1066, pickHeight: 3.2 });
+    let png = await Jimp.read(path.join(dir, 'a.cloth.png'));
+    expect([png.width, png.height]).toEqual([1600, 1066]);
+    r = await run('--preview-scale', '7', '-o', 'b.png');
+    expect(r.code).toBe(0);
+    report = JSON.parse(readFileSync(path.join(dir, 'b.json'), 'utf8'));
+    expect(report.weave.preview).toMatchObject({ scale: 7, width: 2800, height: 1865 });
+    png = await Jimp.read(path.join(dir, 'b.cloth.png'));
+    expect([png.width, png.height]).toEqual([2800, 1865]);
+    // 512 ends and 341 picks at 64 px: 32768 × 21824 pixels, 715 megapixels. Exit 2, nothing written.
+    r = await runCli(['edit', input, '--local', '--width', '512', '--weave', '--preview-scale', '64', '-o', 'c.png'], {
+      cwd: dir,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--preview-scale 64: .* 32768 × 21824 pixels, more than 100 megapixels[^]*--preview-scale 23 or less/,
+    );
+    expect(readdirSync(dir).filter((f) => f.startsWith('c.'))).toEqual([]);
+  });
+
+  it('auto: colours that must share a structure are named in the report and in a warning', async () => {
+    const dir = tmp();
+    const input = picture(dir);
+    const palette = Array.from({ length: 20 }, (_, i) => `#${(8 + i * 12).toString(16).padStart(2, '0').repeat(3)}`);
+    const r = await runCli(
+      ['edit', input, '--local', '--width', '48', '--palette', palette.join(','), '--weave', '-o', 'w.png'],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /warning: .*motif\.png: --weave auto: 20 colours, and the 16-end satin, the largest auto takes, has 15 steps: colours \d+, \d+ \(L\* /,
+    );
+    const weave = JSON.parse(readFileSync(path.join(dir, 'w.json'), 'utf8')).weave;
+    expect(weave.auto).toEqual({ ends: 16, asked: 8, why: '20 colours need 20 steps: the 8-end satin has 7' });
+    expect(weave.shared.flatMap((g: { colors: number[] }) => g.colors).length - weave.shared.length).toBe(5);
+    expect(new Set(weave.structures.map((s: { structure: string }) => s.structure)).size).toBe(15);
+  });
+
   it('a malformed matrix in the rc file is exit 2, naming it, with nothing written', async () => {
     const dir = tmp();
     const input = picture(dir);

@@ -76,7 +76,7 @@ export function addWeaveOptions(cmd: Command): Command {
       'lift plan format: bmp, png or tiff, all 1-bit, or wif, a WIF 1.1 draft with one shaft per end (default bmp)',
     )
     .option('--invert', 'lift plan with white = warp raised (default: black = raised)', false)
-    .option('--preview-scale <n>', 'cloth preview pixels per end (default: at least 1200 pixels wide)');
+    .option('--preview-scale <n>', 'cloth preview pixels per end (default: 3 or more, and at least 1200 pixels wide)');
 }
 
 /** --weave, --tile and --invert as the jobs take them, and --weave's map as a config flag. */

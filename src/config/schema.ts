@@ -168,7 +168,7 @@ function weaveKeys(formats: string[]): Record<string, KeyDef> {
     },
     'weave.previewScale': {
       spec: { type: 'int', min: 1, max: 64 },
-      description: 'pixels per end in the cloth preview (default: at least 1200 pixels wide)',
+      description: 'pixels per end in the cloth preview (default: 3 or more, and at least 1200 pixels wide)',
     },
   };
 }

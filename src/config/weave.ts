@@ -6,7 +6,7 @@
 import { InputError, UsageError } from '../kernel/errors.js';
 import { parseHex, toHex } from '../loom/color.js';
 import type { LoomSettings } from '../loom/types.js';
-import { autoStructures, checkWeaveMap, parseWeaveMap } from '../loom/weave/assign.js';
+import { autoSatinFor, autoStructures, checkWeaveMap, parseWeaveMap } from '../loom/weave/assign.js';
 import { effectColors, nearestEffects, weftEffects } from '../loom/weave/effects.js';
 import { closingUnit, nearestClosing } from '../loom/weave/repeat.js';
 import { StructureError, parseStructure, shadedFamily, type Structure } from '../loom/weave/structures.js';
@@ -26,6 +26,8 @@ export interface WeaveSettings {
   wefts?: [number, number, number][];
   /** The shaded satins' ends for the effects of several wefts (auto:N). */
   effectEnds: number;
+  /** With --tile fit: the satin auto takes, fixed, as the grid was sized for it. */
+  autoEnds?: number;
   maxFloat: number;
   maxBackFloat: number;
   selectorHooks?: 'left' | 'right';
@@ -156,15 +158,21 @@ export async function resolveWeaveSettings(
     for (const key of ['weave.maxBackFloat', 'weave.selectorHooks']) {
       if (fromFlag(key)) throw new UsageError(`${flagName(key)} applies to several wefts: add --wefts`);
     }
+    if (!flags.tileFit) return { weave: settings, loom };
     const named = namedStructures(config.weaves);
     const parsed = parseWeaveMap(map, named);
+    // auto would take a larger satin for many colours: the grid is sized for the one it will take, and kept to.
+    const autoEnds =
+      parsed.auto === undefined
+        ? undefined
+        : autoSatinFor(loom.palette ? loom.palette.length / 3 : loom.colors, parsed.auto);
     const possible = [
       ...[...parsed.byIndex.values(), ...parsed.byHex.values(), ...(parsed.rest ? [parsed.rest] : [])].map((name) =>
         parseStructure(name, named),
       ),
-      ...(parsed.auto !== undefined ? shadedFamily(parsed.auto) : []),
+      ...(autoEnds !== undefined ? shadedFamily(autoEnds) : []),
     ];
-    return { weave: settings, loom: flags.tileFit ? fitToClose(loom, possible) : loom };
+    return { weave: { ...settings, ...(autoEnds ? { autoEnds } : {}) }, loom: fitToClose(loom, possible) };
   }
   const parsedMap = parseWeaveMap(map, namedStructures(config.weaves));
   if (parsedMap.auto === undefined || parsedMap.byIndex.size || parsedMap.byHex.size || parsedMap.rest) {

@@ -15,7 +15,7 @@ import { providersWith } from '../providers/registry.js';
 import type { EditInstruction, ProviderDescriptor } from '../providers/types.js';
 import { decodeImage } from '../image/decode.js';
 import { readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
-import { finishBytes } from '../stages/finish.js';
+import { finishBytes, wovenWarnings } from '../stages/finish.js';
 import type { OutputMeta } from '../stages/report.js';
 import { STDOUT, checkOutputFolders, checkTargets, isTargetOutput, writeLoomImage } from '../stages/write.js';
 import { expandInputs } from './inputs.js';
@@ -267,7 +267,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         meta.inputWarnings = inputWarnings;
         for (const warning of inputWarnings) item.ui.warn(`${label}: ${warning} (accepted with --lenient)`);
       }
-      for (const warning of finished.woven?.warnings ?? []) item.ui.warn(`${label}: ${warning}`);
+      for (const warning of wovenWarnings(finished.woven)) item.ui.warn(`${label}: ${warning}`);
       const written = await writeLoomImage(
         services,
         target,

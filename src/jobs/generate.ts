@@ -13,7 +13,7 @@ import type { JobRecord } from '../kernel/records.js';
 import { describeRequest } from '../kernel/redact.js';
 import type { GenerateOptions, GenerateParams } from '../providers/types.js';
 import { readInput, remoteGenerate } from '../stages/acquire.js';
-import { finishLoom } from '../stages/finish.js';
+import { finishLoom, wovenWarnings } from '../stages/finish.js';
 import { weaveStage } from '../stages/weave.js';
 import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags, type WeaveSettings } from '../config/weave.js';
 import {
@@ -255,7 +255,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     const result = await finishLoom(generated.image, settings.loom, itemCtx.signal);
     throwIfAborted(itemCtx.signal);
     const woven = weave ? weaveStage(result, weave, settings.loom) : undefined;
-    for (const warning of woven?.warnings ?? []) itemCtx.ui.warn(`${slug}: ${warning}`);
+    for (const warning of wovenWarnings(woven)) itemCtx.ui.warn(`${slug}: ${warning}`);
     const written = await writeLoomImage(
       services,
       target,

@@ -13,7 +13,7 @@ import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList } from '../providers/registry.js';
 import { TASK_ID_RULE, describeValue, isTaskId } from '../providers/shared/answer.js';
 import { decodeResult } from '../stages/acquire.js';
-import { finishLoom } from '../stages/finish.js';
+import { finishLoom, wovenWarnings } from '../stages/finish.js';
 import { weaveStage } from '../stages/weave.js';
 import { checkTargets, writeLoomImage } from '../stages/write.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
@@ -113,7 +113,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const finished = await finishLoom(image, loom, services.signal);
   throwIfAborted(services.signal);
   const woven = weave ? weaveStage(finished, weave, loom) : undefined;
-  for (const warning of woven?.warnings ?? []) services.ui.warn(warning);
+  for (const warning of wovenWarnings(woven)) ui.warn(`${provider.label} task ${taskId}: ${warning}`);
   const meta = { style: style.name, source: provider.id, provider: provider.id, taskId };
   const written = await writeLoomImage(
     services,

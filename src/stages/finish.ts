@@ -117,6 +117,11 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
   return { result, encoded, inputWarnings, ...(woven ? { woven } : {}) };
 }
 
+/** The warnings a woven design carries (colours that share a structure), for the job to print. */
+export function wovenWarnings(woven: Woven | undefined): readonly string[] {
+  return (woven && 'warnings' in woven && woven.warnings) || [];
+}
+
 /** The worker's side of finishBytes; expected failures come back as records. */
 export async function finishBytesOutcome(input: FinishInput): Promise<FinishOutcome> {
   try {

@@ -14,8 +14,14 @@ import { namedStructures } from '../config/weaves.js';
 import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
 import type { LoomSettings } from '../loom/types.js';
-import { assignStructures, parseWeaveMap } from '../loom/weave/assign.js';
-import { previewScale, renderCloth } from '../loom/weave/cloth.js';
+import { MAX_AUTO_SATIN, assignWeave, parseWeaveMap, type AutoMapping } from '../loom/weave/assign.js';
+import {
+  PREVIEW_MAX_PIXELS,
+  largestPreviewScale,
+  previewScale,
+  previewSize,
+  renderCloth,
+} from '../loom/weave/cloth.js';
 import { liftImage } from '../loom/weave/plan.js';
 import { StructureError } from '../loom/weave/structures.js';
 import { seamNote } from '../loom/weave/repeat.js';
@@ -26,6 +32,10 @@ type WeaveReport = Omit<WeaveResult, 'plan'> & {
   map: string;
   warp: string;
   weft: string;
+  /** With auto: the satin its shaded family is on, the one asked for, and why a larger one was taken. */
+  auto?: { ends: number; asked: number; why?: string };
+  /** Colours auto could not keep apart. */
+  shared?: AutoMapping['shared'];
   lift: {
     format: string;
     ends: number;
@@ -33,8 +43,8 @@ type WeaveReport = Omit<WeaveResult, 'plan'> & {
     /** How the picture shows a raised end; a WIF names the raised ends instead. */
     raised: 'black' | 'white' | 'listed';
   };
-  preview: { scale: number; width: number; height: number };
-  /** What the user was told about this weave (a repeat that does not close). */
+  preview: { scale: number; width: number; height: number; pickHeight: number };
+  /** What the user was told about this weave (colours that share a structure, a repeat that does not close). */
   warnings?: string[];
 };
 
@@ -44,12 +54,17 @@ interface Companion {
   bytes: Uint8Array;
 }
 
-export type Woven = (
-  { lift: Companion; cloth: Companion; back?: undefined; shuttles?: undefined; report: WeaveReport } | CompoundWoven
-) & {
-  /** Said to the user, and kept in the report (`weave.warnings`). */
-  warnings?: string[];
-};
+export type Woven =
+  | {
+      lift: Companion;
+      cloth: Companion;
+      back?: undefined;
+      shuttles?: undefined;
+      report: WeaveReport;
+      /** What the job tells the user besides the report. */
+      warnings?: string[];
+    }
+  | CompoundWoven;
 
 export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
   const woven = settings.wefts
@@ -63,8 +78,8 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
   });
   const note = seamNote(result.image.width, result.image.height, sizes);
   if (note) {
-    woven.warnings = [note];
-    woven.report.warnings = [note];
+    woven.warnings = [...(woven.warnings ?? []), note];
+    woven.report.warnings = [...(woven.report.warnings ?? []), note];
   }
   return woven;
 }
@@ -73,15 +88,17 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
   const design = result.image;
   const named = namedStructures(settings.weaves);
   const yarns = { warp: settings.warp, weft: settings.weft };
-  let structures;
+  let assigned;
   try {
-    structures = assignStructures(parseWeaveMap(settings.map, named), design.palette, yarns, named);
+    const map = parseWeaveMap(settings.map, named);
+    if (settings.autoEnds !== undefined && map.auto !== undefined) map.auto = settings.autoEnds;
+    assigned = assignWeave(map, design.palette, yarns, named, settings.autoEnds !== undefined);
   } catch (err) {
     if (err instanceof StructureError) throw new UsageError(`--weave: ${err.message}`);
     throw err;
   }
   const { plan, ...woven } = weaveDesign(design, {
-    structures,
+    structures: assigned.structures,
     maxFloat: settings.maxFloat,
     tile: settings.tile,
     selvedge: settings.selvedge,
@@ -93,9 +110,19 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
           resolution: clothResolution(loom.density),
         })
       : encodeWif({ plan, warp: settings.warp, wefts: [settings.weft], density: loom.density });
-  const scale = settings.previewScale ?? previewScale(plan.width);
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
+  const scale = settings.previewScale ?? previewScale(plan.width, plan.height, aspect);
+  const size = previewSize(plan.width, plan.height, scale, aspect);
+  if (size.width * size.height > PREVIEW_MAX_PIXELS) {
+    const fits = largestPreviewScale(plan.width, plan.height, aspect);
+    throw new UsageError(
+      `--preview-scale ${scale}: the cloth preview of ${plan.width} ends and ${plan.height} picks would be ${size.width} × ${size.height} pixels, more than ${PREVIEW_MAX_PIXELS / 1e6} megapixels`,
+      { hint: fits >= 1 ? `give --preview-scale ${fits} or less` : 'leave --preview-scale out: the default fits' },
+    );
+  }
   const cloth = renderCloth(plan, yarns, scale, aspect);
+  const { auto } = assigned;
+  const warnings = auto?.shared.length ? [sharedWarning(auto)] : [];
   return {
     lift: { ext: `lift.${format.ext}`, bytes: lift },
     cloth: {
@@ -103,6 +130,8 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
       bytes: encodeIndexedPng(cloth, [{ keyword: 'Software', text: 'imagegen' }], {
         // The preview's pixels per end and per pick: it opens at the cloth's size.
         resolution: clothResolution(loom.density, cloth.width / plan.width, cloth.height / plan.height),
+        // A large picture for the eye: deflated fast rather than small.
+        level: 1,
       }),
     },
     report: {
@@ -110,13 +139,27 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
       warp: toHex(settings.warp[0], settings.warp[1], settings.warp[2]),
       weft: toHex(settings.weft[0], settings.weft[1], settings.weft[2]),
       ...woven,
+      ...(auto ? { auto: { ends: auto.ends, asked: auto.asked, ...(auto.why ? { why: auto.why } : {}) } } : {}),
+      ...(auto?.shared.length ? { shared: auto.shared } : {}),
       lift: {
         format: format.id,
         ends: plan.width,
         picks: plan.height,
         raised: format.id === 'wif' ? 'listed' : settings.invert ? 'white' : 'black',
       },
-      preview: { scale, width: cloth.width, height: cloth.height },
+      preview: { scale, width: cloth.width, height: cloth.height, pickHeight: Math.round(size.pickHeight * 1e4) / 1e4 },
+      ...(warnings.length ? { warnings } : {}),
     },
+    ...(warnings.length ? { warnings } : {}),
   };
+}
+
+/** One line naming the colours auto gave one structure, and why. */
+function sharedWarning(auto: AutoMapping): string {
+  const colors = auto.structures.filter((s) => s !== undefined).length;
+  const groups = auto.shared.map((g) => `${g.colors.join(', ')} (L* ${g.lightness.join(', ')}) share ${g.structure}`);
+  return (
+    `--weave auto: ${colors} colours, and the ${auto.ends}-end satin${auto.ends === MAX_AUTO_SATIN ? ', the largest auto takes,' : ''} has ${auto.ends - 1} steps: ` +
+    `colours ${groups.join('; ')}`
+  );
 }

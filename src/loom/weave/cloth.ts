@@ -14,48 +14,108 @@ function edgeShade(rgb: readonly number[]): number[] {
   return rgb.map((v) => (light < 64 ? Math.min(255, v + 48) : Math.round(v * 0.72)));
 }
 
-/** The preview scale that makes the picture at least `minWidth` pixels wide. */
-export function previewScale(ends: number, minWidth = 1200): number {
-  return Math.max(1, Math.ceil(minWidth / ends));
+/** The most pixels a single-weft cloth preview has, by default and with --preview-scale. */
+export const PREVIEW_MAX_PIXELS = 100e6;
+
+/** The longest side a default preview has: wider pictures no image viewer opens whole. */
+const PREVIEW_MAX_SIDE = 32_768;
+
+/** A preview's size: `scale` pixels per end, and picks as tall as the cloth has them (`pickHeight` on average). */
+export interface PreviewSize {
+  scale: number;
+  width: number;
+  height: number;
+  pickHeight: number;
+}
+
+/**
+ * The size of the preview of `ends` × `picks` at `scale` pixels per end, a pick `aspect` times an end's width:
+ * the height is rounded once for the whole cloth, not per pick, so the picture keeps the cloth's proportions
+ * to a pixel.
+ */
+export function previewSize(ends: number, picks: number, scale: number, aspect = 1): PreviewSize {
+  return {
+    scale,
+    width: Math.max(1, Math.round(ends * scale)),
+    height: Math.max(1, Math.round(picks * scale * aspect)),
+    pickHeight: scale * aspect,
+  };
+}
+
+function fits(size: PreviewSize, maxSide: number): boolean {
+  return size.width * size.height <= PREVIEW_MAX_PIXELS && size.width <= maxSide && size.height <= maxSide;
+}
+
+/** The largest whole scale whose preview has at most PREVIEW_MAX_PIXELS; 0 when not even one pixel an end does. */
+export function largestPreviewScale(ends: number, picks: number, aspect = 1): number {
+  const within = (scale: number) => fits(previewSize(ends, picks, scale, aspect), Infinity);
+  // The square root's scale, give or take the height's rounding.
+  let s = Math.floor(Math.sqrt(PREVIEW_MAX_PIXELS / (ends * picks * aspect)));
+  while (within(s + 1)) s++;
+  while (s >= 1 && !within(s)) s--;
+  return s;
+}
+
+/**
+ * The default preview scale: at least 3 pixels an end and a pick, so that every thread's edges show, and
+ * `minWidth` pixels across. A huge cloth gets less, down to a fraction of a pixel an end (threads then
+ * sampled), so that the picture stays within PREVIEW_MAX_PIXELS and a side an image viewer opens.
+ */
+export function previewScale(ends: number, picks: number, aspect = 1, minWidth = 1200): number {
+  let s = Math.max(3, Math.ceil(3 / aspect), Math.ceil(minWidth / ends));
+  const within = (scale: number) => fits(previewSize(ends, picks, scale, aspect), PREVIEW_MAX_SIDE);
+  if (within(s)) return s;
+  s = Math.min(s, largestPreviewScale(ends, picks, aspect), Math.floor(PREVIEW_MAX_SIDE / ends));
+  while (s >= 1 && !within(s)) s--;
+  if (s >= 1) return s;
+  let f = Math.min(
+    Math.sqrt(PREVIEW_MAX_PIXELS / (ends * picks * aspect)),
+    PREVIEW_MAX_SIDE / ends,
+    PREVIEW_MAX_SIDE / (picks * aspect),
+  );
+  f = Math.floor(f * 1000) / 1000;
+  while (f > 0.001 && !within(f)) f -= 0.001;
+  return f;
 }
 
 /**
  * Renders the plan at `scale` pixels per end; `aspect` (pick height over end width, from the density) keeps
- * the cloth's proportions. Palette: warp, warp edge, weft, weft edge.
+ * the cloth's proportions. Ends and picks share out the picture's columns and rows as evenly as whole pixels
+ * allow (each pick floor or ceil of its exact height), so the total is exact. Palette: warp, warp edge, weft,
+ * weft edge.
  */
 export function renderCloth(plan: LiftPlan, yarns: Yarns, scale: number, aspect = 1): IndexedImage {
   const { width, height, cells } = plan;
-  const cw = scale;
-  const ch = Math.max(1, Math.round(scale * aspect));
-  const outW = width * cw;
-  const outH = height * ch;
+  const { width: outW, height: outH } = previewSize(width, height, scale, aspect);
   const indices = new Uint8Array(outW * outH);
   const palette = Uint8Array.from([...yarns.warp, ...edgeShade(yarns.warp), ...yarns.weft, ...edgeShade(yarns.weft)]);
-  // One crossing's block, for each yarn on top.
-  const block = [new Uint8Array(cw * ch), new Uint8Array(cw * ch)];
-  for (let j = 0; j < ch; j++) {
-    for (let i = 0; i < cw; i++) {
-      block[1][j * cw + i] = cw >= 3 && (i === 0 || i === cw - 1) ? 1 : 0;
-      block[0][j * cw + i] = ch >= 3 && (j === 0 || j === ch - 1) ? 3 : 2;
-    }
+  // Band k of n over `total` pixels starts at ceil(k × total / n), in integers.
+  const start = (k: number, total: number, n: number) => Math.floor((k * total + n - 1) / n);
+  const endOf = new Int32Array(outW);
+  const warpEdge = new Uint8Array(outW);
+  for (let x = 0; x < width; x++) {
+    const a = start(x, outW, width);
+    const b = start(x + 1, outW, width);
+    for (let i = a; i < b; i++) endOf[i] = x;
+    if (b - a >= 3) warpEdge[a] = warpEdge[b - 1] = 1;
   }
-  if (cw === 1 && ch === 1) {
-    for (let y = 0; y < height; y++) {
-      const top = (height - 1 - y) * outW;
-      for (let x = 0; x < width; x++) indices[top + x] = cells[y * width + x] ? 0 : 2;
-    }
-    return { width: outW, height: outH, indices, palette };
-  }
+  const body = new Uint8Array(outW);
+  const edge = new Uint8Array(outW);
   for (let y = 0; y < height; y++) {
-    const top = (height - 1 - y) * ch;
-    for (let x = 0; x < width; x++) {
-      const b = block[cells[y * width + x]];
-      const left = x * cw;
-      for (let j = 0; j < ch; j++) {
-        const o = (top + j) * outW + left;
-        for (let i = 0; i < cw; i++) indices[o + i] = b[j * cw + i];
-      }
+    // Rows counted from the bottom: pick 1 is the bottom band.
+    const a = start(y, outH, height);
+    const b = start(y + 1, outH, height);
+    if (a === b) continue;
+    const row = y * width;
+    for (let i = 0; i < outW; i++) {
+      const up = cells[row + endOf[i]] === 1;
+      body[i] = up ? warpEdge[i] : 2;
+      edge[i] = up ? warpEdge[i] : 3;
     }
+    const top = outH - b;
+    const bottom = outH - 1 - a;
+    const edges = b - a >= 3;
+    for (let r = top; r <= bottom; r++) indices.set(edges && (r === top || r === bottom) ? edge : body, r * outW);
   }
   return { width: outW, height: outH, indices, palette };
 }
