@@ -848,7 +848,7 @@ if (args.includes('--remote')) {
 /**
  * --weave: the lift plan of `edit --local --weave auto` on the bench photos at 600 and 1200 ends, plain and
  * with --tile: floats over --max-float on either face (runs of raised or lowered crossings over the limit, in
- * rows and columns, around the seams with --tile), and Spearman's rho over 8x8 cells (and over cells of one
+ * rows and columns; with --tile on the plan laid 2 x 2, so that its seams are inside what is checked), and Spearman's rho over 8x8 cells (and over cells of one
  * repeat of the satin auto took) between the share of dark-yarn crossings and the photo's darkness (1 - L/100)
  * on the same grid; the same for a 50% threshold and a Floyd-Steinberg binary of that grid, as the TC2
  * converters make; and how many distinct structures auto gave the design's colours. Then the time weaving
@@ -1012,8 +1012,17 @@ if (args.includes('--weave')) {
               if (x + 1 < w) err[i + w + 1] += e / 16;
             }
           }
+        // A tile's floats are counted on the plan laid 2 x 2, so that every seam is inside the picture checked.
+        const laid2x2 = (bits) => {
+          const out = new Uint8Array(4 * w * h);
+          for (let y = 0; y < 2 * h; y++)
+            for (let x = 0; x < 2 * w; x++) out[y * 2 * w + x] = bits[(y % h) * w + (x % w)];
+          return out;
+        };
         const score = (label, bits) => {
-          const f = floatsOver(bits, w, h, MAX_FLOAT, tile);
+          const f = tile
+            ? floatsOver(laid2x2(bits), 2 * w, 2 * h, MAX_FLOAT, false)
+            : floatsOver(bits, w, h, MAX_FLOAT, false);
           rows.push([
             photo.name,
             `${w}x${h}`,
