@@ -290,6 +290,19 @@ function wallOf(cmd, argv) {
 }
 const wall = (argv) => wallOf(process.execPath, argv);
 
+/** Wall seconds of each node command, RUNS runs each, interleaved (a first run of each warms the file cache). */
+function interleavedWalls(commands) {
+  for (const c of commands) wall(c.argv);
+  const times = commands.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (let j = 0; j < commands.length; j++) {
+      const k = (i + j) % commands.length;
+      times[k].push(wall(commands[k].argv));
+    }
+  }
+  return times;
+}
+
 if (args.includes('--startup')) {
   const bin = path.join(root, 'bin', 'imagegen.js');
   const commands = [
@@ -1057,14 +1070,7 @@ if (args.includes('--weave')) {
     { label: 'edit --local', argv: [...base, '-o', path.join(work, 'time-plain.png')] },
     { label: 'edit --local --weave auto', argv: [...base, '--weave', 'auto', '-o', path.join(work, 'time-weave.png')] },
   ];
-  for (const c of commands) wall(c.argv); // warm the file cache
-  const times = commands.map(() => []);
-  for (let i = 0; i < RUNS; i++) {
-    for (let j = 0; j < commands.length; j++) {
-      const k = (i + j) % commands.length;
-      times[k].push(wall(commands[k].argv));
-    }
-  }
+  const times = interleavedWalls(commands);
   console.log(`\ntime at 1200 ends on ${timing.name}, ${RUNS} interleaved runs each (median; every run listed)`);
   const medians = times.map(median);
   commands.forEach((c, k) => {
@@ -1381,14 +1387,7 @@ if (args.includes('--wefts')) {
     { label: '--weave auto (1 weft)', argv: [...base, '-o', path.join(work, 'time-1.png')] },
     { label: `--wefts (4 wefts)`, argv: [...base, '--wefts', fourHex, '-o', path.join(work, 'time-4.png')] },
   ];
-  for (const c of commands) wall(c.argv); // warm the file cache
-  const times = commands.map(() => []);
-  for (let i = 0; i < RUNS; i++) {
-    for (let j = 0; j < commands.length; j++) {
-      const k = (i + j) % commands.length;
-      times[k].push(wall(commands[k].argv));
-    }
-  }
+  const times = interleavedWalls(commands);
   console.log(`\ntime at 1200 ends on ${timing.name}, ${RUNS} interleaved runs each (median; every run listed)`);
   const medians = times.map(median);
   commands.forEach((c, k) =>

@@ -11,6 +11,8 @@ import { effectColors, nearestEffects, weftEffects } from '../loom/weave/effects
 import { closingUnit, nearestClosing } from '../loom/weave/repeat.js';
 import { StructureError, parseStructure, shadedFamily, type Structure } from '../loom/weave/structures.js';
 import { parsePaletteSpec, type ReadFile } from './palette.js';
+import type { Fs } from '../kernel/ports.js';
+import { resolveLoomSettings } from './loom.js';
 import type { ResolvedConfig } from './resolve.js';
 import type { WeaveDefinition } from './schema.js';
 import type { StylePreset } from './styles.js';
@@ -67,7 +69,7 @@ const MAX_WEFTS = 8;
  * settings the design is made with: with several wefts its palette is taken among the colours the yarns can
  * weave, or a fixed palette is moved to the nearest of them.
  */
-export async function resolveWeaveSettings(
+async function resolveWeaveSettings(
   resolved: ResolvedConfig,
   style: StylePreset,
   loom: LoomSettings,
@@ -261,21 +263,38 @@ async function weftYarns(
 ): Promise<{ wefts: [number, number, number][]; where: string } | undefined> {
   const source = resolved.sources['weave.wefts'];
   const fromConfig = resolved.config.weave.wefts;
-  let spec: string | string[] | undefined;
-  let where: string;
   if (source?.kind === 'flag' || (style.wefts === undefined && fromConfig !== undefined)) {
-    spec = fromConfig;
-    where = source?.kind === 'flag' ? '--wefts' : 'weave.wefts';
-  } else {
-    spec = style.wefts;
-    where = `style ${style.name}: wefts`;
+    const where = source?.kind === 'flag' ? '--wefts' : 'weave.wefts';
+    return fromConfig === undefined ? undefined : { wefts: await parseWefts(fromConfig, where, readFile), where };
   }
-  if (spec === undefined) return undefined;
+  if (style.wefts === undefined) return undefined;
+  const where = `style ${style.name}: wefts`;
+  return { wefts: await parseWefts(style.wefts, where, readFile), where };
+}
+
+/** A list of weft yarns as typed (`where` names it in errors): 2 to 8 colours. */
+export async function parseWefts(
+  spec: string | string[],
+  where: string,
+  readFile: ReadFile,
+): Promise<[number, number, number][]> {
   // A yarn list that cannot be read is the option's fault: exit 2, as for a bad colour.
   const palette = await parsePaletteSpec(spec, readFile, { name: where, min: 2, max: MAX_WEFTS }).catch((err) => {
     throw err instanceof InputError ? new UsageError(err.message) : err;
   });
   const wefts: [number, number, number][] = [];
   for (let i = 0; i < palette.length; i += 3) wefts.push([palette[i], palette[i + 1], palette[i + 2]]);
-  return { wefts, where };
+  return wefts;
+}
+
+/** A job's loom and weave settings for one style: the loom's as the yarns leave them, and its palette as written. */
+export async function resolveJobSettings(
+  resolved: ResolvedConfig,
+  style: StylePreset,
+  flags: WeaveFlags,
+  fs: Pick<Fs, 'readFile'>,
+): Promise<{ loom: LoomSettings; paletteSpec?: string | string[]; weave?: WeaveSettings }> {
+  const { loom, paletteSpec } = await resolveLoomSettings(resolved, style, fs);
+  const readFile: ReadFile = (file, options) => fs.readFile(file, options);
+  return { paletteSpec, ...(await resolveWeaveSettings(resolved, style, loom, flags, readFile)) };
 }

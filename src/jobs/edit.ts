@@ -3,8 +3,7 @@
  * picture is first restyled remotely; without one, or with --local, the local pipeline does it all.
  */
 import path from 'node:path';
-import { resolveLoomSettings } from '../config/loom.js';
-import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags } from '../config/weave.js';
+import { NO_WEAVE, resolveJobSettings, weaveFileExts, type WeaveFlags } from '../config/weave.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { findStyle, styleInstruction, type StylePreset } from '../config/styles.js';
 import { UsageError, throwIfAborted } from '../kernel/errors.js';
@@ -117,15 +116,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   const inputs = await expandInputs(spec.inputs, cwd, fs);
   checkSpec({ ...spec, inputs });
   const style = findStyle(spec.style, resolved.config.styles);
-  const jobLoom = await resolveLoomSettings(resolved, style, fs);
-  const { paletteSpec } = jobLoom;
-  const { weave, loom } = await resolveWeaveSettings(
-    resolved,
-    style,
-    jobLoom.loom,
-    spec.weave ?? NO_WEAVE,
-    (file, options) => fs.readFile(file, options),
-  );
+  const { loom, paletteSpec, weave } = await resolveJobSettings(resolved, style, spec.weave ?? NO_WEAVE, fs);
   const besides = weave ? weaveFileExts(weave) : [];
   const format = chooseFormat(resolved, spec.output === STDOUT ? undefined : spec.output);
   const { provider, keyed } = editProvider(resolved, spec.provider);

@@ -4,7 +4,6 @@
  * file (`--prompts`), and every one is checked before the first is sent.
  */
 import path from 'node:path';
-import { resolveLoomSettings } from '../config/loom.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { findStyle, type StylePreset } from '../config/styles.js';
 import { UsageError, isImagegenError, throwIfAborted } from '../kernel/errors.js';
@@ -15,7 +14,7 @@ import type { GenerateOptions, GenerateParams } from '../providers/types.js';
 import { readInput, remoteGenerate } from '../stages/acquire.js';
 import { finishLoom, wovenWarnings } from '../stages/finish.js';
 import { weaveStage } from '../stages/weave.js';
-import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags, type WeaveSettings } from '../config/weave.js';
+import { NO_WEAVE, resolveJobSettings, weaveFileExts, type WeaveFlags, type WeaveSettings } from '../config/weave.js';
 import {
   checkOutputFolders,
   checkTargets,
@@ -89,7 +88,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   }
   const ctx = providerContext(provider, resolved, services, taskLimits(resolved, spec.maxDownloadMb), model);
   /** Per style: the loom settings (as the yarns leave them) and the weave settings. */
-  const settingsOf = new Map<string, Awaited<ReturnType<typeof resolveLoomSettings>> & { weave?: WeaveSettings }>();
+  const settingsOf = new Map<string, Awaited<ReturnType<typeof resolveJobSettings>>>();
 
   // Every line is checked, and every target and its folder, before anything is sent.
   const items: GenerateItem[] = [];
@@ -107,15 +106,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       const styleName = line.style ?? spec.style;
       const style = styleName === undefined ? undefined : findStyle(styleName, resolved.config.styles);
       if (style && !settingsOf.has(style.name)) {
-        const jobLoom = await resolveLoomSettings(resolved, style, fs);
-        const woven = await resolveWeaveSettings(
-          resolved,
-          style,
-          jobLoom.loom,
-          spec.weave ?? NO_WEAVE,
-          (file, options) => fs.readFile(file, options),
-        );
-        settingsOf.set(style.name, { ...jobLoom, ...woven });
+        settingsOf.set(style.name, await resolveJobSettings(resolved, style, spec.weave ?? NO_WEAVE, fs));
       }
       const weave = style ? settingsOf.get(style.name)!.weave : undefined;
       if (!style && (spec.weave?.weave || spec.weave?.tile || spec.weave?.invert)) {

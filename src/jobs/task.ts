@@ -3,11 +3,10 @@
  * or was stopped). `wait` finishes it like `edit` would: through the loom pipeline of a style.
  */
 import path from 'node:path';
-import { resolveLoomSettings } from '../config/loom.js';
 import { checkBaseUrl } from '../config/base-url.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { findStyle } from '../config/styles.js';
-import { NO_WEAVE, resolveWeaveSettings, weaveFileExts, type WeaveFlags } from '../config/weave.js';
+import { NO_WEAVE, resolveJobSettings, weaveFileExts, type WeaveFlags } from '../config/weave.js';
 import { ProviderError, UsageError, throwIfAborted } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList } from '../providers/registry.js';
@@ -92,15 +91,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   }
 
   const style = findStyle(spec.style, resolved.config.styles);
-  const jobLoom = await resolveLoomSettings(resolved, style, fs);
-  const { paletteSpec } = jobLoom;
-  const { weave, loom } = await resolveWeaveSettings(
-    resolved,
-    style,
-    jobLoom.loom,
-    spec.weave ?? NO_WEAVE,
-    (file, options) => fs.readFile(file, options),
-  );
+  const { loom, paletteSpec, weave } = await resolveJobSettings(resolved, style, spec.weave ?? NO_WEAVE, fs);
   const format = chooseFormat(resolved, spec.output);
   const stem = `${provider.id}-${taskId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16)}.${style.name}`;
   const target = targetFor(spec, resolved, cwd, stem);

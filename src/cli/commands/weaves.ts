@@ -2,9 +2,8 @@
  * `imagegen weaves`: the built-in and configured structures, each with its repeat drawn in text; with
  * --wefts, the effects those yarns can weave in a compound cloth, each with its colour.
  */
-import { parsePaletteSpec } from '../../config/palette.js';
+import { parseWefts } from '../../config/weave.js';
 import { namedStructures } from '../../config/weaves.js';
-import { InputError, UsageError } from '../../kernel/errors.js';
 import { parseHex, toHex } from '../../loom/color.js';
 import { parseWeaveMap } from '../../loom/weave/assign.js';
 import { effectName, weftEffects, type Rgb } from '../../loom/weave/effects.js';
@@ -23,17 +22,10 @@ export async function weavesCommand(ctx: CliContext, opts: GlobalOptions & Recor
   };
   const resolved = await loadConfig(ctx, opts, flags, services);
   const { chalk } = services.ui;
-  const weftSpec = typeof opts.wefts === 'string' ? opts.wefts : resolved.config.weave.wefts;
+  const weftSpec = resolved.config.weave.wefts;
   if (weftSpec !== undefined) {
-    const wefts = await parsePaletteSpec(weftSpec, (file, options) => services.fs.readFile(file, options), {
-      name: typeof opts.wefts === 'string' ? '--wefts' : 'weave.wefts',
-      min: 2,
-      max: 8,
-    }).catch((err) => {
-      throw err instanceof InputError ? new UsageError(err.message) : err;
-    });
-    const yarns: Rgb[] = [];
-    for (let i = 0; i < wefts.length; i += 3) yarns.push([wefts[i], wefts[i + 1], wefts[i + 2]]);
+    const where = resolved.sources['weave.wefts']?.kind === 'flag' ? '--wefts' : 'weave.wefts';
+    const yarns: Rgb[] = await parseWefts(weftSpec, where, (file, options) => services.fs.readFile(file, options));
     const warp = parseHex(resolved.config.weave.warp)!;
     // The satin of the configured map's auto:N, as edit would weave.
     let ends = 8;
