@@ -252,13 +252,14 @@ describe('the compound lift plan', () => {
   it('round the seam, a pick whose only lowered end is its last is read from its first end', () => {
     const cells = Uint8Array.of(1, 1, 1, 1, 0);
     const none = new Uint8Array(5);
-    expect(breakRaisedRuns(cells, 0, 5, true, 4, 0, none, none)).toBe(0);
+    const line = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+    expect(breakRaisedRuns(cells, line(5), 5, true, 4, 0, none, none)).toBe(0);
     expect(Array.from(cells)).toEqual([1, 1, 1, 1, 0]);
     const long = Uint8Array.of(1, 1, 1, 1, 1, 0);
-    expect(breakRaisedRuns(long, 0, 6, true, 4, 0, new Uint8Array(6), new Uint8Array(6))).toBe(1);
+    expect(breakRaisedRuns(long, line(6), 6, true, 4, 0, new Uint8Array(6), new Uint8Array(6))).toBe(1);
   });
 
-  it("selvedges are plain on each weft's picks and never float the edge end over a row's picks", () => {
+  it("selvedges, outside the design, are plain on each weft's picks and never float the edge end over a row's picks", () => {
     const eight = weftEffects(
       BLACK,
       [WHITE, RED, BLUE, [0, 128, 0], [128, 0, 128], [0, 128, 128], [200, 200, 0], [90, 90, 90]],
@@ -269,17 +270,18 @@ describe('the compound lift plan', () => {
       { ...params([eight[0]]), wefts: 8, selvedge: 2 },
     );
     const { plan } = woven;
-    for (const x of [0, 1, 22, 23]) {
+    expect([plan.width, woven.offset, woven.designWidth]).toEqual([28, 2, 24]);
+    for (const x of [0, 1, 26, 27]) {
       let run = 0;
       let longest = 0;
       for (let p = 0; p < plan.height; p++) {
-        run = plan.cells[p * 24 + x] === 1 ? run + 1 : 0;
+        run = plan.cells[p * 28 + x] === 1 ? run + 1 : 0;
         longest = Math.max(longest, run);
       }
       expect([x, longest]).toEqual([x, 2]);
       // Each weft, along its own picks at this end: up, down, up, …
       for (let k = 0; k < 8; k++) {
-        const own = Array.from({ length: 6 }, (_, yb) => plan.cells[(yb * 8 + k) * 24 + x]);
+        const own = Array.from({ length: 6 }, (_, yb) => plan.cells[(yb * 8 + k) * 28 + x]);
         expect(own.every((v, i) => i === 0 || v !== own[i - 1])).toBe(true);
       }
     }

@@ -70,11 +70,17 @@ describe('edit --weave', () => {
     expect(weave.floats.after.warp).toBeLessThanOrEqual(8);
     expect(weave.floats.after.weft).toBeLessThanOrEqual(8);
     expect(weave.selvedge).toBe(2);
-    expect(weave.lift).toMatchObject({ format: 'bmp', ends: 48, raised: 'black', file: 'motif.loom.lift.bmp' });
-    expect(weave.preview).toMatchObject({ scale: 25, width: 1200, file: 'motif.loom.cloth.png' });
+    // The selvedges are outside the design's 48 ends.
+    expect(weave.lift).toMatchObject({ format: 'bmp', ends: 52, raised: 'black', file: 'motif.loom.lift.bmp' });
+    expect(weave.hooks).toEqual([
+      { from: 1, to: 2, role: 'selvedge' },
+      { from: 3, to: 50, role: 'design', repeat: 1, mirrored: false },
+      { from: 51, to: 52, role: 'selvedge' },
+    ]);
+    expect(weave.preview).toMatchObject({ scale: 24, width: 1248, file: 'motif.loom.cloth.png' });
 
     const lift = await Jimp.read(record.lift);
-    expect([lift.width, lift.height]).toEqual([48, report.grid.picks]);
+    expect([lift.width, lift.height]).toEqual([52, report.grid.picks]);
     // The selvedge is plain weave: the bottom pick (pick 1) starts raised on end 1, then alternates.
     const bottom = lift.height - 1;
     const black = (x: number, y: number) => lift.getPixelColor(x, y) >>> 8 === 0;
@@ -86,8 +92,8 @@ describe('edit --weave', () => {
       return up / (n * n);
     };
     const figure = Math.round(12 * (report.grid.picks / 32));
-    expect(share(20, figure - 4, 8)).toBeGreaterThan(0.6);
-    expect(share(4, 2, 8)).toBeLessThan(0.4);
+    expect(share(22, figure - 4, 8)).toBeGreaterThan(0.6);
+    expect(share(6, 2, 8)).toBeLessThan(0.4);
   });
 
   it('--invert, --lift-format tiff and an explicit map', async () => {
@@ -143,7 +149,7 @@ describe('edit --weave', () => {
     [['--weave', '5=plain,auto', '--colors', '3'], /--weave: colour 5 is not in the palette/],
     [['--weave', '0=plain', '--colors', '2'], /--weave: colour 1 has no structure/],
     [['--weave', '--warp', '#777777', '--weft', '#777777'], /equally light/],
-    [['--weave', '--selvedge', '24'], /--selvedge 24/],
+    [['--weave', '--hooks', '40', '--selvedge', '20'], /--hooks 40: two selvedges of 20 ends leave no hook/],
     [['--tile'], /--tile applies to the lift plan: add --weave/],
     [['--weave', '-o', '-'], /-o -/],
     [['--weave', 'x.jpg'], /if "x\.jpg" is an input, write --weave auto/],

@@ -11,7 +11,7 @@ import type { IndexedImage } from '../src/loom/types.js';
 import { assignStructures, autoStructures, checkWeaveMap, parseWeaveMap } from '../src/loom/weave/assign.js';
 import { renderCloth } from '../src/loom/weave/cloth.js';
 import { bindFloats, longestFloats } from '../src/loom/weave/floats.js';
-import { laySelvedges, layStructures, liftImage, type LiftPlan } from '../src/loom/weave/plan.js';
+import { layStructures, liftImage, type LiftPlan } from '../src/loom/weave/plan.js';
 import {
   StructureError,
   drawStructure,
@@ -193,12 +193,15 @@ describe('the lift plan', () => {
     expect(Array.from(marked.cells)).toEqual([0, 1, 1, 1]);
   });
 
-  it('selvedges are plain weave inside the width, at both sides', () => {
+  it('selvedges are plain weave outside the design, at both sides', () => {
     const d = design(10, 4, [0, 0, 0], () => 0);
-    const plan = layStructures(d, [satin(5, 'warp')]);
-    laySelvedges(plan, 2);
+    const { plan } = weaveDesign(d, { structures: [satin(5, 'warp')], maxFloat: 8, tile: false, selvedge: 2 });
+    expect(plan.width).toBe(14);
+    const laid = layStructures(d, [satin(5, 'warp')]);
     for (let y = 0; y < 4; y++) {
-      for (const x of [0, 1, 8, 9]) expect(plan.cells[y * 10 + x]).toBe((x + y) % 2 === 0 ? 1 : 0);
+      for (const x of [0, 1, 12, 13]) expect(plan.cells[y * 14 + x]).toBe((x + y) % 2 === 0 ? 1 : 0);
+      // The design keeps every end, beside them.
+      for (let x = 0; x < 10; x++) expect(plan.cells[y * 14 + 2 + x]).toBe(laid.cells[y * 10 + x]);
     }
     expect(longestFloats(plan).weftBack).toBeLessThanOrEqual(5);
   });
@@ -254,7 +257,9 @@ describe('the lift plan', () => {
 
   it('a whole line that never interlaces in a repeat is bound too', () => {
     const plan = planOf(12, 3, (x, y) => (y === 1 ? 1 : (x + y) % 2));
-    expect(longestFloats(plan, true).weftBack).toBe(12);
+    // In a repeat, a pick that never interlaces is a float that never ends.
+    expect(longestFloats(plan, true).weftBack).toBe(Infinity);
+    expect(longestFloats(plan, false).weftBack).toBe(12);
     bindFloats(plan, 4, true);
     const f = longestFloats(plan, true);
     expect(Math.max(f.warpFace, f.warpBack, f.weftFace, f.weftBack)).toBeLessThanOrEqual(4);

@@ -1,6 +1,6 @@
 /** Options the commands share, and the flags that set config keys. Only commander here: --help loads nothing else. */
 import { availableParallelism } from 'node:os';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { FlagValue } from '../config/resolve.js';
 import { UsageError } from '../kernel/errors.js';
 import { describeRange, toNumberInRange, type NumberRange } from '../kernel/numbers.js';
@@ -9,7 +9,11 @@ import { describeRange, toNumberInRange, type NumberRange } from '../kernel/numb
 const CONFIG_FLAGS: Record<string, [string, string]> = {
   colors: ['loom.colors', '--colors'],
   width: ['loom.width', '--width'],
-  hooks: ['loom.width', '--hooks'],
+  hooks: ['loom.hooks', '--hooks'],
+  loom: ['loom.preset', '--loom'],
+  repeats: ['weave.repeats', '--repeats'],
+  tie: ['weave.tie', '--tie'],
+  selvedgeWeave: ['weave.selvedgeWeave', '--selvedge-weave'],
   height: ['loom.height', '--height'],
   density: ['loom.density', '--density'],
   minRegion: ['loom.minRegion', '--min-region'],
@@ -32,8 +36,12 @@ const CONFIG_FLAGS: Record<string, [string, string]> = {
 export function addLoomOptions(cmd: Command): Command {
   return cmd
     .option('--colors <n>', 'number of yarn colours, 2-256 (default 8)')
-    .option('--width <ends>', 'warp ends: output width in pixels (default 600)')
-    .addOption(new Option('--hooks <ends>', 'same as --width').hideHelp())
+    .option('--width <ends>', 'warp ends of the design (one repeat): output width in pixels (default 600)')
+    .option(
+      '--hooks <n>',
+      "the loom's hooks in all: with --weave the lift plan's width, selvedges and selector hooks included, the design taking the rest",
+    )
+    .option('--loom <name>', 'a loom from the config (looms.<name>: hooks, density, selvedge…), or tc2-1320, tc2-2640')
     .option('--height <picks>', 'weft picks: output height (default: from the aspect ratio and --density)')
     .option(
       '--density <e>x<p>',
@@ -70,7 +78,10 @@ export function addWeaveOptions(cmd: Command): Command {
       '--tile [fit]',
       'the design repeats: floats are held across the seams too; --tile fit also sizes the grid so that every structure closes at the seams',
     )
-    .option('--selvedge <ends>', 'ends of plain weave at each side, inside the width (default 0)')
+    .option('--selvedge <ends>', 'selvedge ends at each side, outside the design (default 0)')
+    .option('--selvedge-weave <structure>', 'structure of the selvedges (default plain)')
+    .option('--repeats <k>', 'design repeats side by side across the hooks (default 1)')
+    .option('--tie <tie>', 'straight (every repeat alike) or point (every other repeat mirrored) (default straight)')
     .option(
       '--lift-format <fmt>',
       'lift plan format: bmp, png or tiff, all 1-bit, or wif, a WIF 1.1 draft with one shaft per end (default bmp)',

@@ -8,6 +8,8 @@ import { checkValue, showValue, type LeafSpec } from '../kernel/values.js';
 import { providerList } from '../providers/registry.js';
 import { readWeaves } from './weaves.js';
 import {
+  BUILT_IN_LOOMS,
+  LOOM_PRESET_KEYS,
   configKeys,
   defaultConfig,
   editProviderIds,
@@ -123,6 +125,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     sources[path] = { kind: 'flag', name: flag.flag };
   }
 
+  applyLoomPreset(config, sources, keys, input.file?.path);
   placeProviders(config, sources);
   if (config.polling.maxIntervalMs < config.polling.intervalMs) {
     warnings.push('polling.maxIntervalMs is below polling.intervalMs; polls will use polling.intervalMs');
@@ -174,6 +177,11 @@ function readSection(
       sources.weaves = { kind: 'file', path: file };
       continue;
     }
+    if (path === 'looms') {
+      config.looms = readLooms(schema, raw, file);
+      sources.looms = { kind: 'file', path: file };
+      continue;
+    }
     const def = own(schema.keys, path);
     if (def) {
       if (raw === null || raw === undefined) continue;
@@ -187,6 +195,63 @@ function readSection(
     } else {
       warnings.push(`${file}: unknown key ${path} (ignored)`);
     }
+  }
+}
+
+/** `looms.<name>`: each a loom preset, its values checked as the keys they set. */
+function readLooms(schema: Schema, raw: unknown, file: string): Record<string, Record<string, unknown>> {
+  if (!isPlainObject(raw))
+    throw new ConfigError(file, 'looms', `expected an object of named looms, got ${showValue(raw)}`);
+  const looms: Record<string, Record<string, unknown>> = {};
+  for (const [name, body] of Object.entries(raw)) {
+    const base = `looms.${name}`;
+    if (!STYLE_NAME.test(name)) throw new ConfigError(file, base, 'a loom name is letters, digits, - and _');
+    if (!isPlainObject(body)) throw new ConfigError(file, base, `expected an object, got ${showValue(body)}`);
+    const loom: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(body)) {
+      const target = own(LOOM_PRESET_KEYS, key);
+      if (!target) {
+        throw new ConfigError(
+          file,
+          `${base}.${key}`,
+          `not a loom setting (${Object.keys(LOOM_PRESET_KEYS).join(', ')})`,
+        );
+      }
+      const spec = schema.keys[target].spec;
+      const checked = checkValue(spec, value);
+      if (!checked.ok)
+        throw new ConfigError(file, `${base}.${key}`, `expected ${checked.expected}, got ${showValue(value)}`);
+      loom[key] = checked.value;
+    }
+    looms[name] = loom;
+  }
+  return looms;
+}
+
+/**
+ * The loom chosen by --loom (or loom.preset): its values replace those of the file and env, never a flag's.
+ * A name that is neither configured nor built in is an error naming those that are.
+ */
+function applyLoomPreset(
+  config: Config,
+  sources: Record<string, ValueSource>,
+  keys: Record<string, KeyDef>,
+  file: string | undefined,
+): void {
+  const name = config.loom.preset;
+  if (name === undefined) return;
+  const known = { ...BUILT_IN_LOOMS, ...config.looms };
+  const preset = own(known, name);
+  const where = sources['loom.preset']?.kind === 'flag' ? '--loom' : 'loom.preset';
+  if (!preset) {
+    throw new ConfigError(undefined, where, `no loom named "${name}" (looms: ${Object.keys(known).join(', ')})`);
+  }
+  const from = own(config.looms, name) && file ? `${file}: looms.${name}` : `built-in loom ${name}`;
+  for (const [key, value] of Object.entries(preset)) {
+    const path = LOOM_PRESET_KEYS[key];
+    if (sources[path]?.kind === 'flag' || !own(keys, path)) continue;
+    setPath(config, path, value);
+    sources[path] = { kind: 'file', path: from };
   }
 }
 
@@ -301,6 +366,13 @@ export function configRows(resolved: ResolvedConfig): Array<{ key: string; value
       key: `styles.${name}`,
       value: resolved.config.styles[name],
       source: describeSource(resolved.sources.styles),
+    });
+  }
+  for (const name of Object.keys(resolved.config.looms)) {
+    rows.push({
+      key: `looms.${name}`,
+      value: resolved.config.looms[name],
+      source: describeSource(resolved.sources.looms),
     });
   }
   for (const name of Object.keys(resolved.config.weaves)) {

@@ -14,6 +14,10 @@ export type LoomConfig = Omit<LoomSettings, 'palette' | 'background'> & {
   palette?: string | string[];
   /** '#rrggbb' */
   background: string;
+  /** The loom's hooks in all (the lift plan's width); the design's width follows from it. */
+  hooks?: number;
+  /** The name of the loom preset applied. */
+  preset?: string;
 };
 
 export interface StyleSettings {
@@ -47,6 +51,9 @@ interface WeaveConfig {
   maxBackFloat?: number;
   selectorHooks?: 'left' | 'right';
   selvedge: number;
+  selvedgeWeave: string;
+  repeats?: number;
+  tie: 'straight' | 'point';
   liftFormat: string;
   previewScale?: number;
 }
@@ -61,7 +68,29 @@ export interface Config {
   styles: Record<string, StyleSettings>;
   weave: WeaveConfig;
   weaves: Record<string, WeaveDefinition>;
+  /** Named looms: `looms.<name>` holds values of the keys in LOOM_PRESET_KEYS. */
+  looms: Record<string, Record<string, unknown>>;
 }
+
+/** What a loom preset (`looms.<name>`, chosen by --loom or loom.preset) may set, and the key each sets. */
+export const LOOM_PRESET_KEYS: Record<string, string> = {
+  hooks: 'loom.hooks',
+  width: 'loom.width',
+  density: 'loom.density',
+  repeats: 'weave.repeats',
+  tie: 'weave.tie',
+  selvedge: 'weave.selvedge',
+  selvedgeWeave: 'weave.selvedgeWeave',
+  selectorHooks: 'weave.selectorHooks',
+  maxFloat: 'weave.maxFloat',
+  liftFormat: 'weave.liftFormat',
+};
+
+/** Looms known without a config: the TC2's two widths (their sett varies with the modules fitted). */
+export const BUILT_IN_LOOMS: Record<string, Record<string, unknown>> = {
+  'tc2-1320': { hooks: 1320 },
+  'tc2-2640': { hooks: 2640 },
+};
 
 export interface KeyDef {
   spec: LeafSpec;
@@ -108,6 +137,15 @@ const COMMON_KEYS: Record<string, KeyDef> = {
     spec: { type: 'int', min: 1, max: MAX_GRID_SIDE },
     default: 600,
     description: 'warp ends (output width in pixels)',
+  },
+  'loom.hooks': {
+    spec: { type: 'int', min: 1, max: MAX_GRID_SIDE },
+    description:
+      "the loom's hooks in all: the lift plan's width, selvedges and selector hooks included (without --weave, the design's width)",
+  },
+  'loom.preset': {
+    spec: { type: 'string' },
+    description: 'a loom from `looms` (or tc2-1320, tc2-2640) whose hooks, density, selvedges… apply',
   },
   'loom.height': {
     spec: { type: 'int', min: 1, max: MAX_GRID_SIDE },
@@ -159,7 +197,21 @@ function weaveKeys(formats: string[]): Record<string, KeyDef> {
     'weave.selvedge': {
       spec: { type: 'int', min: 0, max: 1000 },
       default: 0,
-      description: 'ends of plain weave at each side, inside the width',
+      description: 'selvedge ends at each side, outside the design',
+    },
+    'weave.selvedgeWeave': {
+      spec: { type: 'string' },
+      default: 'plain',
+      description: 'structure of the selvedges, e.g. plain or twill:2/2',
+    },
+    'weave.repeats': {
+      spec: { type: 'int', min: 1, max: 1000 },
+      description: 'design repeats side by side (default 1, or as many as --hooks holds with --width)',
+    },
+    'weave.tie': {
+      spec: { type: 'enum', values: ['straight', 'point'] },
+      default: 'straight',
+      description: 'straight: every repeat alike; point: every other repeat mirrored, as a point-tied harness',
     },
     'weave.liftFormat': {
       spec: { type: 'enum', values: ['bmp', ...formats.filter((f) => f !== 'bmp'), 'wif'] },
@@ -257,7 +309,7 @@ export function editProviderIds(): string[] {
 }
 
 export function defaultConfig(keys = configKeys()): Config {
-  const config = { styles: {}, providers: {}, edit: {}, weaves: {} } as unknown as Config;
+  const config = { styles: {}, providers: {}, edit: {}, weaves: {}, looms: {} } as unknown as Config;
   for (const [path, def] of Object.entries(keys)) {
     if (def.default !== undefined) setPath(config, path, def.default);
   }

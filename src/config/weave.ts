@@ -8,8 +8,10 @@ import { parseHex, toHex } from '../loom/color.js';
 import type { LoomSettings } from '../loom/types.js';
 import { autoSatinFor, autoStructures, checkWeaveMap, parseWeaveMap } from '../loom/weave/assign.js';
 import { effectColors, nearestEffects, weftEffects } from '../loom/weave/effects.js';
+import { LayoutError, layoutLoom, type LoomLayout } from '../loom/weave/layout.js';
 import { closingUnit, nearestClosing } from '../loom/weave/repeat.js';
 import { StructureError, parseStructure, shadedFamily, type Structure } from '../loom/weave/structures.js';
+import { longestFloats, longestWarpWeft, plainSeams } from '../loom/weave/floats.js';
 import { parsePaletteSpec, type ReadFile } from './palette.js';
 import type { Fs } from '../kernel/ports.js';
 import { resolveLoomSettings } from './loom.js';
@@ -36,6 +38,12 @@ export interface WeaveSettings {
   /** With several wefts and a fixed palette: each colour asked for, the effect colour it became, and how far. */
   askedColors?: { asked: string; hex: string; deltaE: number }[];
   selvedge: number;
+  /** The selvedges' structure, by name (default plain). */
+  selvedgeWeave?: string;
+  /** The hooks: selector hooks, selvedges and the design's repeats (default: one repeat, `selvedge` each side). */
+  layout?: LoomLayout;
+  /** Hooks a whole number of repeats could not use, woven into the selvedges. */
+  spareHooks?: number;
   tile: boolean;
   invert: boolean;
   liftFormat: string;
@@ -86,10 +94,25 @@ async function resolveWeaveSettings(
       ['--wefts', fromFlag('weave.wefts')],
       ['--max-back-float', fromFlag('weave.maxBackFloat')],
       ['--selector-hooks', fromFlag('weave.selectorHooks')],
+      ['--repeats', fromFlag('weave.repeats')],
+      ['--tie', fromFlag('weave.tie')],
+      ['--selvedge', fromFlag('weave.selvedge')],
+      ['--selvedge-weave', fromFlag('weave.selvedgeWeave')],
     ] as const) {
       if (on) throw new UsageError(`${flag} applies to the lift plan: add --weave`);
     }
-    return { loom };
+    // Without a lift plan there are no selvedges: the design takes every hook.
+    const hooks = config.loom.hooks;
+    if (hooks === undefined) return { loom };
+    if (hasWidth(resolved) && loom.width !== hooks) {
+      throw new UsageError(
+        `--hooks ${hooks} and --width ${loom.width}: without --weave the design is the loom's width`,
+        {
+          hint: 'give one of them, or add --weave to lay repeats and selvedges across the hooks',
+        },
+      );
+    }
+    return { loom: { ...loom, width: hooks } };
   }
   let map: string;
   let where: string;
@@ -122,18 +145,6 @@ async function resolveWeaveSettings(
     throw err;
   }
   const selvedge = config.weave.selvedge;
-  if (selvedge * 2 >= loom.width) {
-    throw new UsageError(
-      `--selvedge ${selvedge}: two selvedges of ${selvedge} ends leave no design in ${loom.width} ends`,
-    );
-  }
-  const scale = config.weave.previewScale;
-  if (scale !== undefined && scale * loom.width > PREVIEW_MAX_SIDE) {
-    throw new UsageError(
-      `--preview-scale ${scale}: ${loom.width} ends at ${scale} pixels each make a picture ${scale * loom.width} pixels wide, more than ${PREVIEW_MAX_SIDE}`,
-      { hint: `give --preview-scale ${Math.max(1, Math.floor(PREVIEW_MAX_SIDE / loom.width))} or less` },
-    );
-  }
   // A WIF names the shafts raised on each pick: no colours to swap, and a flipped plan would be another cloth.
   if (flags.invert && config.weave.liftFormat === 'wif') {
     throw new UsageError('--invert applies to image lift plans: a WIF lift plan lists the raised ends by number', {
@@ -150,6 +161,7 @@ async function resolveWeaveSettings(
     maxFloat,
     maxBackFloat: config.weave.maxBackFloat ?? 2 * maxFloat,
     selvedge,
+    selvedgeWeave: config.weave.selvedgeWeave,
     tile: flags.tile,
     invert: flags.invert,
     liftFormat: config.weave.liftFormat,
@@ -160,7 +172,7 @@ async function resolveWeaveSettings(
     for (const key of ['weave.maxBackFloat', 'weave.selectorHooks']) {
       if (fromFlag(key)) throw new UsageError(`${flagName(key)} applies to several wefts: add --wefts`);
     }
-    if (!flags.tileFit) return { weave: settings, loom };
+    if (!flags.tileFit) return laidOut(resolved, settings, loom, 1);
     const named = namedStructures(config.weaves);
     const parsed = parseWeaveMap(map, named);
     // auto would take a larger satin for many colours: the grid is sized for the one it will take, and kept to.
@@ -174,7 +186,7 @@ async function resolveWeaveSettings(
       ),
       ...(autoEnds !== undefined ? shadedFamily(autoEnds) : []),
     ];
-    return { weave: { ...settings, ...(autoEnds ? { autoEnds } : {}) }, loom: fitToClose(loom, possible) };
+    return laidOut(resolved, { ...settings, ...(autoEnds ? { autoEnds } : {}) }, loom, 1, closingUnit(possible));
   }
   const parsedMap = parseWeaveMap(map, namedStructures(config.weaves));
   if (parsedMap.auto === undefined || parsedMap.byIndex.size || parsedMap.byHex.size || parsedMap.rest) {
@@ -200,12 +212,15 @@ async function resolveWeaveSettings(
     );
   }
   const effects = weftEffects(warp, yarns.wefts, settings.effectEnds, { mixes: true });
-  const woven: WeaveSettings = { ...settings, wefts: yarns.wefts, selectorHooks: config.weave.selectorHooks };
-  if (flags.tileFit)
-    loom = fitToClose(
-      loom,
-      effects.map((e) => e.structure),
-    );
+  const laid = laidOut(
+    resolved,
+    { ...settings, wefts: yarns.wefts, selectorHooks: config.weave.selectorHooks },
+    loom,
+    yarns.wefts.length,
+    flags.tileFit ? closingUnit(effects.map((e) => e.structure)) : undefined,
+  );
+  const woven = laid.weave;
+  loom = laid.loom;
   if (!loom.palette) return { weave: woven, loom: { ...loom, candidates: effectColors(effects) } };
   // A fixed palette: each colour becomes the effect nearest to it, said in the report; two that meet are one.
   const nearest = nearestEffects(loom.palette, effects);
@@ -237,18 +252,114 @@ async function resolveWeaveSettings(
   };
 }
 
+/** Whether the design's width was asked for (a flag, the file, env, a style or loom), not the default. */
+function hasWidth(resolved: ResolvedConfig): boolean {
+  const source = resolved.sources['loom.width'];
+  return source !== undefined && source.kind !== 'default';
+}
+
 /**
- * --tile fit: the grid every structure the map can give closes in, the ends and picks nearest those asked for
- * (picks from the aspect ratio are rounded when the picture is known).
+ * The loom laid out: the design's width from --width, or from --hooks less the selvedges and selector hooks;
+ * the selvedge structure checked against the shuttle order and the float limit. With --tile fit (`closing`),
+ * the grid every structure closes in: the design's ends a multiple of the unit (the largest that fits the hooks,
+ * else the nearest), the picks too (those from the aspect ratio are rounded when the picture is known).
  */
-function fitToClose(loom: LoomSettings, structures: readonly Structure[]): LoomSettings {
-  const unit = closingUnit(structures);
-  return {
-    ...loom,
-    width: nearestClosing(loom.width, unit.ends),
-    ...(loom.height === undefined ? {} : { height: nearestClosing(loom.height, unit.picks) }),
-    heightStep: unit.picks,
+function laidOut(
+  resolved: ResolvedConfig,
+  settings: WeaveSettings,
+  loom: LoomSettings,
+  wefts: number,
+  closing?: { ends: number; picks: number },
+): { weave: WeaveSettings; loom: LoomSettings } {
+  const { config } = resolved;
+  const hooks = config.loom.hooks;
+  const selector = settings.selectorHooks ? { side: settings.selectorHooks, ends: wefts } : undefined;
+  const request = {
+    hooks,
+    unit: hooks === undefined || hasWidth(resolved) ? loom.width : undefined,
+    repeats: config.weave.repeats,
+    tie: config.weave.tie,
+    selvedge: settings.selvedge,
+    ...(selector ? { selector } : {}),
   };
+  let layout;
+  try {
+    layout = layoutLoom(request);
+    if (closing) {
+      const fitted =
+        hooks === undefined
+          ? nearestClosing(layout.unit, closing.ends)
+          : Math.floor(layout.unit / closing.ends) * closing.ends;
+      if (fitted < 1) {
+        throw new LayoutError(
+          `--tile fit: its structures close every ${closing.ends} ends, more than the ${layout.unit} the design has on --hooks ${hooks}`,
+        );
+      }
+      layout = layoutLoom({ ...request, unit: fitted, repeats: layout.repeats });
+    }
+  } catch (err) {
+    if (err instanceof LayoutError) throw new UsageError(err.message);
+    throw err;
+  }
+  const edge = selvedgeStructure(settings, resolved, wefts);
+  const scale = config.weave.previewScale;
+  if (scale !== undefined && scale * layout.hooks > PREVIEW_MAX_SIDE) {
+    throw new UsageError(
+      `--preview-scale ${scale}: ${layout.hooks} ends at ${scale} pixels each make a picture ${scale * layout.hooks} pixels wide, more than ${PREVIEW_MAX_SIDE}`,
+      { hint: `give --preview-scale ${Math.max(1, Math.floor(PREVIEW_MAX_SIDE / layout.hooks))} or less` },
+    );
+  }
+  const { spare, ...plain } = layout;
+  return {
+    weave: { ...settings, layout: plain, spareHooks: spare, selvedgeWeave: edge.name },
+    loom: {
+      ...loom,
+      width: layout.unit,
+      ...(closing
+        ? {
+            ...(loom.height === undefined ? {} : { height: nearestClosing(loom.height, closing.picks) }),
+            heightStep: closing.picks,
+          }
+        : {}),
+    },
+  };
+}
+
+/**
+ * The selvedges' structure: a known one, whose floats keep to the limit, and with several wefts one whose
+ * picks divide into two rounds of the shuttles, so that the edge end catches every weft.
+ */
+function selvedgeStructure(settings: WeaveSettings, resolved: ResolvedConfig, wefts: number): Structure {
+  const where = resolved.sources['weave.selvedgeWeave']?.kind === 'flag' ? '--selvedge-weave' : 'weave.selvedgeWeave';
+  const name = settings.selvedgeWeave ?? 'plain';
+  let edge: Structure;
+  try {
+    edge = parseStructure(name, namedStructures(resolved.config.weaves));
+  } catch (err) {
+    if (err instanceof StructureError) {
+      throw new UsageError(`${where} ${name}: ${err.message}`, { hint: 'imagegen weaves lists the structures' });
+    }
+    throw err;
+  }
+  if (wefts > 1 && (2 * wefts) % edge.height !== 0) {
+    throw new UsageError(
+      `${where} ${name}: its repeat of ${edge.height} picks does not divide into the shuttle order of ${wefts} wefts (${2 * wefts} picks), so the edge end would miss a weft`,
+      {
+        hint: `give a structure of ${[1, 2, wefts, 2 * wefts].filter((h, i, all) => h > 1 && all.indexOf(h) === i).join(', ')} picks, e.g. plain`,
+      },
+    );
+  }
+  const floats = longestWarpWeft(
+    longestFloats({ width: edge.width, height: edge.height, cells: edge.cells }, plainSeams(edge.width, true)),
+  );
+  const longest = Math.max(floats.warp, floats.weft);
+  if (longest > settings.maxFloat) {
+    throw new UsageError(
+      `${where} ${name}: it floats over ${Number.isFinite(longest) ? longest : 'every'} threads, more than --max-float ${settings.maxFloat}`,
+      { hint: 'give a tighter selvedge structure, e.g. plain' },
+    );
+  }
+  return edge;
 }
 
 function flagName(key: string): string {

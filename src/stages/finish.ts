@@ -110,10 +110,12 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
     release?.();
   }
   const { format, meta, paletteSpec } = input.encode;
-  const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta });
   throwIfAborted(signal);
   // Only a woven run needs the weave modules.
   const woven = input.weave ? (await import('./weave.js')).weaveStage(result, input.weave, input.loom) : undefined;
+  const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta }, woven);
+  // Encoded: the design across its repeats need not cross back from a worker.
+  if (woven) delete woven.design;
   return { result, encoded, inputWarnings, ...(woven ? { woven } : {}) };
 }
 

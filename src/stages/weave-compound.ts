@@ -11,7 +11,11 @@ import { clothResolution } from '../formats/resolution.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
-import type { LoomSettings } from '../loom/types.js';
+import { hookMap, layAcross, layRepeats, type HookRange } from '../loom/weave/layout.js';
+import { parseStructure } from '../loom/weave/structures.js';
+import { namedStructures } from '../config/weaves.js';
+import { layoutOf, layoutReport, type LayoutReport } from './loom-layout.js';
+import type { IndexedImage, LoomSettings } from '../loom/types.js';
 import { compoundPixels, compoundScale, renderCompoundBack, renderCompoundFace } from '../loom/weave/cloth.js';
 import {
   FloatsNotHeldError,
@@ -65,6 +69,8 @@ interface CompoundReport {
    */
   readBack: number;
   selvedge: number;
+  hooks: HookRange[];
+  layout: LayoutReport;
   lift: { format: string; ends: number; picks: number; raised: 'black' | 'white' | 'listed' };
   preview: {
     scale: number;
@@ -113,6 +119,8 @@ export interface CompoundWoven {
   back: Companion;
   shuttles: Companion;
   report: CompoundReport;
+  /** The design across its repeats, when there are several: the design image written. */
+  design?: IndexedImage;
 }
 
 export function weaveCompoundStage(
@@ -123,6 +131,7 @@ export function weaveCompoundStage(
 ): CompoundWoven {
   const design = result.image;
   const W = wefts.length;
+  const layout = layoutOf(settings, design.width);
   const effects = effectsOfPalette(
     design.palette,
     weftEffects(settings.warp, wefts, settings.effectEnds, { mixes: true }),
@@ -137,6 +146,8 @@ export function weaveCompoundStage(
       tile: settings.tile,
       selvedge: settings.selvedge,
       selectorHooks: settings.selectorHooks,
+      layout,
+      edge: parseStructure(settings.selvedgeWeave ?? 'plain', namedStructures(settings.weaves)),
     });
   } catch (err) {
     if (err instanceof FloatsNotHeldError) {
@@ -159,28 +170,36 @@ export function weaveCompoundStage(
       : encodeWif({ plan, warp: settings.warp, wefts, density: loom.density });
   const aspect = loom.density ? loom.density.ends / loom.density.picks : 1;
   const rows = plan.height / W;
-  let scale = compoundScale(woven.designWidth, W, aspect, settings.previewScale);
-  if (compoundPixels(woven.designWidth, rows, W, scale) > PREVIEW_MAX_PIXELS) {
+  // The pictures show the design across its repeats.
+  const designEnds = layout.unit * layout.repeats;
+  let scale = compoundScale(designEnds, W, aspect, settings.previewScale);
+  if (compoundPixels(designEnds, rows, W, scale) > PREVIEW_MAX_PIXELS) {
     if (settings.previewScale !== undefined) {
       throw new UsageError(
-        `--preview-scale ${settings.previewScale}: the pictures of face and back would have ${Math.round(compoundPixels(woven.designWidth, rows, W, scale) / 1e6)} megapixels, more than ${PREVIEW_MAX_PIXELS / 1e6}`,
+        `--preview-scale ${settings.previewScale}: the pictures of face and back would have ${Math.round(compoundPixels(designEnds, rows, W, scale) / 1e6)} megapixels, more than ${PREVIEW_MAX_PIXELS / 1e6}`,
         { hint: 'give a smaller --preview-scale' },
       );
     }
     // A large cloth's default pictures: the largest scale within the bound, down to a pixel an end.
     for (let s = scale.scale - 1; s >= 1; s--) {
-      scale = compoundScale(woven.designWidth, W, aspect, s);
-      if (compoundPixels(woven.designWidth, rows, W, scale) <= PREVIEW_MAX_PIXELS) break;
+      scale = compoundScale(designEnds, W, aspect, s);
+      if (compoundPixels(designEnds, rows, W, scale) <= PREVIEW_MAX_PIXELS) break;
     }
   }
-  const cloth = { plan, offset: woven.offset, designWidth: woven.designWidth, wefts: W, face: woven.face };
+  const cloth = {
+    plan,
+    offset: woven.offset,
+    designWidth: designEnds,
+    wefts: W,
+    face: layAcross(woven.face, woven.designWidth, rows, layout),
+  };
   const yarns = { warp: settings.warp, wefts };
   const face = renderCompoundFace(cloth, yarns, scale);
   const back = renderCompoundBack(cloth, yarns, scale);
-  const selvedge = Math.min(settings.selvedge, Math.floor(woven.designWidth / 2));
+  // Read back on the first repeat: the others are copies of it.
   const read = readFaceWefts(
     plan,
-    { offset: woven.offset, designWidth: woven.designWidth, wefts: W, selvedge },
+    { offset: woven.offset, designWidth: woven.designWidth, wefts: W, selvedge: 0 },
     settings.effectEnds,
   );
   let cells = 0;
@@ -188,8 +207,6 @@ export function weaveCompoundStage(
   const faceCells = new Array<number>(W).fill(0);
   for (let i = 0; i < woven.face.length; i++) {
     faceCells[woven.face[i]]++;
-    const x = i % woven.designWidth;
-    if (x < selvedge || x >= woven.designWidth - selvedge) continue;
     cells++;
     if (read[i] === woven.face[i] || read[i] === woven.shared[i]) agree++;
   }
@@ -238,7 +255,9 @@ export function weaveCompoundStage(
     },
     bindingPoints: woven.bindingPoints,
     readBack: cells ? round4(agree / cells) : 1,
-    selvedge,
+    selvedge: layout.selvedge[0],
+    hooks: hookMap(layout),
+    layout: layoutReport(settings, layout),
     lift: {
       format: format.id,
       ends: plan.width,
@@ -271,5 +290,6 @@ export function weaveCompoundStage(
     },
     shuttles: { ext: 'wefts.csv', bytes: shuttleCsv(plan.height, wefts) },
     report,
+    ...(layout.repeats > 1 ? { design: layRepeats(design, layout) } : {}),
   };
 }

@@ -23,12 +23,19 @@ import {
   renderCloth,
 } from '../loom/weave/cloth.js';
 import { liftImage } from '../loom/weave/plan.js';
-import { StructureError } from '../loom/weave/structures.js';
+import { StructureError, parseStructure } from '../loom/weave/structures.js';
+import { hookMap, layRepeats, type HookRange } from '../loom/weave/layout.js';
+import { layoutOf, layoutReport, type LayoutReport } from './loom-layout.js';
+import type { IndexedImage } from '../loom/types.js';
 import { seamNote } from '../loom/weave/repeat.js';
 import { weaveDesign, type WeaveResult } from '../loom/weave/weave.js';
 
 /** The `weave` section of the report. */
-type WeaveReport = Omit<WeaveResult, 'plan'> & {
+type ShownFloats = { warp: number | 'endless'; weft: number | 'endless' };
+
+type WeaveReport = Omit<WeaveResult, 'plan' | 'floats'> & {
+  /** Longest floats; "endless" for a thread that never interlaces in a repeat (--tile). */
+  floats: Omit<WeaveResult['floats'], 'before' | 'after'> & { before: ShownFloats; after: ShownFloats };
   map: string;
   warp: string;
   weft: string;
@@ -44,6 +51,9 @@ type WeaveReport = Omit<WeaveResult, 'plan'> & {
     raised: 'black' | 'white' | 'listed';
   };
   preview: { scale: number; width: number; height: number; pickHeight: number };
+  /** The hook map: every hook once, left to right, 1-based. */
+  hooks: HookRange[];
+  layout: LayoutReport;
   /** What the user was told about this weave (colours that share a structure, a repeat that does not close). */
   warnings?: string[];
 };
@@ -63,6 +73,8 @@ export type Woven =
       report: WeaveReport;
       /** What the job tells the user besides the report. */
       warnings?: string[];
+      /** The design across its repeats, when there are several: the design image written. */
+      design?: IndexedImage;
     }
   | CompoundWoven;
 
@@ -70,22 +82,34 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
   const woven = settings.wefts
     ? weaveCompoundStage(result, settings, loom, settings.wefts)
     : weaveOneWeft(result, settings, loom);
-  if (!settings.tile) return woven;
-  // A repeat whose structures do not close at its seams: said, with the sizes that would.
-  const sizes = woven.report.structures.map((s) => {
-    const [width, height] = s.repeat.split('x').map(Number);
-    return { name: s.structure, width, height };
-  });
-  const note = seamNote(result.image.width, result.image.height, sizes);
-  if (note) {
-    woven.warnings = [...(woven.warnings ?? []), note];
-    woven.report.warnings = [...(woven.report.warnings ?? []), note];
+  const notes: string[] = [];
+  const layout = layoutOf(settings, result.image.width);
+  if (settings.spareHooks) {
+    notes.push(
+      `--hooks ${layout.hooks}: ${layout.repeats} repeat${layout.repeats > 1 ? 's' : ''} of ${layout.unit} ends leave ${settings.spareHooks} hook${settings.spareHooks > 1 ? 's' : ''}, woven into the selvedges (${layout.selvedge[0]} left, ${layout.selvedge[1]} right)`,
+    );
+  }
+  // A repeat whose structures do not close at its seams: said, with the sizes that would. Side by side, a point
+  // tie meets each structure mirrored, as it should; a straight one needs the ends to close.
+  const acrossRepeats = layout.repeats > 1 && layout.tie === 'straight';
+  if (settings.tile || acrossRepeats) {
+    const sizes = woven.report.structures.map((s) => {
+      const [width, height] = s.repeat.split('x').map(Number);
+      return { name: s.structure, width, height: settings.tile ? height : 1 };
+    });
+    const note = seamNote(result.image.width, result.image.height, sizes, settings.tile ? '--tile' : '--repeats');
+    if (note) notes.push(note);
+  }
+  if (notes.length) {
+    woven.warnings = [...(woven.warnings ?? []), ...notes];
+    woven.report.warnings = [...(woven.report.warnings ?? []), ...notes];
   }
   return woven;
 }
 
 function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
   const design = result.image;
+  const layout = layoutOf(settings, design.width);
   const named = namedStructures(settings.weaves);
   const yarns = { warp: settings.warp, weft: settings.weft };
   let assigned;
@@ -102,6 +126,8 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
     maxFloat: settings.maxFloat,
     tile: settings.tile,
     selvedge: settings.selvedge,
+    layout,
+    edge: parseStructure(settings.selvedgeWeave ?? 'plain', named),
   });
   const format = settings.liftFormat === WIF.id ? WIF : findFormat(settings.liftFormat);
   const lift =
@@ -139,6 +165,7 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
       warp: toHex(settings.warp[0], settings.warp[1], settings.warp[2]),
       weft: toHex(settings.weft[0], settings.weft[1], settings.weft[2]),
       ...woven,
+      floats: { ...woven.floats, before: shownFloats(woven.floats.before), after: shownFloats(woven.floats.after) },
       ...(auto ? { auto: { ends: auto.ends, asked: auto.asked, ...(auto.why ? { why: auto.why } : {}) } } : {}),
       ...(auto?.shared.length ? { shared: auto.shared } : {}),
       lift: {
@@ -148,10 +175,18 @@ function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSet
         raised: format.id === 'wif' ? 'listed' : settings.invert ? 'white' : 'black',
       },
       preview: { scale, width: cloth.width, height: cloth.height, pickHeight: Math.round(size.pickHeight * 1e4) / 1e4 },
+      hooks: hookMap(layout),
+      layout: layoutReport(settings, layout),
       ...(warnings.length ? { warnings } : {}),
     },
     ...(warnings.length ? { warnings } : {}),
+    ...(layout.repeats > 1 ? { design: layRepeats(design, layout) } : {}),
   };
+}
+
+function shownFloats(f: { warp: number; weft: number }): ShownFloats {
+  const show = (n: number) => (Number.isFinite(n) ? n : 'endless');
+  return { warp: show(f.warp), weft: show(f.weft) };
 }
 
 /** One line naming the colours auto gave one structure, and why. */

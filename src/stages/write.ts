@@ -424,12 +424,14 @@ export interface EncodedLoomImage {
 }
 
 /** Encodes a loom image; `meta` must already be redacted (this may run on a worker, with no redactor). */
-export function encodeLoomImage(output: LoomImageOutput): EncodedLoomImage {
+export function encodeLoomImage(output: LoomImageOutput, woven?: Woven): EncodedLoomImage {
   const settings = settingsRecord(output.loom, output.result, output.format.id, output.paletteSpec);
   // A pixel an end and a design row: the design opens at the cloth's size.
   const resolution = clothResolution(output.loom.density);
+  // A woven design of several repeats is written across them, as its hooks weave it.
+  const image = woven?.design ?? output.result.image;
   return {
-    bytes: output.format.encode(output.result.image, imageText(output.meta, settings), { resolution }),
+    bytes: output.format.encode(image, imageText(output.meta, settings), { resolution }),
     settings,
   };
 }
@@ -449,7 +451,7 @@ export async function writeLoomImage(
   const { fs, redactor } = services;
   const { result, format } = output;
   const meta = redactor.value(output.meta);
-  const { bytes, settings } = encoded ?? encodeLoomImage({ ...output, meta });
+  const { bytes, settings } = encoded ?? encodeLoomImage({ ...output, meta }, woven);
   const weaveSection = (imageName: string) =>
     woven && {
       ...woven.report,

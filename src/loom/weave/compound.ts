@@ -11,7 +11,10 @@
  */
 import type { IndexedImage } from '../types.js';
 import type { Effect } from './effects.js';
+import { LEFT_EDGE, type Seams } from './floats.js';
+import { designStart, layPlan, layoutLoom, repeatSeams, selvedgeBeside, type LoomLayout } from './layout.js';
 import type { LiftPlan } from './plan.js';
+import { parseStructure, type Structure } from './structures.js';
 
 export interface CompoundParams {
   /** effects[i] for palette index i of the design. */
@@ -22,10 +25,14 @@ export interface CompoundParams {
   maxBackFloat: number;
   /** The design repeats: floats are counted, and held, across the seams. */
   tile: boolean;
-  /** Ends at each side woven plain by every weft on its own picks, inside the design's width. */
+  /** Ends at each side woven plain by every weft on its own picks, outside the design (unless `layout`). */
   selvedge: number;
   /** W extra ends at this edge, end k raised on the picks of weft k, as weft selectors are driven. */
   selectorHooks?: 'left' | 'right';
+  /** Hooks, repeats, selvedges and selector hooks; by default one repeat, `selvedge` and `selectorHooks`. */
+  layout?: LoomLayout;
+  /** The selvedges' structure (default plain), on each weft's own picks. */
+  edge?: Structure;
 }
 
 interface LayerFloats {
@@ -39,8 +46,9 @@ interface LayerFloats {
 
 export interface CompoundResult {
   plan: LiftPlan;
-  /** The first end of the design in the plan (after left selector hooks). */
+  /** The first end of the design in the plan (after the left selector hooks and selvedge). */
   offset: number;
+  /** Ends of one repeat of the design. */
   designWidth: number;
   /**
    * Face weft of each design cell, by plan row from the bottom: face[yb * designWidth + x]; where two wefts
@@ -76,33 +84,41 @@ class Layout {
     readonly designWidth: number,
     readonly rows: number,
     readonly wefts: number,
-    readonly offset: number,
-    readonly extraEnds: number,
+    /** How the picks and ends go on past the repeat's edges. */
+    readonly seams: Seams,
   ) {
-    this.width = designWidth + extraEnds;
+    this.width = designWidth;
     this.height = rows * wefts;
-    this.cells = new Uint8Array(this.width * this.height);
+    // The plan's cells, then the selvedge ends beside the design, [left, right] per pick: counted, never moved.
+    this.cells = new Uint8Array(this.width * this.height + 2 * this.height);
     this.face = new Uint8Array(designWidth * rows);
     this.shared = new Uint8Array(designWidth * rows).fill(255);
   }
   /** The cell of design end x on weft k's pick of plan row yb. */
   at(x: number, yb: number, k: number): number {
-    return (yb * this.wefts + k) * this.width + this.offset + x;
+    return (yb * this.wefts + k) * this.width + x;
   }
   /** The cell of the face weft's pick at design end x of plan row yb. */
   faceAt(x: number, yb: number): number {
     return this.faceCell[yb * this.designWidth + x];
   }
+  /** The cell of a pick's position along it (a selvedge end beside the design, or an end of the repeat). */
+  along(pick: number, x: number): number {
+    return x >= 0 ? pick * this.width + x : this.width * this.height + 2 * pick + (x === LEFT_EDGE ? 0 : 1);
+  }
+  /** Where the selvedge ends beside the design start. */
+  get fixedFrom(): number {
+    return this.width * this.height;
+  }
   /** The face picks' cells, looked up so often that they are worked out once (by layCompound). */
   faceCell = new Int32Array(0);
 }
 
-/** Lays the face structures and lifts the back wefts, in global phase; selvedges plain on each weft's picks. */
-function layCompound(design: IndexedImage, params: CompoundParams): Layout {
+/** Lays the face structures and lifts the back wefts of one repeat, in global phase. */
+function layCompound(design: IndexedImage, params: CompoundParams, seams: Seams, edges: Uint8Array): Layout {
   const { width: dw, height: rows, indices } = design;
   const W = params.wefts;
-  const extra = params.selectorHooks ? W : 0;
-  const layout = new Layout(dw, rows, W, params.selectorHooks === 'left' ? W : 0, extra);
+  const layout = new Layout(dw, rows, W, seams);
   const { cells, face, shared, width } = layout;
   // Each colour's effect as plain numbers: the loop below runs once per cell.
   const n = params.effects.length;
@@ -121,10 +137,11 @@ function layCompound(design: IndexedImage, params: CompoundParams): Layout {
   const { faceCell } = layout;
   // Every weft lifted (behind), then each cell's face picks laid.
   cells.fill(1);
+  cells.set(edges, layout.fixedFrom);
   for (let yb = 0; yb < rows; yb++) {
     // The design's top row is the last pick.
     const row = (rows - 1 - yb) * dw;
-    const pick0 = yb * W * width + layout.offset;
+    const pick0 = yb * W * width;
     for (let x = 0; x < dw; x++) {
       const c = indices[row + x];
       const a = weftOf[c];
@@ -146,16 +163,6 @@ function layCompound(design: IndexedImage, params: CompoundParams): Layout {
       const s = structures[c];
       cells[pick0 + a * width + x] = s.cells[(yb % s.height) * s.width + (x % s.width)];
       faceCell[i] = pick0 + a * width + x;
-    }
-  }
-  const sel = Math.min(params.selvedge, Math.floor(dw / 2));
-  for (let yb = 0; yb < rows; yb++) {
-    for (let i = 0; i < sel; i++) {
-      for (const x of [i, dw - 1 - i]) {
-        // Plain on each weft's own picks, and alternating from pick to pick so that the edge end never
-        // floats over a row's picks.
-        for (let k = 0; k < W; k++) cells[layout.at(x, yb, k)] = (x + yb + k) % 2 === 0 ? 1 : 0;
-      }
     }
   }
   return layout;
@@ -189,35 +196,6 @@ function longestRuns(cells: Uint8Array, line: Int32Array, len: number, cyclic: b
     }
   }
   if (run > out[value]) out[value] = run;
-}
-
-/**
- * Longest runs of 0 and of 1 along `len` cells from `base` (one pick: its cells lie side by side), across the
- * ends too when cyclic; into out[0] and out[1].
- */
-function longestRunsAlong(cells: Uint8Array, base: number, len: number, cyclic: boolean, out: number[]): void {
-  const end = base + len;
-  let run = 1;
-  let first = -1;
-  const firstValue = cells[base];
-  for (let i = base + 1; i < end; i++) {
-    if (cells[i] === cells[i - 1]) run++;
-    else {
-      if (first < 0) first = run;
-      const v = cells[i - 1];
-      if (run > out[v]) out[v] = run;
-      run = 1;
-    }
-  }
-  const last = cells[end - 1];
-  if (first < 0) {
-    // One value all along: in a repeat, a float that never ends.
-    const endless = cyclic ? Infinity : len;
-    if (endless > out[firstValue]) out[firstValue] = endless;
-    return;
-  }
-  if (cyclic && last === firstValue) run += first;
-  if (run > out[last]) out[last] = run;
 }
 
 /** Whether a line has a run of `value` longer than `max` (across its ends too when cyclic). */
@@ -330,14 +308,15 @@ function breakRuns(
 }
 
 /**
- * Breaks every run of raised ends longer than `max` along weft k's pick (cells side by side from `base`) by
+ * Breaks every run of raised ends longer than `max` along weft k's pick (its cells in `line`, in the order the
+ * pick crosses them; `faceRow` and `cover` by the same positions) by
  * lowering ends, each as late in the run as it can be and where it costs least (ties: the later): the fewest
  * points, each on the best spot it has. The cost of an end: 20 where k is the face weft (a binding point in
  * the face), else `cover` there. Across the ends too when cyclic. Returns the points added.
  */
 export function breakRaisedRuns(
   cells: Uint8Array,
-  base: number,
+  line: Int32Array,
   len: number,
   cyclic: boolean,
   max: number,
@@ -351,7 +330,7 @@ export function breakRaisedRuns(
     // Start after a lowered end, so that no run is cut by the seam; a pick raised all along gets one point first.
     let z = -1;
     for (let i = 0; i < len; i++) {
-      if (cells[base + i] === 0) {
+      if (cells[line[i]] === 0) {
         z = i;
         break;
       }
@@ -366,7 +345,7 @@ export function breakRaisedRuns(
           best = i;
         }
       }
-      cells[base + best] = 0;
+      cells[line[best]] = 0;
       flips++;
       z = best;
     }
@@ -376,7 +355,7 @@ export function breakRaisedRuns(
   let start = 0;
   // Walk position j is end `at` (first + j, round the seam).
   for (let j = 0, at = first; j < steps; j++, at = at + 1 < len ? at + 1 : 0) {
-    if (cells[base + at] === 0) {
+    if (cells[line[at]] === 0) {
       start = j + 1;
       continue;
     }
@@ -393,7 +372,8 @@ export function breakRaisedRuns(
         bestCost = c;
       }
     }
-    cells[base + bestAt] = 0;
+    // A cell met twice along the pick (the point of a point tie) may be lowered from its other side already.
+    cells[line[bestAt]] = 0;
     flips++;
     start = best + 1;
     j = best;
@@ -415,10 +395,11 @@ function cheapest(lo: number, hi: number, aim: number, cost: (i: number) => numb
   return best;
 }
 
-/** The cells of weft k's pick of plan row yb, over the design's ends. */
+/** The cells of weft k's pick of plan row yb, in the order the pick crosses the repeat's ends. */
 function pickLine(layout: Layout, yb: number, k: number, out: Int32Array): Int32Array {
-  const base = layout.at(0, yb, k);
-  for (let x = 0; x < layout.designWidth; x++) out[x] = base + x;
+  const pick = yb * layout.wefts + k;
+  const { across } = layout.seams;
+  for (let p = 0; p < across.length; p++) out[p] = layout.along(pick, across[p]);
   return out;
 }
 
@@ -428,95 +409,100 @@ function faceLine(layout: Layout, x: number, out: Int32Array): Int32Array {
   return out;
 }
 
-/**
- * The longest floats of each layer. A selvedge end, woven plain by every weft, is counted over all picks: it
- * has no face weft to hide the others.
- */
-function measure(layout: Layout, cyclic: boolean, selvedge: number): LayerFloats {
-  const { cells, designWidth: dw, rows, wefts: W, width, height } = layout;
+/** The longest floats of each layer, as the seams continue them. */
+function measure(layout: Layout): LayerFloats {
+  const { cells, designWidth: dw, rows, wefts: W, seams } = layout;
+  const across = seams.across.length;
   const row = [0, 0];
+  const pick = new Int32Array(across);
   for (let yb = 0; yb < rows; yb++) {
-    for (let k = 0; k < W; k++) longestRunsAlong(cells, layout.at(0, yb, k), dw, cyclic, row);
+    for (let k = 0; k < W; k++) longestRuns(cells, pickLine(layout, yb, k, pick), across, seams.acrossCyclic, row);
   }
   const column = [0, 0];
   const ends = new Int32Array(rows);
-  const picks = new Int32Array(height);
-  for (let x = 0; x < dw; x++) {
-    if (x < selvedge || x >= dw - selvedge) {
-      for (let p = 0; p < height; p++) picks[p] = p * width + layout.offset + x;
-      longestRuns(cells, picks, height, cyclic, column);
-    } else longestRuns(cells, faceLine(layout, x, ends), rows, cyclic, column);
-  }
+  for (let x = 0; x < dw; x++) longestRuns(cells, faceLine(layout, x, ends), rows, seams.alongCyclic, column);
   return { weftFace: row[0], weftBack: row[1], warpFace: column[1] };
-}
-
-/**
- * Whether the ends beside x have x's face weft: a stitch there lies inside one float, and a reader of the plan
- * who looks one end each side still finds that weft.
- */
-function faceWeftAround(face: Uint8Array, row: number, x: number, dw: number, tile: boolean): boolean {
-  const f = face[row + x];
-  const left = x > 0 ? x - 1 : tile ? dw - 1 : -1;
-  const right = x < dw - 1 ? x + 1 : tile ? 0 : -1;
-  return left >= 0 && right >= 0 && face[row + left] === f && face[row + right] === f;
 }
 
 /** One pass over every pick and every end's face picks; returns the cells it flipped. */
 function holdPass(layout: Layout, params: CompoundParams): number {
-  const { cells, designWidth: dw, rows, wefts: W, face } = layout;
-  const { maxFloat: N, maxBackFloat: M, tile } = params;
-  const pick = new Int32Array(dw);
+  const { cells, designWidth: dw, rows, wefts: W, face, seams } = layout;
+  const { maxFloat: N, maxBackFloat: M } = params;
+  const { across, acrossCyclic, alongCyclic } = seams;
+  const L = across.length;
+  const pick = new Int32Array(L);
   const ends = new Int32Array(rows);
-  const other = new Int32Array(Math.max(dw, rows));
-  // Where a stitching point would be hidden, per end of the row: 0 in the middle of a face weft's float, 1 at
-  // its end, 100 where the face pick is raised (the stitch would show).
-  const cover = new Uint8Array(dw);
-  const down = new Uint8Array(dw);
+  const other = new Int32Array(Math.max(L, rows));
+  // Along the pick, by position: the face weft, whether its pick is down, and where a stitching point would be
+  // hidden: 0 in the middle of a face weft's float, 1 at its end, 100 where the face pick is raised (it shows).
+  const faceRow = new Uint8Array(L);
+  const down = new Uint8Array(L);
+  const cover = new Uint8Array(L);
   const runs = [0, 0];
+  const beside = (p: number, d: number) => {
+    const q = p + d;
+    return q >= 0 && q < L ? q : acrossCyclic ? (q + L) % L : -1;
+  };
+  // Where end x first comes along a pick, to enter the pick there.
+  const firstAt = new Int32Array(dw);
+  for (let p = L - 1; p >= 0; p--) if (across[p] >= 0) firstAt[across[p]] = p;
   let flips = 0;
   for (let yb = 0; yb < rows; yb++) {
-    for (let x = 0; x < dw; x++) down[x] = cells[layout.faceAt(x, yb)] === 0 ? 1 : 0;
-    for (let x = 0; x < dw; x++) {
-      const left = x > 0 ? down[x - 1] : tile ? down[dw - 1] : 0;
-      const right = x < dw - 1 ? down[x + 1] : tile ? down[0] : 0;
-      cover[x] = !down[x] ? 100 : left && right && faceWeftAround(face, yb * dw, x, dw, tile) ? 0 : 1;
+    for (let p = 0; p < L; p++) {
+      const x = across[p];
+      // A selvedge end is nobody's face and never takes a point: it costs the most.
+      faceRow[p] = x >= 0 ? face[yb * dw + x] : 255;
+      down[p] = x >= 0 && cells[layout.faceAt(x, yb)] === 0 ? 1 : 0;
+    }
+    for (let p = 0; p < L; p++) {
+      const left = beside(p, -1);
+      const right = beside(p, 1);
+      // A stitch between two ends of the same face weft lies inside one float, and a reader of the plan who looks
+      // one end each side still finds that weft.
+      const inside =
+        left >= 0 &&
+        right >= 0 &&
+        down[left] &&
+        down[right] &&
+        faceRow[left] === faceRow[p] &&
+        faceRow[right] === faceRow[p];
+      cover[p] = across[p] < 0 ? 255 : !down[p] ? 100 : inside ? 0 : 1;
     }
     for (let k = 0; k < W; k++) {
-      // Most picks hold already: a look along the pick's own cells, before any line is built.
+      pickLine(layout, yb, k, pick);
+      // Most picks hold already: a look along the pick, before anything is moved.
       runs[0] = 0;
       runs[1] = 0;
-      longestRunsAlong(cells, layout.at(0, yb, k), dw, tile, runs);
+      longestRuns(cells, pick, L, acrossCyclic, runs);
       if (runs[0] <= N && runs[1] <= M) continue;
-      const faceOf = (x: number) => face[yb * dw + x];
       // The face weft floats too far: raise an end, where the warp's own float over the face stays short.
       if (runs[0] > N) {
-        flips += breakRuns(cells, pickLine(layout, yb, k, pick), dw, tile, 0, N, (x) => {
-          if (faceOf(x) !== k) return 1e4;
-          const warp = runThrough(cells, faceLine(layout, x, other), rows, yb, 1, tile, N + 1);
+        flips += breakRuns(cells, pick, L, acrossCyclic, 0, N, (p) => {
+          if (across[p] < 0) return 1e6;
+          if (faceRow[p] !== k) return 1e4;
+          const warp = runThrough(cells, faceLine(layout, across[p], other), rows, yb, 1, alongCyclic, N + 1);
           return (warp > N ? 1e3 : 0) + warp;
         });
       }
       // A weft behind the raised ends floats too far: lower an end, best where the face weft covers it. (The
       // row's cover was taken before its face picks got any binding point; a stale one costs only a worse spot.)
-      if (runs[1] > M) {
-        flips += breakRaisedRuns(
-          cells,
-          layout.at(0, yb, k),
-          dw,
-          tile,
-          M,
-          k,
-          face.subarray(yb * dw, (yb + 1) * dw),
-          cover,
-        );
-      }
+      if (runs[1] > M) flips += breakRaisedRuns(cells, pick, L, acrossCyclic, M, k, faceRow, cover);
     }
   }
   for (let x = 0; x < dw; x++) {
     faceLine(layout, x, ends);
-    // The warp floats over too many face picks: lower it on one, where the face weft's float stays short.
-    flips += breakRuns(cells, ends, rows, tile, 1, N, (yb) => {
-      const weft = runThrough(cells, pickLine(layout, yb, face[yb * dw + x], other), dw, x, 0, tile, N + 1);
+    // The warp floats over too many face picks: lower it on one, where the face weft's float stays short. The
+    // pick is entered at x, where it first crosses that end.
+    flips += breakRuns(cells, ends, rows, alongCyclic, 1, N, (yb) => {
+      const weft = runThrough(
+        cells,
+        pickLine(layout, yb, face[yb * dw + x], other),
+        L,
+        firstAt[x],
+        0,
+        acrossCyclic,
+        N + 1,
+      );
       return (weft > N ? 1e3 : 0) + weft;
     });
   }
@@ -524,12 +510,11 @@ function holdPass(layout: Layout, params: CompoundParams): number {
 }
 
 /**
- * Lowered ends on back wefts' picks (selvedges aside) and how many the face weft covers; and the face picks'
+ * Lowered ends on back wefts' picks and how many the face weft covers; and the face picks'
  * cells that differ from `laid`, their values as laid: the binding points.
  */
 function countPoints(
   layout: Layout,
-  selvedge: number,
   laid: Uint8Array,
 ): { stitches: { points: number; hidden: number }; bindingPoints: number } {
   const { cells, designWidth: dw, rows, wefts: W, face } = layout;
@@ -541,7 +526,6 @@ function countPoints(
       const i = yb * dw + x;
       const own = layout.faceAt(x, yb);
       if (cells[own] !== laid[i]) bindingPoints++;
-      if (x < selvedge || x >= dw - selvedge) continue;
       const f = face[i];
       for (let k = 0; k < W; k++) {
         if (k === f || cells[layout.at(x, yb, k)] !== 0) continue;
@@ -562,17 +546,43 @@ function within(floats: LayerFloats, params: CompoundParams): boolean {
 /** Floats a plan could not be held to: the limits asked for are too short for the structures. */
 export class FloatsNotHeldError extends Error {}
 
+/**
+ * Weaves one repeat with its floats held as the loom continues them (across the repeats, and down the cloth
+ * with `tile`), then lays the repeats, selvedges and selector hooks across the hooks.
+ */
 export function weaveCompound(design: IndexedImage, params: CompoundParams): CompoundResult {
-  const layout = layCompound(design, params);
-  const selvedge = Math.min(params.selvedge, Math.floor(layout.designWidth / 2));
-  const before = measure(layout, params.tile, selvedge);
+  const loom =
+    params.layout ??
+    layoutLoom({
+      unit: design.width,
+      tie: 'straight',
+      selvedge: params.selvedge,
+      ...(params.selectorHooks ? { selector: { side: params.selectorHooks, ends: params.wefts } } : {}),
+    });
+  const edge = params.edge ?? parseStructure('plain');
+  const layout = layCompound(
+    design,
+    params,
+    repeatSeams(loom, params.tile),
+    selvedgeBeside(loom, edge, design.height * params.wefts, params.wefts),
+  );
+  const before = measure(layout);
   const laid = new Uint8Array(layout.faceCell.length);
   for (let i = 0; i < laid.length; i++) laid[i] = layout.cells[layout.faceCell[i]];
   let after = before;
   for (let pass = 0; pass < PASSES && !within(after, params); pass++) {
     if (holdPass(layout, params) === 0) break;
-    after = measure(layout, params.tile, selvedge);
+    after = measure(layout);
   }
+  const { stitches, bindingPoints } = countPoints(layout, laid);
+  const plan = layPlan(
+    { width: layout.width, height: layout.height, cells: layout.cells.subarray(0, layout.fixedFrom) },
+    loom,
+    edge,
+    params.wefts,
+  );
+  // A selvedge end has no face weft to hide the others: its float is counted over every pick.
+  after = { ...after, warpFace: Math.max(after.warpFace, selvedgeWarpFloat(plan, loom, params.tile)) };
   if (!within(after, params)) {
     // Never a plan that breaks the limits it was asked to keep, and says nothing.
     throw new FloatsNotHeldError(
@@ -580,15 +590,9 @@ export function weaveCompound(design: IndexedImage, params: CompoundParams): Com
         `the longest left are ${after.weftFace} (face weft), ${after.weftBack} (back weft), ${after.warpFace} (warp)`,
     );
   }
-  const { stitches, bindingPoints } = countPoints(layout, selvedge, laid);
-  const { cells, width, height, wefts: W } = layout;
-  if (params.selectorHooks) {
-    const first = params.selectorHooks === 'left' ? 0 : layout.designWidth;
-    for (let r = 0; r < height; r++) for (let k = 0; k < W; k++) cells[r * width + first + k] = r % W === k ? 1 : 0;
-  }
   return {
-    plan: { width, height, cells },
-    offset: layout.offset,
+    plan,
+    offset: designStart(loom),
     designWidth: layout.designWidth,
     face: layout.face,
     shared: layout.shared,
@@ -597,11 +601,27 @@ export function weaveCompound(design: IndexedImage, params: CompoundParams): Com
       after,
       maxFloat: params.maxFloat,
       maxBackFloat: params.maxBackFloat,
-      acrossSeams: params.tile,
+      acrossSeams: params.tile || loom.repeats > 1,
     },
     stitches,
     bindingPoints,
   };
+}
+
+/** The longest run of raised picks on a selvedge end: the warp over the face (its back is not held). */
+function selvedgeWarpFloat(plan: LiftPlan, loom: LoomLayout, tile: boolean): number {
+  const start = designStart(loom);
+  const end = start + loom.unit * loom.repeats;
+  const column = [0, 0];
+  const picks = new Int32Array(plan.height);
+  for (const x of [
+    ...Array.from({ length: loom.selvedge[0] }, (_, i) => start - 1 - i),
+    ...Array.from({ length: loom.selvedge[1] }, (_, i) => end + i),
+  ]) {
+    for (let p = 0; p < plan.height; p++) picks[p] = p * plan.width + x;
+    longestRuns(plan.cells, picks, plan.height, tile, column);
+  }
+  return column[1];
 }
 
 /**

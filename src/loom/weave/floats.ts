@@ -1,8 +1,12 @@
 /**
  * Floats in a lift plan, and binding points that hold them to a limit. A warp end floats on the face over a
  * run of picks where it is raised, and on the back over a run where it is down; a weft pick floats on the
- * face over a run of ends that are down, and on the back over a run that are raised. With `cyclic` (a design
- * that repeats), runs continue across the repeat's seams.
+ * face over a run of ends that are down, and on the back over a run that are raised.
+ *
+ * The plan may be one repeat of a wider or longer cloth: `Seams` says how its threads go on past its edges,
+ * so that runs are counted, and bound, as the loom weaves them. A line is walked as a list of cells; a pick
+ * across a point tie goes out over the ends and back over them mirrored, so a point placed in one repeat is in
+ * every repeat at once.
  */
 import type { LiftPlan } from './plan.js';
 
@@ -17,33 +21,68 @@ export interface LongestFloats {
   weftBack: number;
 }
 
-/** Longest runs of 1s and 0s along one line; a cyclic line that never changes is one run of its length. */
-function lineRuns(
-  cells: Uint8Array,
-  base: number,
-  stride: number,
-  len: number,
-  cyclic: boolean,
-  out: [number, number],
-): void {
-  let start = 0;
-  if (cyclic) {
-    const first = cells[base];
-    let k = 1;
-    while (k < len && cells[base + k * stride] === first) k++;
-    if (k === len) {
-      if (len > out[first]) out[first] = len;
-      return;
-    }
-    // Start where a run starts, so that the run over the seam is counted whole.
-    start = k;
+/** In `Seams.across`: the selvedge end beside the design, at the left and at the right. */
+export const LEFT_EDGE = -1;
+export const RIGHT_EDGE = -2;
+
+/** How the plan's threads continue past its edges. */
+export interface Seams {
+  /**
+   * The ends a pick crosses in turn, by x: 0…w-1, or every repeat (a point tie's mirrored ones backwards), and
+   * LEFT_EDGE / RIGHT_EDGE for the selvedge ends it runs on into: counted, never moved.
+   */
+  across: Int32Array;
+  /** The pick goes on from the last of `across` into the first (repeats side by side). */
+  acrossCyclic: boolean;
+  /** An end goes on from the last pick into the first (the design repeats down the cloth). */
+  alongCyclic: boolean;
+}
+
+/** Each pick crosses the ends once; `cyclic` both ways (a tile), or neither. */
+export function plainSeams(width: number, cyclic: boolean): Seams {
+  return { across: Int32Array.from({ length: width }, (_, x) => x), acrossCyclic: cyclic, alongCyclic: cyclic };
+}
+
+const seamsOf = (plan: LiftPlan, seams: Seams | boolean) =>
+  typeof seams === 'boolean' ? plainSeams(plan.width, seams) : seams;
+
+/**
+ * The cells the lines walk: the plan's, then the selvedge ends beside the design ([left, right] per pick) when
+ * the seams run into them. Those come after the plan's cells, from `fixedFrom` on.
+ */
+function workCells(plan: LiftPlan, s: Seams, edges: Uint8Array | undefined): Uint8Array {
+  if (!s.across.some((x) => x < 0)) return plan.cells;
+  if (!edges || edges.length !== 2 * plan.height) throw new Error('the selvedge ends beside the design are needed');
+  const cells = new Uint8Array(plan.cells.length + edges.length);
+  cells.set(plan.cells);
+  cells.set(edges, plan.cells.length);
+  return cells;
+}
+
+/**
+ * Longest runs of 1s and 0s along the cells at `line[0..len)` into out; a cyclic line that never changes is a
+ * float that never ends.
+ */
+function lineRuns(cells: Uint8Array, line: Int32Array, len: number, cyclic: boolean, out: [number, number]): void {
+  const first = cells[line[0]];
+  let k = 1;
+  while (k < len && cells[line[k]] === first) k++;
+  if (k === len) {
+    const run = cyclic ? Infinity : len;
+    if (run > out[first]) out[first] = run;
+    return;
   }
-  let value = cells[base + start * stride];
+  // Cyclic: start where a run starts, so that the run over the seam is counted whole.
+  const start = cyclic ? k : 0;
+  let value = cells[line[start]];
   let run = 0;
-  for (let k = 0; k < len; k++) {
-    let p = start + k;
-    if (p >= len) p -= len;
-    const v = cells[base + p * stride];
+  for (let j = 0; j < len; j++) {
+    let p = start + j;
+    if (p >= len) {
+      if (!cyclic) break;
+      p -= len;
+    }
+    const v = cells[line[p]];
     if (v === value) run++;
     else {
       if (run > out[value]) out[value] = run;
@@ -54,12 +93,31 @@ function lineRuns(
   if (run > out[value]) out[value] = run;
 }
 
-export function longestFloats(plan: LiftPlan, cyclic = false): LongestFloats {
-  const { width, height, cells } = plan;
+/** The cells of pick y, in the order the pick crosses them. */
+function rowLine(plan: LiftPlan, seams: Seams, y: number, out: Int32Array): Int32Array {
+  const base = y * plan.width;
+  for (let p = 0; p < seams.across.length; p++) out[p] = cellAcross(plan, seams.across[p], y, base);
+  return out;
+}
+
+function cellAcross(plan: LiftPlan, x: number, y: number, base = y * plan.width): number {
+  return x >= 0 ? base + x : plan.cells.length + 2 * y + (x === LEFT_EDGE ? 0 : 1);
+}
+
+function columnLine(plan: LiftPlan, x: number, out: Int32Array): Int32Array {
+  for (let y = 0; y < plan.height; y++) out[y] = y * plan.width + x;
+  return out;
+}
+
+export function longestFloats(plan: LiftPlan, seams: Seams | boolean = false, edges?: Uint8Array): LongestFloats {
+  const s = seamsOf(plan, seams);
+  const { width, height } = plan;
+  const cells = workCells(plan, s, edges);
   const row: [number, number] = [0, 0];
   const column: [number, number] = [0, 0];
-  for (let y = 0; y < height; y++) lineRuns(cells, y * width, 1, width, cyclic, row);
-  for (let x = 0; x < width; x++) lineRuns(cells, x, width, height, cyclic, column);
+  const line = new Int32Array(Math.max(s.across.length, height));
+  for (let y = 0; y < height; y++) lineRuns(cells, rowLine(plan, s, y, line), s.across.length, s.acrossCyclic, row);
+  for (let x = 0; x < width; x++) lineRuns(cells, columnLine(plan, x, line), height, s.alongCyclic, column);
   return { warpFace: column[1], warpBack: column[0], weftFace: row[0], weftBack: row[1] };
 }
 
@@ -68,20 +126,12 @@ export function longestWarpWeft(f: LongestFloats): { warp: number; weft: number 
   return { warp: Math.max(f.warpFace, f.warpBack), weft: Math.max(f.weftFace, f.weftBack) };
 }
 
-/** Whether a line has a run longer than `max` (across its ends too when cyclic): a quick look, no division. */
-function hasLongRun(
-  cells: Uint8Array,
-  base: number,
-  stride: number,
-  len: number,
-  cyclic: boolean,
-  max: number,
-): boolean {
-  const end = base + len * stride;
+/** Whether a line has a run longer than `max` (across its ends too when cyclic): a quick look. */
+function hasLongRun(cells: Uint8Array, line: Int32Array, len: number, cyclic: boolean, max: number): boolean {
   let run = 1;
   let first = -1;
-  for (let i = base + stride; i < end; i += stride) {
-    if (cells[i] === cells[i - stride]) {
+  for (let p = 1; p < len; p++) {
+    if (cells[line[p]] === cells[line[p - 1]]) {
       if (++run > max) return true;
     } else {
       if (first < 0) first = run;
@@ -89,60 +139,49 @@ function hasLongRun(
     }
   }
   if (!cyclic) return false;
-  // The last run continues into the first across the seam; a line that never changes is one endless run.
-  if (first < 0) return len > max;
-  return cells[base] === cells[end - stride] && run + first > max;
+  // The last run continues into the first across the seam; a line that never changes is an endless float.
+  if (first < 0) return true;
+  return cells[line[0]] === cells[line[len - 1]] && run + first > max;
 }
 
+/** A line being bound, and for each of its cells the crossing line through it and where the cell lies on it. */
 interface Line {
-  base: number;
-  stride: number;
+  cells: Int32Array;
   len: number;
-  /** The crossing line through each cell: its stride and length, and where along it this line lies. */
-  crossStride: number;
-  crossLen: number;
-  crossPos: number;
+  cyclic: boolean;
+  /** Cells from this index on are counted, never moved. */
+  fixedFrom: number;
+  cross: (p: number) => Crossing;
 }
 
-/**
- * How long the run of `value` through cell `index` would be along the crossing line if the cell took that
- * value (counted up to `cap`).
- */
-function crossRun(
-  cells: Uint8Array,
-  index: number,
-  pos: number,
-  stride: number,
-  len: number,
-  cyclic: boolean,
-  value: number,
-  cap: number,
-): number {
+/** A crossing line, walked cell by cell from its position `pos` (no list built: most points look a few cells). */
+interface Crossing {
+  at: (q: number) => number;
+  len: number;
+  pos: number;
+  cyclic: boolean;
+}
+
+/** How long the run of `value` through position `pos` of a line would be if that cell took it (up to `cap`). */
+function runThrough(cells: Uint8Array, crossing: Crossing, value: number, cap: number): number {
+  const { at, len, pos, cyclic } = crossing;
   let n = 1;
-  let i = index;
-  let p = pos;
-  for (let k = 1; k < len && n <= cap; k++) {
-    p++;
-    i += stride;
-    if (p === len) {
+  for (let d = 1; d < len && n <= cap; d++) {
+    let p = pos + d;
+    if (p >= len) {
       if (!cyclic) break;
-      p = 0;
-      i -= stride * len;
+      p -= len;
     }
-    if (cells[i] !== value) break;
+    if (cells[at(p)] !== value) break;
     n++;
   }
-  i = index;
-  p = pos;
-  for (let k = 1; k < len && n <= cap; k++) {
-    p--;
-    i -= stride;
+  for (let d = 1; d < len && n <= cap; d++) {
+    let p = pos - d;
     if (p < 0) {
       if (!cyclic) break;
-      p = len - 1;
-      i += stride * len;
+      p += len;
     }
-    if (cells[i] !== value) break;
+    if (cells[at(p)] !== value) break;
     n++;
   }
   return n;
@@ -153,16 +192,16 @@ function crossRun(
  * crosses stays shortest (ideally an isolated interlacing, as a satin's own binding points are), and among
  * those as near the middle of the float as possible, so that the pieces are even. Returns the points added.
  */
-function bindLine(cells: Uint8Array, line: Line, max: number, cyclic: boolean): number {
-  const { base, stride, len } = line;
-  if (!hasLongRun(cells, base, stride, len, cyclic, max)) return 0;
-  const at = (p: number) => base + (p % len) * stride;
+function bindLine(cells: Uint8Array, line: Line, max: number): number {
+  const { len, cyclic } = line;
+  const at = (p: number) => line.cells[p % len];
+  if (!hasLongRun(cells, line.cells, len, cyclic, max)) return 0;
   let start = 0;
   let uniform = false;
   if (cyclic) {
-    const first = cells[base];
+    const first = cells[at(0)];
     let k = 1;
-    while (k < len && cells[base + k * stride] === first) k++;
+    while (k < len && cells[at(k)] === first) k++;
     uniform = k === len;
     start = uniform ? 0 : k;
   }
@@ -191,20 +230,22 @@ function bindLine(cells: Uint8Array, line: Line, max: number, cyclic: boolean): 
     let r = runLength;
     // A whole cyclic line: the first point only makes it a run with ends; the loop then splits it.
     if (uniform) {
-      const p = bestPoint(cells, line, s, 0, r - 1, flipped, max, cyclic, (r - 1) / 2);
+      const p = bestPoint(cells, line, s, 0, r - 1, flipped, max, (r - 1) / 2);
       cells[at(s + p)] = flipped;
       added++;
       s = s + p + 1;
       r = r - 1;
     }
     while (r > max) {
+      // A cell met twice along the line (the point of a point tie) may have been flipped from its other side.
+      if (cells[at(s)] !== value) break;
       // One point can split the run into two pieces of at most `max`; a longer run takes a point `max` in,
       // or nearer where the crossing thread is free.
       const single = r - 1 <= 2 * max;
       // Never at the run's own ends: a point there would lengthen the neighbouring run instead.
       const lo = single ? Math.max(1, r - 1 - max) : 1;
       const hi = Math.min(max, r - 2);
-      const p = bestPoint(cells, line, s, lo, hi, flipped, max, cyclic, single ? (r - 1) / 2 : hi);
+      const p = bestPoint(cells, line, s, lo, hi, flipped, max, single ? (r - 1) / 2 : hi);
       cells[at(s + p)] = flipped;
       added++;
       s = s + p + 1;
@@ -222,18 +263,15 @@ function bestPoint(
   hi: number,
   flipped: number,
   max: number,
-  cyclic: boolean,
   aim: number,
 ): number {
-  const { base, stride, len, crossStride, crossLen, crossPos } = line;
   let best = lo;
   let bestScore = Infinity;
   for (let i = lo; i <= hi; i++) {
-    const p = (s + i) % len;
-    const index = base + p * stride;
-    // The crossing line of this cell: its position along that line is this line's place in it.
-    const cross = crossRun(cells, index, crossPos, crossStride, crossLen, cyclic, flipped, max + 1);
-    const score = (cross > max ? 1e6 : 0) + cross * 1000 + Math.abs(i - aim);
+    const p = (s + i) % line.len;
+    if (line.cells[p] >= line.fixedFrom) continue;
+    const run = runThrough(cells, line.cross(p), flipped, max + 1);
+    const score = (run > max ? 1e6 : 0) + run * 1000 + Math.abs(i - aim);
     if (score < bestScore) {
       bestScore = score;
       best = i;
@@ -243,32 +281,60 @@ function bestPoint(
 }
 
 /**
- * Binds every float longer than `max` on both faces, warp and weft (across the seams too when `cyclic`).
- * Rows and columns are passed over in turn until neither needs a point. Returns the points added.
+ * Binds every float longer than `max` on both faces, warp and weft, as the seams continue them. Rows and
+ * columns are passed over in turn until neither needs a point. Returns the points added.
  */
-export function bindFloats(plan: LiftPlan, max: number, cyclic = false): number {
-  const { width, height, cells } = plan;
+export function bindFloats(plan: LiftPlan, max: number, seams: Seams | boolean = false, edges?: Uint8Array): number {
+  const s = seamsOf(plan, seams);
+  const { width, height } = plan;
+  const cells = workCells(plan, s, edges);
+  const fixedFrom = plan.cells.length;
+  const across = s.across.length;
+  // Where end x first comes along a pick: a column's crossing line is its pick, entered there.
+  const firstAt = new Int32Array(width).fill(-1);
+  for (let p = across - 1; p >= 0; p--) if (s.across[p] >= 0) firstAt[s.across[p]] = p;
+  const row = new Int32Array(across);
+  const column = new Int32Array(height);
   let total = 0;
   for (let pass = 0; pass < 16; pass++) {
     let added = 0;
     for (let y = 0; y < height; y++) {
       added += bindLine(
         cells,
-        { base: y * width, stride: 1, len: width, crossStride: width, crossLen: height, crossPos: y },
+        {
+          cells: rowLine(plan, s, y, row),
+          len: across,
+          cyclic: s.acrossCyclic,
+          fixedFrom,
+          cross: (p) => {
+            const x = s.across[p];
+            return { at: (q) => q * width + x, len: height, pos: y, cyclic: s.alongCyclic };
+          },
+        },
         max,
-        cyclic,
       );
     }
     for (let x = 0; x < width; x++) {
       added += bindLine(
         cells,
-        { base: x, stride: width, len: height, crossStride: 1, crossLen: width, crossPos: x },
+        {
+          cells: columnLine(plan, x, column),
+          len: height,
+          cyclic: s.alongCyclic,
+          fixedFrom,
+          cross: (y) => ({
+            at: (q) => cellAcross(plan, s.across[q], y),
+            len: across,
+            pos: firstAt[x],
+            cyclic: s.acrossCyclic,
+          }),
+        },
         max,
-        cyclic,
       );
     }
     total += added;
     if (added === 0) break;
   }
+  if (cells !== plan.cells) plan.cells.set(cells.subarray(0, fixedFrom));
   return total;
 }

@@ -1,7 +1,7 @@
 /**
  * The lift plan: one bit per warp end per pick, built from the design image by laying each colour's
  * structure in global phase (cell (x, y) takes the structure's (x mod w, y mod h), so a twill's diagonals run
- * straight from one region into the next, as jacquard CAD lays them), with plain-weave selvedges.
+ * straight from one region into the next, as jacquard CAD lays them).
  */
 import type { IndexedImage } from '../types.js';
 import type { Structure } from './structures.js';
@@ -40,19 +40,6 @@ export function layStructures(design: IndexedImage, structures: readonly Structu
     }
   }
   return { width, height, cells };
-}
-
-/** `ends` ends of plain weave at each side, inside the width, in the same global phase. */
-export function laySelvedges(plan: LiftPlan, ends: number): void {
-  const { width, height, cells } = plan;
-  if (ends <= 0) return;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < ends; x++) {
-      cells[y * width + x] = (x + y) % 2 === 0 ? 1 : 0;
-      const right = width - 1 - x;
-      cells[y * width + right] = (right + y) % 2 === 0 ? 1 : 0;
-    }
-  }
 }
 
 /**

@@ -41,7 +41,12 @@ export function closingAround(n: number, unit: number): number[] {
  * A note when a tiled repeat of `ends` × `picks` does not close for its structures: which sizes would, so that
  * the seam does not break a twill's diagonal or a satin's order. Undefined when it closes.
  */
-export function seamNote(ends: number, picks: number, structures: readonly Sized[]): string | undefined {
+export function seamNote(
+  ends: number,
+  picks: number,
+  structures: readonly Sized[],
+  flag = '--tile',
+): string | undefined {
   const unit = closingUnit(structures);
   const parts: string[] = [];
   if (ends % unit.ends) parts.push(`${closingAround(ends, unit.ends).join(' or ')} ends`);
@@ -49,8 +54,8 @@ export function seamNote(ends: number, picks: number, structures: readonly Sized
   if (!parts.length) return undefined;
   const names = [...new Set(structures.map((s) => s.name))].join(', ');
   return (
-    `--tile: the repeat is ${ends} ends × ${picks} picks, but its structures (${names}) close only every ` +
-    `${unit.ends} ends and ${unit.picks} picks, so the seam breaks them; ${parts.join(' and ')} would close ` +
+    `${flag}: the repeat is ${ends} ends × ${picks} picks, but its structures (${names}) close only every ` +
+    `${unit.ends} ends${unit.picks > 1 ? ` and ${unit.picks} picks` : ''}, so the seam breaks them; ${parts.join(' and ')} would close ` +
     `(--tile fit chooses them)`
   );
 }
