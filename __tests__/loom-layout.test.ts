@@ -169,6 +169,25 @@ describe('repeats in the lift plan and the design', () => {
         expect(woven.plan.cells[y * 32 + x]).toBe(edge.cells[(y % 4) * 4 + (x % 4)]);
     }
   });
+  it('floats are held into selvedges whose own floats are longer than one end, for every width of repeat', () => {
+    const edge = parseStructure('twill:2/2');
+    for (let unit = 13; unit <= 21; unit++) {
+      const d = design(unit, 24, 2, (x, y) => ((x * 7 + y * 3) % 11 < 6 ? 0 : 1));
+      for (const tie of ['straight', 'point'] as const) {
+        const layout = layoutLoom({ unit, repeats: 3, tie, selvedge: 5 });
+        const woven = weaveDesign(d, {
+          structures: [satin(8, 'weft'), satin(5, 'warp')],
+          maxFloat: 6,
+          tile: false,
+          selvedge: 5,
+          layout,
+          edge,
+        });
+        expect([unit, tie, longest(woven.plan)]).toEqual([unit, tie, expect.any(Number)]);
+        expect(longest(woven.plan)).toBeLessThanOrEqual(6);
+      }
+    }
+  });
 });
 
 describe('repeats and selvedges of a compound cloth', () => {

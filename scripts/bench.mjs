@@ -1063,6 +1063,87 @@ if (args.includes('--weave')) {
     distinct.map((d) => [...d.slice(0, 4), `${d[4]} ends`]),
   );
 
+  // The loom layout: three repeats on a TC2's 1320 hooks between twill selvedges, each tie, with and without
+  // --tile; floats counted on the whole plan (a pick ends at the selvedges; with --tile, the plan laid twice
+  // down the cloth), and each repeat compared with the first, as the hook map places them.
+  const layoutRows = [];
+  let layoutOk = true;
+  for (const photo of photos) {
+    for (const tie of ['straight', 'point']) {
+      for (const tile of [false, true]) {
+        const stem = path.join(work, `${photo.name}-hooks-${tie}${tile ? '-tile' : ''}`);
+        const r = spawnSync(
+          process.execPath,
+          [
+            bin,
+            'edit',
+            photo.file,
+            '--local',
+            '--weave',
+            'auto',
+            '--loom',
+            'tc2-1320',
+            '--repeats',
+            '3',
+            '--tie',
+            tie,
+            '--selvedge',
+            '8',
+            '--selvedge-weave',
+            'twill:2/2',
+            '--max-float',
+            String(MAX_FLOAT),
+            ...(tile ? ['--tile'] : []),
+            '-o',
+            `${stem}.png`,
+            '--force',
+            '-q',
+          ],
+          { encoding: 'utf8', cwd: root },
+        );
+        if (r.status !== 0) throw new Error(`imagegen --weave --loom failed on ${photo.name}:\n${r.stderr}`);
+        const report = JSON.parse(readFileSync(`${stem}.json`, 'utf8')).weave;
+        const lift = await liftBits(`${stem}.lift.bmp`);
+        const { width: w, height: h } = lift;
+        const bits = tile ? Uint8Array.from({ length: 2 * w * h }, (_, i) => lift.bits[i % (w * h)]) : lift.bits;
+        const f = floatsOver(bits, w, tile ? 2 * h : h, MAX_FLOAT, false);
+        const design = report.hooks.filter((range) => range.role === 'design');
+        const first = design[0];
+        const ends = first.to - first.from + 1;
+        let exact = true;
+        for (const range of design.slice(1)) {
+          for (let y = 0; y < h && exact; y++) {
+            for (let x = 0; x < ends; x++) {
+              const own = lift.bits[y * w + range.from - 1 + (range.mirrored ? ends - 1 - x : x)];
+              if (own !== lift.bits[y * w + first.from - 1 + x]) {
+                exact = false;
+                break;
+              }
+            }
+          }
+        }
+        if (f.over > 0 || !exact || w !== 1320) layoutOk = false;
+        layoutRows.push([
+          photo.name,
+          tie,
+          tile ? 'yes' : 'no',
+          `${w} (${design.length} x ${ends} + ${report.layout.selvedge.left} + ${report.layout.selvedge.right})`,
+          String(f.over),
+          String(f.longest),
+          exact ? 'yes' : 'NO',
+        ]);
+      }
+    }
+  }
+  console.log('\n--loom tc2-1320 --repeats 3 --selvedge 8 --selvedge-weave twill:2/2: the whole lift plan');
+  printTable(
+    ['photo', 'tie', 'tile', 'hooks (repeats + selvedges)', `floats > ${MAX_FLOAT}`, 'longest', 'repeats exact'],
+    layoutRows,
+  );
+  console.log(
+    `  every plan 1320 hooks, no float over ${MAX_FLOAT}, repeats exact copies or mirrors: ${verdict(layoutOk)}`,
+  );
+
   // Speed: the same run with and without --weave, at 1200 ends, interleaved.
   const timing = photos.find((p) => p.name.startsWith('hopper')) ?? photos[0];
   const base = [bin, 'edit', timing.file, '--local', '--width', '1200', '--no-report', '--force', '-q'];

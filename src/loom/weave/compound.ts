@@ -11,8 +11,8 @@
  */
 import type { IndexedImage } from '../types.js';
 import type { Effect } from './effects.js';
-import { LEFT_EDGE, type Seams } from './floats.js';
-import { designStart, layPlan, layoutLoom, repeatSeams, selvedgeBeside, type LoomLayout } from './layout.js';
+import type { Seams } from './floats.js';
+import { designStart, layPlan, layoutLoom, repeatSeams, selvedgeEnds, type LoomLayout } from './layout.js';
 import type { LiftPlan } from './plan.js';
 import { parseStructure, type Structure } from './structures.js';
 
@@ -89,8 +89,8 @@ class Layout {
   ) {
     this.width = designWidth;
     this.height = rows * wefts;
-    // The plan's cells, then the selvedge ends beside the design, [left, right] per pick: counted, never moved.
-    this.cells = new Uint8Array(this.width * this.height + 2 * this.height);
+    // The plan's cells, then the selvedges' ends of each pick: counted, never moved.
+    this.cells = new Uint8Array(this.width * this.height + (seams.edgeEnds ?? 0) * this.height);
     this.face = new Uint8Array(designWidth * rows);
     this.shared = new Uint8Array(designWidth * rows).fill(255);
   }
@@ -102,11 +102,11 @@ class Layout {
   faceAt(x: number, yb: number): number {
     return this.faceCell[yb * this.designWidth + x];
   }
-  /** The cell of a pick's position along it (a selvedge end beside the design, or an end of the repeat). */
+  /** The cell of a pick's position along it (an end of the repeat, or a selvedge end: seams.across). */
   along(pick: number, x: number): number {
-    return x >= 0 ? pick * this.width + x : this.width * this.height + 2 * pick + (x === LEFT_EDGE ? 0 : 1);
+    return x >= 0 ? pick * this.width + x : this.fixedFrom + pick * (this.seams.edgeEnds ?? 0) + (-1 - x);
   }
-  /** Where the selvedge ends beside the design start. */
+  /** Where the selvedges' ends start. */
   get fixedFrom(): number {
     return this.width * this.height;
   }
@@ -564,7 +564,7 @@ export function weaveCompound(design: IndexedImage, params: CompoundParams): Com
     design,
     params,
     repeatSeams(loom, params.tile),
-    selvedgeBeside(loom, edge, design.height * params.wefts, params.wefts),
+    selvedgeEnds(loom, edge, design.height * params.wefts, params.wefts),
   );
   const before = measure(layout);
   const laid = new Uint8Array(layout.faceCell.length);

@@ -21,17 +21,18 @@ export interface LongestFloats {
   weftBack: number;
 }
 
-/** In `Seams.across`: the selvedge end beside the design, at the left and at the right. */
-export const LEFT_EDGE = -1;
-export const RIGHT_EDGE = -2;
+/** In `Seams.across`: the j-th of a pick's selvedge ends (the left selvedge's first, then the right's). */
+export const edgeEnd = (j: number) => -1 - j;
 
 /** How the plan's threads continue past its edges. */
 export interface Seams {
   /**
    * The ends a pick crosses in turn, by x: 0…w-1, or every repeat (a point tie's mirrored ones backwards), and
-   * LEFT_EDGE / RIGHT_EDGE for the selvedge ends it runs on into: counted, never moved.
+   * edgeEnd(j) for the selvedge ends it runs on into: counted, never moved.
    */
   across: Int32Array;
+  /** Selvedge ends per pick in `across`. */
+  edgeEnds?: number;
   /** The pick goes on from the last of `across` into the first (repeats side by side). */
   acrossCyclic: boolean;
   /** An end goes on from the last pick into the first (the design repeats down the cloth). */
@@ -47,12 +48,12 @@ const seamsOf = (plan: LiftPlan, seams: Seams | boolean) =>
   typeof seams === 'boolean' ? plainSeams(plan.width, seams) : seams;
 
 /**
- * The cells the lines walk: the plan's, then the selvedge ends beside the design ([left, right] per pick) when
- * the seams run into them. Those come after the plan's cells, from `fixedFrom` on.
+ * The cells the lines walk: the plan's, then the selvedge ends (`edgeEnds` per pick) when the seams run into
+ * them. Those come after the plan's cells, from `fixedFrom` on.
  */
 function workCells(plan: LiftPlan, s: Seams, edges: Uint8Array | undefined): Uint8Array {
-  if (!s.across.some((x) => x < 0)) return plan.cells;
-  if (!edges || edges.length !== 2 * plan.height) throw new Error('the selvedge ends beside the design are needed');
+  if (!s.edgeEnds) return plan.cells;
+  if (edges?.length !== s.edgeEnds * plan.height) throw new Error('the selvedge ends are needed');
   const cells = new Uint8Array(plan.cells.length + edges.length);
   cells.set(plan.cells);
   cells.set(edges, plan.cells.length);
@@ -96,12 +97,12 @@ function lineRuns(cells: Uint8Array, line: Int32Array, len: number, cyclic: bool
 /** The cells of pick y, in the order the pick crosses them. */
 function rowLine(plan: LiftPlan, seams: Seams, y: number, out: Int32Array): Int32Array {
   const base = y * plan.width;
-  for (let p = 0; p < seams.across.length; p++) out[p] = cellAcross(plan, seams.across[p], y, base);
+  for (let p = 0; p < seams.across.length; p++) out[p] = cellAcross(plan, seams, seams.across[p], y, base);
   return out;
 }
 
-function cellAcross(plan: LiftPlan, x: number, y: number, base = y * plan.width): number {
-  return x >= 0 ? base + x : plan.cells.length + 2 * y + (x === LEFT_EDGE ? 0 : 1);
+function cellAcross(plan: LiftPlan, seams: Seams, x: number, y: number, base = y * plan.width): number {
+  return x >= 0 ? base + x : plan.cells.length + y * (seams.edgeEnds ?? 0) + (-1 - x);
 }
 
 function columnLine(plan: LiftPlan, x: number, out: Int32Array): Int32Array {
@@ -323,7 +324,7 @@ export function bindFloats(plan: LiftPlan, max: number, seams: Seams | boolean =
           cyclic: s.alongCyclic,
           fixedFrom,
           cross: (y) => ({
-            at: (q) => cellAcross(plan, s.across[q], y),
+            at: (q) => cellAcross(plan, s, s.across[q], y),
             len: across,
             pos: firstAt[x],
             cyclic: s.acrossCyclic,

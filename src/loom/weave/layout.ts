@@ -5,7 +5,7 @@
  * mirrors every other one (its twills then run the other way, as in a point-tied cloth).
  */
 import type { IndexedImage } from '../types.js';
-import { LEFT_EDGE, RIGHT_EDGE, type Seams } from './floats.js';
+import { edgeEnd, type Seams } from './floats.js';
 import type { LiftPlan } from './plan.js';
 import type { Structure } from './structures.js';
 
@@ -122,35 +122,39 @@ export function hookMap(layout: LoomLayout): HookRange[] {
 
 /**
  * How the threads of one repeat continue past its edges, for the float binders. A pick crosses every repeat
- * (a point tie's mirrored ones backwards) between the selvedges' ends beside the design, which it runs on into
- * (`LEFT_EDGE`, `RIGHT_EDGE`). A single repeat with `tile` and no selvedge is a tile both ways, as a design
+ * (a point tie's mirrored ones backwards) between the selvedges, whose ends it runs on into (`edgeEnd`, in
+ * the order of selvedgeEnds). A single repeat with `tile` and no selvedge is a tile both ways, as a design
  * repeated by other software is; `tile` also runs the ends on from the last pick into the first.
  */
 export function repeatSeams(layout: LoomLayout, tile: boolean): Seams {
   const ends = layout.unit * layout.repeats;
   const bare = layout.repeats === 1 && layout.selvedge[0] === 0 && layout.selvedge[1] === 0;
   if (bare) return { across: Int32Array.from({ length: ends }, (_, x) => x), acrossCyclic: tile, alongCyclic: tile };
+  const [left, right] = layout.selvedge;
   const across = [
-    ...(layout.selvedge[0] > 0 ? [LEFT_EDGE] : []),
+    ...Array.from({ length: left }, (_, j) => edgeEnd(j)),
     ...Array.from({ length: ends }, (_, i) => unitX(layout, i)),
-    ...(layout.selvedge[1] > 0 ? [RIGHT_EDGE] : []),
+    ...Array.from({ length: right }, (_, j) => edgeEnd(left + j)),
   ];
-  return { across: Int32Array.from(across), acrossCyclic: false, alongCyclic: tile };
+  return { across: Int32Array.from(across), acrossCyclic: false, alongCyclic: tile, edgeEnds: left + right };
 }
 
 /**
- * The selvedge ends beside the design on every pick, as layPlan weaves them: [left, right] per pick, for the
- * binders to count the floats that run on into them.
+ * The selvedges' ends on every pick, as layPlan weaves them: per pick the left selvedge's ends left to right,
+ * then the right's, for the binders to count the floats that run on into them.
  */
-export function selvedgeBeside(layout: LoomLayout, edge: Structure, picks: number, wefts = 1): Uint8Array {
+export function selvedgeEnds(layout: LoomLayout, edge: Structure, picks: number, wefts = 1): Uint8Array {
   const start = designStart(layout);
-  const left = start - 1;
   const right = start + layout.unit * layout.repeats;
-  const out = new Uint8Array(2 * picks);
+  const [sl, sr] = layout.selvedge;
+  const hooks = [
+    ...Array.from({ length: sl }, (_, j) => start - sl + j),
+    ...Array.from({ length: sr }, (_, j) => right + j),
+  ];
+  const out = new Uint8Array(hooks.length * picks);
   for (let r = 0; r < picks; r++) {
     const row = edgeRow(edge, r, wefts);
-    out[2 * r] = left >= 0 ? edge.cells[row + (left % edge.width)] : 0;
-    out[2 * r + 1] = edge.cells[row + (right % edge.width)];
+    hooks.forEach((x, j) => (out[r * hooks.length + j] = edge.cells[row + (x % edge.width)]));
   }
   return out;
 }

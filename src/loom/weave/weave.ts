@@ -2,7 +2,7 @@
 import { toHex } from '../color.js';
 import type { IndexedImage } from '../types.js';
 import { bindFloats, longestFloats, longestWarpWeft, plainSeams } from './floats.js';
-import { layPlan, layoutLoom, repeatSeams, selvedgeBeside, type LoomLayout } from './layout.js';
+import { layPlan, layoutLoom, repeatSeams, selvedgeEnds, type LoomLayout } from './layout.js';
 import { coverByColor, layStructures, type LiftPlan } from './plan.js';
 import { parseStructure, warpCover, type Structure } from './structures.js';
 
@@ -56,7 +56,7 @@ export function weaveDesign(design: IndexedImage, params: WeaveParams): WeaveRes
   const seams = repeatSeams(layout, params.tile);
   const edge = params.edge ?? parseStructure('plain');
   const unit = layStructures(design, params.structures);
-  const edges = selvedgeBeside(layout, edge, unit.height);
+  const edges = selvedgeEnds(layout, edge, unit.height);
   const before = longestWarpWeft(longestFloats(unit, seams, edges));
   const within = before.warp <= params.maxFloat && before.weft <= params.maxFloat;
   const bindingPoints = within ? 0 : bindFloats(unit, params.maxFloat, seams, edges);
