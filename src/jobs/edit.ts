@@ -67,6 +67,35 @@ function checkSpec(spec: EditSpec): void {
   if (typeof spec.report === 'string' && spec.inputs.length > 1) {
     throw new UsageError('--report names one file; with several inputs each report is written beside its image');
   }
+  if (spec.local) checkLocalOptions(spec);
+}
+
+/** The flag of each instruction field, as typed. */
+const INSTRUCTION_FLAGS: Record<keyof EditInstruction, string> = {
+  prompt: '--prompt',
+  function: '--function',
+  strength: '--strength',
+  seed: '--seed',
+  expand: '--expand',
+  upscale: '--upscale',
+  sketch: '--sketch',
+};
+
+/** Options for the provider, typed with --local, which sends nothing: they would do nothing. */
+function checkLocalOptions(spec: EditSpec): void {
+  const given = [
+    ...Object.entries(INSTRUCTION_FLAGS).flatMap(([field, flag]) =>
+      spec.instruction[field as keyof EditInstruction] === undefined ? [] : [flag],
+    ),
+    ...(spec.model === undefined ? [] : ['--model']),
+    ...(spec.provider === undefined ? [] : ['--provider']),
+    ...(spec.fallback ? [] : ['--no-fallback']),
+  ];
+  if (given.length === 0) return;
+  const them = given.length > 1 ? 'they are' : 'it is';
+  throw new UsageError(`${given.join(', ')} with --local: ${them} for the provider, and --local sends nothing`, {
+    hint: `drop --local to send the picture to a provider, or drop ${given.join(', ')}`,
+  });
 }
 
 /** The function an option belongs to, when it is given without --function: `--expand 1.5` expands. */
