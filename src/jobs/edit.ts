@@ -67,7 +67,6 @@ function checkSpec(spec: EditSpec): void {
   if (typeof spec.report === 'string' && spec.inputs.length > 1) {
     throw new UsageError('--report names one file; with several inputs each report is written beside its image');
   }
-  if (spec.local) checkLocalOptions(spec);
 }
 
 /** The flag of each instruction field, as typed. */
@@ -157,6 +156,8 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   if (spec.model !== undefined || remote || (spec.dryRun && !spec.local)) checkModel(provider, model);
   // Options typed on the command line are checked even for a local run; the whole instruction only when sent.
   provider.checkInstruction?.({ ...spec.instruction, prompt: '' }, model, true);
+  // A value out of range is named first; then options that --local would leave unused.
+  if (spec.local) checkLocalOptions(spec);
   if (remote || (spec.dryRun && !spec.local)) provider.checkInstruction?.(instruction, model);
   const read = (input: string) => readInput(services, input, path.resolve(cwd, input));
 
