@@ -14,7 +14,7 @@ describe('imagegen binary', () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: imagegen');
-    expect(r.stdout).toContain('imagegen edit samples/grace-hopper.jpg --local');
+    expect(r.stdout).toContain('imagegen edit photo.jpg --local');
     expect(r.stdout).toMatch(/6\s+rate limited after retries/);
     expect(r.stderr).toBe('');
   });
@@ -162,9 +162,23 @@ describe('imagegen binary', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('init needs a terminal');
     expect(readdirSync(dir)).toEqual([]);
+    // The flags it names are the ones init has.
+    expect(r.stderr).toContain('give --model dashscope=<id>, --model modelscope=<id>');
     const ok = await runCli(['init', '--yes'], { cwd: dir });
     expect(ok.code).toBe(0);
     expect(ok.stdout.trim()).toBe(path.join(dir, '.imagegenrc.json'));
+    // It ends with what to run next: without a key, where to put one.
+    expect(ok.stderr).toContain('next: set DASHSCOPE_API_KEY or MODELSCOPE_API_KEY and run imagegen doctor');
+    const keyed = await runCli(['init', '--yes', '--force'], { cwd: dir, env: { MODELSCOPE_API_KEY: 'ms-test-0000' } });
+    expect(keyed.stderr).toContain('next: imagegen doctor');
+    // A file already there: --force is the way, and no -o (init has none) is named.
+    const again = await runCli(['init', '--yes'], { cwd: dir });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('.imagegenrc.json already exists\n  hint: pass --force to replace it\n');
+    const unknown = await runCli(['init', '--yes', '--force', '--model', 'dashscope=foo'], { cwd: dir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--model dashscope=foo: not a DashScope model imagegen can call');
+    expect(readFileSync(path.join(dir, '.imagegenrc.json'), 'utf8')).not.toContain('foo');
   });
 });
 

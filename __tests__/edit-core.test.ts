@@ -160,8 +160,15 @@ describe('runEdit (local)', () => {
   it('accepts the remote options at the ends of their ranges', async () => {
     const dir = setup();
     const { run, rec } = deps(dir, { 'loom.width': { value: '30', flag: '--width' } });
-    await run(request([SAMPLE], { instruction: { function: 'stylization_all', strength: 1, seed: 2 ** 31 - 1 } }));
-    await run(request([SAMPLE], { instruction: { strength: 0, seed: 0 } }));
+    // Without --local (which refuses them) and without a key: checked, then the run is local.
+    const keyless = { local: false };
+    await run(
+      request([SAMPLE], {
+        ...keyless,
+        instruction: { function: 'stylization_all', strength: 1, seed: 2 ** 31 - 1 },
+      }),
+    );
+    await run(request([SAMPLE], { ...keyless, instruction: { strength: 0, seed: 0 } }));
     expect(rec.results.map((r) => r.status)).toEqual(['ok', 'ok']);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { nodeFs as nodeOutputFs } from '../src/cli/services.js';
 import { runInit } from '../src/config/init.js';
@@ -77,7 +77,13 @@ describe('runInit', () => {
       hint: expect.stringContaining('--yes'),
     });
     const { file } = await runInit(
-      { models: { modelscope: 'm/x', dashscope: 'd' }, colors: '4', width: '1320', format: 'png', saveKeys: false },
+      {
+        models: { modelscope: 'Tongyi-MAI/Z-Image-Turbo', dashscope: 'wan2.5-i2i-preview' },
+        colors: '4',
+        width: '1320',
+        format: 'png',
+        saveKeys: false,
+      },
       { fs: nodeOutputFs, cwd: dir, home: dir },
     );
     expect(JSON.parse(readFileSync(file, 'utf8')).loom).toEqual({ colors: 4, width: 1320 });
@@ -92,5 +98,64 @@ describe('runInit', () => {
     await expect(runInit({ yes: true }, { fs: nodeOutputFs, cwd: dir, home: dir })).rejects.toThrow('already exists');
     await runInit({ yes: true, force: true }, { fs: nodeOutputFs, cwd: dir, home: dir });
     expect(JSON.parse(readFileSync(path.join(dir, '.imagegenrc.json'), 'utf8')).keep).toBeUndefined();
+  });
+
+  it('offers the models from a list, and never writes one imagegen cannot call', async () => {
+    const dir = setup();
+    const offered: Record<string, readonly string[]> = {};
+    const ask = scriptedAsker({ 'DashScope model': 'qwen-image-edit' });
+    const choice = ask.choice;
+    ask.choice = async (m, choices, d) => {
+      offered[m] = choices;
+      return choice(m, choices, d);
+    };
+    const { file } = await runInit({ saveKeys: false }, { fs: nodeOutputFs, cwd: dir, home: dir, prompts: ask });
+    expect(offered['DashScope model (edit)']).toEqual(expect.arrayContaining(['wanx2.1-imageedit', 'qwen-image-edit']));
+    expect(offered['ModelScope model (generate)']).toEqual(expect.arrayContaining(['Qwen/Qwen-Image']));
+    expect(JSON.parse(readFileSync(file, 'utf8')).providers.dashscope.model).toBe('qwen-image-edit');
+
+    const other = setup();
+    await expect(
+      runInit({ yes: true, models: { dashscope: 'foo' } }, { fs: nodeOutputFs, cwd: other, home: other }),
+    ).rejects.toMatchObject({
+      kind: 'usage',
+      message: '--model dashscope=foo: not a DashScope model imagegen can call',
+      hint: expect.stringContaining('wanx2.1-imageedit'),
+    });
+    expect(readdirSync(other)).toEqual([]);
+  });
+
+  it('with a file already there, asks first whether to replace it, and keeps it when told to', async () => {
+    const dir = setup();
+    const file = path.join(dir, '.imagegenrc.json');
+    writeFileSync(file, '{"keep":true}');
+    const keep = scriptedAsker({ 'already exists': false });
+    expect(await runInit({}, { fs: nodeOutputFs, cwd: dir, home: dir, prompts: keep })).toEqual({
+      file,
+      written: false,
+      wroteKeys: false,
+    });
+    expect(keep.asked).toEqual([`${file} already exists. Replace it?`]);
+    expect(readFileSync(file, 'utf8')).toBe('{"keep":true}');
+
+    const replace = scriptedAsker({ 'already exists': true, 'Yarn colours': '5' });
+    await runInit({ saveKeys: false }, { fs: nodeOutputFs, cwd: dir, home: dir, prompts: replace });
+    expect(replace.asked[0]).toBe(`${file} already exists. Replace it?`);
+    expect(JSON.parse(readFileSync(file, 'utf8')).loom.colors).toBe(5);
+  });
+
+  it('without a terminal, names the flags init has: --force for a file there, --model <provider>=<id>', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, '.imagegenrc.json'), '{}');
+    const err = await runInit({ yes: true }, { fs: nodeOutputFs, cwd: dir, home: dir }).then(
+      () => undefined,
+      (e: Error & { hint?: string }) => e,
+    );
+    expect(err).toMatchObject({ kind: 'failure', hint: 'pass --force to replace it' });
+    expect(err?.hint).not.toContain('-o');
+    const empty = setup();
+    await expect(runInit({}, { fs: nodeOutputFs, cwd: empty, home: empty })).rejects.toMatchObject({
+      hint: expect.stringMatching(/^give --model dashscope=<id>, --model modelscope=<id>, --colors/),
+    });
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runGenerate, type GenerateSpec } from '../src/jobs/generate.js';
+import type { Prompts } from '../src/kernel/ports.js';
 import type { GenerateOptions } from '../src/providers/types.js';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { MODELSCOPE_KEY, providerHarness, startFake } from './helpers/provider-setup.js';
@@ -159,6 +160,41 @@ describe('generate on ModelScope', () => {
     // A blank env var counts as unset, so the resolved key is missing.
     expect(missing.error).toMatchObject({ kind: 'auth', message: 'no ModelScope key configured' });
     expect(fake.requests).toEqual([]);
+  });
+
+  it('asks for a missing prompt only when it has a key: without one it stops before asking (kind auth)', async () => {
+    const asked: string[] = [];
+    const prompts: Prompts = {
+      text: async (message) => {
+        asked.push(message);
+        return 'a fox among ferns';
+      },
+      secret: async () => '',
+      confirm: async () => false,
+      choice: async (_m, _c, d) => d,
+    };
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const spec: GenerateSpec = {
+      prompt: '',
+      options: {},
+      keepOriginal: false,
+      force: false,
+      report: true,
+      dryRun: false,
+    };
+    const keyless = providerHarness(fake, t.dir, { MODELSCOPE_API_KEY: ' ' });
+    await expect(runGenerate(spec, keyless.resolved, { ...keyless.services, prompts })).rejects.toMatchObject({
+      kind: 'auth',
+      message: 'no ModelScope key configured',
+    });
+    expect(asked).toEqual([]);
+    expect(fake.requests).toEqual([]);
+
+    const keyed = providerHarness(fake, t.dir);
+    await runGenerate(spec, keyed.resolved, { ...keyed.services, prompts });
+    expect(asked).toEqual(['Prompt']);
+    expect(keyed.rec.results[0]).toMatchObject({ status: 'ok', prompt: 'a fox among ferns' });
   });
 
   it('reads the success:false envelope on a poll as the error it is, and polls again after a non-JSON answer', async () => {

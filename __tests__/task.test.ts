@@ -161,6 +161,53 @@ describe('imagegen task', () => {
     expect(err.hint).toContain(`imagegen task wait dashscope:${err.taskId}`);
   });
 
+  it('the binary: wait names the result with the whole task id, and says it waits, not that it submitted', async () => {
+    const dir = setup();
+    const taskId = await submitTask();
+    expect(taskId.length).toBeGreaterThan(20);
+    const r = await runCli(['task', 'wait', `dashscope:${taskId}`, '--width', '32'], {
+      cwd: dir,
+      env: fakeEnv(fake),
+    });
+    expect(r.stderr).not.toContain('submitted');
+    expect(r.stderr).toContain(`task ${taskId.slice(0, 8)}: waiting`);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(path.join(dir, `dashscope-${taskId}.loom.png`));
+  });
+
+  it.each([
+    ['show', 'modelscope'],
+    ['wait', 'modelscope'],
+    ['show', 'dashscope'],
+    ['wait', 'dashscope'],
+  ])('the binary: task %s of a %s task it does not know exits 1, saying so', async (action, provider) => {
+    const dir = setup();
+    const r = await runCli(['task', action, `${provider}:nosuch-task`, '--json'], { cwd: dir, env: fakeEnv(fake) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('UNKNOWN: the task is unknown or has expired');
+    expect(r.stderr).toContain('hint: check the task id');
+    expect(r.stderr).not.toContain('submitted');
+    expect(r.stderr).not.toContain('model or path');
+    if (action === 'show') {
+      expect(JSON.parse(r.stdout)).toMatchObject({ provider, taskId: 'nosuch-task', status: 'UNKNOWN' });
+    } else {
+      expect(r.stdout).toBe('');
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('the binary: wait refuses an -o of a format it does not write before anything is sent', async () => {
+    const dir = setup();
+    fake.requests = [];
+    const r = await runCli(['task', 'wait', 'dashscope:ds-task-1', '-o', 'result.jpg'], {
+      cwd: dir,
+      env: fakeEnv(fake),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('-o result.jpg: the loom image is a .png, .bmp, .tiff or .tif file, not .jpg');
+    expect(fake.requests).toEqual([]);
+  });
+
   it('the binary exits 2 for an unknown action', async () => {
     const r = await runCli(['task', 'frob', 'dashscope:abc'], { cwd: setup() });
     expect(r.code).toBe(2);

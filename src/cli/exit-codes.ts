@@ -27,7 +27,7 @@ export function exitCodeFor(err: unknown): number {
 
 export const EXIT_CODE_HELP = `Exit codes:
   0    success
-  1    failure (bad input file, task failed at the provider, output exists)
+  1    failure (bad input file, task failed at the provider or unknown to it, output exists)
   2    usage or config error
   3    authentication: missing or rejected API key
   4    quota or balance

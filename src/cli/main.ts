@@ -5,9 +5,9 @@
 import { CommanderError } from 'commander';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
-import type { CliContext } from './context.js';
+import { isInteractive, type CliContext } from './context.js';
 import { EXIT_CODES, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
-import { buildProgram } from './program.js';
+import { SHORT_USAGE, buildProgram } from './program.js';
 import { InterruptedError } from '../kernel/errors.js';
 import { liveTempFiles } from '../kernel/fs.js';
 import { Redactor } from '../kernel/redact.js';
@@ -23,6 +23,11 @@ function packageVersion(): string {
 
 /** Runs the CLI and returns the exit code; never exits by itself. */
 export async function run(ctx: CliContext): Promise<number> {
+  // `imagegen` alone in a script or CI: a few lines on what to type, not the whole help.
+  if (ctx.argv.length === 0 && !isInteractive(ctx)) {
+    ctx.stderr.write(SHORT_USAGE);
+    return EXIT_CODES.usage;
+  }
   const program = buildProgram(ctx);
   try {
     await program.parseAsync(ctx.argv, { from: 'user' });

@@ -54,7 +54,10 @@ export function addLoomOptions(cmd: Command): Command {
     .option('--format <fmt>', 'png, bmp or tiff (default png; -o with such a name picks it too)');
 }
 
-/** Weaving the design into a lift plan (edit and generate). */
+/**
+ * Weaving the design into a lift plan (edit and generate). --invert has no default value: commander would
+ * print "(default: false)" after the one its text gives.
+ */
 export function addWeaveOptions(cmd: Command): Command {
   return cmd
     .option(
@@ -86,7 +89,7 @@ export function addWeaveOptions(cmd: Command): Command {
       '--lift-format <fmt>',
       'lift plan format: bmp, png or tiff, all 1-bit, or wif, a WIF 1.1 draft with one shaft per end (default bmp)',
     )
-    .option('--invert', 'lift plan with white = warp raised (default: black = raised)', false)
+    .option('--invert', 'lift plan with white = warp raised (default: black = raised)')
     .option('--preview-scale <n>', 'cloth preview pixels per end (default: 3 or more, and at least 1200 pixels wide)');
 }
 
@@ -112,9 +115,10 @@ export function weaveChoice(opts: Record<string, unknown>): {
   };
 }
 
-export function addOutputOptions(cmd: Command): Command {
+/** `outputHelp`: what -o does in this command, as its help says it. */
+export function addOutputOptions(cmd: Command, outputHelp: string): Command {
   return cmd
-    .option('-o, --output <file>', 'write the result to this file (one input only; - for stdout)')
+    .option('-o, --output <file>', outputHelp)
     .option('--out-dir <dir>', 'folder for the results (default: the current folder)')
     .option('--force', 'overwrite existing files', false)
     .option('--report <file>', 'write the JSON report here (default: beside the image)')

@@ -9,7 +9,7 @@ import { addJournalOptions, addLoomOptions, addOutputOptions, addWeaveOptions } 
 
 const EXAMPLES = `
 Examples:
-  $ imagegen edit samples/grace-hopper.jpg --local            # no key needed
+  $ imagegen edit photo.jpg --local                          # no key needed
   $ imagegen edit photo.jpg --style silhouette --format bmp
   $ imagegen edit *.jpg --colors 6 --width 1320 --out-dir woven --json
   $ imagegen generate "a red fox among ferns" --style loom
@@ -19,6 +19,13 @@ Examples:
   $ imagegen doctor                                          # before a batch: keys, hosts, balance
 
 ${EXIT_CODE_HELP}`;
+
+/** What `imagegen` alone prints when no one can be asked what to do: a few lines, not the whole help. */
+export const SHORT_USAGE = `Usage: imagegen <command> [options]
+  imagegen edit photo.jpg --local      a picture -> a loom-ready image, no key needed
+  imagegen generate "a red fox"        a prompt -> a picture (ModelScope key)
+  imagegen --help                      every command and option
+`;
 
 type Options = GlobalOptions & Record<string, unknown>;
 
@@ -74,7 +81,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--lenient', 'accept pictures with missing or corrupt data that can still be read, with a warning', false)
     .option('-j, --jobs <n>', 'pictures woven at once, on worker threads (default: one per core)')
     .option('--dry-run', 'print the requests that would be sent, send nothing', false);
-  addOutputOptions(edit);
+  addOutputOptions(edit, 'write the result to this .png, .bmp, .tif or .tiff file (one input only; - for stdout)');
   addJournalOptions(edit);
   addLoomOptions(edit);
   addWeaveOptions(edit);
@@ -103,7 +110,10 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--keep-original', 'with --style, also keep the raw download', false)
     .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)')
     .option('--dry-run', 'print the requests that would be sent, send nothing', false);
-  addOutputOptions(generate);
+  addOutputOptions(
+    generate,
+    'write the result to this file (one prompt only): .png, .bmp, .tif or .tiff with --style, else .png, .jpg or .webp as downloaded',
+  );
   addJournalOptions(generate);
   addLoomOptions(generate);
   addWeaveOptions(generate);
@@ -119,7 +129,7 @@ export function buildProgram(ctx: CliContext): Command {
     .argument('<provider:task-id>', 'the task, e.g. dashscope:0385dc79-5ff8-4d82-bcb6-xxxxxx')
     .option('-s, --style <name>', "wait: finish the result with this style's loom pipeline", 'loom')
     .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)');
-  addOutputOptions(task);
+  addOutputOptions(task, 'wait: write the result to this .png, .bmp, .tif or .tiff file');
   addLoomOptions(task);
   addWeaveOptions(task);
   task.action(async (action: string, ref: string, _opts, cmd: Command) => {

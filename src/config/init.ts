@@ -5,12 +5,13 @@
  * from the provider registry.
  */
 import path from 'node:path';
-import { ConfigError, UsageError } from '../kernel/errors.js';
+import { ConfigError, ImagegenError, OutputExistsError, UsageError } from '../kernel/errors.js';
 import { writeFileAtomic } from '../kernel/fs.js';
 import type { Fs, Prompts } from '../kernel/ports.js';
 import { checkValue } from '../kernel/values.js';
 import { formatIds } from '../formats/registry.js';
 import { providerList } from '../providers/registry.js';
+import type { ProviderDescriptor } from '../providers/types.js';
 import { configKeys, setPath } from './schema.js';
 
 export interface InitFlags {
@@ -43,7 +44,44 @@ interface Question {
   ask: (prompts: Prompts, def: string, validate: (answer: string) => true | string) => Promise<string>;
 }
 
-export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file: string; wroteKeys: boolean }> {
+/** The models init offers for a provider's `model`: the ones imagegen knows how to call. */
+function modelChoices(provider: ProviderDescriptor): readonly string[] {
+  return provider.models ?? [provider.defaultModel];
+}
+
+/** Whether init writes this model: one imagegen knows (a dated snapshot of a known one counts). */
+function isKnownModel(provider: ProviderDescriptor, model: string): boolean {
+  return provider.modelOf ? provider.modelOf(model) !== undefined : modelChoices(provider).includes(model);
+}
+
+/** What the model question asks: the model `edit` or `generate` uses on this provider. */
+function modelQuestion(provider: ProviderDescriptor): string {
+  return `${provider.label} model (${provider.editModels ? 'generate' : provider.capabilities.join(', ')})`;
+}
+
+/** An rc file already there: replaced only with --force or when the person at the terminal says so. */
+function existsError(file: string): ImagegenError {
+  return new ImagegenError('failure', `${file} already exists`, { hint: 'pass --force to replace it' });
+}
+
+async function exists(fs: Fs, file: string): Promise<boolean> {
+  try {
+    await fs.stat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+export interface InitResult {
+  file: string;
+  /** false: the file was there and the person chose to keep it. */
+  written: boolean;
+  wroteKeys: boolean;
+}
+
+export async function runInit(flags: InitFlags, deps: InitDeps): Promise<InitResult> {
   const file = path.join(flags.global ? deps.home : deps.cwd, '.imagegenrc.json');
   const keys = configKeys();
   const providers = providerList();
@@ -57,12 +95,28 @@ export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file:
         hint: `known: ${providers.map((p) => p.id).join(', ')}`,
       });
   }
+  // A model imagegen cannot call is never written: edit would refuse it later.
+  for (const p of providers) {
+    const model = flags.models?.[p.id];
+    if (model !== undefined && !isKnownModel(p, model)) {
+      throw new UsageError(`--model ${p.id}=${model}: not a ${p.label} model imagegen can call`, {
+        hint: `${p.label} models: ${modelChoices(p).join(', ')}`,
+      });
+    }
+  }
+  // Asked first: no one answers every question only to learn that the file was there.
+  let replace = flags.force === true;
+  if (!replace && (await exists(deps.fs, file))) {
+    if (!deps.prompts || flags.yes) throw existsError(file);
+    replace = await deps.prompts.confirm(`${file} already exists. Replace it?`, false);
+    if (!replace) return { file, written: false, wroteKeys: false };
+  }
   const questions: Question[] = [
     ...providers.map((p) => ({
-      flag: `--${p.id}-model`,
+      flag: `--model ${p.id}=<id>`,
       key: `providers.${p.id}.model`,
       given: flags.models?.[p.id],
-      ask: (a: Prompts, d: string, v: (answer: string) => true | string) => a.text(p.modelDescription, d, v),
+      ask: (a: Prompts, d: string) => a.choice(modelQuestion(p), modelChoices(p), d),
     })),
     {
       flag: '--colors',
@@ -128,8 +182,11 @@ export async function runInit(flags: InitFlags, deps: InitDeps): Promise<{ file:
   }
 
   await writeFileAtomic(deps.fs, file, JSON.stringify(data, null, 2) + '\n', {
-    overwrite: flags.force === true,
+    overwrite: replace,
     mode: wroteKeys ? 0o600 : 0o644,
+  }).catch((err: unknown) => {
+    // Made while the questions were asked: the error names init's way out, not -o's.
+    throw err instanceof OutputExistsError ? existsError(file) : err;
   });
-  return { file, wroteKeys };
+  return { file, written: true, wroteKeys };
 }

@@ -6,7 +6,7 @@ import { UsageError } from '../kernel/errors.js';
 import type { Fs } from '../kernel/ports.js';
 import { parseHex } from '../loom/color.js';
 import type { LoomSettings } from '../loom/types.js';
-import { parsePaletteSpec } from './palette.js';
+import { paletteFrom, parsePaletteSpec } from './palette.js';
 import type { ResolvedConfig } from './resolve.js';
 import type { LoomConfig } from './schema.js';
 import type { StylePreset } from './styles.js';
@@ -32,7 +32,12 @@ export async function resolveLoomSettings(
   if (fromFlag('colors') && paletteSpec !== undefined && !fromFlag('palette')) paletteSpec = undefined;
   let palette: Uint8Array | undefined;
   if (paletteSpec !== undefined) {
-    palette = await parsePaletteSpec(paletteSpec, (file, options) => fs.readFile(file, options));
+    const where = fromFlag('palette')
+      ? '--palette'
+      : style.loom.palette !== undefined
+        ? `style ${style.name}: palette`
+        : 'loom.palette';
+    palette = await parsePaletteSpec(paletteSpec, (file, options) => fs.readFile(file, options), paletteFrom(where));
     const n = palette.length / 3;
     if (fromFlag('colors') && colors !== n) {
       throw new UsageError(`--colors ${colors} contradicts --palette, which has ${n} colours`);

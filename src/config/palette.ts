@@ -15,9 +15,16 @@ interface ListKind {
   name: string;
   min: number;
   max: number;
+  /** What the list is, where its name does not say: "a palette". */
+  noun?: string;
 }
 
-const PALETTE: ListKind = { name: 'palette', min: 2, max: 256 };
+const PALETTE: ListKind = { name: 'palette', min: 2, max: 256, noun: 'a palette' };
+
+/** A palette named in messages as where it was set: `--palette`, `loom.palette`, `style poster: palette`. */
+export function paletteFrom(name: string): ListKind {
+  return { ...PALETTE, name };
+}
 
 function fromHexList(items: string[], kind: ListKind): Uint8Array {
   const out: number[] = [];
@@ -32,7 +39,7 @@ function fromHexList(items: string[], kind: ListKind): Uint8Array {
 function checkSize(palette: Uint8Array, kind: ListKind, origin: string): Uint8Array {
   const n = palette.length / 3;
   if (n < kind.min || n > kind.max) {
-    const what = kind === PALETTE ? 'a palette needs' : 'needs';
+    const what = kind.noun ? `${kind.noun} needs` : 'needs';
     throw new UsageError(`${origin}: ${what} ${kind.min} to ${kind.max} colours, got ${n}`);
   }
   return palette;

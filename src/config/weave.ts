@@ -88,18 +88,18 @@ async function resolveWeaveSettings(
   const mapSource = sources['weave.map'];
   const fromFlag = (key: string) => sources[key]?.kind === 'flag';
   if (!flags.weave && mapSource === undefined) {
-    for (const [flag, on] of [
-      ['--tile', flags.tile],
-      ['--invert', flags.invert],
-      ['--wefts', fromFlag('weave.wefts')],
-      ['--max-back-float', fromFlag('weave.maxBackFloat')],
-      ['--selector-hooks', fromFlag('weave.selectorHooks')],
-      ['--repeats', fromFlag('weave.repeats')],
-      ['--tie', fromFlag('weave.tie')],
-      ['--selvedge', fromFlag('weave.selvedge')],
-      ['--selvedge-weave', fromFlag('weave.selvedgeWeave')],
-    ] as const) {
-      if (on) throw new UsageError(`${flag} applies to the lift plan: add --weave`);
+    // Options of the lift plan and the cloth preview, typed with nothing to weave, would do nothing.
+    const given = [
+      ...(flags.tile ? ['--tile'] : []),
+      ...(flags.invert ? ['--invert'] : []),
+      ...Object.entries(sources).flatMap(([key, source]) =>
+        key.startsWith('weave.') && source?.kind === 'flag' ? [source.name] : [],
+      ),
+    ];
+    if (given.length) {
+      throw new UsageError(
+        `${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to the lift plan: add --weave`,
+      );
     }
     // Without a lift plan there are no selvedges: the design takes every hook.
     const hooks = config.loom.hooks;

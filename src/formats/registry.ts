@@ -10,6 +10,11 @@ export function formatIds(): string[] {
   return FORMATS.map((format) => format.id);
 }
 
+/** Every extension -o may end in: png, bmp, tiff, tif. */
+export function outputExtensions(): string[] {
+  return FORMATS.flatMap((f) => [f.ext, ...(f.aliases ?? [])]);
+}
+
 /** The format with this id; ids come from validated config, so an unknown one is a programming error. */
 export function findFormat(id: string): OutputFormat {
   const format = FORMATS.find((f) => f.id === id);

@@ -69,6 +69,34 @@ function checkSpec(spec: EditSpec): void {
   }
 }
 
+/** The flag of each instruction field, as typed. */
+const INSTRUCTION_FLAGS: Record<keyof EditInstruction, string> = {
+  prompt: '--prompt',
+  function: '--function',
+  strength: '--strength',
+  seed: '--seed',
+  expand: '--expand',
+  upscale: '--upscale',
+  sketch: '--sketch',
+};
+
+/** Options for the provider, typed with --local, which sends nothing: they would do nothing. */
+function checkLocalOptions(spec: EditSpec): void {
+  const given = [
+    ...Object.entries(INSTRUCTION_FLAGS).flatMap(([field, flag]) =>
+      spec.instruction[field as keyof EditInstruction] === undefined ? [] : [flag],
+    ),
+    ...(spec.model === undefined ? [] : ['--model']),
+    ...(spec.provider === undefined ? [] : ['--provider']),
+    ...(spec.fallback ? [] : ['--no-fallback']),
+  ];
+  if (given.length === 0) return;
+  const them = given.length > 1 ? 'they are' : 'it is';
+  throw new UsageError(`${given.join(', ')} with --local: ${them} for the provider, and --local sends nothing`, {
+    hint: `drop --local to send the picture to a provider, or drop ${given.join(', ')}`,
+  });
+}
+
 /** The function an option belongs to, when it is given without --function: `--expand 1.5` expands. */
 function impliedFunction(given: Partial<EditInstruction>): string | undefined {
   if (given.expand !== undefined) return 'expand';
@@ -128,6 +156,8 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   if (spec.model !== undefined || remote || (spec.dryRun && !spec.local)) checkModel(provider, model);
   // Options typed on the command line are checked even for a local run; the whole instruction only when sent.
   provider.checkInstruction?.({ ...spec.instruction, prompt: '' }, model, true);
+  // A value out of range is named first; then options that --local would leave unused.
+  if (spec.local) checkLocalOptions(spec);
   if (remote || (spec.dryRun && !spec.local)) provider.checkInstruction?.(instruction, model);
   const read = (input: string) => readInput(services, input, path.resolve(cwd, input));
 

@@ -24,7 +24,7 @@ import {
   type Target,
 } from '../stages/write.js';
 import { slugify } from './names.js';
-import { chooseFormat, promptsFileOutput, targetFor, type OutputSpec } from './output.js';
+import { checkDownloadOutput, chooseFormat, promptsFileOutput, targetFor, type OutputSpec } from './output.js';
 import { parsePrompts, type PromptLine } from './prompts.js';
 import { chooseProvider, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
 import { Journal, journaled, type TaskHooks } from './journal.js';
@@ -68,7 +68,10 @@ const DOWNLOAD_EXTS = ['png', 'jpg', 'webp'];
 
 async function promptLines(spec: GenerateSpec, services: Services): Promise<{ lines: PromptLine[]; file?: string }> {
   if (spec.promptsFile === undefined) {
-    if (!spec.prompt?.trim()) throw new UsageError('generate needs a prompt, or --prompts FILE');
+    if (!spec.prompt?.trim())
+      throw new UsageError('generate needs a prompt, or --prompts FILE', {
+        hint: 'imagegen generate "a cat on a rug"',
+      });
     return { lines: [{ line: 0, prompt: spec.prompt }] };
   }
   if (spec.prompt?.trim()) throw new UsageError('give a prompt or --prompts FILE, not both');
@@ -78,10 +81,35 @@ async function promptLines(spec: GenerateSpec, services: Services): Promise<{ li
   return { lines: parsePrompts(bytes.toString('utf8'), label), file: label };
 }
 
+/**
+ * Options that make or shape the loom image, typed when no prompt has a style: generate then writes the
+ * picture as downloaded, and they would do nothing.
+ */
+function checkUnstyledOptions(spec: GenerateSpec, resolved: ResolvedConfig): void {
+  const shaping = (key: string) => key.startsWith('loom.') || key.startsWith('weave.') || key === 'output.format';
+  const given = [
+    ...(spec.keepOriginal ? ['--keep-original'] : []),
+    ...(typeof spec.report === 'string' ? ['--report'] : []),
+    ...Object.entries(resolved.sources).flatMap(([key, source]) =>
+      shaping(key) && source?.kind === 'flag' ? [source.name] : [],
+    ),
+  ];
+  if (given.length === 0) return;
+  throw new UsageError(
+    `${given.join(', ')} without --style: generate then writes the picture as downloaded, and ${given.length > 1 ? 'they do' : 'it does'} nothing`,
+    { hint: 'add --style loom (or another of imagegen styles) for a loom image' },
+  );
+}
+
 export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, services: Services): Promise<void> {
   const { ui, fs, cwd } = services;
   const { provider, keyed } = chooseProvider(resolved, 'generate', spec.provider);
   const model = spec.model ?? resolved.config.providers[provider.id].model;
+  if (!spec.prompt?.trim() && spec.promptsFile === undefined && services.prompts) {
+    // Asked only once the run could go ahead: a missing key stops it before anyone types a prompt.
+    if (!keyed && !spec.dryRun) throw missingKeyError(provider);
+    spec = { ...spec, prompt: await services.prompts.text('Prompt') };
+  }
   const { lines, file } = await promptLines(spec, services);
   if (spec.output !== undefined && lines.length > 1) {
     throw new UsageError('-o names one file; with several prompts, give each its "output" in the prompts file');
@@ -119,7 +147,8 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
         );
       }
       const output = line.output === undefined ? spec.output : await promptsFileOutput(line.output, resolved, cwd, fs);
-      chooseFormat(resolved, style ? output : undefined);
+      if (style) chooseFormat(resolved, output);
+      else checkDownloadOutput(output);
       const slug = slugify(params.prompt);
       const target = targetFor(
         { ...spec, output, report: style ? spec.report : false },
@@ -139,6 +168,8 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       throw err;
     }
   }
+
+  if (!items.some((item) => item.style)) checkUnstyledOptions(spec, resolved);
 
   if (spec.dryRun) {
     const client = await provider.load();

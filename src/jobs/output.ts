@@ -1,7 +1,7 @@
 /** The output choices shared by edit and generate: the format and the target of each item. */
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { findFormat, formatForFile } from '../formats/registry.js';
+import { findFormat, formatForFile, outputExtensions } from '../formats/registry.js';
 import type { OutputFormat } from '../formats/types.js';
 import { UsageError, describeIoError } from '../kernel/errors.js';
 import type { Fs } from '../kernel/ports.js';
@@ -15,12 +15,37 @@ export interface OutputSpec {
   report: boolean | string;
 }
 
+/** The extension of a file name, lower-case, if it has one ("x.JPG" -> "jpg"; "out", "./v1.2/out" -> none). */
+function extensionOf(file: string): string | undefined {
+  return /\.([^./\\]+)$/.exec(file)?.[1]?.toLowerCase();
+}
+
+/** A list of extensions in words: ".png, .bmp or .tif". */
+function listExtensions(exts: readonly string[]): string {
+  const dotted = exts.map((e) => `.${e}`);
+  return `${dotted.slice(0, -1).join(', ')} or ${dotted.at(-1)}`;
+}
+
+/** -o's extension, if it has one, must be one of `allowed`: another would name bytes of another format. */
+function checkExtension(output: string, allowed: readonly string[], what: string, hint: string): void {
+  const ext = extensionOf(output);
+  if (ext === undefined || allowed.includes(ext)) return;
+  throw new UsageError(`-o ${output}: ${what} ${listExtensions(allowed)} file, not .${ext}`, { hint });
+}
+
 /**
- * The format: -o's extension when it names one (a contradicting --format is a usage error), else the
- * configured one.
+ * The format: -o's extension when it names one (a contradicting --format is a usage error; an extension of
+ * no format imagegen writes is one too), else the configured one.
  */
 export function chooseFormat(resolved: ResolvedConfig, output: string | undefined): OutputFormat {
   const configured = findFormat(resolved.config.output.format);
+  if (output !== undefined && output !== STDOUT)
+    checkExtension(
+      output,
+      outputExtensions(),
+      'the loom image is a',
+      'a name without an extension is written as --format says (png by default)',
+    );
   const named = output === undefined ? undefined : formatForFile(output);
   if (!named || named.id === configured.id) return configured;
   if (resolved.sources['output.format']?.kind === 'flag') {
@@ -29,6 +54,20 @@ export function chooseFormat(resolved: ResolvedConfig, output: string | undefine
     });
   }
   return named;
+}
+
+/** The extensions of a picture as downloaded (generate without --style keeps its bytes). */
+const DOWNLOAD_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp'];
+
+/** -o of generate without a style, which writes the downloaded picture as it is. */
+export function checkDownloadOutput(output: string | undefined): void {
+  if (output !== undefined && output !== STDOUT)
+    checkExtension(
+      output,
+      DOWNLOAD_EXTENSIONS,
+      'without --style, generate writes the picture as downloaded, a',
+      `add --style (e.g. --style loom) for a loom image: ${listExtensions(outputExtensions())}`,
+    );
 }
 
 export function targetFor(spec: OutputSpec, resolved: ResolvedConfig, cwd: string, stem: string): Target {

@@ -10,7 +10,7 @@ import { NO_WEAVE, resolveJobSettings, weaveFileExts, type WeaveFlags } from '..
 import { ProviderError, UsageError, throwIfAborted } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList } from '../providers/registry.js';
-import { TASK_ID_RULE, describeValue, isTaskId } from '../providers/shared/answer.js';
+import { TASK_ID_RULE, UNKNOWN_TASK, describeValue, isTaskId } from '../providers/shared/answer.js';
 import { decodeResult } from '../stages/acquire.js';
 import { finishLoom, wovenWarnings } from '../stages/finish.js';
 import { weaveStage } from '../stages/weave.js';
@@ -68,6 +68,11 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
       status = outcome.done ? { status: 'SUCCEEDED', resultUrl: outcome.value } : { status: outcome.status };
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
+      // A task the provider does not know is no status of a task: the record says so, and the run fails.
+      if (err.code === UNKNOWN_TASK) {
+        ui.data({ provider: provider.id, taskId, status: UNKNOWN_TASK, error: err.toJSON() });
+        throw err;
+      }
       status = { status: 'FAILED', error: err.toJSON() };
     }
     ui.info(`${provider.label} task ${taskId}: ${String(status.status)}`);
@@ -93,7 +98,8 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const style = findStyle(spec.style, resolved.config.styles);
   const { loom, paletteSpec, weave } = await resolveJobSettings(resolved, style, spec.weave ?? NO_WEAVE, fs);
   const format = chooseFormat(resolved, spec.output);
-  const stem = `${provider.id}-${taskId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16)}.${style.name}`;
+  // The whole id, as checked by parseRef: safe in a file name, and the name says which task it was.
+  const stem = `${provider.id}-${taskId}.${style.name}`;
   const target = targetFor(spec, resolved, cwd, stem);
   await checkTargets(target, fs, { companions: weave ? weaveFileExts(weave) : [] });
   ctx.gate = await openGate(ctx, resolved, services);

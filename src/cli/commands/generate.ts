@@ -1,6 +1,5 @@
 /** `imagegen generate`: options -> GenerateSpec -> the generate job. */
 import type { GenerateSpec } from '../../jobs/generate.js';
-import { UsageError } from '../../kernel/errors.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { configFlags, maxDownloadOption, reportChoice, weaveChoice } from '../options.js';
 import { createServices, loadConfig } from '../services.js';
@@ -11,13 +10,9 @@ export async function generateCommand(
   words: string[],
 ): Promise<void> {
   const services = await createServices(ctx, opts);
-  let prompt = words.join(' ');
+  // Without one, the job asks for the prompt where someone can answer.
+  const prompt = words.join(' ');
   const promptsFile = opts.prompts as string | undefined;
-  if (!prompt.trim() && promptsFile === undefined) {
-    if (!services.prompts)
-      throw new UsageError('generate needs a prompt', { hint: 'imagegen generate "a cat on a rug"' });
-    prompt = await services.prompts.text('Prompt');
-  }
   const weave = weaveChoice(opts);
   const spec: GenerateSpec = {
     prompt,

@@ -76,12 +76,11 @@ export async function configCommand(ctx: CliContext, opts: GlobalOptions & Recor
   ctx.stdout.write(`config file: ${resolved.file ?? '(none found)'}\n`);
   ctx.stdout.write(`edit uses:   ${editUse.value} (${editUse.source})\n`);
   for (const row of rows) {
-    const value =
+    // A value that nothing sets has no source to name: "(unset)" once.
+    const shown =
       row.value === undefined
-        ? chalk.dim('(unset)')
-        : typeof row.value === 'string'
-          ? row.value
-          : JSON.stringify(row.value);
-    ctx.stdout.write(`${row.key.padEnd(width)}  ${value}  ${chalk.dim(`(${row.source})`)}\n`);
+        ? chalk.dim(row.source === 'unset' ? '(unset)' : `(unset)  (${row.source})`)
+        : `${typeof row.value === 'string' ? row.value : JSON.stringify(row.value)}  ${chalk.dim(`(${row.source})`)}`;
+    ctx.stdout.write(`${row.key.padEnd(width)}  ${shown}\n`);
   }
 }

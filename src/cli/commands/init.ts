@@ -1,6 +1,7 @@
 /** `imagegen init`: options -> the questions, then the rc file. */
 import { runInit } from '../../config/init.js';
 import { UsageError } from '../../kernel/errors.js';
+import { providerList } from '../../providers/registry.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { createServices } from '../services.js';
 
@@ -25,7 +26,7 @@ export async function initCommand(ctx: CliContext, opts: GlobalOptions & Record<
   if (opts.modelscopeKey !== undefined) keys.modelscope = opts.modelscopeKey as string;
   if (opts.dashscopeKey !== undefined) keys.dashscope = opts.dashscopeKey as string;
   services.redactor.add(Object.values(keys));
-  const { file, wroteKeys } = await runInit(
+  const { file, written, wroteKeys } = await runInit(
     {
       global: opts.global as boolean,
       force: opts.force as boolean,
@@ -39,6 +40,22 @@ export async function initCommand(ctx: CliContext, opts: GlobalOptions & Record<
     },
     { fs: services.fs, cwd: ctx.cwd, home: ctx.home, prompts: services.prompts },
   );
+  if (!written) {
+    if (opts.json) services.ui.data({ status: 'skipped', output: file, reason: 'kept the file already there' });
+    services.ui.info(`kept ${file}; nothing written`);
+    return;
+  }
   if (opts.json) services.ui.data({ status: 'ok', output: file, keys: wroteKeys });
   else ctx.stdout.write(file + '\n');
+  services.ui.info(nextStep(ctx, wroteKeys));
+}
+
+/** What to run after init: a key first if there is none, then doctor, then a first picture. */
+function nextStep(ctx: CliContext, wroteKeys: boolean): string {
+  const keyed = wroteKeys || providerList().some((p) => p.keyEnv.some((name) => ctx.env[name]));
+  if (keyed) return 'next: imagegen doctor (checks keys and hosts at no cost), then imagegen edit photo.jpg';
+  const names = providerList()
+    .map((p) => p.keyEnv[0])
+    .join(' or ');
+  return `next: set ${names} and run imagegen doctor; imagegen edit photo.jpg --local needs no key`;
 }

@@ -17,6 +17,7 @@ import {
   statusOf,
   submittedTaskId,
   taskIdPath,
+  unknownTask,
 } from '../shared/answer.js';
 import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
@@ -154,7 +155,12 @@ async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infi
   }
   if (status === 'FAILED') throw failure(answer.code, answer.message ?? 'the task failed', true);
   if (status === 'CANCELED') throw failure('CANCELED', 'the task was canceled');
-  if (status === 'UNKNOWN') throw failure('UNKNOWN', 'the task is unknown or has expired (tasks are kept 24 hours)');
+  if (status === 'UNKNOWN') {
+    throw unknownTask(ctx.provider, taskId, {
+      message: 'the task is unknown or has expired (tasks are kept 24 hours)',
+      requestId,
+    });
+  }
   return { done: false, status };
 }
 

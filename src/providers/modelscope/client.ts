@@ -9,7 +9,7 @@ import { NetworkError, ProviderError } from '../../kernel/errors.js';
 import type { HttpResponse } from '../../kernel/ports.js';
 import type { PlannedRequest } from '../../kernel/redact.js';
 import type { RgbaImage } from '../../loom/types.js';
-import { asCode, asObject, asText, statusOf, submittedTaskId, taskIdPath } from '../shared/answer.js';
+import { asCode, asObject, asText, statusOf, submittedTaskId, taskIdPath, unknownTask } from '../shared/answer.js';
 import { parseJson, parseRetryAfter, providerError } from '../shared/errors.js';
 import { fetchResult } from '../shared/result.js';
 import type { PollOutcome } from '../shared/poll.js';
@@ -128,6 +128,13 @@ async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infi
   const timeoutMs = Math.min(limits.requestTimeoutMs, timeLeftMs);
   const res = await http.request({ ...poll, timeoutMs, signal: ctx.signal });
   const body = parseJson(res.body);
+  // The task path of a task it does not know: a 404, which is about the task, not the model or the path.
+  if (res.status === 404)
+    throw unknownTask(ctx.provider, taskId, {
+      message: 'the task is unknown or has expired',
+      status: 404,
+      requestId: asText(body?.request_id),
+    });
   if (res.status !== 200 || body?.success === false) throw errorFrom(ctx, res, taskId);
   // An answer that is not JSON says nothing about the task: poll again.
   if (!body)

@@ -19,6 +19,26 @@ const MAX_CODE = 100;
 /** What a task id is, for the messages that refuse one. */
 export const TASK_ID_RULE = `1 to ${MAX_TASK_ID} letters, digits, '.', '_' or '-', and not '.' or '..'`;
 
+/** The code of the error for a task the provider does not know, or no longer keeps. */
+export const UNKNOWN_TASK = 'UNKNOWN';
+
+/** A task the provider does not know: a failure (exit 1), whatever the provider's answer looked like. */
+export function unknownTask(
+  provider: ProviderInfo,
+  taskId: string,
+  answer: { message: string; status?: number; requestId?: string },
+): ProviderError {
+  const http = answer.status === undefined ? '' : ` HTTP ${answer.status}`;
+  return new ProviderError('failure', `${provider.label}${http} ${UNKNOWN_TASK}: ${answer.message}`, {
+    provider: provider.id,
+    status: answer.status,
+    code: UNKNOWN_TASK,
+    requestId: answer.requestId,
+    taskId,
+    hint: `check the task id: ${provider.label} does not know task ${taskId}, or no longer keeps it`,
+  });
+}
+
 /**
  * A task id that can go into a URL path and a suggested command as it is: no separator, no dot segment,
  * nothing a shell or a terminal would read.

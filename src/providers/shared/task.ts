@@ -100,7 +100,8 @@ async function submitAndWait(spec: AsyncTaskSpec, ctx: ProviderContext): Promise
   if (!ctx.attachTo) await ctx.onSubmitted?.(submitted);
   const name = `${label} task ${shortId(taskId)}`;
   ctx.ui.debug(`${label}: task ${taskId} submitted`);
-  const spinner = ctx.ui.spinner(`${name}: submitted`);
+  // A task waited for again (task wait, --resume) was submitted by an earlier run, maybe never: no "submitted".
+  const spinner = ctx.ui.spinner(`${name}: ${ctx.attachTo ? 'waiting' : 'submitted'}`);
   let lastStatus = 'PENDING';
   try {
     const url = await pollTask<string>(
