@@ -94,6 +94,70 @@ function lineRuns(cells: Uint8Array, line: Int32Array, len: number, cyclic: bool
   if (run > out[value]) out[value] = run;
 }
 
+/**
+ * lineRuns along `len` cells from `base`, `stride` apart: a column, or a pick that crosses the ends once in
+ * order. Most lines are these, and walking them needs no list.
+ */
+function stridedRuns(
+  cells: Uint8Array,
+  base: number,
+  stride: number,
+  len: number,
+  cyclic: boolean,
+  out: [number, number],
+): void {
+  const end = base + len * stride;
+  let run = 1;
+  let first = -1;
+  const firstValue = cells[base];
+  for (let i = base + stride; i < end; i += stride) {
+    if (cells[i] === cells[i - stride]) run++;
+    else {
+      if (first < 0) first = run;
+      const v = cells[i - stride];
+      if (run > out[v]) out[v] = run;
+      run = 1;
+    }
+  }
+  const last = cells[end - stride];
+  if (first < 0) {
+    const whole = cyclic ? Infinity : len;
+    if (whole > out[firstValue]) out[firstValue] = whole;
+    return;
+  }
+  if (cyclic && last === firstValue) run += first;
+  if (run > out[last]) out[last] = run;
+}
+
+/** Whether a line of `len` cells from `base`, `stride` apart, has a run longer than `max` (quick look). */
+function stridedLongRun(
+  cells: Uint8Array,
+  base: number,
+  stride: number,
+  len: number,
+  cyclic: boolean,
+  max: number,
+): boolean {
+  const end = base + len * stride;
+  let run = 1;
+  let first = -1;
+  for (let i = base + stride; i < end; i += stride) {
+    if (cells[i] === cells[i - stride]) {
+      if (++run > max) return true;
+    } else {
+      if (first < 0) first = run;
+      run = 1;
+    }
+  }
+  if (!cyclic) return false;
+  if (first < 0) return true;
+  return cells[base] === cells[end - stride] && run + first > max;
+}
+
+/** Whether each pick crosses the plan's ends once, in order, and nothing else. */
+const inOrder = (plan: LiftPlan, s: Seams) =>
+  !s.edgeEnds && s.across.length === plan.width && s.across.every((x, p) => x === p);
+
 /** The cells of pick y, in the order the pick crosses them. */
 function rowLine(plan: LiftPlan, seams: Seams, y: number, out: Int32Array): Int32Array {
   const base = y * plan.width;
@@ -116,9 +180,13 @@ export function longestFloats(plan: LiftPlan, seams: Seams | boolean = false, ed
   const cells = workCells(plan, s, edges);
   const row: [number, number] = [0, 0];
   const column: [number, number] = [0, 0];
-  const line = new Int32Array(Math.max(s.across.length, height));
-  for (let y = 0; y < height; y++) lineRuns(cells, rowLine(plan, s, y, line), s.across.length, s.acrossCyclic, row);
-  for (let x = 0; x < width; x++) lineRuns(cells, columnLine(plan, x, line), height, s.alongCyclic, column);
+  if (inOrder(plan, s)) {
+    for (let y = 0; y < height; y++) stridedRuns(cells, y * width, 1, width, s.acrossCyclic, row);
+  } else {
+    const line = new Int32Array(s.across.length);
+    for (let y = 0; y < height; y++) lineRuns(cells, rowLine(plan, s, y, line), s.across.length, s.acrossCyclic, row);
+  }
+  for (let x = 0; x < width; x++) stridedRuns(cells, x, width, height, s.alongCyclic, column);
   return { warpFace: column[1], warpBack: column[0], weftFace: row[0], weftBack: row[1] };
 }
 
@@ -296,10 +364,13 @@ export function bindFloats(plan: LiftPlan, max: number, seams: Seams | boolean =
   for (let p = across - 1; p >= 0; p--) if (s.across[p] >= 0) firstAt[s.across[p]] = p;
   const row = new Int32Array(across);
   const column = new Int32Array(height);
+  const ordered = inOrder(plan, s);
   let total = 0;
   for (let pass = 0; pass < 16; pass++) {
     let added = 0;
     for (let y = 0; y < height; y++) {
+      // Most lines hold already: a quick look along them first, before a list of their cells is made.
+      if (ordered && !stridedLongRun(cells, y * width, 1, width, s.acrossCyclic, max)) continue;
       added += bindLine(
         cells,
         {
@@ -316,6 +387,7 @@ export function bindFloats(plan: LiftPlan, max: number, seams: Seams | boolean =
       );
     }
     for (let x = 0; x < width; x++) {
+      if (!stridedLongRun(cells, x, width, height, s.alongCyclic, max)) continue;
       added += bindLine(
         cells,
         {

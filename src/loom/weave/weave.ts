@@ -61,10 +61,14 @@ export function weaveDesign(design: IndexedImage, params: WeaveParams): WeaveRes
   const within = before.warp <= params.maxFloat && before.weft <= params.maxFloat;
   const bindingPoints = within ? 0 : bindFloats(unit, params.maxFloat, seams, edges);
   const cover = coverByColor(unit, design);
-  const plan = layPlan(unit, layout, edge);
+  // One repeat and nothing else is the plan itself.
+  const alone = layout.hooks === unit.width;
+  const plan = alone ? unit : layPlan(unit, layout, edge);
   // The repeat as the binders saw it, and the whole plan for the selvedges' own floats.
-  const inRepeat = longestWarpWeft(longestFloats(unit, seams, edges));
-  const whole = longestWarpWeft(longestFloats(plan, { ...plainSeams(plan.width, false), alongCyclic: params.tile }));
+  const inRepeat = bindingPoints ? longestWarpWeft(longestFloats(unit, seams, edges)) : before;
+  const whole = alone
+    ? inRepeat
+    : longestWarpWeft(longestFloats(plan, { ...plainSeams(plan.width, false), alongCyclic: params.tile }));
   const after = { warp: Math.max(inRepeat.warp, whole.warp), weft: Math.max(inRepeat.weft, whole.weft) };
   return {
     plan,
