@@ -192,6 +192,43 @@ describe('the loom layout on the command line', () => {
     expect(unknown.stderr).toContain('no loom named "nope" (looms: tc2-1320, tc2-2640, sample)');
   });
 
+  it('--tile fit on --hooks takes the largest design that closes and fits, the rest going to the selvedges', async () => {
+    const dir = tmp();
+    picture(dir);
+    const r = await runCli(
+      [
+        'edit',
+        'wedge.png',
+        '--local',
+        '--colors',
+        '2',
+        '--weave',
+        '--hooks',
+        '100',
+        '--repeats',
+        '2',
+        '--tile',
+        'fit',
+        '-o',
+        'f.png',
+        '-q',
+      ],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(dir, 'f.json'), 'utf8'));
+    // Two colours take 8-end satins: 100 / 2 = 50 ends a repeat, and 48 is the largest multiple of 8.
+    expect(report.weave.layout).toMatchObject({
+      hooks: 100,
+      designEnds: 48,
+      repeats: 2,
+      selvedge: { left: 2, right: 2 },
+    });
+    expect(report.grid.picks % 8).toBe(0);
+    expect(report.weave.warnings.join('\n')).not.toContain('--tile: the repeat');
+    expect(bmpSize(path.join(dir, 'f.lift.bmp'))).toEqual([100, report.grid.picks]);
+  });
+
   it('a built-in TC2 preset sets the hooks', async () => {
     const dir = tmp();
     picture(dir);
