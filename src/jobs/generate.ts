@@ -26,7 +26,7 @@ import {
 import { slugify } from './names.js';
 import { chooseFormat, promptsFileOutput, targetFor, type OutputSpec } from './output.js';
 import { parsePrompts, type PromptLine } from './prompts.js';
-import { chooseProvider, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
+import { generateProvider, missingKeyError, modelFor, openGate, providerContext, taskLimits } from './providers.js';
 import { Journal, journaled, type TaskHooks } from './journal.js';
 import { runJobs, type ItemContext } from './run.js';
 
@@ -80,8 +80,8 @@ async function promptLines(spec: GenerateSpec, services: Services): Promise<{ li
 
 export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, services: Services): Promise<void> {
   const { ui, fs, cwd } = services;
-  const { provider, keyed } = chooseProvider(resolved, 'generate', spec.provider);
-  const model = spec.model ?? resolved.config.providers[provider.id].model;
+  const { provider, keyed } = generateProvider(resolved, spec.provider);
+  const model = spec.model ?? modelFor(provider, resolved, 'generate');
   const { lines, file } = await promptLines(spec, services);
   if (spec.output !== undefined && lines.length > 1) {
     throw new UsageError('-o names one file; with several prompts, give each its "output" in the prompts file');
@@ -213,7 +213,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     const meta = {
       prompt: params.prompt,
       model: generated.model,
-      taskId: generated.taskId,
+      ...(generated.taskId === undefined ? {} : { taskId: generated.taskId }),
       ...(params.seed === undefined ? {} : { seed: params.seed }),
     };
     const ids = { provider: provider.id, ...(generated.requestId ? { requestId: generated.requestId } : {}) };
