@@ -49,7 +49,7 @@ export interface ChosenProvider {
  * The provider for a capability: the one named (flag or config, `namedBy` says which), else the first that
  * has a key, else the first that offers it.
  */
-export function chooseProvider(
+function chooseProvider(
   resolved: ResolvedConfig,
   capability: Capability,
   named?: string,

@@ -125,7 +125,7 @@ export function describeSizes(model: GenerateModel): string {
 }
 
 /** `1024x1024` (or `1024*1024`) as the model's `W*H`, checked against what it makes: a usage error otherwise. */
-export function dashscopeSize(model: GenerateModel, typed: string): string {
+function dashscopeSize(model: GenerateModel, typed: string): string {
   const m = /^(\d{1,5})\s*[x*×]\s*(\d{1,5})$/i.exec(typed.trim());
   if (!m) throw new UsageError(`--size: expected WIDTHxHEIGHT like 1328x1328, got "${typed}"`);
   const w = Number(m[1]);

@@ -40,7 +40,7 @@ export interface DashscopeModel {
  * The 10 MB the services allow a picture applies to what is sent, the data URI; counted in decimal
  * megabytes, the smaller reading of "10 MB".
  */
-export const MB10 = 10 * 1000 * 1000;
+const MB10 = 10 * 1000 * 1000;
 
 export const DASHSCOPE_MODELS: readonly DashscopeModel[] = [
   {
