@@ -69,7 +69,8 @@ describe('DashScope model families', () => {
     expect(Object.keys(body.input).sort()).toEqual(['images', 'prompt']);
     expect(body.input.images).toHaveLength(1);
     expect((body.input.images as string[])[0]).toMatch(/^data:image\/png;base64,/);
-    expect(body.parameters).toEqual({ n: 1, watermark: false });
+    // prompt_extend is on unless sent false: the instruction goes as written.
+    expect(body.parameters).toEqual({ n: 1, watermark: false, prompt_extend: false });
     expect(fake.count('GET', '/api/v1/tasks/')).toBe(3);
     expect(rec.results[0]).toEqual(
       expect.objectContaining({ status: 'ok', source: 'dashscope', model: 'wan2.5-i2i-preview' }),
@@ -190,7 +191,7 @@ describe('DashScope model families', () => {
     const { error } = await edit({ model: 'wanx-v1' });
     expect(error).toMatchObject({ kind: 'usage' });
     expect(error!.message).toBe('DashScope model "wanx-v1" is not one imagegen can call');
-    expect(error!.hint).toContain('dashscope: wanx2.1-imageedit, wan2.5-i2i-preview, qwen-image-edit');
+    expect(error!.hint).toContain('dashscope: wanx2.1-imageedit, wan2.5-i2i-preview, wan2.6-image, qwen-image-edit');
     expect(fake.requests).toEqual([]);
   });
 

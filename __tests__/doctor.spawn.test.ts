@@ -76,11 +76,13 @@ describe('imagegen doctor (binary)', () => {
     const r = await doctor([]);
     expect(r.code).toBe(0);
     expect(fake.tasksCreated).toBe(before);
-    expect(fake.requests.length).toBe(3);
+    // The key queries of both, and an empty submit each for DashScope's edit and generate models.
+    expect(fake.requests.length).toBe(4);
     const lines = parseLines(r.stdout);
     expect(lines.filter((l) => l.status === 'failure')).toEqual([]);
     expect(lines.find((l) => l.check === 'dashscope.auth')).toMatchObject({ status: 'ok', certainty: 'certain' });
     expect(lines.find((l) => l.check === 'dashscope.account')).toMatchObject({ status: 'ok', certainty: 'inferred' });
+    expect(lines.find((l) => l.check === 'dashscope.generate')).toMatchObject({ status: 'ok', certainty: 'inferred' });
     expect(r.stdout).toContain(
       'ok      dashscope.key: …6666 from env DASHSCOPE_API_KEY has the DashScope shape (sk-…)',
     );

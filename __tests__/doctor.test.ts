@@ -17,6 +17,7 @@ import { testServices } from './helpers/services.js';
 import { tempDirsPerTest } from './helpers/tmp.js';
 
 const SUBMIT = '/api/v1/services/aigc/image2image/image-synthesis';
+const SYNC = '/api/v1/services/aigc/multimodal-generation/generation';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let fake: FakeProviders;
@@ -99,9 +100,11 @@ describe('imagegen doctor (job)', () => {
       'dashscope.key',
       'dashscope.baseUrl',
       'dashscope.model',
+      'dashscope.generateModel',
       'dashscope.host',
       'dashscope.auth',
       'dashscope.account',
+      'dashscope.generate',
       'modelscope.key',
       'modelscope.baseUrl',
       'modelscope.model',
@@ -125,13 +128,22 @@ describe('imagegen doctor (job)', () => {
     expect(run.one('modelscope.account')).toMatchObject({ status: 'warning', certainty: 'inferred' });
     expect(run.one('dashscope.host')).toMatchObject({ status: 'ok', ms: expect.any(Number) });
 
-    // Exactly three requests, none of which can become a task.
+    // The text-to-image model is asked the same free way, on its own (synchronous) endpoint.
+    expect(run.one('dashscope.generate')).toMatchObject({ status: 'ok', certainty: 'inferred' });
+    expect(run.one('dashscope.generate').message).toContain('access to qwen-image-plus not refused');
+
+    // Exactly four requests, none of which can become a task.
     expect(fake.tasksCreated).toBe(0);
     const sent = fake.requests.map((r) => `${r.method} ${r.path.replace(/[0-9a-f-]{36}$/, '{id}')}`);
-    expect(sent.sort()).toEqual([`GET /api/v1/tasks/{id}`, `GET /v1/tasks/{id}`, `POST ${SUBMIT}`].sort());
+    expect(sent.sort()).toEqual(
+      [`GET /api/v1/tasks/{id}`, `GET /v1/tasks/{id}`, `POST ${SUBMIT}`, `POST ${SYNC}`].sort(),
+    );
     for (const r of fake.requests.filter((q) => q.method === 'GET')) expect(r.path.split('/').pop()).toMatch(UUID);
-    const submit = fake.requests.find((r) => r.method === 'POST')!;
+    const submit = fake.requests.find((r) => r.method === 'POST' && r.path === SUBMIT)!;
     expect(submit.body).toEqual({ model: 'wanx2.1-imageedit', input: {} });
+    const generate = fake.requests.find((r) => r.method === 'POST' && r.path === SYNC)!;
+    expect(generate.body).toEqual({ model: 'qwen-image-plus', input: {} });
+    expect(generate.headers['x-dashscope-async']).toBeUndefined();
     expect(submit.headers['x-dashscope-async']).toBe('enable');
     expect(fake.requests.find((r) => r.path.startsWith('/v1/'))!.headers['x-modelscope-task-type']).toBe(
       'image_generation',
@@ -158,7 +170,12 @@ describe('imagegen doctor (job)', () => {
     fake.requests = [];
     const run = await doctor(dir, fakeEnv(fake));
     expect(run.one('dashscope.account')).toMatchObject({ status: 'ok', certainty: 'inferred' });
-    const asked = fake.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/v1/services/'));
+    const asked = fake.requests.filter(
+      (r) =>
+        r.method === 'POST' &&
+        r.path.startsWith('/api/v1/services/') &&
+        (r.body as { model: string }).model === 'qwen-image-edit',
+    );
     expect(asked.map((r) => r.path)).toEqual(['/api/v1/services/aigc/multimodal-generation/generation']);
     expect(asked[0].headers['x-dashscope-async']).toBeUndefined();
     fake.dashscopeAccount = 'unpurchased';
@@ -166,6 +183,46 @@ describe('imagegen doctor (job)', () => {
     fake.dashscopeAccount = 'ok';
     expect(refused.one('dashscope.account')).toMatchObject({ status: 'failure', kind: 'quota' });
     expect(fake.tasksCreated).toBe(0);
+  });
+
+  it('the generate model: wan2.6-t2i is asked on image-generation with the async header; a refusal fails it', async () => {
+    const dir = tmp();
+    writeFileSync(
+      path.join(dir, '.imagegenrc.json'),
+      JSON.stringify({ providers: { dashscope: { generateModel: 'wan2.6-t2i' } } }),
+    );
+    fake.requests = [];
+    const run = await doctor(dir, fakeEnv(fake));
+    expect(run.one('dashscope.generateModel')).toMatchObject({ status: 'ok' });
+    expect(run.one('dashscope.generate')).toMatchObject({ status: 'ok', certainty: 'inferred' });
+    const asked = fake.requests.filter((r) => r.path === '/api/v1/services/aigc/image-generation/generation');
+    expect(asked.map((r) => r.body)).toEqual([{ model: 'wan2.6-t2i', input: {} }]);
+    expect(asked[0].headers['x-dashscope-async']).toBe('enable');
+    fake.dashscopeAccount = 'unpurchased';
+    const refused = await doctor(dir, fakeEnv(fake));
+    fake.dashscopeAccount = 'ok';
+    expect(refused.one('dashscope.generate')).toMatchObject({ status: 'failure', kind: 'quota', certainty: 'certain' });
+    expect(fake.tasksCreated).toBe(0);
+  });
+
+  it('a generate model imagegen cannot call, or one its region lacks, fails offline', async () => {
+    const dir = tmp();
+    writeFileSync(
+      path.join(dir, '.imagegenrc.json'),
+      JSON.stringify({ providers: { dashscope: { generateModel: 'wanx-v1' } } }),
+    );
+    const unknown = await doctor(dir, fakeEnv(fake), { offline: true });
+    expect(unknown.one('dashscope.generateModel')).toMatchObject({ status: 'failure', kind: 'usage' });
+    expect(unknown.one('dashscope.generateModel').hint).toContain('wan2.6-t2i');
+    writeFileSync(
+      path.join(dir, '.imagegenrc.json'),
+      JSON.stringify({ providers: { dashscope: { region: 'virginia', generateModel: 'qwen-image' } } }),
+    );
+    const elsewhere = await doctor(dir, { DASHSCOPE_API_KEY: DASHSCOPE_KEY }, { offline: true });
+    expect(elsewhere.one('dashscope.generateModel')).toMatchObject({
+      status: 'failure',
+      message: expect.stringContaining('not offered in US (Virginia)'),
+    });
   });
 
   it.each([

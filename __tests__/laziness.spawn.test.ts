@@ -76,7 +76,7 @@ const BELOW_CLI = ['image', 'loom', 'formats', 'providers', 'stages', 'jobs', 'c
  * Provider descriptors are plain data (index.js, and models.js where a provider's model table is shared with
  * its client); a local edit may read them, and nothing else of dist/providers/.
  */
-const PROVIDER_DESCRIPTORS = /^dist\/providers\/(registry\.js|types\.js|[^/]+\/(index|models)\.js)$/;
+const PROVIDER_DESCRIPTORS = /^dist\/providers\/(registry\.js|types\.js|[^/]+\/(index|(?:[a-z]+-)?models)\.js)$/;
 
 describe('what the binary loads', () => {
   const tmp = tempDirsPerTest();

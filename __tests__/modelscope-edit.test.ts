@@ -152,7 +152,7 @@ describe('edit --provider modelscope', () => {
       message: `ModelScope model "${model}" is not one imagegen can call`,
     });
     expect(error!.hint).toContain(
-      'modelscope: Qwen/Qwen-Image-Edit-2509, Qwen/Qwen-Image-Edit, black-forest-labs/FLUX.1-Kontext-dev',
+      'modelscope: Qwen/Qwen-Image-Edit-2509, Qwen/Qwen-Image-Edit-2511, Qwen/Qwen-Image-Edit, black-forest-labs/FLUX.1-Kontext-dev',
     );
     expect(error!.hint).toMatch(/^supported edit models, per provider: dashscope: wanx2\.1-imageedit, /);
     expect(fake.requests).toEqual([]);

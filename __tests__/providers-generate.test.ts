@@ -156,8 +156,8 @@ describe('generate on ModelScope', () => {
     const rejected = await generate('a cat', {}, { MODELSCOPE_API_KEY: 'ms-wrong' });
     expect(rejected.error).toMatchObject({ kind: 'auth', status: 401 });
     fake.requests = [];
-    const missing = await generate('a cat', {}, { MODELSCOPE_API_KEY: ' ' });
-    // A blank env var counts as unset, so the resolved key is missing.
+    const missing = await generate('a cat', {}, { MODELSCOPE_API_KEY: ' ', DASHSCOPE_API_KEY: ' ' });
+    // A blank env var counts as unset, so the resolved key is missing (and DashScope has none to fall to).
     expect(missing.error).toMatchObject({ kind: 'auth', message: 'no ModelScope key configured' });
     expect(fake.requests).toEqual([]);
   });

@@ -198,7 +198,8 @@ describe('imagegen binary against the fake providers', () => {
     const ok = await run(['generate', 'a', 'red', 'fox', '--style', 'loom']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe(path.join(ok.dir, 'a-red-fox.loom.png') + '\n');
-    const nokey = await run(['generate', 'a fox'], { MODELSCOPE_API_KEY: '' });
+    // Without a ModelScope key generate goes to DashScope, the next with one; with neither it stops.
+    const nokey = await run(['generate', 'a fox'], { MODELSCOPE_API_KEY: '', DASHSCOPE_API_KEY: '' });
     expect(nokey.code).toBe(3);
     expect(nokey.stderr).toContain('MODELSCOPE_API_KEY');
     fake.modelscopeSteps = [{ status: 'FAILED', code: 422, message: 'Output data may contain inappropriate content.' }];

@@ -10,6 +10,12 @@
  * DashScope's image2image endpoint checks each model's own body (wanx2.1-imageedit: function and its
  * parameters; wan2.5-i2i-preview: 1-3 `images` of 384-5000 px, `n` 1-4, default 4); the qwen-image-edit
  * family answers synchronously on the multimodal endpoint and refuses the async header there with 403.
+ * Text to image: qwen-image(-plus/-max) and z-image-turbo answer synchronously on that endpoint too (one
+ * text, a size from their list or pixel range); wan2.6-t2i and wan2.6-image are async tasks on the
+ * image-generation endpoint (a message of one text and, for wan2.6-image, 1-4 pictures of 240-8000 px; `n`
+ * 1-4, default 4) whose finished tasks answer in `choices` as the synchronous call does; the wan t2i models
+ * are async tasks on text2image (`input.prompt`, `size` W*H within each model's range, `n` 1-4, default 4)
+ * answering in `results[].url`. Every picture sent as a data URI must be at most 10 MB as a URI.
  * ModelScope edits arrive on the generation endpoint with the picture in `image_url` (a public URL or a
  * Base64 data URI, alone or in an array as the documented Base64 example sends it); editing models need it and
  * other models refuse it. Faults the services show now and then can be switched on: polls answered 429 or 500
@@ -147,6 +153,8 @@ const realNow = Date.now.bind(Date);
 
 interface Task {
   provider: Provider;
+  /** Where a finished DashScope task puts its picture: `results[].url`, or `choices` (image-generation). */
+  answer?: 'results' | 'choices';
   polls: number;
   canceled: boolean;
   /** Time mode: when the task finishes. */
@@ -179,15 +187,56 @@ export const DASHSCOPE_ALLOCATION_QUOTA: Reply = {
 };
 
 const QWEN_EDIT_MODEL = /^qwen-image-edit(-plus|-max)?(-\d{4}-\d{2}-\d{2})?$/;
+/** The qwen-image text-to-image family, dated snapshots too. */
+const QWEN_IMAGE_MODEL = /^qwen-image(-plus|-max)?(-\d{4}-\d{2}-\d{2})?$/;
+const QWEN_IMAGE_SIZES = ['1664*928', '1472*1104', '1328*1328', '1104*1472', '928*1664'];
+
+/** The largest data URI a picture may be sent as (the larger reading of "10 MB"). */
+const MAX_DATA_URI = 10 * 1024 * 1024;
+
+/** Each text2image model's documented sizes: total pixels and aspect, or each side. */
+const TEXT2IMAGE_MODELS: Record<string, { pixels?: [number, number]; sides?: [number, number]; prompt: number }> = {
+  'wan2.5-t2i-preview': { pixels: [1280 * 1280, 1440 * 1440], prompt: 2000 },
+  'wan2.2-t2i-plus': { sides: [512, 1440], prompt: 500 },
+  'wan2.2-t2i-flash': { sides: [512, 1440], prompt: 500 },
+  'wanx2.1-t2i-plus': { sides: [512, 1440], prompt: 500 },
+  'wanx2.1-t2i-turbo': { sides: [512, 1440], prompt: 500 },
+};
+
+/** A `W*H` size within a total-pixel range and an aspect of at most 4:1, or with each side in range. */
+function sizeOk(value: unknown, rule: { pixels?: [number, number]; sides?: [number, number] }): boolean {
+  const m = typeof value === 'string' ? /^(\d+)\*(\d+)$/.exec(value) : null;
+  if (!m) return false;
+  const [w, h] = [Number(m[1]), Number(m[2])];
+  if (rule.sides) return Math.min(w, h) >= rule.sides[0] && Math.max(w, h) <= rule.sides[1];
+  const [min, max] = rule.pixels!;
+  return w * h >= min && w * h <= max && Math.max(w, h) <= 4 * Math.min(w, h);
+}
+
+/** A message's content as sent: its pictures and its texts. */
+function messageContent(input: unknown): { images: unknown[]; texts: unknown[]; ok: boolean } {
+  const messages = (input as { messages?: unknown } | undefined)?.messages;
+  const list = Array.isArray(messages) ? (messages as Array<Record<string, unknown>>) : [];
+  const content = Array.isArray(list[0]?.content) ? (list[0].content as Array<Record<string, unknown>>) : [];
+  return {
+    images: content.filter((c) => 'image' in c).map((c) => c.image),
+    texts: content.filter((c) => 'text' in c).map((c) => c.text),
+    ok: list.length === 1 && list[0].role === 'user',
+  };
+}
+
+const optionalBoolean = (parameters: Record<string, unknown>, key: string) =>
+  !(key in parameters) || typeof parameters[key] === 'boolean';
 
 /** Width and height of a PNG or JPEG data URI (or a URL, taken as fitting), from its header only. */
 function pictureSize(value: unknown): { width: number; height: number } | 'url' | undefined {
   if (typeof value !== 'string') return undefined;
   if (/^https?:\/\//.test(value)) return 'url';
+  // The services' 10 MB is on the data URI as sent, not on the file it encodes.
+  if (value.length > MAX_DATA_URI) return undefined;
   const m = /^data:image\/[a-z]+;base64,(.+)$/.exec(value);
   if (!m) return undefined;
   const bytes = Buffer.from(m[1], 'base64');
-  if (bytes.length > 10 * 1024 * 1024) return undefined;
   if (bytes.subarray(1, 4).toString('latin1') === 'PNG')
     return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
   for (let i = 2; i + 9 < bytes.length;) {
@@ -236,7 +285,104 @@ function wanI2iBodyOk(input: Record<string, unknown>, parameters: Record<string,
     images.length >= 1 &&
     images.length <= 3 &&
     images.every((image) => fits(image, 384, 5000)) &&
-    (!('n' in parameters) || inRange(parameters.n, 1, 4, true))
+    (!('n' in parameters) || inRange(parameters.n, 1, 4, true)) &&
+    optionalBoolean(parameters, 'prompt_extend')
+  );
+}
+
+/** A qwen-image-edit call: 1-3 pictures of 384-3072 px (plain qwen-image-edit: one) and one text. */
+function qwenEditOk(
+  model: string,
+  oneMessage: boolean,
+  images: unknown[],
+  texts: unknown[],
+  parameters: Record<string, unknown>,
+): boolean {
+  // qwen-image-edit makes one image from one picture; the -plus and -max series 1-6 from 1-3.
+  const plain = /^qwen-image-edit(-\d{4}-\d{2}-\d{2})?$/.test(model);
+  const maxN = plain ? 1 : 6;
+  return (
+    oneMessage &&
+    images.length >= 1 &&
+    images.length <= (plain ? 1 : 3) &&
+    images.every((image) => fits(image, 384, 3072)) &&
+    texts.length === 1 &&
+    typeof texts[0] === 'string' &&
+    (!('n' in parameters) || inRange(parameters.n, 1, maxN, true)) &&
+    // Only the -plus and -max series take prompt_extend.
+    (plain ? !('prompt_extend' in parameters) : optionalBoolean(parameters, 'prompt_extend'))
+  );
+}
+
+/** qwen-image(-plus/-max) or z-image-turbo: one text of at most 800 characters, a size each takes. */
+function textToImageOk(
+  model: string,
+  oneMessage: boolean,
+  images: unknown[],
+  texts: unknown[],
+  parameters: Record<string, unknown>,
+): boolean {
+  const qwen = QWEN_IMAGE_MODEL.test(model);
+  if (!qwen && model !== 'z-image-turbo') return false;
+  const size = parameters.size;
+  const sizeFits =
+    size === undefined ||
+    (qwen ? QWEN_IMAGE_SIZES.includes(String(size)) : sizeOk(size, { pixels: [512 * 512, 2048 * 2048] }));
+  return (
+    oneMessage &&
+    images.length === 0 &&
+    texts.length === 1 &&
+    typeof texts[0] === 'string' &&
+    texts[0].length <= 800 &&
+    sizeFits &&
+    (!('n' in parameters) || parameters.n === 1) &&
+    optionalBoolean(parameters, 'prompt_extend') &&
+    // z-image-turbo takes no negative prompt.
+    (qwen || !('negative_prompt' in parameters))
+  );
+}
+
+/** wan2.6-t2i (one text, 1280²-1440² pixels) or wan2.6-image (one text and 1-4 pictures) on image-generation. */
+function imageGenerationBodyOk(model: string, input: unknown, parameters: Record<string, unknown>): boolean {
+  const { images, texts, ok } = messageContent(input);
+  const common =
+    ok &&
+    texts.length === 1 &&
+    typeof texts[0] === 'string' &&
+    (!('n' in parameters) || inRange(parameters.n, 1, 4, true)) &&
+    optionalBoolean(parameters, 'prompt_extend') &&
+    optionalBoolean(parameters, 'watermark');
+  if (model === 'wan2.6-t2i')
+    return (
+      common &&
+      images.length === 0 &&
+      (texts[0] as string).length <= 2100 &&
+      (!('size' in parameters) || sizeOk(parameters.size, { pixels: [1280 * 1280, 1440 * 1440] }))
+    );
+  if (model === 'wan2.6-image')
+    return (
+      common &&
+      (texts[0] as string).length <= 2000 &&
+      // An edit (enable_interleave false, the default) takes 1-4 pictures.
+      parameters.enable_interleave !== true &&
+      images.length >= 1 &&
+      images.length <= 4 &&
+      images.every((image) => fits(image, 240, 8000))
+    );
+  return false;
+}
+
+/** A text2image body: `input.prompt` within the model's length, `size` within its range, `n` 1-4. */
+function text2imageBodyOk(model: string, input: unknown, parameters: Record<string, unknown>): boolean {
+  const rule = TEXT2IMAGE_MODELS[model];
+  const prompt = (input as { prompt?: unknown } | undefined)?.prompt;
+  return (
+    rule !== undefined &&
+    typeof prompt === 'string' &&
+    prompt.length <= rule.prompt &&
+    (!('size' in parameters) || sizeOk(parameters.size, rule)) &&
+    (!('n' in parameters) || inRange(parameters.n, 1, 4, true)) &&
+    optionalBoolean(parameters, 'prompt_extend')
   );
 }
 
@@ -247,8 +393,10 @@ export class FakeProviders {
   dashscopeSubmitReplies: Reply[] = [];
   /** How long the synchronous edit endpoint takes to answer. */
   dashscopeSyncDelayMs = 0;
-  /** Synchronous edits answered, with their bodies. */
+  /** Synchronous calls answered (edits and text to image), with their bodies. */
   dashscopeSyncEdits: unknown[] = [];
+  /** Pictures the image-generation and text2image tasks were asked for (`n`, 4 where not sent). */
+  imagesBilled = 0;
   modelscopeSubmitReplies: Reply[] = [];
   /** Status steps for every new task; the last step repeats. */
   dashscopeSteps: Step[] = ['PENDING', 'RUNNING', 'SUCCEEDED'];
@@ -447,14 +595,14 @@ export class FakeProviders {
     return faults.replies[(n / faults.every - 1) % faults.replies.length];
   }
 
-  private newTask(provider: Provider, body: unknown): string {
+  private newTask(provider: Provider, body: unknown, answer?: Task['answer']): string {
     const id =
       provider === 'modelscope' && this.modelscopeNumericTaskIds
         ? String(7_000_000 + ++this.counter)
         : `${provider === 'dashscope' ? 'ds' : 'ms'}-task-${++this.counter}-0123456789abcdef`;
     const now = realNow();
     const doneAt = this.taskDurationMs === undefined ? undefined : now + this.taskDurationMs;
-    this.tasks.set(id, { provider, polls: 0, canceled: false, doneAt, ended: false });
+    this.tasks.set(id, { provider, answer, polls: 0, canceled: false, doneAt, ended: false });
     this.recent[provider].push(now);
     const stats = this.stats[provider];
     stats.accepted.push({ taskId: id, body, at: now });
@@ -555,6 +703,10 @@ export class FakeProviders {
     }
     if (req.method === 'POST' && path === '/api/v1/services/aigc/multimodal-generation/generation')
       return this.dashscopeSync(req, res, body, request_id);
+    if (req.method === 'POST' && path === '/api/v1/services/aigc/image-generation/generation')
+      return this.dashscopeAsync(req, res, body, request_id, imageGenerationBodyOk, 'choices');
+    if (req.method === 'POST' && path === '/api/v1/services/aigc/text2image/image-synthesis')
+      return this.dashscopeAsync(req, res, body, request_id, text2imageBodyOk, 'results');
     const cancel = /^\/api\/v1\/tasks\/([^/]+)\/cancel$/.exec(path);
     if (req.method === 'POST' && cancel) {
       const task = this.tasks.get(cancel[1]);
@@ -597,8 +749,16 @@ export class FakeProviders {
       }
       const output: Record<string, unknown> = { task_id, task_status: step, submit_time: '2026-11-21 10:00:00.000' };
       if (step === 'SUCCEEDED') {
-        output.results = [{ url: `${this.resultBase ?? this.url}/results/${task_id}.png?Expires=1` }];
-        output.task_metrics = { TOTAL: 1, SUCCEEDED: 1, FAILED: 0 };
+        const url = `${this.resultBase ?? this.url}/results/${task_id}.png?Expires=1`;
+        if (task.answer === 'choices') {
+          output.finished = true;
+          output.choices = [
+            { finish_reason: 'stop', message: { role: 'assistant', content: [{ image: url, type: 'image' }] } },
+          ];
+        } else {
+          output.results = [{ url }];
+          output.task_metrics = { TOTAL: 1, SUCCEEDED: 1, FAILED: 0 };
+        }
       }
       return this.send(res, {
         status: 200,
@@ -631,7 +791,58 @@ export class FakeProviders {
     return undefined;
   }
 
-  /** The qwen-image-edit family's synchronous edit: one user message of 1-3 images and one text. */
+  /**
+   * An async submit to the image-generation or text2image endpoint: the async header, the model's own body
+   * (`bodyOk`), then a task whose result comes in `answer`'s shape; `n` defaults to 4, as documented.
+   */
+  private dashscopeAsync(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    request_id: string,
+    bodyOk: (model: string, input: unknown, parameters: Record<string, unknown>) => boolean,
+    answer: Task['answer'],
+  ): void {
+    const refusal = this.accountRefusal(request_id);
+    if (refusal) return this.send(res, refusal);
+    if (req.headers['x-dashscope-async'] !== 'enable') {
+      return this.send(res, {
+        status: 403,
+        body: { code: 'AccessDenied', message: 'current user api does not support synchronous calls', request_id },
+      });
+    }
+    const b = body as { model?: unknown; input?: unknown; parameters?: Record<string, unknown> } | undefined;
+    const parameters = b?.parameters ?? {};
+    if (typeof b?.model !== 'string' || !bodyOk(b.model, b.input, parameters)) {
+      return this.send(res, {
+        status: 400,
+        body: {
+          code: 'InvalidParameter',
+          message: 'Required parameter(s) missing or invalid, please check the request parameters.',
+          request_id,
+        },
+      });
+    }
+    const scripted = this.dashscopeSubmitReplies.shift();
+    if (scripted) return this.send(res, { ...scripted, body: { request_id, ...(scripted.body as object) } });
+    const refused = this.refusal('dashscope');
+    if (refused)
+      return this.send(res, {
+        status: 429,
+        headers: this.retryAfter('dashscope'),
+        body: { request_id, code: 'Throttling', message: 'Requests throttling triggered.' },
+      });
+    // Each picture is billed: without `n` the service makes four.
+    this.imagesBilled += typeof parameters.n === 'number' ? parameters.n : 4;
+    const task_id = this.newTask('dashscope', body, answer);
+    if (this.hangs('submits')) return;
+    return this.send(res, { status: 200, body: { output: { task_status: 'PENDING', task_id }, request_id } });
+  }
+
+  /**
+   * The synchronous multimodal call: the qwen-image-edit family's edit (one user message of pictures and one
+   * text), or qwen-image / z-image-turbo text to image (one text).
+   */
   private dashscopeSync(req: IncomingMessage, res: ServerResponse, body: unknown, request_id: string): void {
     const refusal = this.accountRefusal(request_id);
     if (refusal) return this.send(res, refusal);
@@ -644,23 +855,11 @@ export class FakeProviders {
     const b = body as
       { model?: unknown; input?: { messages?: unknown }; parameters?: Record<string, unknown> } | undefined;
     const model = typeof b?.model === 'string' ? b.model : '';
-    const messages = Array.isArray(b?.input?.messages) ? (b.input.messages as Array<Record<string, unknown>>) : [];
-    const content = Array.isArray(messages[0]?.content) ? (messages[0].content as Array<Record<string, unknown>>) : [];
-    const images = content.filter((c) => 'image' in c).map((c) => c.image);
-    const texts = content.filter((c) => 'text' in c).map((c) => c.text);
+    const { images, texts, ok: oneMessage } = messageContent(b?.input);
     const parameters = b?.parameters ?? {};
-    // qwen-image-edit makes one image; the -plus and -max series 1-6.
-    const maxN = /^qwen-image-edit(-\d{4}-\d{2}-\d{2})?$/.test(model) ? 1 : 6;
-    const ok =
-      QWEN_EDIT_MODEL.test(model) &&
-      messages.length === 1 &&
-      messages[0].role === 'user' &&
-      images.length >= 1 &&
-      images.length <= (maxN === 1 ? 1 : 3) &&
-      images.every((image) => fits(image, 384, 3072)) &&
-      texts.length === 1 &&
-      typeof texts[0] === 'string' &&
-      (!('n' in parameters) || inRange(parameters.n, 1, maxN, true));
+    const ok = QWEN_EDIT_MODEL.test(model)
+      ? qwenEditOk(model, oneMessage, images, texts, parameters)
+      : textToImageOk(model, oneMessage, images, texts, parameters);
     if (!ok)
       return this.send(res, {
         status: 400,

@@ -68,8 +68,18 @@ export function buildProgram(ctx: CliContext): Command {
     .option(
       '-m, --model <id>',
       "the provider's edit model (default: its configured one); DashScope: wanx2.1-imageedit, wan2.5-i2i-preview, " +
-        'qwen-image-edit, qwen-image-edit-plus, qwen-image-edit-max; ModelScope: Qwen/Qwen-Image-Edit-2509, ' +
-        'Qwen/Qwen-Image-Edit, black-forest-labs/FLUX.1-Kontext-dev',
+        'wan2.6-image, qwen-image-edit, qwen-image-edit-plus, qwen-image-edit-max; ModelScope: ' +
+        'Qwen/Qwen-Image-Edit-2509, Qwen/Qwen-Image-Edit-2511, Qwen/Qwen-Image-Edit, black-forest-labs/FLUX.1-Kontext-dev',
+    )
+    .option(
+      '--ref <picture>',
+      'a reference picture sent after the edited one (repeatable, in order; models that take several: ' +
+        'wan2.5-i2i-preview and the qwen-image-edit family 3 in all, wan2.6-image 4, Qwen/Qwen-Image-Edit-2509/2511 3)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .option(
+      '--prompt-extend',
+      'let DashScope rewrite the instruction first (models that take prompt_extend; off by default)',
     )
     .option('--seed <n>', 'seed, 0 to 2147483647')
     .option('--no-fallback', 'fail instead of falling back to the local pipeline when the provider fails')
@@ -92,15 +102,25 @@ export function buildProgram(ctx: CliContext): Command {
 
   const generate = program
     .command('generate')
-    .description('generate a picture from a prompt on ModelScope, then finish it with a style')
+    .description('generate a picture from a prompt on ModelScope or DashScope, then finish it with a style')
     .argument('[prompt...]', 'what to draw')
     .option('--prompts <file>', 'one prompt per line, or JSON Lines with per-line fields (- for stdin)')
-    .option('-m, --model <id>', 'ModelScope model id (default Qwen/Qwen-Image)')
-    .option('--size <WxH>', 'image size, e.g. 1024x1024')
+    .option(
+      '--provider <id>',
+      'modelscope or dashscope (default: generate.provider, else the first with a key, ModelScope first)',
+    )
+    .option(
+      '-m, --model <id>',
+      'model id (default: the configured one); ModelScope: Qwen/Qwen-Image and others; DashScope: qwen-image, ' +
+        'qwen-image-plus, qwen-image-max, z-image-turbo, wan2.6-t2i, wan2.5-t2i-preview, wan2.2-t2i-plus, ' +
+        'wan2.2-t2i-flash, wanx2.1-t2i-plus, wanx2.1-t2i-turbo',
+    )
+    .option('--size <WxH>', "image size, e.g. 1024x1024 (checked against the model's sizes)")
     .option('--seed <n>', 'seed, 0 to 2147483647')
     .option('--steps <n>', 'sampling steps, 1 to 100')
     .option('--guidance <x>', 'guidance, 1.5 to 20')
     .option('--negative <text>', 'negative prompt')
+    .option('--prompt-extend', 'DashScope: let the service rewrite the prompt first (off by default)')
     .option(
       '--lora <id[:weight]>',
       'LoRA to apply (repeatable, at most 6, weights sum to 1)',

@@ -6,7 +6,7 @@
 import { formatIds } from '../formats/registry.js';
 import type { LeafSpec } from '../kernel/values.js';
 import { MAX_GRID_SIDE, type LoomSettings } from '../loom/types.js';
-import { providerList } from '../providers/registry.js';
+import { providerList, providersWith } from '../providers/registry.js';
 import type { ProviderSettings } from '../providers/types.js';
 
 /** The configurable loom settings: LoomSettings with the palette as written (hex list or .gpl path). */
@@ -61,6 +61,7 @@ interface WeaveConfig {
 export interface Config {
   providers: Record<string, ProviderSettings>;
   edit: { provider?: string };
+  generate: { provider?: string };
   polling: { intervalMs: number; maxIntervalMs: number; timeoutMs: number };
   retry: { retries: number; minTimeoutMs: number };
   output: { dir?: string; format: string };
@@ -262,6 +263,13 @@ export function configKeys(): Record<string, KeyDef> {
         description: p.editModels.description,
       };
     }
+    if (p.generateModels) {
+      keys[`providers.${p.id}.generateModel`] = {
+        spec: { type: 'string' },
+        default: p.generateModels.defaultModel,
+        description: p.generateModels.description,
+      };
+    }
     keys[`providers.${p.id}.limits.tasksInFlight`] = {
       spec: { type: 'int', min: 1, max: 64 },
       default: p.limits.tasksInFlight,
@@ -277,6 +285,11 @@ export function configKeys(): Record<string, KeyDef> {
   keys['edit.provider'] = {
     spec: { type: 'enum', values: editors },
     description: `provider for \`edit\` (default: the first with a key, in the order ${editors.join(', ')})`,
+  };
+  const generators = providersWith('generate').map((p) => p.id);
+  keys['generate.provider'] = {
+    spec: { type: 'enum', values: generators },
+    description: `provider for \`generate\` (default: the first with a key, in the order ${generators.join(', ')})`,
   };
   Object.assign(keys, COMMON_KEYS);
   const formats = formatIds();
@@ -303,13 +316,11 @@ export function styleKeys(): Record<string, LeafSpec> {
 
 /** The providers that edit, in the order `edit` tries them when none is named. */
 export function editProviderIds(): string[] {
-  return providerList()
-    .filter((p) => p.capabilities.includes('edit'))
-    .map((p) => p.id);
+  return providersWith('edit').map((p) => p.id);
 }
 
 export function defaultConfig(keys = configKeys()): Config {
-  const config = { styles: {}, providers: {}, edit: {}, weaves: {}, looms: {} } as unknown as Config;
+  const config = { styles: {}, providers: {}, edit: {}, generate: {}, weaves: {}, looms: {} } as unknown as Config;
   for (const [path, def] of Object.entries(keys)) {
     if (def.default !== undefined) setPath(config, path, def.default);
   }

@@ -41,7 +41,14 @@ export function providerChecks(
   const url = baseUrlCheck(provider, settings, resolved);
   const model = modelCheck(provider, settings, url.region);
   const editModel = editModelCheck(provider, settings);
-  const records = [key, url.record, model, ...(editModel ? [editModel] : [])].map((r) => ({ ...r, ...tag }));
+  const generateModel = generateModelCheck(provider, settings, url.region);
+  const records = [
+    key,
+    url.record,
+    model,
+    ...(editModel ? [editModel] : []),
+    ...(generateModel ? [generateModel] : []),
+  ].map((r) => ({ ...r, ...tag }));
   // What stops the online checks: no key, or a key or host it must not be sent with or to.
   const send = !settings.apiKey
     ? false
@@ -198,7 +205,17 @@ function modelCheck(provider: ProviderDescriptor, settings: ProviderSettings, re
       },
     );
   }
-  const named = documented ?? model;
+  return regionCheck(check, provider, model, documented ?? model, region);
+}
+
+/** Whether the base URL's region offers the model (`named`: the documented model a snapshot stands for). */
+function regionCheck(
+  check: string,
+  provider: ProviderDescriptor,
+  model: string,
+  named: string,
+  region?: ProviderRegion,
+): CheckRecord {
   const offering = (provider.regions ?? []).filter((r) => r.models.includes(named)).map((r) => r.label);
   if (region && !region.models.includes(named)) {
     const elsewhere = offering.length ? `; it is offered in ${offering.join(', ')}` : '';
@@ -224,6 +241,25 @@ function editModelCheck(provider: ProviderDescriptor, settings: ProviderSettings
     });
   }
   return ok(check, `${model}: an editing model imagegen sends pictures to`);
+}
+
+/** The text-to-image model of a provider whose `model` is for `edit`: one `generate` can call, in this region. */
+function generateModelCheck(
+  provider: ProviderDescriptor,
+  settings: ProviderSettings,
+  region?: ProviderRegion,
+): CheckRecord | undefined {
+  const models = provider.generateModels;
+  const model = settings.generateModel;
+  if (!models || model === undefined) return undefined;
+  const check = `${provider.id}.generateModel`;
+  const documented = models.modelOf ? models.modelOf(model) : models.models.includes(model) ? model : undefined;
+  if (!documented) {
+    return failure(check, `${model} is not a ${provider.label} text-to-image model imagegen can call`, 'usage', {
+      hint: `${provider.label} text-to-image models: ${models.models.join(', ')}`,
+    });
+  }
+  return regionCheck(check, provider, model, documented, region);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -264,6 +300,7 @@ export async function onlineChecks(
       : ok(`${provider.id}.host`, `${host} answered in ${ms} ms, connecting included`, { ...tag, ms });
   const records = [hostRecord, finding(`${provider.id}.auth`, report.key, tag)];
   if (report.account) records.push(finding(`${provider.id}.account`, report.account, tag));
+  if (report.generate) records.push(finding(`${provider.id}.generate`, report.generate, tag));
   return records;
 }
 

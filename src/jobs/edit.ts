@@ -47,6 +47,8 @@ export interface EditSpec extends OutputSpec {
   dryRun: boolean;
   /** --prompt, --function, --strength, --seed: replace the style's instruction. */
   instruction: Partial<EditInstruction>;
+  /** --ref: more pictures sent after each edited one, in order, to models that take several. */
+  refs?: string[];
   /** --journal FILE: every step of every item written down as it happens. */
   journal?: string;
   /** --resume: with the journal, skip what is done and re-attach to tasks still running. */
@@ -78,6 +80,8 @@ const INSTRUCTION_FLAGS: Record<keyof EditInstruction, string> = {
   expand: '--expand',
   upscale: '--upscale',
   sketch: '--sketch',
+  promptExtend: '--prompt-extend',
+  references: '--ref',
 };
 
 /** Options for the provider, typed with --local, which sends nothing: they would do nothing. */
@@ -86,6 +90,7 @@ function checkLocalOptions(spec: EditSpec): void {
     ...Object.entries(INSTRUCTION_FLAGS).flatMap(([field, flag]) =>
       spec.instruction[field as keyof EditInstruction] === undefined ? [] : [flag],
     ),
+    ...(spec.refs?.length ? ['--ref'] : []),
     ...(spec.model === undefined ? [] : ['--model']),
     ...(spec.provider === undefined ? [] : ['--provider']),
     ...(spec.fallback ? [] : ['--no-fallback']),
@@ -120,7 +125,23 @@ function instructionFor(
     expand: given.expand,
     upscale: given.upscale,
     sketch: given.sketch,
+    promptExtend: given.promptExtend,
   };
+}
+
+/** Refuses more pictures (the edited one and --ref) than the model takes, before anything is read or sent. */
+function checkPictureCount(provider: ProviderDescriptor, model: string, refs: readonly string[]): void {
+  const max = provider.maxPictures?.(model) ?? 1;
+  if (1 + refs.length <= max) return;
+  const several = providersWith('edit').flatMap((p) =>
+    (editModelList(p) ?? []).filter((m) => (p.maxPictures?.(m) ?? 1) > 1).map((m) => `${m} (${p.maxPictures!(m)})`),
+  );
+  throw new UsageError(
+    max === 1
+      ? `--ref: ${model} takes one picture, the edited one; got ${refs.length} more`
+      : `--ref: ${model} takes at most ${max} pictures, the edited one and ${max - 1} more; got ${refs.length} more`,
+    { provider: provider.id, hint: `the models that take several pictures (at most): ${several.join(', ')}` },
+  );
 }
 
 /** A model the provider cannot be called with is refused before anything is read or sent. */
@@ -159,7 +180,19 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   // A value out of range is named first; then options that --local would leave unused.
   if (spec.local) checkLocalOptions(spec);
   if (remote || (spec.dryRun && !spec.local)) provider.checkInstruction?.(instruction, model);
+  const refs = spec.refs ?? [];
+  if (refs.length > 0 && !spec.local) checkPictureCount(provider, model, refs);
   const read = (input: string) => readInput(services, input, path.resolve(cwd, input));
+  if (refs.length > 0 && (remote || (spec.dryRun && !spec.local))) {
+    // Read once, before the first item is sent: every item sends the same references.
+    const references = [];
+    for (const ref of refs) {
+      references.push(
+        await decodeImage(await read(ref), labelOf(ref), { maxPixels: spec.maxPixels, lenient: spec.lenient, signal }),
+      );
+    }
+    instruction.references = references;
+  } else if (refs.length > 0) ui.warn('--ref: the local pipeline uses no reference pictures; they are not read');
 
   if (spec.dryRun) {
     if (spec.local) return ui.info('--local sends nothing; nothing to show');

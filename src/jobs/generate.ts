@@ -26,7 +26,7 @@ import {
 import { slugify } from './names.js';
 import { checkDownloadOutput, chooseFormat, promptsFileOutput, targetFor, type OutputSpec } from './output.js';
 import { parsePrompts, type PromptLine } from './prompts.js';
-import { chooseProvider, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
+import { generateProvider, missingKeyError, modelFor, openGate, providerContext, taskLimits } from './providers.js';
 import { Journal, journaled, type TaskHooks } from './journal.js';
 import { runJobs, type ItemContext } from './run.js';
 
@@ -103,8 +103,8 @@ function checkUnstyledOptions(spec: GenerateSpec, resolved: ResolvedConfig): voi
 
 export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, services: Services): Promise<void> {
   const { ui, fs, cwd } = services;
-  const { provider, keyed } = chooseProvider(resolved, 'generate', spec.provider);
-  const model = spec.model ?? resolved.config.providers[provider.id].model;
+  const { provider, keyed } = generateProvider(resolved, spec.provider);
+  const model = spec.model ?? modelFor(provider, resolved, 'generate');
   if (!spec.prompt?.trim() && spec.promptsFile === undefined && services.prompts) {
     // Asked only once the run could go ahead: a missing key stops it before anyone types a prompt.
     if (!keyed && !spec.dryRun) throw missingKeyError(provider);
@@ -244,7 +244,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     const meta = {
       prompt: params.prompt,
       model: generated.model,
-      taskId: generated.taskId,
+      ...(generated.taskId === undefined ? {} : { taskId: generated.taskId }),
       ...(params.seed === undefined ? {} : { seed: params.seed }),
     };
     const ids = { provider: provider.id, ...(generated.requestId ? { requestId: generated.requestId } : {}) };

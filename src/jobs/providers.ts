@@ -49,7 +49,7 @@ export interface ChosenProvider {
  * The provider for a capability: the one named (flag or config, `namedBy` says which), else the first that
  * has a key, else the first that offers it.
  */
-export function chooseProvider(
+function chooseProvider(
   resolved: ResolvedConfig,
   capability: Capability,
   named?: string,
@@ -72,13 +72,32 @@ export function chooseProvider(
   return { provider: offering[0], keyed: false, reason: `none of ${order} has a key` };
 }
 
-/** The provider `edit` uses: `--provider` (`named`), else edit.provider, else the first with a key. */
-export function editProvider(resolved: ResolvedConfig, named?: string): ChosenProvider {
-  if (named !== undefined) return chooseProvider(resolved, 'edit', named, '--provider');
-  const source = resolved.sources['edit.provider'];
+/**
+ * The provider a capability uses: `--provider` (`named`), else its config key (edit.provider,
+ * generate.provider), else the first with a key.
+ */
+function providerFor(resolved: ResolvedConfig, capability: Capability, named?: string): ChosenProvider {
+  if (named !== undefined) return chooseProvider(resolved, capability, named, '--provider');
+  const key = `${capability}.provider`;
+  const source = resolved.sources[key];
   const where =
     source === undefined || source.kind === 'default' ? '' : source.kind === 'file' ? source.path : source.name;
-  return chooseProvider(resolved, 'edit', resolved.config.edit.provider, `edit.provider${where ? ` (${where})` : ''}`);
+  return chooseProvider(
+    resolved,
+    capability,
+    resolved.config[capability].provider,
+    `${key}${where ? ` (${where})` : ''}`,
+  );
+}
+
+/** The provider `edit` uses: `--provider` (`named`), else edit.provider, else the first with a key. */
+export function editProvider(resolved: ResolvedConfig, named?: string): ChosenProvider {
+  return providerFor(resolved, 'edit', named);
+}
+
+/** The provider `generate` uses: `--provider` (`named`), else generate.provider, else the first with a key. */
+export function generateProvider(resolved: ResolvedConfig, named?: string): ChosenProvider {
+  return providerFor(resolved, 'generate', named);
 }
 
 /** The edit models imagegen can call on a provider, where it knows them all; undefined when it takes any. */
@@ -93,10 +112,15 @@ export function isEditModel(provider: ProviderDescriptor, model: string): boolea
   return !provider.modelOf || provider.modelOf(model) !== undefined;
 }
 
-/** The model a capability uses on a provider: its own edit model where it has one, else providers.<id>.model. */
+/**
+ * The model a capability uses on a provider: its own edit (or generate) model where it has one, else
+ * providers.<id>.model.
+ */
 export function modelFor(provider: ProviderDescriptor, resolved: ResolvedConfig, capability: Capability): string {
   const settings = resolved.config.providers[provider.id];
-  return (capability === 'edit' && provider.editModels && settings.editModel) || settings.model;
+  if (capability === 'edit' && provider.editModels && settings.editModel) return settings.editModel;
+  if (capability === 'generate' && provider.generateModels && settings.generateModel) return settings.generateModel;
+  return settings.model;
 }
 
 /**

@@ -13,8 +13,10 @@ export function findProvider(id: string): ProviderDescriptor | undefined {
   return PROVIDERS.find((p) => p.id === id);
 }
 
+/** The providers that offer a capability, in the order one is chosen by default (rank, then registry order). */
 export function providersWith(capability: Capability): ProviderDescriptor[] {
-  return PROVIDERS.filter((p) => p.capabilities.includes(capability));
+  const rank = (p: ProviderDescriptor) => p.rank?.[capability] ?? 0;
+  return PROVIDERS.filter((p) => p.capabilities.includes(capability)).sort((a, b) => rank(a) - rank(b));
 }
 
 /** Adds a provider (an extension, or a test's stand-in); returns a function that removes it again. */

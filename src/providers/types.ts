@@ -22,6 +22,8 @@ export interface ProviderSettings {
   region?: string;
   /** The model `edit` uses, where the provider's `model` is for `generate` (providers.<id>.editModel). */
   editModel?: string;
+  /** The model `generate` uses, where the provider's `model` is for `edit` (providers.<id>.generateModel). */
+  generateModel?: string;
   /** How much the account may do at once: shared by every item of a batch. */
   limits: GateLimits;
 }
@@ -103,6 +105,10 @@ export interface EditInstruction {
   upscale?: number;
   /** `doodle`: the picture already is a line drawing (otherwise lines are drawn from it first). */
   sketch?: boolean;
+  /** --prompt-extend: let the service rewrite the instruction (models that take `prompt_extend`). */
+  promptExtend?: boolean;
+  /** --ref: more pictures sent after the edited one, in order, to models that take several. */
+  references?: readonly RgbaImage[];
 }
 
 /** Generate options as given on the command line; the provider validates them. */
@@ -113,6 +119,8 @@ export interface GenerateOptions {
   guidance?: string;
   negative?: string;
   lora?: string[];
+  /** --prompt-extend (DashScope): let the service rewrite the prompt. */
+  promptExtend?: boolean;
 }
 
 /** A validated generate request: the prompt and model, plus provider-specific fields. */
@@ -144,7 +152,8 @@ interface EditClient {
 
 interface GenerateClient {
   plan(params: GenerateParams, ctx: ProviderContext): PlannedRequest[];
-  run(params: GenerateParams, ctx: ProviderContext): Promise<RemoteResult>;
+  /** The task id is absent where the service answered the call itself, without a task. */
+  run(params: GenerateParams, ctx: ProviderContext): Promise<Omit<RemoteResult, 'taskId'> & { taskId?: string }>;
 }
 
 /** A task already submitted, named by its id (`imagegen task`, a resumed batch). */
@@ -178,6 +187,8 @@ export interface ProbeReport {
   key: ProbeFinding;
   /** Balance, quota and access to the model; absent when the key was not accepted. */
   account?: ProbeFinding;
+  /** Access to the model `generate` uses, where it is not the one `account` looked at. */
+  generate?: ProbeFinding;
 }
 
 interface DoctorClient {
@@ -211,12 +222,16 @@ export interface ProviderRegion {
   models: readonly string[];
 }
 
-/** A provider's edit models, where its `model` setting is for `generate`. */
-interface EditModels {
+/** A provider's edit models, where its `model` setting is for `generate`, or the other way round. */
+interface CapabilityModels {
   defaultModel: string;
   models: readonly string[];
-  /** What providers.<id>.editModel is, for `config`. */
+  /** What providers.<id>.editModel (or generateModel) is, for `config`. */
   description: string;
+  /** The documented model a configured id stands for (a dated snapshot: its model), or undefined when unknown. */
+  modelOf?(model: string): string | undefined;
+  /** What each model does and what it takes, for `imagegen styles`. */
+  notes?: readonly { model: string; does: string; limits: string }[];
 }
 
 export interface ProviderDescriptor extends ProviderInfo {
@@ -232,7 +247,16 @@ export interface ProviderDescriptor extends ProviderInfo {
   /** What providers.<id>.model is, for `config` and `init`. */
   modelDescription: string;
   /** The models of `edit`, where they are not the ones of `model` (which are then `generate`'s). */
-  editModels?: EditModels;
+  editModels?: CapabilityModels;
+  /** The models of `generate`, where they are not the ones of `model` (which are then `edit`'s). */
+  generateModels?: CapabilityModels;
+  /**
+   * Where several providers with a key offer a capability, the one `generate` or `edit` takes by default is the
+   * lowest rank (0 where absent), registry order breaking ties.
+   */
+  rank?: Partial<Record<Capability, number>>;
+  /** How many pictures an edit with this model takes at once (the edited one and --ref); 1 where absent. */
+  maxPictures?(model: string): number;
   /** The models imagegen knows how to call on this provider (the configured one may be another). */
   models?: readonly string[];
   /**
@@ -256,7 +280,7 @@ export interface ProviderDescriptor extends ProviderInfo {
    * typed on the command line, which are refused where the model would drop them (a style's are left out).
    */
   checkInstruction?(instruction: EditInstruction, model: string, typed?: boolean): void;
-  /** Checks generate options before anything is sent and turns them into a request. */
+  /** Checks generate options before anything is sent and turns them into a request (an unknown model too). */
   validateGenerate?(prompt: string, options: GenerateOptions, model: string): Promise<GenerateParams>;
   /** Loads the client: HTTP, task frames, encoders. */
   load(): Promise<ProviderClient>;

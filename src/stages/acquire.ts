@@ -116,7 +116,8 @@ export interface GeneratedPicture {
   bytes: Buffer;
   ext: string;
   image: RgbaImage;
-  taskId: string;
+  /** Absent where the service answered the call itself, without a task. */
+  taskId?: string;
   requestId?: string;
   model: string;
 }

@@ -1,7 +1,7 @@
 /** `imagegen styles` and `imagegen config`: listings on stdout, or NDJSON with --json. */
 import { configRows } from '../../config/resolve.js';
 import { styleInstruction, styleTable } from '../../config/styles.js';
-import { editProvider } from '../../jobs/providers.js';
+import { editProvider, generateProvider } from '../../jobs/providers.js';
 import type { EditInstruction } from '../../providers/types.js';
 import { providersWith } from '../../providers/registry.js';
 import type { CliContext, GlobalOptions } from '../context.js';
@@ -53,6 +53,20 @@ export async function stylesCommand(ctx: CliContext, opts: GlobalOptions & Recor
     }
   }
   ctx.stdout.write('\nevery result is then finished by the local loom pipeline, as with --local\n');
+  // The text-to-image models, where a provider lists them (generate --style finishes their pictures too).
+  const generator = generateProvider(resolved);
+  for (const provider of providersWith('generate')) {
+    const models = provider.generateModels;
+    if (!models?.notes) continue;
+    const used = provider.id === generator.provider.id ? chalk.dim(` (used now: ${generator.reason})`) : '';
+    ctx.stdout.write(
+      `\n${chalk.bold(`${provider.label} text-to-image models`)} (generate -m, or providers.${provider.id}.generateModel)${used}\n`,
+    );
+    for (const note of models.notes) {
+      const isDefault = note.model === models.defaultModel ? ' (default)' : '';
+      ctx.stdout.write(`${note.model}${isDefault}  ${note.does}\n  ${note.limits}\n`);
+    }
+  }
 }
 
 export async function configCommand(ctx: CliContext, opts: GlobalOptions & Record<string, unknown>): Promise<void> {
@@ -66,15 +80,23 @@ export async function configCommand(ctx: CliContext, opts: GlobalOptions & Recor
     value: chosen.provider.id,
     source: chosen.keyed ? chosen.reason : `${chosen.reason}: edit runs the local pipeline`,
   };
+  const generator = generateProvider(resolved);
+  const generateUse = {
+    key: 'generate (provider in use)',
+    value: generator.provider.id,
+    source: generator.keyed ? generator.reason : `${generator.reason}: generate would stop with exit code 3`,
+  };
   if (opts.json) {
     for (const row of rows) services.ui.data(row);
     services.ui.data(editUse);
+    services.ui.data(generateUse);
     return;
   }
   const { chalk } = services.ui;
   const width = Math.max(...rows.map((r) => r.key.length));
   ctx.stdout.write(`config file: ${resolved.file ?? '(none found)'}\n`);
   ctx.stdout.write(`edit uses:   ${editUse.value} (${editUse.source})\n`);
+  ctx.stdout.write(`generate uses: ${generateUse.value} (${generateUse.source})\n`);
   for (const row of rows) {
     // A value that nothing sets has no source to name: "(unset)" once.
     const shown =

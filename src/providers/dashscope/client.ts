@@ -1,7 +1,8 @@
 /**
- * DashScope edits as documented: wanx2.1-imageedit and wan2.5-i2i-preview as async tasks submitted with
- * `X-DashScope-Async: enable` and polled at /api/v1/tasks/{id} until SUCCEEDED, FAILED, CANCELED or UNKNOWN;
- * the qwen-image-edit family as one synchronous call. The picture is sent as a data URI.
+ * DashScope edits and text to image as documented: wanx2.1-imageedit, wan2.5-i2i-preview, wan2.6-image and the
+ * wan text-to-image models as async tasks submitted with `X-DashScope-Async: enable` and polled at
+ * /api/v1/tasks/{id} until SUCCEEDED, FAILED, CANCELED or UNKNOWN; the qwen-image-edit family, qwen-image and
+ * z-image-turbo as one synchronous call. Pictures are sent as data URIs.
  */
 import { randomUUID } from 'node:crypto';
 import { ImagegenError, NetworkError, ProviderError, UsageError } from '../../kernel/errors.js';
@@ -26,10 +27,28 @@ import { failed, readKeyAnswer, timedRequest } from '../shared/probe.js';
 import { regionOfUrl } from '../shared/regions.js';
 import { withRetry } from '../shared/retry.js';
 import { journaledAttempt, maybeSubmitted, runAsyncTask } from '../shared/task.js';
-import type { EditInstruction, ProbeFinding, ProbeReport, ProviderClient, ProviderContext } from '../types.js';
+import type {
+  EditInstruction,
+  GenerateParams,
+  ProbeFinding,
+  ProbeReport,
+  ProviderClient,
+  ProviderContext,
+} from '../types.js';
+import { dashscopeGenerateModel, type GenerateModel } from './generate-models.js';
 import { DASHSCOPE_REGIONS, dashscopeModel, type DashscopeModel } from './models.js';
 import { prepareForDashscope } from './prepare.js';
-import { ASYNC_SUBMIT_PATH, SYNC_EDIT_PATH, buildEditRequest, secureResultUrl, syncResultUrl } from './request.js';
+import {
+  ASYNC_SUBMIT_PATH,
+  IMAGE_GENERATION_PATH,
+  SYNC_EDIT_PATH,
+  TEXT2IMAGE_PATH,
+  buildEditRequest,
+  buildGenerateRequest,
+  isSyncFamily,
+  secureResultUrl,
+  syncResultUrl,
+} from './request.js';
 
 type Settings = ProviderContext['settings'];
 
@@ -66,10 +85,20 @@ function errorFrom(ctx: ProviderContext, res: HttpResponse, taskId?: string) {
   });
 }
 
-async function prepare(image: RgbaImage, model: DashscopeModel, ctx: ProviderContext) {
-  const prepared = await prepareForDashscope(image, model.input, model.id);
-  ctx.ui.debug(`DashScope: sending ${prepared.width}×${prepared.height} ${prepared.mime}, ${prepared.bytes} bytes`);
-  return prepared;
+/** The edited picture and its references, in order, each within the model's limits as a data URI. */
+async function prepare(
+  image: RgbaImage,
+  instruction: EditInstruction,
+  model: DashscopeModel,
+  ctx: ProviderContext,
+): Promise<string[]> {
+  const uris: string[] = [];
+  for (const picture of [image, ...(instruction.references ?? [])]) {
+    const prepared = await prepareForDashscope(picture, model.input, model.id);
+    ctx.ui.debug(`DashScope: sending ${prepared.width}×${prepared.height} ${prepared.mime}, ${prepared.bytes} bytes`);
+    uris.push(prepared.dataUri);
+  }
+  return uris;
 }
 
 /**
@@ -79,7 +108,7 @@ async function prepare(image: RgbaImage, model: DashscopeModel, ctx: ProviderCon
 const warnedRuns = new WeakSet<object>();
 
 /** Warns when the base URL is a documented host of a region that does not offer the model. */
-function warnOfRegion(model: DashscopeModel, ctx: ProviderContext): void {
+function warnOfRegion(model: { id: string }, ctx: ProviderContext): void {
   const region = regionOfUrl(DASHSCOPE_REGIONS, ctx.settings.baseUrl);
   if (!region || region.models.includes(model.id)) return;
   if (warnedRuns.has(ctx.settings)) return;
@@ -123,7 +152,9 @@ function readTaskAnswer(ctx: ProviderContext, body: Record<string, unknown> | un
   const status = statusOf(ctx.provider, output.task_status, 'output.task_status', 'UNKNOWN', { requestId, taskId });
   if (status === 'SUCCEEDED') {
     const results = asObjects(output.results);
-    const url = results.map((r) => asText(r.url, Infinity)).find((u) => u);
+    // The image-synthesis tasks give `results[].url`; the image-generation ones (wan2.6) `choices`, as the
+    // synchronous call does. A task waited for by its id alone may be either.
+    const url = results.map((r) => asText(r.url, Infinity)).find((u) => u) ?? syncResultUrl(body);
     if (url) return { status, requestId, url };
     const failed = results.find((r) => asCode(r.code) !== undefined);
     return { status, requestId, code: asCode(failed?.code), message: asText(failed?.message) };
@@ -168,14 +199,26 @@ async function checkTask(taskId: string, ctx: ProviderContext, timeLeftMs = Infi
 async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext) {
   const model = modelOf(ctx);
   if (!ctx.attachTo) warnOfRegion(model, ctx);
-  if (model.family === 'qwen-image-edit' && !ctx.attachTo) return runSyncEdit(image, instruction, model, ctx);
-  const { settings, http, limits } = ctx;
+  const { settings } = ctx;
   // Prepared before a task slot is taken, so that the slot is held only while the provider works; a task
   // being re-attached needs no picture.
   const request = ctx.attachTo
     ? undefined
-    : buildEditRequest(model, settings, instruction, (await prepare(image, model, ctx)).dataUri);
-  const task = await runAsyncTask(
+    : buildEditRequest(model, settings, instruction, await prepare(image, instruction, model, ctx));
+  if (model.family === 'qwen-image-edit' && request) {
+    const answer = await runSyncCall(request, `DashScope ${model.id}: editing`, ctx);
+    const bytes = await fetchDashscopeResult(answer.url, undefined, ctx);
+    return { bytes, requestId: answer.requestId, model: settings.model };
+  }
+  const task = await runTask(request, ctx);
+  const bytes = await fetchDashscopeResult(task.url, task.taskId, ctx);
+  return { bytes, taskId: task.taskId, requestId: task.requestId, model: settings.model };
+}
+
+/** Submits an async request (or re-attaches to `ctx.attachTo`) and polls the task to its end. */
+function runTask(request: PlannedRequest | undefined, ctx: ProviderContext) {
+  const { http, limits } = ctx;
+  return runAsyncTask(
     {
       async submit() {
         const res = await http.request({ ...request!, timeoutMs: limits.requestTimeoutMs, signal: ctx.signal });
@@ -187,31 +230,43 @@ async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: Prov
     },
     ctx,
   );
+}
+
+/** The text-to-image model of checked parameters; validateGenerate refused unknown ones before. */
+function generateModelOf(params: GenerateParams): GenerateModel {
+  const model = dashscopeGenerateModel(params.model);
+  if (!model) throw new UsageError(`imagegen cannot call the DashScope model ${params.model} for generate`);
+  return model;
+}
+
+/** Text to image the model's way: one synchronous call, or a task (re-attached to on a resumed run). */
+async function runGenerate(params: GenerateParams, ctx: ProviderContext) {
+  const model = generateModelOf(params);
+  if (!ctx.attachTo) warnOfRegion(model, ctx);
+  const request = buildGenerateRequest(model, ctx.settings, params);
+  if (isSyncFamily(model.family) && !ctx.attachTo) {
+    const answer = await runSyncCall(request, `DashScope ${model.id}: generating`, ctx);
+    const bytes = await fetchDashscopeResult(answer.url, undefined, ctx);
+    return { bytes, requestId: answer.requestId, model: params.model };
+  }
+  const task = await runTask(request, ctx);
   const bytes = await fetchDashscopeResult(task.url, task.taskId, ctx);
-  return { bytes, taskId: task.taskId, requestId: task.requestId, model: settings.model };
+  return { bytes, taskId: task.taskId, requestId: task.requestId, model: params.model };
 }
 
 /**
- * The qwen-image-edit family answers the call itself: one request, held as long as the wait for a task
- * would be (polling.timeoutMs), with the elapsed time on the spinner; Ctrl-C aborts it. It holds a task slot
- * and goes through the gate like a submit, so cool-downs and quotas apply to it too.
+ * The synchronous models answer the call itself: one request, held as long as the wait for a task would be
+ * (polling.timeoutMs), with the elapsed time on the spinner; Ctrl-C aborts it. It holds a task slot and goes
+ * through the gate like a submit, so cool-downs and quotas apply to it too.
  */
-async function runSyncEdit(
-  image: RgbaImage,
-  instruction: EditInstruction,
-  model: DashscopeModel,
-  ctx: ProviderContext,
-) {
-  const { settings, http, limits, gate } = ctx;
-  const request = buildEditRequest(model, settings, instruction, (await prepare(image, model, ctx)).dataUri);
+async function runSyncCall(request: PlannedRequest, doing: string, ctx: ProviderContext) {
+  const { http, limits, gate } = ctx;
   const call = async () => {
     const started = ctx.now();
-    const spinner = ctx.ui.spinner(`DashScope ${model.id}: editing`);
-    const ticker = setInterval(
-      () => spinner.update(`DashScope ${model.id}: editing, ${Math.round((ctx.now() - started) / 1000)} s`),
-      1000,
-    );
+    const spinner = ctx.ui.spinner(doing);
+    const ticker = setInterval(() => spinner.update(`${doing}, ${Math.round((ctx.now() - started) / 1000)} s`), 1000);
     ticker.unref();
+    const label = doing.slice(0, doing.lastIndexOf(':'));
     try {
       const res = await http.request({ ...request, timeoutMs: limits.polling.timeoutMs, signal: ctx.signal });
       if (res.status !== 200) throw errorFrom(ctx, res);
@@ -229,11 +284,11 @@ async function runSyncEdit(
           taskFailed: true,
         });
       }
-      spinner.succeed(`DashScope ${model.id}: done`);
+      spinner.succeed(`${label}: done`);
       return { url, requestId };
     } catch (err) {
       spinner.fail(
-        `DashScope ${model.id}: ${err instanceof ImagegenError && err.kind === 'interrupted' ? 'interrupted' : 'failed'}`,
+        `${label}: ${err instanceof ImagegenError && err.kind === 'interrupted' ? 'interrupted' : 'failed'}`,
       );
       throw err;
     } finally {
@@ -255,9 +310,7 @@ async function runSyncEdit(
     }).catch((err: unknown) => {
       throw maybeSubmitted(err, ctx);
     });
-  const answer = await (gate ? gate.task(run, ctx.signal) : run());
-  const bytes = await fetchDashscopeResult(answer.url, undefined, ctx);
-  return { bytes, requestId: answer.requestId, model: settings.model };
+  return gate ? gate.task(run, ctx.signal) : run();
 }
 
 /** Best-effort cancel of a queued task; DashScope cancels only PENDING tasks. */
@@ -313,19 +366,38 @@ async function probe(ctx: ProviderContext): Promise<ProbeReport> {
     message: `accepted: a query of a task id that does not exist answered ${status}`,
   });
   if (key.status !== 'ok' || account) return { latencyMs, key, account };
-  return { latencyMs, key, account: await probeAccount(ctx) };
+  const editModel = dashscopeModel(ctx.settings.model);
+  const editPath =
+    editModel?.family === 'qwen-image-edit'
+      ? SYNC_EDIT_PATH
+      : editModel?.family === 'wan-image'
+        ? IMAGE_GENERATION_PATH
+        : ASYNC_SUBMIT_PATH;
+  const report: ProbeReport = { latencyMs, key, account: await probeAccount(ctx, ctx.settings.model, editPath) };
+  // The text-to-image model is asked the same way, on its own endpoint.
+  const generateId = ctx.settings.generateModel;
+  const generateModel = generateId === undefined ? undefined : dashscopeGenerateModel(generateId);
+  if (generateId !== undefined && generateModel)
+    report.generate = await probeAccount(ctx, generateId, GENERATE_PROBE_PATHS[generateModel.family]);
+  return report;
 }
 
-async function probeAccount(ctx: ProviderContext): Promise<ProbeFinding> {
+const GENERATE_PROBE_PATHS = {
+  multimodal: SYNC_EDIT_PATH,
+  'image-generation': IMAGE_GENERATION_PATH,
+  text2image: TEXT2IMAGE_PATH,
+} as const;
+
+/** An empty submit of `model` to `path`: the synchronous endpoint without the async header, the others with it. */
+async function probeAccount(ctx: ProviderContext, model: string, path: string): Promise<ProbeFinding> {
   const { settings } = ctx;
-  const model = settings.model;
   let res: HttpResponse;
   try {
-    // The qwen-image-edit family is called synchronously, on its own endpoint and without the async header.
-    const sync = dashscopeModel(model)?.family === 'qwen-image-edit';
+    // The synchronous endpoint refuses the async header (403), the async ones its absence.
+    const sync = path === SYNC_EDIT_PATH;
     ({ res } = await timedRequest(ctx, {
       method: 'POST',
-      url: settings.baseUrl + (sync ? SYNC_EDIT_PATH : ASYNC_SUBMIT_PATH),
+      url: settings.baseUrl + path,
       headers: {
         Authorization: `Bearer ${settings.apiKey}`,
         'Content-Type': 'application/json',
@@ -389,10 +461,18 @@ export const client: ProviderClient = {
     async plan(image, instruction, ctx) {
       const model = modelOf(ctx);
       warnOfRegion(model, ctx);
-      const prepared = await prepare(image, model, ctx);
-      const request = buildEditRequest(model, ctx.settings, instruction, prepared.dataUri);
+      const request = buildEditRequest(model, ctx.settings, instruction, await prepare(image, instruction, model, ctx));
       return model.family === 'qwen-image-edit' ? [request] : [request, pollRequest(ctx.settings, '{task_id}')];
     },
     run: runEdit,
+  },
+  generate: {
+    plan(params, ctx) {
+      const model = generateModelOf(params);
+      warnOfRegion(model, ctx);
+      const request = buildGenerateRequest(model, ctx.settings, params);
+      return isSyncFamily(model.family) ? [request] : [request, pollRequest(ctx.settings, '{task_id}')];
+    },
+    run: runGenerate,
   },
 };

@@ -1,11 +1,20 @@
 /**
- * DashScope (Alibaba Cloud Model Studio): image editing with wanx2.1-imageedit, wan2.5-i2i-preview and the
- * qwen-image-edit family (src/providers/dashscope/models.ts). This descriptor is plain data
+ * DashScope (Alibaba Cloud Model Studio): image editing with wanx2.1-imageedit, wan2.5-i2i-preview,
+ * wan2.6-image and the qwen-image-edit family (src/providers/dashscope/models.ts), and text to image with the
+ * qwen-image family, z-image-turbo and the wan t2i models (generate-models.ts). This descriptor is plain data
  * and checks; the client (HTTP, task polling, encoding) is loaded only when a request is made.
  */
 import { UsageError } from '../../kernel/errors.js';
 import { SEED_RANGE, describeRange, toNumberInRange } from '../../kernel/numbers.js';
 import type { EditInstruction, ProviderDescriptor } from '../types.js';
+import {
+  DASHSCOPE_GENERATE_IDS,
+  DASHSCOPE_GENERATE_MODELS,
+  dashscopeGenerateModel,
+  describeSizes,
+  validateDashscopeGenerate,
+  type GenerateModel,
+} from './generate-models.js';
 import {
   DASHSCOPE_MODELS,
   DASHSCOPE_MODEL_IDS,
@@ -87,6 +96,12 @@ function checkInstruction(instruction: EditInstruction, modelId: string, typed =
     if (instruction.function !== undefined && instruction.function !== fn)
       throw new UsageError(`${flag} goes with --function ${fn}, not ${instruction.function}`);
   }
+  if (instruction.promptExtend && !model.promptExtend) {
+    const taking = DASHSCOPE_MODELS.filter((m) => m.promptExtend).map((m) => m.id);
+    throw new UsageError(`--prompt-extend: ${model.id} rewrites no instruction`, {
+      hint: `the edit models that take it: ${taking.join(', ')}`,
+    });
+  }
   if (instruction.prompt.length > model.maxPrompt) {
     throw new UsageError(
       `the instruction has ${instruction.prompt.length} characters; ${model.id} takes at most ${model.maxPrompt} and would cut the rest`,
@@ -96,7 +111,13 @@ function checkInstruction(instruction: EditInstruction, modelId: string, typed =
 
 function describeLimits(model: DashscopeModel): string {
   const { minSide, maxSide, maxBytes } = model.input;
-  return `input sides ${minSide}-${maxSide} px, at most ${maxBytes / 1024 / 1024} MB (fitted automatically); instruction at most ${model.maxPrompt} characters`;
+  const pictures = model.maxImages > 1 ? `, 1-${model.maxImages} pictures with --ref` : '';
+  return `input sides ${minSide}-${maxSide} px, at most ${maxBytes / 1e6} MB each as sent (fitted automatically)${pictures}; instruction at most ${model.maxPrompt} characters`;
+}
+
+function describeGenerateLimits(model: GenerateModel): string {
+  const negative = model.maxNegative ? `, --negative at most ${model.maxNegative}` : '';
+  return `${describeSizes(model)}; prompt at most ${model.maxPrompt} characters${negative}`;
 }
 
 export const dashscope: ProviderDescriptor = {
@@ -112,9 +133,19 @@ export const dashscope: ProviderDescriptor = {
   models: DASHSCOPE_MODEL_IDS,
   modelOf: (model) => dashscopeModel(model)?.id,
   modelNotes: DASHSCOPE_MODELS.map((m) => ({ model: m.id, does: m.does, limits: describeLimits(m) })),
+  generateModels: {
+    defaultModel: 'qwen-image-plus',
+    models: DASHSCOPE_GENERATE_IDS,
+    description: `DashScope text-to-image model (generate): ${DASHSCOPE_GENERATE_IDS.join(', ')}`,
+    modelOf: (model) => dashscopeGenerateModel(model)?.id,
+    notes: DASHSCOPE_GENERATE_MODELS.map((m) => ({ model: m.id, does: m.does, limits: describeGenerateLimits(m) })),
+  },
+  // ModelScope generates within a free daily allowance, DashScope bills each picture: with both keys,
+  // generate stays on ModelScope unless told otherwise.
+  rank: { generate: 1 },
   regions: DASHSCOPE_REGIONS,
   apiPath: '/api/v1',
-  capabilities: ['edit'],
+  capabilities: ['edit', 'generate'],
   // wanx2.1-imageedit: 2 tasks in flight and 2 submits a second per account; the other models allow more.
   limits: { tasksInFlight: 2, submitsPerSecond: 2 },
   styleKeys: {
@@ -130,6 +161,8 @@ export const dashscope: ProviderDescriptor = {
       'DashScope allows wanx2.1-imageedit 2 submissions a second and 2 tasks at once, and each model a quota a ' +
       'minute; try later',
   },
+  maxPictures: (model) => dashscopeModel(model)?.maxImages ?? 1,
   checkInstruction,
+  validateGenerate: async (prompt, options, model) => validateDashscopeGenerate(prompt, options, model),
   load: () => import('./client.js').then((m) => m.client),
 };

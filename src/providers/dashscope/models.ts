@@ -1,18 +1,23 @@
 /**
  * The DashScope edit models imagegen can call, one family per request shape, with each model's documented
- * input limits, and the regions that offer them. Plain data, loaded with the descriptor on every run.
+ * input limits, and the regions that offer them (text-to-image models: generate-models.ts). Plain data, loaded
+ * with the descriptor on every run.
  */
 
 import type { ProviderRegion } from '../types.js';
+import { DASHSCOPE_GENERATE_IDS } from './generate-models.js';
 
-/** How a family is called: the async image2image task (two body shapes), or the synchronous multimodal call. */
-type DashscopeFamily = 'wanx-imageedit' | 'wan-i2i' | 'qwen-image-edit';
+/**
+ * How a family is called: the async image2image task (two body shapes), the async image-generation task
+ * (wan2.6-image, a message of text and pictures), or the synchronous multimodal call.
+ */
+type DashscopeFamily = 'wanx-imageedit' | 'wan-i2i' | 'wan-image' | 'qwen-image-edit';
 
 export interface InputLimits {
   /** Shortest and longest side accepted, in pixels. */
   minSide: number;
   maxSide: number;
-  /** Largest encoded picture. */
+  /** Largest picture as sent: its data URI, Base64 and prefix included. */
   maxBytes: number;
 }
 
@@ -25,9 +30,17 @@ export interface DashscopeModel {
   input: InputLimits;
   /** The service cuts the instruction after this many characters. */
   maxPrompt: number;
+  /** Pictures one request takes: the edited one and its references (--ref). */
+  maxImages: number;
+  /** Whether it takes `prompt_extend` (an LLM rewrite of the instruction, on unless sent false). */
+  promptExtend: boolean;
 }
 
-const MB10 = 10 * 1024 * 1024;
+/**
+ * The 10 MB the services allow a picture applies to what is sent, the data URI; counted in decimal
+ * megabytes, the smaller reading of "10 MB".
+ */
+const MB10 = 10 * 1000 * 1000;
 
 export const DASHSCOPE_MODELS: readonly DashscopeModel[] = [
   {
@@ -36,6 +49,8 @@ export const DASHSCOPE_MODELS: readonly DashscopeModel[] = [
     does: 'one of ten edit functions (--function), async task; China (Beijing) only',
     input: { minSide: 512, maxSide: 4096, maxBytes: MB10 },
     maxPrompt: 800,
+    maxImages: 1,
+    promptExtend: false,
   },
   {
     id: 'wan2.5-i2i-preview',
@@ -43,6 +58,17 @@ export const DASHSCOPE_MODELS: readonly DashscopeModel[] = [
     does: 'instruction edit keeping the subject, async task (1-2 min); no --function; Beijing and Singapore',
     input: { minSide: 384, maxSide: 5000, maxBytes: MB10 },
     maxPrompt: 2000,
+    maxImages: 3,
+    promptExtend: true,
+  },
+  {
+    id: 'wan2.6-image',
+    family: 'wan-image',
+    does: 'instruction edit of 1-4 pictures (--ref), async task (1-2 min); no --function',
+    input: { minSide: 240, maxSide: 8000, maxBytes: MB10 },
+    maxPrompt: 2000,
+    maxImages: 4,
+    promptExtend: true,
   },
   {
     id: 'qwen-image-edit',
@@ -50,6 +76,8 @@ export const DASHSCOPE_MODELS: readonly DashscopeModel[] = [
     does: 'instruction edit, text in pictures too; one synchronous call; no --function; Beijing and Singapore',
     input: { minSide: 384, maxSide: 3072, maxBytes: MB10 },
     maxPrompt: 800,
+    maxImages: 1,
+    promptExtend: false,
   },
   {
     id: 'qwen-image-edit-plus',
@@ -57,6 +85,8 @@ export const DASHSCOPE_MODELS: readonly DashscopeModel[] = [
     does: 'as qwen-image-edit, newer (dated snapshots such as qwen-image-edit-plus-2025-10-30 too)',
     input: { minSide: 384, maxSide: 3072, maxBytes: MB10 },
     maxPrompt: 800,
+    maxImages: 3,
+    promptExtend: true,
   },
   {
     id: 'qwen-image-edit-max',
@@ -64,14 +94,20 @@ export const DASHSCOPE_MODELS: readonly DashscopeModel[] = [
     does: 'as qwen-image-edit-plus, the largest of the family',
     input: { minSide: 384, maxSide: 3072, maxBytes: MB10 },
     maxPrompt: 800,
+    maxImages: 3,
+    promptExtend: true,
   },
 ];
 
 export const DASHSCOPE_MODEL_IDS = DASHSCOPE_MODELS.map((m) => m.id);
 
+/** Every model imagegen calls on DashScope, edit and text-to-image, for the regions' lists. */
+const ALL_IDS = [...DASHSCOPE_MODEL_IDS, ...DASHSCOPE_GENERATE_IDS];
+
 // Model Studio's DashScope domains, one per region; a key works only in its own region (401 elsewhere).
 // Workspace domains are <workspace>.<region id>.maas.aliyuncs.com. wanx2.1-imageedit is documented only
-// for China (Beijing); wan2.5-i2i-preview and the qwen-image-edit family for Beijing and Singapore.
+// for China (Beijing); wan2.5-i2i-preview and the qwen-image-edit family for Beijing and Singapore; the
+// wan2.6 models for US (Virginia) too.
 export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
   {
     id: 'cn-beijing',
@@ -79,7 +115,7 @@ export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
     label: 'China (Beijing)',
     baseUrls: ['https://dashscope.aliyuncs.com'],
     hostPattern: /^[a-z0-9-]+\.cn-beijing\.maas\.aliyuncs\.com$/,
-    models: DASHSCOPE_MODEL_IDS,
+    models: ALL_IDS,
   },
   {
     id: 'ap-southeast-1',
@@ -87,14 +123,14 @@ export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
     label: 'Singapore',
     baseUrls: ['https://dashscope-intl.aliyuncs.com'],
     hostPattern: /^[a-z0-9-]+\.ap-southeast-1\.maas\.aliyuncs\.com$/,
-    models: DASHSCOPE_MODEL_IDS.filter((id) => id !== 'wanx2.1-imageedit'),
+    models: ALL_IDS.filter((id) => id !== 'wanx2.1-imageedit'),
   },
   {
     id: 'us-east-1',
     name: 'virginia',
     label: 'US (Virginia)',
     baseUrls: ['https://dashscope-us.aliyuncs.com'],
-    models: [],
+    models: ['wan2.6-t2i', 'wan2.6-image'],
   },
   {
     id: 'cn-hongkong',

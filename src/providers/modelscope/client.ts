@@ -45,19 +45,19 @@ function submitRequest(settings: Settings, body: Record<string, unknown>, reques
 }
 
 /**
- * An edit: the generation body plus the picture in `image_url`, as an array of one data URI as the
- * documented Base64 example sends it.
+ * An edit: the generation body plus the pictures in `image_url`, an array of data URIs as the documented
+ * Base64 example sends it: the edited one first, then the references.
  */
 function buildEditRequest(
   settings: Settings,
   instruction: EditInstruction,
-  imageDataUri: string,
+  imageDataUris: readonly string[],
   requestId: string,
 ): PlannedRequest {
   const body: Record<string, unknown> = {
     model: settings.model,
     prompt: instruction.prompt,
-    image_url: [imageDataUri],
+    image_url: imageDataUris,
   };
   if (instruction.seed !== undefined) body.seed = instruction.seed;
   return submitRequest(settings, body, requestId);
@@ -216,20 +216,25 @@ async function runGenerate(params: GenerateParams, ctx: ProviderContext) {
   return { bytes, taskId: task.taskId, requestId: task.requestId, model: params.model };
 }
 
-function prepare(image: RgbaImage, ctx: ProviderContext) {
-  const prepared = prepareForModelscope(image, ctx.settings.model);
-  ctx.ui.debug(`ModelScope: sending ${prepared.width}×${prepared.height} image/png, ${prepared.bytes} bytes`);
-  return prepared;
+/** The edited picture and its references, each as a data URI. */
+async function prepare(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext): Promise<string[]> {
+  const uris: string[] = [];
+  for (const picture of [image, ...(instruction.references ?? [])]) {
+    const prepared = await prepareForModelscope(picture, ctx.settings.model);
+    ctx.ui.debug(`ModelScope: sending ${prepared.width}×${prepared.height} ${prepared.mime}, ${prepared.bytes} bytes`);
+    uris.push(prepared.dataUri);
+  }
+  return uris;
 }
 
 /** Submits an edit, polls and downloads the first image; a task being re-attached needs no picture. */
 async function runEdit(image: RgbaImage, instruction: EditInstruction, ctx: ProviderContext) {
   const { settings } = ctx;
   // Prepared before a task slot is taken, so that the slot is held only while the service works.
-  const dataUri = ctx.attachTo ? '' : prepare(image, ctx).dataUri;
+  const dataUris = ctx.attachTo ? [] : await prepare(image, instruction, ctx);
   const task = await runAsyncTask(
     {
-      submit: () => submit(ctx, (id) => buildEditRequest(settings, instruction, dataUri, id)),
+      submit: () => submit(ctx, (id) => buildEditRequest(settings, instruction, dataUris, id)),
       check: (taskId, timeLeftMs) => checkTask(taskId, ctx, timeLeftMs),
       timeoutHint: TIMEOUT_HINT,
     },
@@ -308,11 +313,10 @@ export const client: ProviderClient = {
     run: runGenerate,
   },
   edit: {
-    plan: (image, instruction, ctx) =>
-      Promise.resolve([
-        buildEditRequest(ctx.settings, instruction, prepare(image, ctx).dataUri, '{request_id}'),
-        pollRequest(ctx.settings, '{task_id}'),
-      ]),
+    plan: async (image, instruction, ctx) => [
+      buildEditRequest(ctx.settings, instruction, await prepare(image, instruction, ctx), '{request_id}'),
+      pollRequest(ctx.settings, '{task_id}'),
+    ],
     run: runEdit,
   },
 };

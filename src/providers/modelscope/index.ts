@@ -20,7 +20,15 @@ const TEXT_TO_IMAGE_MODELS = [
 ];
 
 /** The editing models imagegen sends pictures to; the first is the default. */
-const EDIT_MODELS = ['Qwen/Qwen-Image-Edit-2509', 'Qwen/Qwen-Image-Edit', 'black-forest-labs/FLUX.1-Kontext-dev'];
+const EDIT_MODELS = [
+  'Qwen/Qwen-Image-Edit-2509',
+  'Qwen/Qwen-Image-Edit-2511',
+  'Qwen/Qwen-Image-Edit',
+  'black-forest-labs/FLUX.1-Kontext-dev',
+];
+
+/** The editing models that take several pictures in `image_url` (the edited one first, then --ref). */
+const MULTI_PICTURE: Record<string, number> = { 'Qwen/Qwen-Image-Edit-2509': 3, 'Qwen/Qwen-Image-Edit-2511': 3 };
 
 /** What each editing model does, and what imagegen sends it, for `imagegen styles`. */
 const SENT =
@@ -29,7 +37,11 @@ const SENT =
   'metered in magicubes against a daily allowance';
 const EDIT_MODEL_NOTES: Record<string, { does: string; limits: string }> = {
   'Qwen/Qwen-Image-Edit-2509': {
-    does: 'instruction edit keeping what the instruction names (the newer Qwen editor), async task',
+    does: 'instruction edit keeping what the instruction names, 1-3 pictures (--ref), async task',
+    limits: `input sides 64-1664 px, ${SENT}`,
+  },
+  'Qwen/Qwen-Image-Edit-2511': {
+    does: 'as Qwen/Qwen-Image-Edit-2509, newer (the newest Qwen editor), 1-3 pictures (--ref), async task',
     limits: `input sides 64-1664 px, ${SENT}`,
   },
   'Qwen/Qwen-Image-Edit': {
@@ -47,6 +59,7 @@ const MAX_EDIT_PROMPT = 1999;
 
 /** DashScope's options, which no ModelScope editing model takes. */
 const DASHSCOPE_ONLY = [
+  ['--prompt-extend', 'promptExtend'],
   ['--expand', 'expand'],
   ['--upscale', 'upscale'],
   ['--sketch', 'sketch'],
@@ -111,6 +124,7 @@ export const modelscope: ProviderDescriptor = {
       "the day's ModelScope allowance (metered in magicubes) is used up; it comes back at 00:00 China time (UTC+8)",
   },
   modelNotes: EDIT_MODELS.map((model) => ({ model, ...EDIT_MODEL_NOTES[model] })),
+  maxPictures: (model) => MULTI_PICTURE[model] ?? 1,
   checkInstruction,
   validateGenerate: (prompt, options, model) =>
     import('./request.js').then((m) => m.validateGenerate(prompt, options, model)),

@@ -51,6 +51,10 @@ export function parseLoras(specs: readonly string[]): string | Record<string, nu
 }
 
 export function validateGenerate(prompt: string, flags: GenerateOptions, model: string): GenerateParams {
+  if (flags.promptExtend)
+    throw new UsageError('--prompt-extend is a DashScope option; ModelScope rewrites no prompt', {
+      hint: 'leave it out, or use --provider dashscope',
+    });
   const text = prompt.trim();
   if (!text) throw new UsageError('generate needs a prompt');
   if (text.length > MAX_PROMPT)
