@@ -147,6 +147,8 @@ const realNow = Date.now.bind(Date);
 
 interface Task {
   provider: Provider;
+  /** This task's own status steps, when it was given some (`dashscopeTaskSteps`). */
+  steps?: Step[];
   polls: number;
   canceled: boolean;
   /** Time mode: when the task finishes. */
@@ -252,6 +254,8 @@ export class FakeProviders {
   modelscopeSubmitReplies: Reply[] = [];
   /** Status steps for every new task; the last step repeats. */
   dashscopeSteps: Step[] = ['PENDING', 'RUNNING', 'SUCCEEDED'];
+  /** Steps for the next DashScope tasks made, one list each, in order; the others follow `dashscopeSteps`. */
+  dashscopeTaskSteps: Step[][] = [];
   modelscopeSteps: Step[] = ['PENDING', 'PROCESSING', 'SUCCEED'];
   /** What /results/<name> serves. */
   result: { status: number; body: Buffer; contentType?: string } = {
@@ -454,7 +458,8 @@ export class FakeProviders {
         : `${provider === 'dashscope' ? 'ds' : 'ms'}-task-${++this.counter}-0123456789abcdef`;
     const now = realNow();
     const doneAt = this.taskDurationMs === undefined ? undefined : now + this.taskDurationMs;
-    this.tasks.set(id, { provider, polls: 0, canceled: false, doneAt, ended: false });
+    const steps = provider === 'dashscope' ? this.dashscopeTaskSteps.shift() : undefined;
+    this.tasks.set(id, { provider, steps, polls: 0, canceled: false, doneAt, ended: false });
     this.recent[provider].push(now);
     const stats = this.stats[provider];
     stats.accepted.push({ taskId: id, body, at: now });
@@ -575,7 +580,7 @@ export class FakeProviders {
         return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'UNKNOWN' } } });
       if (task.canceled)
         return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'CANCELED' } } });
-      const step = this.nextStep(task, this.dashscopeSteps, 'SUCCEEDED');
+      const step = this.nextStep(task, task.steps ?? this.dashscopeSteps, 'SUCCEEDED');
       this.noteStep(task, step, DASHSCOPE_TERMINAL);
       if (typeof step === 'object' && 'status' in step && typeof step.status === 'number')
         return this.send(res, step as Reply);
