@@ -203,10 +203,15 @@ export interface ProviderRegion {
   /** What providers.<id>.region calls it: 'singapore'. */
   name: string;
   label: string;
-  /** The documented base URLs of the region (scheme and host, no path). */
+  /**
+   * The documented shared base URLs of the region (scheme and host, no path); none where the region is
+   * reached only through a workspace's own domain.
+   */
   baseUrls: readonly string[];
-  /** Other documented hosts of the region, such as a workspace's own domain. */
+  /** Other documented hosts of the region. */
   hostPattern?: RegExp;
+  /** Model Studio workspace domains `<workspace>.<id>.maas.aliyuncs.com` are hosts of the region. */
+  workspaceDomains?: boolean;
   /** Which of the provider's `models` the region offers. */
   models: readonly string[];
 }

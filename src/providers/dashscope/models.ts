@@ -70,15 +70,16 @@ export const DASHSCOPE_MODELS: readonly DashscopeModel[] = [
 export const DASHSCOPE_MODEL_IDS = DASHSCOPE_MODELS.map((m) => m.id);
 
 // Model Studio's DashScope domains, one per region; a key works only in its own region (401 elsewhere).
-// Workspace domains are <workspace>.<region id>.maas.aliyuncs.com. wanx2.1-imageedit is documented only
-// for China (Beijing); wan2.5-i2i-preview and the qwen-image-edit family for Beijing and Singapore.
+// Every region also answers on workspace domains, <workspace>.<region id>.maas.aliyuncs.com; Germany
+// (Frankfurt) has no shared domain, only those. wanx2.1-imageedit is documented only for China (Beijing);
+// wan2.5-i2i-preview and the qwen-image-edit family for Beijing and Singapore.
 export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
   {
     id: 'cn-beijing',
     name: 'beijing',
     label: 'China (Beijing)',
     baseUrls: ['https://dashscope.aliyuncs.com'],
-    hostPattern: /^[a-z0-9-]+\.cn-beijing\.maas\.aliyuncs\.com$/,
+    workspaceDomains: true,
     models: DASHSCOPE_MODEL_IDS,
   },
   {
@@ -86,7 +87,7 @@ export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
     name: 'singapore',
     label: 'Singapore',
     baseUrls: ['https://dashscope-intl.aliyuncs.com'],
-    hostPattern: /^[a-z0-9-]+\.ap-southeast-1\.maas\.aliyuncs\.com$/,
+    workspaceDomains: true,
     models: DASHSCOPE_MODEL_IDS.filter((id) => id !== 'wanx2.1-imageedit'),
   },
   {
@@ -94,6 +95,7 @@ export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
     name: 'virginia',
     label: 'US (Virginia)',
     baseUrls: ['https://dashscope-us.aliyuncs.com'],
+    workspaceDomains: true,
     models: [],
   },
   {
@@ -101,6 +103,15 @@ export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
     name: 'hongkong',
     label: 'China (Hong Kong)',
     baseUrls: ['https://cn-hongkong.dashscope.aliyuncs.com'],
+    workspaceDomains: true,
+    models: [],
+  },
+  {
+    id: 'eu-central-1',
+    name: 'frankfurt',
+    label: 'Germany (Frankfurt)',
+    baseUrls: [],
+    workspaceDomains: true,
     models: [],
   },
 ];
