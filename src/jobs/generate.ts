@@ -26,7 +26,14 @@ import {
 import { slugify } from './names.js';
 import { chooseFormat, promptsFileOutput, targetFor, type OutputSpec } from './output.js';
 import { parsePrompts, type PromptLine } from './prompts.js';
-import { chooseProvider, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
+import {
+  chooseProvider,
+  journalProvider,
+  missingKeyError,
+  openGate,
+  providerContext,
+  taskLimits,
+} from './providers.js';
 import { Journal, journaled, type TaskHooks } from './journal.js';
 import { runJobs, type ItemContext } from './run.js';
 
@@ -171,7 +178,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       journaled(
         journal,
         item.key,
-        { id: provider.id, model },
+        journalProvider(provider, ctx),
         fs,
         (hooks) => runOne(item, itemCtx, hooks),
         (output, report) => ({

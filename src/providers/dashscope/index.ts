@@ -11,6 +11,7 @@ import {
   DASHSCOPE_MODEL_IDS,
   DASHSCOPE_REGIONS,
   dashscopeModel,
+  isListedTaskModel,
   type DashscopeModel,
 } from './models.js';
 
@@ -131,5 +132,6 @@ export const dashscope: ProviderDescriptor = {
       'minute; try later',
   },
   checkInstruction,
+  listsTasksOf: isListedTaskModel,
   load: () => import('./client.js').then((m) => m.client),
 };

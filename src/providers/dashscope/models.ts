@@ -124,3 +124,9 @@ export function dashscopeModel(id: string): DashscopeModel | undefined {
   const base = SNAPSHOT.exec(id)?.[1] ?? id;
   return DASHSCOPE_MODELS.find((m) => m.id === base);
 }
+
+/** Models whose submit makes an async task, which the account's task list shows (the synchronous calls make none). */
+export function isListedTaskModel(id: string): boolean {
+  const family = dashscopeModel(id)?.family;
+  return family === 'wanx-imageedit' || family === 'wan-i2i';
+}
