@@ -156,7 +156,7 @@ const SERVICE_OFFSETS_MS = [8 * 3_600_000, 0];
 const CLOCK_SLACK_MS = 60_000;
 
 /** `--since` as an instant (ms). */
-export function parseSince(text: string, now: number): number {
+function parseSince(text: string, now: number): number {
   const ago = /^(\d+)([smhd])$/.exec(text.trim());
   const at = ago ? now - Number(ago[1]) * SINCE_UNITS[ago[2]] : Date.parse(text);
   if (!Number.isFinite(at)) {
