@@ -3,7 +3,7 @@
  * once with exit 4: one request, no retry, no fallback, and the provider's items not yet started are skipped.
  * A task that failed because of its own input is exit 2, without fallback, and the other items go on.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exitCodeFor } from '../src/cli/exit-codes.js';
@@ -18,19 +18,13 @@ const ASYNC = '/api/v1/services/aigc/image2image/image-synthesis';
 const SYNC = '/api/v1/services/aigc/multimodal-generation/generation';
 const MS_SUBMIT = '/v1/images/generations';
 
+// A fake of its own for each test: no connection kept alive from an earlier test is reused (one the fake
+// closes just as it is taken would be reset, and the submit on it unanswered).
 let fake: FakeProviders;
-beforeAll(async () => {
+beforeEach(async () => {
   fake = await startFake();
 });
-afterAll(async () => fake.close());
-afterEach(() => {
-  fake.requests = [];
-  fake.dashscopeSubmitReplies = [];
-  fake.modelscopeSubmitReplies = [];
-  fake.dashscopeSteps = ['PENDING', 'RUNNING', 'SUCCEEDED'];
-  fake.dashscopeTaskSteps = [];
-  fake.releaseAll();
-});
+afterEach(async () => fake.close());
 const setup = tempDirsPerTest();
 
 const reply = (status: number, code: string, message: string): Reply => ({ status, body: { code, message } });
