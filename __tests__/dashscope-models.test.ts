@@ -5,7 +5,9 @@ import path from 'node:path';
 import { Jimp } from 'jimp';
 import { resolveConfig } from '../src/config/resolve.js';
 import { runEdit, type EditSpec } from '../src/jobs/edit.js';
+import { DASHSCOPE_REGIONS } from '../src/providers/dashscope/models.js';
 import { secureResultUrl } from '../src/providers/dashscope/request.js';
+import { regionOfUrl } from '../src/providers/shared/regions.js';
 import { DASHSCOPE_ALLOCATION_QUOTA, type FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, fakeEnv, providerHarness, startFake } from './helpers/provider-setup.js';
 import { runCli } from './helpers/spawn.js';
@@ -325,6 +327,34 @@ describe('regions', () => {
     );
     expect(explicit.config.providers.dashscope.baseUrl).toBe('https://dashscope.aliyuncs.com');
     expect(() => resolved({ providers: { dashscope: { region: 'mars' } } })).toThrow(/region/);
+  });
+
+  it('knows the workspace domains of every listed region, Germany (Frankfurt) included', () => {
+    const regionOf = (url: string) => regionOfUrl(DASHSCOPE_REGIONS, url)?.label;
+    expect(regionOf('https://ws-a1b2c3.cn-beijing.maas.aliyuncs.com')).toBe('China (Beijing)');
+    expect(regionOf('https://ws-a1b2c3.ap-southeast-1.maas.aliyuncs.com/api/v1')).toBe('Singapore');
+    expect(regionOf('https://llm-x9.us-east-1.maas.aliyuncs.com')).toBe('US (Virginia)');
+    expect(regionOf('https://ws-a1b2c3.cn-hongkong.maas.aliyuncs.com')).toBe('China (Hong Kong)');
+    expect(regionOf('https://ws-a1b2c3.eu-central-1.maas.aliyuncs.com')).toBe('Germany (Frankfurt)');
+    expect(regionOf('https://trial.eu-central-1.maas.aliyuncs.com')).toBe('Germany (Frankfurt)');
+    // Not over https on the default port, a region not listed, or a look-alike: no region.
+    expect(regionOf('http://ws-a1b2c3.eu-central-1.maas.aliyuncs.com')).toBeUndefined();
+    expect(regionOf('https://ws-a1b2c3.eu-central-1.maas.aliyuncs.com:8443')).toBeUndefined();
+    expect(regionOf('https://ws-a1b2c3.ap-northeast-1.maas.aliyuncs.com')).toBeUndefined();
+    expect(regionOf('https://ws-a1b2c3.eu-central-1.maas.aliyuncs.com.example.com')).toBeUndefined();
+    expect(regionOf('https://eu-central-1.maas.aliyuncs.com')).toBeUndefined();
+  });
+
+  it('region frankfurt has no shared host: it needs the workspace domain as baseUrl', () => {
+    expect(() => resolved({ providers: { dashscope: { region: 'frankfurt' } } })).toThrow(
+      "rc: providers.dashscope.region: Germany (Frankfurt) has no shared DashScope host: set providers.dashscope.baseUrl to your workspace's domain, https://<workspace id>.eu-central-1.maas.aliyuncs.com",
+    );
+    const ws = resolved({
+      providers: {
+        dashscope: { region: 'frankfurt', baseUrl: 'https://ws-a1b2c3.eu-central-1.maas.aliyuncs.com/api/v1' },
+      },
+    });
+    expect(ws.config.providers.dashscope.baseUrl).toBe('https://ws-a1b2c3.eu-central-1.maas.aliyuncs.com');
   });
 
   it('region singapore: --dry-run shows the intl host; wanx2.1-imageedit there is warned of', async () => {

@@ -419,6 +419,39 @@ describe('imagegen doctor (job)', () => {
     expect(unknown.one('dashscope.model').hint).toContain('wan2.5-i2i-preview');
   });
 
+  it('recognises workspace domains: of a listed region by its name, of another region as unlisted', async () => {
+    const offline = (url: string) =>
+      doctor(tmp(), fakeEnv(fake, { IMAGEGEN_DASHSCOPE_BASE_URL: url }), { offline: true });
+    const frankfurt = await offline('https://ws-a1b2c3.eu-central-1.maas.aliyuncs.com');
+    expect(frankfurt.one('dashscope.baseUrl')).toMatchObject({ status: 'ok' });
+    expect(frankfurt.one('dashscope.baseUrl').message).toBe(
+      'https://ws-a1b2c3.eu-central-1.maas.aliyuncs.com (from env IMAGEGEN_DASHSCOPE_BASE_URL): a workspace domain of Germany (Frankfurt)',
+    );
+    expect(frankfurt.one('dashscope.model').message).toBe(
+      'wanx2.1-imageedit is not offered in Germany (Frankfurt); it is offered in China (Beijing)',
+    );
+    for (const [id, label] of [
+      ['cn-beijing', 'China (Beijing)'],
+      ['ap-southeast-1', 'Singapore'],
+      ['us-east-1', 'US (Virginia)'],
+      ['cn-hongkong', 'China (Hong Kong)'],
+    ]) {
+      const run = await offline(`https://ws-a1b2c3.${id}.maas.aliyuncs.com/api/v1`);
+      expect(run.one('dashscope.baseUrl')).toMatchObject({ status: 'ok' });
+      expect(run.one('dashscope.baseUrl').message).toContain(`: a workspace domain of ${label}`);
+    }
+    const japan = await offline('https://ws-a1b2c3.ap-northeast-1.maas.aliyuncs.com');
+    expect(japan.one('dashscope.baseUrl')).toMatchObject({ status: 'warning', certainty: 'inferred' });
+    expect(japan.one('dashscope.baseUrl').message).toContain(
+      'a Model Studio workspace domain of region ap-northeast-1, which imagegen does not list',
+    );
+    const withPath = await offline('https://ws-a1b2c3.eu-central-1.maas.aliyuncs.com/compatible-mode/v1');
+    expect(withPath.one('dashscope.baseUrl')).toMatchObject({ status: 'warning' });
+    expect(withPath.one('dashscope.baseUrl').hint).toBe(
+      'the documented base URL is https://ws-a1b2c3.eu-central-1.maas.aliyuncs.com',
+    );
+  });
+
   it('names the config file read, and one that is there but not read', async () => {
     const home = tmp();
     const project = path.join(home, 'project');

@@ -129,6 +129,8 @@ describe('edit --journal against the fake DashScope', () => {
     fake.requests = [];
     fake.dashscopeSteps = ['PENDING', 'RUNNING', 'SUCCEEDED'];
     fake.releaseAll();
+    // Each test's lost submits are looked for among its own tasks only.
+    fake.clearTasks();
   });
 
   const spec = (inputs: string[], journal: string, extra: Partial<EditSpec> = {}): EditSpec => ({
@@ -214,27 +216,33 @@ describe('edit --journal against the fake DashScope', () => {
     expect(again.rec.results).toEqual([expect.objectContaining({ status: 'ok', taskId, source: 'dashscope' })]);
   });
 
-  it('never submits again an item whose submit got no answer: it fails with what to look for', async () => {
+  it('an item whose submit got no answer is looked for in the task list and re-attached to, never resent', async () => {
     const dir = setup();
     const journal = path.join(dir, 'j.ndjson');
     const first = providerHarness(fake, dir);
+    first.services.now = () => Date.now();
     loseSubmitAnswers(first.services);
     await expect(runEdit(spec([SAMPLE], journal), first.resolved, first.services)).rejects.toMatchObject({
       code: 'SubmitUnanswered',
     });
     expect(fake.count('POST', SUBMIT)).toBe(1);
     expect(events(journal).map((e) => e.event)).toEqual(['queued', 'submitting', 'failed']);
+    const made = fake.stats.dashscope.accepted.at(-1)!.taskId;
 
     fake.requests = [];
     const again = providerHarness(fake, dir);
-    const error = await runEdit(spec([SAMPLE], journal, { resume: true }), again.resolved, again.services).then(
-      () => undefined,
-      (err: unknown) => err as Error & Record<string, unknown>,
-    );
-    expect(error).toMatchObject({ kind: 'network', code: 'SubmitUnanswered', provider: 'dashscope' });
-    expect(error?.message).toMatch(/^not submitted again: its submit to dashscope in an earlier run got no answer/);
-    expect(error?.hint).toMatch(/without --resume/);
+    again.services.now = () => Date.now();
+    await runEdit(spec([SAMPLE], journal, { resume: true }), again.resolved, again.services);
     expect(fake.count('POST', SUBMIT)).toBe(0);
+    expect(fake.requests.filter((r) => r.path === '/api/v1/tasks')).toHaveLength(1);
+    expect(again.rec.results).toEqual([expect.objectContaining({ status: 'ok', taskId: made })]);
+    expect(again.rec.lines.info.join('\n')).toContain(`made task ${made}`);
+    expect(events(journal).find((e) => e.event === 'lookup')).toMatchObject({
+      decision: 'attach',
+      taskId: made,
+      model: 'wanx2.1-imageedit',
+      zone: 'assumed UTC+08:00 or UTC+00:00',
+    });
   });
 
   it('writes down a submit that was refused, so that a later interrupt does not hold the item back', async () => {
@@ -340,6 +348,179 @@ describe('edit --journal against the fake DashScope', () => {
     await expect(
       runEdit(spec([SAMPLE], path.join(dir, 'j'), { journal: undefined, resume: true }), h.resolved, h.services),
     ).rejects.toMatchObject({ kind: 'usage', message: '--resume needs --journal FILE' });
+  });
+});
+
+describe('a submit left unanswered, looked for in the task list on --resume', () => {
+  const setup = tempDirsPerTest();
+  let fake: FakeProviders;
+  beforeAll(async () => {
+    fake = await startFake();
+  });
+  afterAll(async () => fake.close());
+  afterEach(() => {
+    fake.requests = [];
+    fake.clearTasks();
+  });
+  const MODEL = 'wanx2.1-imageedit';
+  const item = `edit:${SAMPLE}`;
+  // Three hours ago: well clear of anything else the fake holds, and within its 24 hours.
+  const from = () => Date.now() - 3 * 3600_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  /** A journal whose run's submit at `at` got no answer (given up on 10 s later), and other events before. */
+  function lostJournal(dir: string, at: number, before: Array<Record<string, unknown>> = []): string {
+    const file = path.join(dir, 'j.ndjson');
+    const lines = [
+      ...before,
+      { event: 'queued', item, at: iso(at) },
+      { event: 'submitting', item, provider: 'dashscope', model: MODEL, at: iso(at) },
+      {
+        event: 'failed',
+        item,
+        error: {
+          kind: 'network',
+          message: 'timed out',
+          provider: 'dashscope',
+          code: 'SubmitUnanswered',
+          requestId: 'req-lost',
+        },
+        at: iso(at + 10_000),
+      },
+    ];
+    writeFileSync(file, lines.map((e) => JSON.stringify(e) + '\n').join(''));
+    return file;
+  }
+
+  const resume = async (dir: string, journal: string, now = () => Date.now()) => {
+    const h = providerHarness(fake, dir);
+    h.services.now = now;
+    const error = await runEdit(
+      {
+        inputs: [SAMPLE],
+        style: 'loom',
+        local: false,
+        fallback: false,
+        dryRun: false,
+        force: true,
+        report: true,
+        instruction: {},
+        journal,
+        resume: true,
+      },
+      h.resolved,
+      h.services,
+    ).then(
+      () => undefined,
+      (err: unknown) => err as Error & Record<string, unknown>,
+    );
+    return { ...h, error };
+  };
+  const lookups = (file: string) => events(file).filter((e) => e.event === 'lookup');
+  const listRequests = () => fake.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/tasks');
+
+  it('one task of the model in its time, not owned by another item: re-attached to, nothing submitted', async () => {
+    const dir = setup();
+    const at = from();
+    const other = fake.addDashscopeTask(MODEL, at + 1000);
+    const mine = fake.addDashscopeTask(MODEL, at + 3000);
+    fake.addDashscopeTask('wan2.5-i2i-preview', at + 3000);
+    // The other task belongs to another picture of the same journal.
+    const journal = lostJournal(dir, at, [
+      { event: 'queued', item: 'edit:/elsewhere.jpg', at: iso(at) },
+      { event: 'submitting', item: 'edit:/elsewhere.jpg', provider: 'dashscope', model: MODEL, at: iso(at) },
+      {
+        event: 'submitted',
+        item: 'edit:/elsewhere.jpg',
+        provider: 'dashscope',
+        model: MODEL,
+        taskId: other,
+        at: iso(at + 1500),
+      },
+    ]);
+    const { error, rec } = await resume(dir, journal);
+    expect(error).toBeUndefined();
+    expect(fake.count('POST', SUBMIT)).toBe(0);
+    expect(rec.results).toEqual([expect.objectContaining({ status: 'ok', taskId: mine })]);
+    expect(lookups(journal)).toEqual([
+      expect.objectContaining({
+        decision: 'attach',
+        taskId: mine,
+        from: iso(at),
+        to: iso(at + 10_000),
+        // The other item's task, listed, gives the service's clock away.
+        zone: "UTC+08:00, from the journal's own tasks",
+      }),
+    ]);
+    // A later --resume re-attaches by the recorded id, without listing again.
+    fake.requests = [];
+    const later = await resume(dir, journal);
+    expect(later.error).toBeUndefined();
+    expect(listRequests()).toHaveLength(0);
+    expect(fake.count('POST', SUBMIT)).toBe(0);
+  });
+
+  it('none: not submitted again while the submit may still make a task, then submitted once', async () => {
+    const dir = setup();
+    const at = from();
+    // A task of the model, but an hour after the submit: not its.
+    fake.addDashscopeTask(MODEL, at + 3600_000);
+    const journal = lostJournal(dir, at);
+    // Our clock says the submit was a moment ago.
+    const early = await resume(dir, journal, () => at + 30_000);
+    expect(early.error).toMatchObject({ kind: 'network', code: 'SubmitUnanswered', requestId: 'req-lost' });
+    expect(early.error?.message).toMatch(
+      /^not submitted again yet: no task of wanx2\.1-imageedit made between .* is listed, but the submit left unanswered \(request id req-lost\) may still make one$/,
+    );
+    expect(early.error?.hint).toBe(
+      `run again with --resume after ${iso(at + 130_000)
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC')}`,
+    );
+    expect(fake.count('POST', SUBMIT)).toBe(0);
+
+    const late = await resume(dir, journal);
+    expect(late.error).toBeUndefined();
+    expect(fake.count('POST', SUBMIT)).toBe(1);
+    expect(late.rec.results).toEqual([expect.objectContaining({ status: 'ok', source: 'dashscope' })]);
+    expect(late.rec.lines.info.join('\n')).toMatch(/no task of wanx2\.1-imageedit was made .* submitting it again/);
+    expect(lookups(journal).map((e) => e.decision)).toEqual(['wait', 'resubmit']);
+  });
+
+  it('several: stops the item and lists them, submitting nothing', async () => {
+    const dir = setup();
+    const at = from();
+    const a = fake.addDashscopeTask(MODEL, at + 2000, 'SUCCEEDED');
+    const b = fake.addDashscopeTask(MODEL, at + 4000, 'FAILED');
+    const journal = lostJournal(dir, at);
+    const { error } = await resume(dir, journal);
+    expect(error).toMatchObject({ kind: 'failure', code: 'SubmitAmbiguous', provider: 'dashscope' });
+    expect(error?.message).toContain(`2 tasks of wanx2.1-imageedit were made between`);
+    expect(error?.message).toContain(`${b} (FAILED, `);
+    expect(error?.message).toContain(`${a} (SUCCEEDED, `);
+    expect(error?.hint).toMatch(/imagegen task wait dashscope:<id>/);
+    expect(fake.count('POST', SUBMIT)).toBe(0);
+    expect(lookups(journal)).toEqual([
+      expect.objectContaining({ decision: 'ambiguous', candidates: expect.arrayContaining([a, b]) }),
+    ]);
+    // It stays undecided: the next --resume looks again, and still sends nothing.
+    fake.requests = [];
+    const again = await resume(dir, journal);
+    expect(again.error).toMatchObject({ code: 'SubmitAmbiguous' });
+    expect(fake.count('POST', SUBMIT)).toBe(0);
+  });
+
+  it('reads every page of the list', async () => {
+    const dir = setup();
+    const at = from();
+    // 150 tasks of the model made after the submit, newest first in the list: its task is on page 2.
+    for (let i = 0; i < 150; i++) fake.addDashscopeTask(MODEL, at + 3600_000 + i * 1000);
+    const mine = fake.addDashscopeTask(MODEL, at + 5000);
+    const journal = lostJournal(dir, at);
+    const { error, rec } = await resume(dir, journal);
+    expect(error).toBeUndefined();
+    expect(listRequests()).toHaveLength(2);
+    expect(rec.results).toEqual([expect.objectContaining({ status: 'ok', taskId: mine })]);
   });
 });
 

@@ -142,6 +142,7 @@ describe('imagegen binary against the fake providers', () => {
       7,
       'content check',
     ],
+    [{ status: 429, body: { code: 'PrepaidBillOverdue', message: 'The prepaid bill is overdue.' } }, 4, 'overdue'],
   ])('edit exits with the code of %j and a hint', async (reply, code, hint) => {
     fake.dashscopeSubmitReplies = [reply];
     const r = await run(['edit', SAMPLE]);

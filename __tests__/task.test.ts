@@ -2,7 +2,7 @@
  * `imagegen task show|wait|cancel`: one task submitted earlier, looked at, waited for and finished through
  * the loom pipeline, or canceled; and the timeout error that names the command.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Jimp } from 'jimp';
@@ -211,7 +211,7 @@ describe('imagegen task', () => {
   it('the binary exits 2 for an unknown action', async () => {
     const r = await runCli(['task', 'frob', 'dashscope:abc'], { cwd: setup() });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('task: expected show, wait or cancel, got "frob"');
+    expect(r.stderr).toContain('task: expected show, wait, cancel or find, got "frob"');
   });
 
   it('the binary exits 2 for show or cancel given options that only wait takes, before anything is sent', async () => {
@@ -221,6 +221,90 @@ describe('imagegen task', () => {
     });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('task cancel takes no --output, --width: such options are for task wait');
+    expect(fake.requests).toEqual([]);
+  });
+});
+
+describe('imagegen task find', () => {
+  const setup = tempDirsPerTest();
+  beforeEach(() => fake.clearTasks());
+  afterEach(() => {
+    fake.requests = [];
+    fake.clearTasks();
+  });
+  const find = (args: string[]) =>
+    runCli(['task', 'find', ...args], { cwd: setup(), env: fakeEnv(fake) }).then((r) => {
+      expect(r.stdout + r.stderr).not.toContain(DASHSCOPE_KEY);
+      return r;
+    });
+
+  it('lists the tasks made since a time, of one model: a line each on stdout, a count on stderr', async () => {
+    const now = Date.now();
+    const a = fake.addDashscopeTask('wanx2.1-imageedit', now - 20 * 60_000, 'SUCCEEDED');
+    const b = fake.addDashscopeTask('wanx2.1-imageedit', now - 5 * 60_000, 'RUNNING');
+    fake.addDashscopeTask('wan2.5-i2i-preview', now - 5 * 60_000);
+    // Made before --since: not listed.
+    fake.addDashscopeTask('wanx2.1-imageedit', now - 3 * 3600_000);
+    const r = await find(['--since', '1h', '--model', 'wanx2.1-imageedit']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^dashscope:${b}  RUNNING  wanx2\\.1-imageedit  \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}$`,
+        ),
+      ),
+      expect.stringMatching(new RegExp(`^dashscope:${a}  SUCCEEDED  wanx2\\.1-imageedit  `)),
+    ]);
+    expect(r.stderr).toMatch(
+      /^2 tasks of wanx2\.1-imageedit at DashScope since \d{4}-.*Z \(times as DashScope gives them, on its own clock\)\n$/,
+    );
+    const list = fake.requests.filter((q) => q.path === '/api/v1/tasks');
+    expect(list).toHaveLength(1);
+    expect(fake.requests.filter((q) => q.method === 'POST')).toEqual([]);
+  });
+
+  it('--json gives a record a task; none found is said on stderr, stdout empty', async () => {
+    const now = Date.now();
+    const a = fake.addDashscopeTask('wan2.5-i2i-preview', now - 60_000, 'FAILED');
+    const r = await find(['--since', new Date(now - 600_000).toISOString(), '--json']);
+    expect(r.code).toBe(0);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      {
+        provider: 'dashscope',
+        taskId: a,
+        status: 'FAILED',
+        model: 'wan2.5-i2i-preview',
+        submitTime: expect.stringMatching(/^\d{4}-\d{2}-\d{2} /),
+      },
+    ]);
+    const none = await find(['--since', '30m', '--model', 'wanx2.1-imageedit']);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/^no tasks of wanx2\.1-imageedit at DashScope since /);
+  });
+
+  it('refuses what it cannot do, before anything is sent (exit 2)', async () => {
+    const cases: Array<[string[], string]> = [
+      [[], 'task find needs --since <time>'],
+      [['--since', 'yesterday-ish'], '--since: expected a time or how long ago, got "yesterday-ish"'],
+      [['--since', '1h', '--provider', 'modelscope'], 'ModelScope has no task list to look in'],
+      [['--since', '1h', '--width', '40'], 'task find takes no --width'],
+      [['dashscope:abc', '--since', '1h'], 'task find takes no task id, got "dashscope:abc"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await find(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    const wait = await runCli(['task', 'show', 'dashscope:abc', '--since', '1h'], { cwd: setup(), env: fakeEnv(fake) });
+    expect(wait.code).toBe(2);
+    expect(wait.stderr).toContain('task show takes no --since: such options are for task find');
     expect(fake.requests).toEqual([]);
   });
 });

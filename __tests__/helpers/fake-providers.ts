@@ -155,6 +155,13 @@ interface Task {
   provider: Provider;
   /** Where a finished DashScope task puts its picture: `results[].url`, or `choices` (image-generation). */
   answer?: 'results' | 'choices';
+  /** The model the submit named, and when the task was made (real ms): what the task list shows. */
+  model?: string;
+  createdAt: number;
+  /** A task made outside the client under test lists with this status. */
+  listedStatus?: string;
+  /** This task's own status steps, when it was given some (`dashscopeTaskSteps`). */
+  steps?: Step[];
   polls: number;
   canceled: boolean;
   /** Time mode: when the task finishes. */
@@ -400,6 +407,8 @@ export class FakeProviders {
   modelscopeSubmitReplies: Reply[] = [];
   /** Status steps for every new task; the last step repeats. */
   dashscopeSteps: Step[] = ['PENDING', 'RUNNING', 'SUCCEEDED'];
+  /** Steps for the next DashScope tasks made, one list each, in order; the others follow `dashscopeSteps`. */
+  dashscopeTaskSteps: Step[][] = [];
   modelscopeSteps: Step[] = ['PENDING', 'PROCESSING', 'SUCCEED'];
   /** What /results/<name> serves. */
   result: { status: number; body: Buffer; contentType?: string } = {
@@ -504,6 +513,32 @@ export class FakeProviders {
     this.recent = { dashscope: [], modelscope: [] };
   }
 
+  /** Forgets every task, as a new account would have none: the task list is then empty. */
+  clearTasks(): void {
+    this.tasks.clear();
+  }
+
+  /**
+   * A DashScope task of this account made elsewhere (another program, the console), at `createdAt` (real ms):
+   * the task list shows it; it is not in flight.
+   */
+  addDashscopeTask(model: string, createdAt: number, status = 'SUCCEEDED'): string {
+    const id = `ds-task-${++this.counter}-0123456789abcdef`;
+    this.tasks.set(id, {
+      provider: 'dashscope',
+      model,
+      createdAt,
+      listedStatus: status,
+      polls: 0,
+      canceled: false,
+      ended: true,
+    });
+    return id;
+  }
+
+  /** The service's clock for the task list's times: China time, UTC+8. */
+  private static readonly SERVICE_OFFSET_MS = 8 * 60 * 60 * 1000;
+
   private isInFlight(task: Task, now: number): boolean {
     if (task.canceled || task.ended) return false;
     return task.doneAt === undefined || now < task.doneAt;
@@ -602,7 +637,20 @@ export class FakeProviders {
         : `${provider === 'dashscope' ? 'ds' : 'ms'}-task-${++this.counter}-0123456789abcdef`;
     const now = realNow();
     const doneAt = this.taskDurationMs === undefined ? undefined : now + this.taskDurationMs;
-    this.tasks.set(id, { provider, answer, polls: 0, canceled: false, doneAt, ended: false });
+    const steps = provider === 'dashscope' ? this.dashscopeTaskSteps.shift() : undefined;
+    const model =
+      typeof (body as { model?: unknown })?.model === 'string' ? (body as { model: string }).model : undefined;
+    this.tasks.set(id, {
+      provider,
+      answer,
+      model,
+      createdAt: now,
+      steps,
+      polls: 0,
+      canceled: false,
+      doneAt,
+      ended: false,
+    });
     this.recent[provider].push(now);
     const stats = this.stats[provider];
     stats.accepted.push({ taskId: id, body, at: now });
@@ -707,6 +755,7 @@ export class FakeProviders {
       return this.dashscopeAsync(req, res, body, request_id, imageGenerationBodyOk, 'choices');
     if (req.method === 'POST' && path === '/api/v1/services/aigc/text2image/image-synthesis')
       return this.dashscopeAsync(req, res, body, request_id, text2imageBodyOk, 'results');
+    if (req.method === 'GET' && path === '/api/v1/tasks') return this.dashscopeList(req, res, request_id);
     const cancel = /^\/api\/v1\/tasks\/([^/]+)\/cancel$/.exec(path);
     if (req.method === 'POST' && cancel) {
       const task = this.tasks.get(cancel[1]);
@@ -727,7 +776,7 @@ export class FakeProviders {
         return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'UNKNOWN' } } });
       if (task.canceled)
         return this.send(res, { status: 200, body: { request_id, output: { task_id, task_status: 'CANCELED' } } });
-      const step = this.nextStep(task, this.dashscopeSteps, 'SUCCEEDED');
+      const step = this.nextStep(task, task.steps ?? this.dashscopeSteps, 'SUCCEEDED');
       this.noteStep(task, step, DASHSCOPE_TERMINAL);
       if (typeof step === 'object' && 'status' in step && typeof step.status === 'number')
         return this.send(res, step as Reply);
@@ -766,6 +815,66 @@ export class FakeProviders {
       });
     }
     this.send(res, { status: 404, body: { code: 'NotFound', message: 'no such path', request_id } });
+  }
+
+  /**
+   * The account's tasks of the last 24 hours, newest first, filtered by `start_time`/`end_time`
+   * (`YYYYMMDDhhmmss`), `model_name` and `status`, a page at a time (`page_no` from 1, `page_size` default 10).
+   * Times, in the window and in the answer, are the service's clock: China time here (UTC+8), with no zone
+   * written, as its task answers give them. The largest page is not documented; the fake takes up to 100.
+   */
+  private dashscopeList(req: IncomingMessage, res: ServerResponse, request_id: string): void {
+    const q = new URL(req.url ?? '/', 'http://fake').searchParams;
+    const offset = FakeProviders.SERVICE_OFFSET_MS;
+    const bad = (message: string) =>
+      this.send(res, { status: 400, body: { code: 'InvalidParameter', message, request_id } });
+    const time = (name: string): number | undefined | null => {
+      const raw = q.get(name);
+      if (raw === null) return undefined;
+      const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(raw);
+      if (!m) return null;
+      const [y, mo, d, h, mi, sec] = m.slice(1).map(Number);
+      return Date.UTC(y, mo - 1, d, h, mi, sec) - offset;
+    };
+    const start = time('start_time');
+    const end = time('end_time');
+    if (start === null || end === null) return bad('start_time and end_time are YYYYMMDDhhmmss');
+    const pageNo = Number(q.get('page_no') ?? '1');
+    const pageSize = Math.min(100, Number(q.get('page_size') ?? '10'));
+    if (!Number.isInteger(pageNo) || pageNo < 1 || !Number.isInteger(pageSize) || pageSize < 1)
+      return bad('page_no and page_size are positive integers');
+    const now = realNow();
+    const listed = [...this.tasks.entries()]
+      .filter(([, t]) => t.provider === 'dashscope' && now - t.createdAt <= 24 * 60 * 60 * 1000)
+      .filter(([, t]) => (start === undefined || t.createdAt >= start) && (end === undefined || t.createdAt <= end))
+      .filter(([, t]) => q.get('model_name') === null || t.model === q.get('model_name'))
+      .map(([task_id, t]) => ({ task_id, t, status: this.listedStatus(t) }))
+      .filter((x) => q.get('status') === null || x.status === q.get('status'))
+      .sort((a, b) => b.t.createdAt - a.t.createdAt);
+    const wall = (ms: number) => new Date(ms + offset).toISOString().replace('T', ' ').replace('Z', '');
+    const data = listed.slice((pageNo - 1) * pageSize, pageNo * pageSize).map(({ task_id, t, status }) => ({
+      task_id,
+      status,
+      model_name: t.model ?? '',
+      submit_time: wall(t.createdAt),
+      region: 'cn-beijing',
+    }));
+    this.send(res, {
+      status: 200,
+      body: { request_id, total: listed.length, page_no: pageNo, page_size: pageSize, data },
+    });
+  }
+
+  /** What the task list says of a task: made elsewhere, canceled, or where its scripted steps have got to. */
+  private listedStatus(task: Task): string {
+    if (task.listedStatus) return task.listedStatus;
+    if (task.canceled) return 'CANCELED';
+    if (task.doneAt !== undefined) return realNow() >= task.doneAt ? 'SUCCEEDED' : 'RUNNING';
+    if (task.polls === 0) return 'PENDING';
+    const steps = task.steps ?? this.dashscopeSteps;
+    const step = steps[Math.min(task.polls - 1, steps.length - 1)];
+    const status = typeof step === 'string' ? step : step.status;
+    return typeof status === 'string' ? status : 'RUNNING';
   }
 
   /** How DashScope refuses every paid call of an account in arrears or without the model bought. */

@@ -144,15 +144,23 @@ export function buildProgram(ctx: CliContext): Command {
 
   const task = program
     .command('task')
-    .description('look at, wait for (and finish) or cancel a task submitted earlier')
-    .argument('<action>', 'show, wait or cancel')
-    .argument('<provider:task-id>', 'the task, e.g. dashscope:0385dc79-5ff8-4d82-bcb6-xxxxxx')
+    .description(
+      'look at, wait for (and finish) or cancel a task submitted earlier; or find the tasks made since a time',
+    )
+    .argument('<action>', 'show, wait, cancel or find')
+    .argument('[provider:task-id]', 'the task, e.g. dashscope:0385dc79-5ff8-4d82-bcb6-xxxxxx (not for find)')
     .option('-s, --style <name>', "wait: finish the result with this style's loom pipeline", 'loom')
-    .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)');
+    .option('--max-download <MB>', 'largest result download, 1 to 1000 (default 50)')
+    .option(
+      '--since <time>',
+      'find: tasks made since this time (2026-12-01T10:00, local unless zoned) or this long ago (2h)',
+    )
+    .option('--model <id>', 'find: only tasks of this model')
+    .option('--provider <id>', 'find: the provider whose task list to read (default dashscope)');
   addOutputOptions(task, 'wait: write the result to this .png, .bmp, .tif or .tiff file');
   addLoomOptions(task);
   addWeaveOptions(task);
-  task.action(async (action: string, ref: string, _opts, cmd: Command) => {
+  task.action(async (action: string, ref: string | undefined, _opts, cmd: Command) => {
     const { taskCommand } = await import('./commands/task.js');
     // The options typed, for show and cancel, which take none of them.
     const typed = cmd.options

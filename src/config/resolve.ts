@@ -144,6 +144,15 @@ function placeProviders(config: Config, sources: Record<string, ValueSource>): v
     const key = `providers.${provider.id}.baseUrl`;
     const region = provider.regions?.find((r) => r.name === settings.region);
     if (sources[key]?.kind === 'default' && region) {
+      if (region.baseUrls.length === 0) {
+        const source = sources[`providers.${provider.id}.region`];
+        throw new ConfigError(
+          source?.kind === 'file' ? source.path : undefined,
+          `providers.${provider.id}.region`,
+          `${region.label} has no shared ${provider.label} host: set providers.${provider.id}.baseUrl to your ` +
+            `workspace's domain, https://<workspace id>.${region.id}.maas.aliyuncs.com`,
+        );
+      }
       settings.baseUrl = region.baseUrls[0];
       sources[key] = sources[`providers.${provider.id}.region`] ?? { kind: 'default' };
       continue;

@@ -6,7 +6,7 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError, isImagegenError } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
-import { isLoopbackHost } from '../kernel/hosts.js';
+import { isLoopbackHost, maasRegionOf } from '../kernel/hosts.js';
 import { providerList } from '../providers/registry.js';
 import { regionOfUrl } from '../providers/shared/regions.js';
 import type {
@@ -159,17 +159,34 @@ function baseUrlCheck(
   }
   const pathname = url.pathname.replace(/\/+$/, '');
   const region = regionOf(provider, url);
-  const documented = (provider.regions ?? []).map((r) => `${r.baseUrls[0]} (${r.label})`).join(', ');
+  const documented = (provider.regions ?? [])
+    .map((r) => `${r.baseUrls[0] ?? `https://<workspace id>.${r.id}.maas.aliyuncs.com`} (${r.label})`)
+    .join(', ');
+  const workspace = region && !region.baseUrls.some((b) => new URL(b).host === url.host);
+  const what = workspace ? `a workspace domain of ${region.label}` : `the documented host of ${region?.label}`;
   if (region && pathname === '') {
     const isDefault = base === provider.defaultBaseUrl ? ', the default' : '';
-    return { record: ok(check, `${shown}: the documented host of ${region.label}${isDefault}`), region };
+    return { record: ok(check, `${shown}: ${what}${isDefault}`), region };
   }
   if (region) {
     return {
-      record: warning(check, `${shown}: a documented host of ${region.label}, but with a path`, {
-        hint: `the documented base URL is ${region.baseUrls[0]}`,
+      record: warning(check, `${shown}: ${what}, but with a path`, {
+        hint: `the documented base URL is ${url.origin}`,
       }),
       region,
+    };
+  }
+  const unlisted = provider.regions?.some((r) => r.workspaceDomains) ? maasRegionOf(url.hostname) : undefined;
+  if (unlisted && url.protocol === 'https:') {
+    return {
+      record: warning(
+        check,
+        `${shown} is a Model Studio workspace domain of region ${unlisted}, which imagegen does not list`,
+        {
+          certainty: 'inferred',
+          hint: `listed: ${(provider.regions ?? []).map((r) => `${r.id} (${r.label})`).join(', ')}; which models it offers is not known`,
+        },
+      ),
     };
   }
   if (local) {

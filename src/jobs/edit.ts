@@ -24,6 +24,7 @@ import {
   editModelList,
   editProvider,
   isEditModel,
+  journalProvider,
   modelFor,
   openGate,
   providerContext,
@@ -244,7 +245,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
       journaled(
         journal,
         `edit:${input === STDIN ? STDIN : path.resolve(cwd, input)}`,
-        remote ? { id: provider.id, model: ctx.settings.model } : undefined,
+        remote ? journalProvider(provider, ctx) : undefined,
         fs,
         (hooks) => runOne(input, item, hooks),
         (output, report) => ({

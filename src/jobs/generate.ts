@@ -26,7 +26,15 @@ import {
 import { slugify } from './names.js';
 import { checkDownloadOutput, chooseFormat, promptsFileOutput, targetFor, type OutputSpec } from './output.js';
 import { parsePrompts, type PromptLine } from './prompts.js';
-import { generateProvider, missingKeyError, modelFor, openGate, providerContext, taskLimits } from './providers.js';
+import {
+  generateProvider,
+  journalProvider,
+  missingKeyError,
+  modelFor,
+  openGate,
+  providerContext,
+  taskLimits,
+} from './providers.js';
 import { Journal, journaled, type TaskHooks } from './journal.js';
 import { runJobs, type ItemContext } from './run.js';
 
@@ -202,7 +210,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       journaled(
         journal,
         item.key,
-        { id: provider.id, model },
+        journalProvider(provider, ctx),
         fs,
         (hooks) => runOne(item, itemCtx, hooks),
         (output, report) => ({

@@ -3,18 +3,41 @@
  * so that a crash or `kill -9` loses nothing already paid for. With --resume, the same command again skips
  * items whose output is still there with the recorded hash, re-attaches to tasks submitted within the last
  * 24 hours (polled by task id, never submitted again), and runs the rest, but for an item whose last submit
- * got no answer: a task may have been made (and billed) for it, so it is not submitted again but fails with
- * what to look for.
+ * got no answer: a task may have been made (and billed) for it. Where the provider lists the account's tasks,
+ * the task made in that submit's time with that model is looked for: one that no other item owns is
+ * re-attached to, none means the submit made no task (once it can no longer make one), several stop the
+ * item with their ids. Elsewhere the item is not submitted again but fails with what to look for.
  */
 import { createHash } from 'node:crypto';
-import { ImagegenError, UsageError, describeIoError, errorRecord, type ErrorRecord } from '../kernel/errors.js';
+import {
+  ImagegenError,
+  UsageError,
+  describeError,
+  describeIoError,
+  errorRecord,
+  type ErrorRecord,
+} from '../kernel/errors.js';
 import { removeLockFile, takeLock } from '../kernel/fs.js';
 import type { Fs, Services } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
-import type { SubmittedTask } from '../providers/types.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, type ListedTask, type SubmittedTask } from '../providers/types.js';
 
 /** Tasks are kept this long by the providers; an older one is submitted again. */
 const TASK_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+const MINUTE_MS = 60 * 1000;
+const HOUR_MS = 60 * MINUTE_MS;
+/** How long a submit left unanswered may still make its task: until then, finding none proves nothing. */
+const SETTLE_MS = 2 * MINUTE_MS;
+/** How far this machine's clock and the service's may be apart. */
+const CLOCK_SLACK_MS = MINUTE_MS;
+/**
+ * The offsets of the service's clock from UTC tried when no task of the journal's in the list gives it away:
+ * China time, as the documented examples are, or UTC.
+ */
+const ASSUMED_OFFSETS_MS = [8 * HOUR_MS, 0];
+/** Offsets are whole quarter hours. */
+const OFFSET_STEP_MS = 15 * MINUTE_MS;
 
 /** The most of a journal that is read: some hundred thousand events. */
 const JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
@@ -36,7 +59,38 @@ export type JournalEvent =
       at: string;
     }
   | { event: 'finished'; item: string; output: string; sha256: string; report?: string; at: string }
-  | { event: 'failed'; item: string; error: ErrorRecord; at: string };
+  | { event: 'failed'; item: string; error: ErrorRecord; at: string }
+  | {
+      /** What a look at the provider's task list decided for a submit left unanswered. */
+      event: 'lookup';
+      item: string;
+      provider: string;
+      model: string;
+      decision: LostDecision['decision'];
+      taskId?: string;
+      candidates?: string[];
+      /** The submit's time, and how the service's times were read. */
+      from: string;
+      to: string;
+      zone: string;
+      at: string;
+    };
+
+/** What becomes of an item whose submit got no answer, from the tasks its provider lists. */
+export type LostDecision =
+  | { decision: 'attach'; taskId: string; requestId?: string }
+  | { decision: 'resubmit' }
+  | { decision: 'wait'; until: number }
+  | { decision: 'ambiguous'; candidates: ListedTask[] };
+
+/** A submit that got no answer: between `from` and `to` (ms), of `model`. */
+export interface LostSubmit {
+  provider: string;
+  model: string;
+  requestId?: string;
+  from: number;
+  to: number;
+}
 
 type Without<E, K extends PropertyKey> = E extends unknown ? Omit<E, K> : never;
 
@@ -44,14 +98,22 @@ interface ItemHistory {
   submitted?: Extract<JournalEvent, { event: 'submitted' }>;
   finished?: Extract<JournalEvent, { event: 'finished' }>;
   /** The item's last submit to this provider got no answer: a task may exist. */
-  unanswered?: { provider: string; requestId?: string };
+  unanswered?: { provider: string; model?: string; requestId?: string; from?: string; to?: string };
 }
 
 /** The code of a submit that got no answer (see providers/shared/task.ts). */
 const SUBMIT_UNANSWERED = 'SubmitUnanswered';
+/** The code of a submit that got no answer, for which the task list shows several tasks that could be its. */
+const SUBMIT_AMBIGUOUS = 'SubmitAmbiguous';
+/** Failures that leave the item's submit unanswered still: a later run looks again. */
+const LOST_CODES = new Set([SUBMIT_UNANSWERED, SUBMIT_AMBIGUOUS]);
 
 export class Journal {
   private readonly history = new Map<string, ItemHistory>();
+  /** Every task an item of this journal has (submitted, or re-attached to after a look at the task list). */
+  private readonly owned = new Set<string>();
+  /** When each task the journal saw submitted was written down (ms): gives away the service's clock. */
+  private readonly submittedAt = new Map<string, number>();
   /** Appends go one after another, in the order they were asked for. */
   private tail: Promise<void> = Promise.resolve();
   private locked = false;
@@ -145,17 +207,41 @@ export class Journal {
         });
       }
       const h = this.history.get(event.item) ?? {};
-      if (event.event === 'submitting') h.unanswered = { provider: event.provider };
+      if (event.event === 'submitting') h.unanswered = { provider: event.provider, model: event.model, from: event.at };
       else if (event.event === 'refused') h.unanswered = undefined;
       else if (event.event === 'submitted') {
         h.submitted = event;
         h.unanswered = undefined;
+        this.owned.add(event.taskId);
+        this.submittedAt.set(event.taskId, Date.parse(event.at));
+      } else if (event.event === 'lookup') {
+        if (event.decision === 'attach' && event.taskId) {
+          this.owned.add(event.taskId);
+          h.submitted = {
+            event: 'submitted',
+            item: event.item,
+            provider: event.provider,
+            model: event.model,
+            taskId: event.taskId,
+            requestId: h.unanswered?.requestId,
+            at: event.at,
+          };
+          h.unanswered = undefined;
+        } else if (event.decision === 'resubmit') h.unanswered = undefined;
       } else if (event.event === 'finished') {
         h.finished = event;
         h.unanswered = undefined;
       } else if (event.event === 'failed') {
-        if (event.error.code === SUBMIT_UNANSWERED && event.error.provider)
-          h.unanswered = { provider: event.error.provider, requestId: event.error.requestId };
+        if (LOST_CODES.has(event.error.code ?? '') && event.error.provider) {
+          const before = h.unanswered?.provider === event.error.provider ? h.unanswered : undefined;
+          h.unanswered = {
+            ...before,
+            provider: event.error.provider,
+            requestId: event.error.requestId ?? before?.requestId,
+            // The submit's answer was given up on then; a later failure of the same kind keeps the first time.
+            to: before?.to ?? (before?.from ? event.at : undefined),
+          };
+        }
         // An interrupt may have cut a submit short as well; any other failure was an answer.
         else if (event.error.kind !== 'interrupted') h.unanswered = undefined;
         // A failure ends the task's claim and the item runs anew, unless it was an interrupt that left the
@@ -190,9 +276,75 @@ export class Journal {
   }
 
   /** The item's last submit to this provider, when it got no answer (so a task may exist). */
-  unansweredSubmit(item: string, provider: string): { requestId?: string } | undefined {
+  unansweredSubmit(item: string, provider: string): { requestId?: string; lost?: LostSubmit } | undefined {
     const unanswered = this.history.get(item)?.unanswered;
-    return unanswered?.provider === provider ? { requestId: unanswered.requestId } : undefined;
+    if (unanswered?.provider !== provider) return undefined;
+    const from = unanswered.from ? Date.parse(unanswered.from) : NaN;
+    // A run that ended while the submit was under way says nothing more: it was in flight at most a request's time.
+    const to = unanswered.to ? Date.parse(unanswered.to) : from + DEFAULT_REQUEST_TIMEOUT_MS;
+    const lost =
+      Number.isFinite(from) && Number.isFinite(to) && unanswered.model
+        ? { provider, model: unanswered.model, requestId: unanswered.requestId, from, to: Math.max(from, to) }
+        : undefined;
+    return { requestId: unanswered.requestId, lost };
+  }
+
+  /**
+   * Decides, from the tasks the provider lists, what becomes of an item whose submit got no answer, writes it
+   * down, and claims a task it re-attaches to (before anything is awaited, so that no other item claims it).
+   */
+  async decideLost(item: string, lost: LostSubmit, listed: readonly ListedTask[]): Promise<LostDecision> {
+    const { offsets, zone } = this.serviceClock(listed);
+    const matches = listed.filter(
+      (task) =>
+        task.model === lost.model &&
+        !this.owned.has(task.taskId) &&
+        task.submitWall !== undefined &&
+        offsets.some((offset) => {
+          const at = task.submitWall! - offset;
+          return at >= lost.from - CLOCK_SLACK_MS && at <= lost.to + CLOCK_SLACK_MS;
+        }),
+    );
+    const settled = lost.to + SETTLE_MS;
+    const decision: LostDecision =
+      matches.length === 1
+        ? { decision: 'attach', taskId: matches[0].taskId, requestId: lost.requestId }
+        : matches.length > 1
+          ? { decision: 'ambiguous', candidates: matches }
+          : this.services.now() >= settled
+            ? { decision: 'resubmit' }
+            : { decision: 'wait', until: settled };
+    if (decision.decision === 'attach') this.owned.add(decision.taskId);
+    await this.append({
+      event: 'lookup',
+      item,
+      provider: lost.provider,
+      model: lost.model,
+      decision: decision.decision,
+      ...(decision.decision === 'attach' ? { taskId: decision.taskId } : {}),
+      ...(decision.decision === 'ambiguous' ? { candidates: decision.candidates.map((t) => t.taskId) } : {}),
+      from: new Date(lost.from).toISOString(),
+      to: new Date(lost.to).toISOString(),
+      zone,
+    });
+    return decision;
+  }
+
+  /**
+   * How the service's times are read: at the offset that the journal's own tasks in the list show (the time
+   * each was written down against the time the service gives), else at each of the usual offsets.
+   */
+  private serviceClock(listed: readonly ListedTask[]): { offsets: number[]; zone: string } {
+    const seen = new Map<number, number>();
+    for (const task of listed) {
+      const ours = this.submittedAt.get(task.taskId);
+      if (ours === undefined || task.submitWall === undefined) continue;
+      const offset = Math.round((task.submitWall - ours) / OFFSET_STEP_MS) * OFFSET_STEP_MS;
+      seen.set(offset, (seen.get(offset) ?? 0) + 1);
+    }
+    const best = [...seen.entries()].sort((a, b) => b[1] - a[1])[0];
+    if (best) return { offsets: [best[0]], zone: `${utcOffset(best[0])}, from the journal's own tasks` };
+    return { offsets: ASSUMED_OFFSETS_MS, zone: `assumed ${ASSUMED_OFFSETS_MS.map(utcOffset).join(' or ')}` };
   }
 
   /** A task this provider accepted for the item within its lifetime and that has not ended since. */
@@ -204,6 +356,14 @@ export class Journal {
     if (this.services.now() - Date.parse(submitted.at) > TASK_LIFETIME_MS) return undefined;
     return { taskId: submitted.taskId, requestId: submitted.requestId };
   }
+}
+
+/** `UTC+08:00` for an offset in ms. */
+function utcOffset(ms: number): string {
+  const minutes = Math.round(Math.abs(ms) / MINUTE_MS);
+  const hh = String(Math.floor(minutes / 60)).padStart(2, '0');
+  const mm = String(minutes % 60).padStart(2, '0');
+  return `UTC${ms < 0 ? '-' : '+'}${hh}:${mm}`;
 }
 
 /** Whether a recorded output (and its report) is a file this command would write for the item. */
@@ -262,6 +422,15 @@ function asEvent(value: unknown): JournalEvent | undefined {
         return isText(value.provider) && isText(value.taskId) && isOptionalText(value.requestId);
       case 'finished':
         return isText(value.output) && isText(value.sha256) && isOptionalText(value.report);
+      case 'lookup':
+        return (
+          isText(value.provider) &&
+          isText(value.model) &&
+          isText(value.from) &&
+          isText(value.to) &&
+          ['attach', 'resubmit', 'wait', 'ambiguous'].includes(value.decision as string) &&
+          isOptionalText(value.taskId)
+        );
       case 'failed': {
         const error = value.error;
         return (
@@ -283,14 +452,24 @@ export interface TaskHooks {
   onSubmitted?: (task: SubmittedTask) => Promise<void>;
 }
 
+/** The provider an item is sent to, and where it lists the account's tasks (to find a submit left unanswered). */
+export interface JournaledProvider {
+  id: string;
+  model: string;
+  findTasks?: (lost: LostSubmit) => Promise<ListedTask[]>;
+  /** Told of what was decided for a submit left unanswered. */
+  tell?: (message: string) => void;
+}
+
 /**
  * Runs one item under the journal: skipped when its earlier output is intact, re-attached when its task is
- * still pending, and every step written down before the batch goes on.
+ * still pending (or was found in the provider's task list after a submit that got no answer), and every step
+ * written down before the batch goes on.
  */
 export async function journaled(
   journal: Journal | undefined,
   item: string,
-  provider: { id: string; model: string } | undefined,
+  provider: JournaledProvider | undefined,
   fs: Fs,
   run: (hooks: TaskHooks) => Promise<JobRecord>,
   skipped: (output: string, report?: string) => JobRecord,
@@ -312,7 +491,10 @@ export async function journaled(
       }
     : {};
   try {
-    if (provider && unanswered) throw notSubmittedAgain(provider.id, unanswered.requestId);
+    if (provider && unanswered) {
+      const decision = await lookForLost(journal, item, provider, unanswered);
+      if (decision.decision === 'attach') hooks.attachTo = { taskId: decision.taskId, requestId: decision.requestId };
+    }
     const record = await run(hooks);
     if (record.status === 'ok' && typeof record.output === 'string' && record.output !== '-') {
       await journal.append({
@@ -330,12 +512,89 @@ export async function journaled(
   }
 }
 
+/**
+ * What becomes of an item whose submit in an earlier run got no answer: re-attached to the one task found for
+ * it, or submitted again once that submit can no longer make a task and none was found; otherwise it fails
+ * with what to do.
+ */
+async function lookForLost(
+  journal: Journal,
+  item: string,
+  provider: JournaledProvider,
+  unanswered: { requestId?: string; lost?: LostSubmit },
+): Promise<Extract<LostDecision, { decision: 'attach' | 'resubmit' }>> {
+  const { lost } = unanswered;
+  if (!lost || !provider.findTasks || lost.model !== provider.model)
+    throw notSubmittedAgain(provider.id, unanswered.requestId);
+  let listed: ListedTask[];
+  try {
+    listed = await provider.findTasks(lost);
+  } catch (err) {
+    if (err instanceof ImagegenError && err.kind === 'interrupted') throw err;
+    throw notSubmittedAgain(
+      provider.id,
+      unanswered.requestId,
+      `its task list could not be read (${describeError(err)})`,
+    );
+  }
+  const decision = await journal.decideLost(item, lost, listed);
+  const when = `between ${clock(lost.from)} and ${clock(lost.to)}`;
+  const ids = unanswered.requestId ? ` (request id ${unanswered.requestId})` : '';
+  if (decision.decision === 'attach') {
+    provider.tell?.(
+      `${item}: the submit left unanswered in an earlier run${ids} made task ${decision.taskId} ${when}; re-attaching to it`,
+    );
+    return decision;
+  }
+  if (decision.decision === 'resubmit') {
+    provider.tell?.(
+      `${item}: no task of ${lost.model} was made ${when} by the submit left unanswered${ids}; submitting it again`,
+    );
+    return decision;
+  }
+  if (decision.decision === 'wait') {
+    return Promise.reject(
+      new ImagegenError(
+        'network',
+        `not submitted again yet: no task of ${lost.model} made ${when} is listed, but the submit left unanswered${ids} may still make one`,
+        {
+          provider: provider.id,
+          code: SUBMIT_UNANSWERED,
+          requestId: unanswered.requestId,
+          hint: `run again with --resume after ${clock(decision.until)}`,
+        },
+      ),
+    );
+  }
+  const found = decision.candidates.map((t) => `${t.taskId} (${t.status}, ${t.submitTime ?? 'time not given'})`);
+  return Promise.reject(
+    new ImagegenError(
+      'failure',
+      `not submitted again: ${decision.candidates.length} tasks of ${lost.model} were made ${when}, when its submit got no answer${ids}: ${found.join(', ')}`,
+      {
+        provider: provider.id,
+        code: SUBMIT_AMBIGUOUS,
+        requestId: unanswered.requestId,
+        hint: `look at each (imagegen task show ${provider.id}:<id>) and finish this picture's with imagegen task wait ${provider.id}:<id>`,
+      },
+    ),
+  );
+}
+
+/** An instant as UTC time of day with its date, for messages. */
+function clock(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
+}
+
 /** An item whose submit in an earlier run got no answer: failed again, with what to look for, never resent. */
-function notSubmittedAgain(provider: string, requestId: string | undefined): ImagegenError {
+function notSubmittedAgain(provider: string, requestId: string | undefined, why = ''): ImagegenError {
   const ids = requestId ? ` (request id ${requestId})` : '';
   return new ImagegenError(
     'network',
-    `not submitted again: its submit to ${provider} in an earlier run got no answer, so a task may have been created${ids}`,
+    `not submitted again: its submit to ${provider} in an earlier run got no answer, so a task may have been created${ids}${why ? `; ${why}` : ''}`,
     {
       provider,
       code: SUBMIT_UNANSWERED,

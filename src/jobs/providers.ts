@@ -5,6 +5,7 @@ import { AuthError, UsageError } from '../kernel/errors.js';
 import type { Services } from '../kernel/ports.js';
 import { findProvider, providerList, providersWith } from '../providers/registry.js';
 import type { ProviderGate } from '../providers/shared/gate.js';
+import type { JournaledProvider } from './journal.js';
 import {
   DEFAULT_DOWNLOAD_TIMEOUT_MS,
   DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -223,4 +224,24 @@ async function announceBaseUrl(ctx: ProviderContext, services: Services): Promis
   const { regionOfUrl } = await import('../providers/shared/regions.js');
   if (regionOfUrl(descriptor?.regions ?? [], baseUrl)) return;
   services.ui.info(`sending ${ctx.provider.label} requests to ${baseUrl} (not the default ${standard})`);
+}
+
+/**
+ * The provider as the journal sees it: with a way to find, in the account's task list, a task made by a
+ * submit that got no answer, where the provider lists tasks of this model.
+ */
+export function journalProvider(provider: ProviderDescriptor, ctx: ProviderContext): JournaledProvider {
+  const model = ctx.settings.model;
+  return {
+    id: provider.id,
+    model,
+    findTasks: provider.listsTasksOf?.(model)
+      ? async (lost) => {
+          const list = (await provider.load()).task?.list;
+          if (!list) throw new Error(`${provider.label} has no task list`);
+          return list({ from: lost.from, to: lost.to, model: lost.model }, ctx);
+        }
+      : undefined,
+    tell: (message) => ctx.ui.info(message),
+  };
 }

@@ -2,13 +2,14 @@
  * Runs a batch: its items at once up to a limit, each reported as a record when it ends (completion order;
  * every record names its item). A failed item does not stop the others, except for errors that would fail
  * every item the same way (usage, authentication, account, Ctrl-C): those stop the batch at once and
- * unstarted items never start. Items a provider can no longer take (its daily allowance is used up) are
- * reported `skipped`.
+ * unstarted items never start. Items a provider can no longer take (its daily allowance, its balance or a free
+ * quota is used up, a bill is overdue) are reported `skipped`.
  */
 import PQueue from 'p-queue';
 import {
   InterruptedError,
   PartialBatchError,
+  ProviderError,
   SkippedError,
   describeError,
   errorRecord,
@@ -19,6 +20,14 @@ import type { Spinner, Ui } from '../kernel/ports.js';
 import type { JobRecord } from '../kernel/records.js';
 
 const STOPS_BATCH = new Set(['usage', 'auth', 'quota', 'interrupted']);
+
+/**
+ * An error that closes its provider's gate (its items not started are reported skipped, and the run ends with
+ * its code), or one that is about its own item's input: neither stops the batch at once.
+ */
+function concernsOneProvider(err: unknown): boolean {
+  return err instanceof SkippedError || (err instanceof ProviderError && (err.exhausted || err.inputFault));
+}
 
 export interface ItemContext {
   /** Fires when the batch stops (Ctrl-C, or an error that stops it). */
@@ -90,7 +99,7 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
     } catch (err) {
       // Once the batch is stopping, what the stop itself caused in other items is not news.
       if (fatal !== undefined) return;
-      if (isImagegenError(err) && STOPS_BATCH.has(err.kind)) {
+      if (isImagegenError(err) && STOPS_BATCH.has(err.kind) && !concernsOneProvider(err)) {
         fatal = err;
         stop.abort(err);
         return;

@@ -164,16 +164,22 @@ export class NetworkError extends ImagegenError {
 export class ProviderError extends ImagegenError {
   /** Milliseconds the provider asked us to wait (Retry-After), if it said. */
   readonly retryAfterMs?: number;
-  /** The account's allowance for the day is used up: waiting seconds will not help. */
+  /**
+   * Waiting will not help (the day's allowance, the balance or a free quota is used up, a bill is overdue):
+   * the provider's items that have not started are skipped.
+   */
   readonly exhausted: boolean;
+  /** A task failed because of its own item's input: the other items of a batch go on. */
+  readonly inputFault: boolean;
   constructor(
     kind: ErrorKind,
     message: string,
-    details: ErrorDetails & { retryAfterMs?: number; exhausted?: boolean } = {},
+    details: ErrorDetails & { retryAfterMs?: number; exhausted?: boolean; inputFault?: boolean } = {},
   ) {
     super(kind, message, details);
     this.retryAfterMs = details.retryAfterMs;
     this.exhausted = details.exhausted === true;
+    this.inputFault = details.inputFault === true;
   }
 }
 

@@ -1,4 +1,14 @@
-/** Hosts that name this machine, where plain http reads nothing on the way. */
+/** Hosts that name this machine, where plain http reads nothing on the way; Model Studio's workspace domains. */
+
+/**
+ * The region id of a Model Studio workspace (or trial) domain, `<workspace>.<region id>.maas.aliyuncs.com`,
+ * such as `ap-southeast-1`; undefined for any other host.
+ */
+export function maasRegionOf(hostname: string): string | undefined {
+  return /^[a-z0-9][a-z0-9_-]*\.([a-z]{2}-[a-z]+(?:-[0-9]+)?)\.maas\.aliyuncs\.com\.?$/.exec(
+    hostname.toLowerCase(),
+  )?.[1];
+}
 
 /** 127.0.0.0/8, ::1 (bracketed or not) and localhost. */
 export function isLoopbackHost(hostname: string): boolean {

@@ -165,6 +165,29 @@ interface TaskClient {
   wait(taskId: string, ctx: ProviderContext): Promise<Omit<RemoteResult, 'model'>>;
   /** Cancels a task still queued; false when the provider refused. Absent where tasks cannot be canceled. */
   cancel?(taskId: string, ctx: ProviderContext): Promise<boolean>;
+  /**
+   * The account's tasks made between `from` and `to` (every page), of `model` when given. Absent where the
+   * provider has no task list.
+   */
+  list?(query: TaskListQuery, ctx: ProviderContext): Promise<ListedTask[]>;
+}
+
+/** Which of an account's tasks to list: made between two instants (ms since the epoch), of one model. */
+export interface TaskListQuery {
+  from: number;
+  to: number;
+  model?: string;
+}
+
+/** A task as the provider's task list gives it. */
+export interface ListedTask {
+  taskId: string;
+  status: string;
+  model?: string;
+  /** When it was submitted, as the service wrote it (no time zone is given). */
+  submitTime?: string;
+  /** That time read as if it were UTC, in ms: the service's own clock, at an offset not documented. */
+  submitWall?: number;
 }
 
 /** How sure a finding is: the service said so, or it follows from an answer that does not say it outright. */
@@ -214,10 +237,15 @@ export interface ProviderRegion {
   /** What providers.<id>.region calls it: 'singapore'. */
   name: string;
   label: string;
-  /** The documented base URLs of the region (scheme and host, no path). */
+  /**
+   * The documented shared base URLs of the region (scheme and host, no path); none where the region is
+   * reached only through a workspace's own domain.
+   */
   baseUrls: readonly string[];
-  /** Other documented hosts of the region, such as a workspace's own domain. */
+  /** Other documented hosts of the region. */
   hostPattern?: RegExp;
+  /** Model Studio workspace domains `<workspace>.<id>.maas.aliyuncs.com` are hosts of the region. */
+  workspaceDomains?: boolean;
   /** Which of the provider's `models` the region offers. */
   models: readonly string[];
 }
@@ -282,6 +310,11 @@ export interface ProviderDescriptor extends ProviderInfo {
   checkInstruction?(instruction: EditInstruction, model: string, typed?: boolean): void;
   /** Checks generate options before anything is sent and turns them into a request (an unknown model too). */
   validateGenerate?(prompt: string, options: GenerateOptions, model: string): Promise<GenerateParams>;
+  /**
+   * Whether a submit of this model makes a task that the provider's task list shows (an async task, not a
+   * call answered at once), so that a submit left unanswered can be looked for there.
+   */
+  listsTasksOf?(model: string): boolean;
   /** Loads the client: HTTP, task frames, encoders. */
   load(): Promise<ProviderClient>;
 }

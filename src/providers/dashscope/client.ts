@@ -30,10 +30,12 @@ import { journaledAttempt, maybeSubmitted, runAsyncTask } from '../shared/task.j
 import type {
   EditInstruction,
   GenerateParams,
+  ListedTask,
   ProbeFinding,
   ProbeReport,
   ProviderClient,
   ProviderContext,
+  TaskListQuery,
 } from '../types.js';
 import { dashscopeGenerateModel, type GenerateModel } from './generate-models.js';
 import { DASHSCOPE_REGIONS, dashscopeModel, type DashscopeModel } from './models.js';
@@ -328,6 +330,76 @@ async function cancelTask(ctx: ProviderContext, taskId: string): Promise<boolean
   }
 }
 
+/** Tasks asked for a page; the service's largest page is not documented. */
+const LIST_PAGE_SIZE = 100;
+/** Pages read at most: the account's tasks of a day, far more than a run makes. */
+const LIST_MAX_PAGES = 50;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** `YYYYMMDDhhmmss` of an instant, in UTC. */
+function listTime(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replace(/\D/g, '');
+}
+
+/** `YYYY-MM-DD hh:mm:ss[.SSS]` read as if it were UTC; undefined for any other form. */
+function wallClock(text: string | undefined): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$/.exec(text ?? '');
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  const ms = m[7] ? Number(m[7].padEnd(3, '0')) : 0;
+  const value = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * The account's tasks between two instants, page by page. The time zone of the window is not documented, so
+ * it is widened by a day on each side; the caller matches on the times the answer gives.
+ */
+async function listTasks(query: TaskListQuery, ctx: ProviderContext): Promise<ListedTask[]> {
+  const { settings, http, limits } = ctx;
+  const tasks: ListedTask[] = [];
+  const seen = new Set<string>();
+  for (let page = 1; page <= LIST_MAX_PAGES; page++) {
+    const params = new URLSearchParams({
+      start_time: listTime(query.from - DAY_MS),
+      end_time: listTime(query.to + DAY_MS),
+      ...(query.model ? { model_name: query.model } : {}),
+      page_no: String(page),
+      page_size: String(LIST_PAGE_SIZE),
+    });
+    const res = await http.request({
+      method: 'GET',
+      url: `${settings.baseUrl}/api/v1/tasks?${params.toString()}`,
+      headers: { Authorization: `Bearer ${settings.apiKey}` },
+      timeoutMs: limits.requestTimeoutMs,
+      signal: ctx.signal,
+    });
+    if (res.status !== 200) throw errorFrom(ctx, res);
+    const body = parseJson(res.body) ?? {};
+    // Where the list sits is not documented: at the top, or in `output` as other answers have it.
+    const items = asObjects(body.data ?? asObject(body.output)?.data);
+    for (const item of items) {
+      const taskId = asText(item.task_id, Infinity);
+      if (!taskId || !isTaskId(taskId) || seen.has(taskId)) continue;
+      seen.add(taskId);
+      const submitTime = asText(item.submit_time, 64) ?? asText(item.gmt_create, 64) ?? asText(item.create_time, 64);
+      tasks.push({
+        taskId,
+        status: asText(item.task_status, 64) ?? asText(item.status, 64) ?? 'UNKNOWN',
+        model: asText(item.model_name, 200) ?? asText(item.model, 200),
+        submitTime,
+        submitWall: wallClock(submitTime),
+      });
+    }
+    const total = typeof body.total === 'number' ? body.total : undefined;
+    if (items.length < LIST_PAGE_SIZE || (total !== undefined && page * LIST_PAGE_SIZE >= total)) break;
+  }
+  return tasks;
+}
+
 /** Waits for a task submitted earlier and downloads its first result. */
 async function waitForTask(taskId: string, ctx: ProviderContext) {
   const task = await runAsyncTask(
@@ -456,6 +528,7 @@ export const client: ProviderClient = {
     check: checkTask,
     wait: waitForTask,
     cancel: (taskId, ctx) => cancelTask(ctx, taskId),
+    list: listTasks,
   },
   edit: {
     async plan(image, instruction, ctx) {

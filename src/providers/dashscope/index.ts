@@ -20,6 +20,7 @@ import {
   DASHSCOPE_MODEL_IDS,
   DASHSCOPE_REGIONS,
   dashscopeModel,
+  isListedTaskModel,
   type DashscopeModel,
 } from './models.js';
 
@@ -164,5 +165,6 @@ export const dashscope: ProviderDescriptor = {
   maxPictures: (model) => dashscopeModel(model)?.maxImages ?? 1,
   checkInstruction,
   validateGenerate: async (prompt, options, model) => validateDashscopeGenerate(prompt, options, model),
+  listsTasksOf: isListedTaskModel,
   load: () => import('./client.js').then((m) => m.client),
 };

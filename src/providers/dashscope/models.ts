@@ -5,7 +5,7 @@
  */
 
 import type { ProviderRegion } from '../types.js';
-import { DASHSCOPE_GENERATE_IDS } from './generate-models.js';
+import { DASHSCOPE_GENERATE_IDS, dashscopeGenerateModel } from './generate-models.js';
 
 /**
  * How a family is called: the async image2image task (two body shapes), the async image-generation task
@@ -105,16 +105,17 @@ export const DASHSCOPE_MODEL_IDS = DASHSCOPE_MODELS.map((m) => m.id);
 const ALL_IDS = [...DASHSCOPE_MODEL_IDS, ...DASHSCOPE_GENERATE_IDS];
 
 // Model Studio's DashScope domains, one per region; a key works only in its own region (401 elsewhere).
-// Workspace domains are <workspace>.<region id>.maas.aliyuncs.com. wanx2.1-imageedit is documented only
-// for China (Beijing); wan2.5-i2i-preview and the qwen-image-edit family for Beijing and Singapore; the
-// wan2.6 models for US (Virginia) too.
+// Every region also answers on workspace domains, <workspace>.<region id>.maas.aliyuncs.com; Germany
+// (Frankfurt) has no shared domain, only those. wanx2.1-imageedit is documented only for China (Beijing);
+// wan2.5-i2i-preview and the qwen-image-edit family for Beijing and Singapore; the wan2.6 models for US
+// (Virginia) too.
 export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
   {
     id: 'cn-beijing',
     name: 'beijing',
     label: 'China (Beijing)',
     baseUrls: ['https://dashscope.aliyuncs.com'],
-    hostPattern: /^[a-z0-9-]+\.cn-beijing\.maas\.aliyuncs\.com$/,
+    workspaceDomains: true,
     models: ALL_IDS,
   },
   {
@@ -122,7 +123,7 @@ export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
     name: 'singapore',
     label: 'Singapore',
     baseUrls: ['https://dashscope-intl.aliyuncs.com'],
-    hostPattern: /^[a-z0-9-]+\.ap-southeast-1\.maas\.aliyuncs\.com$/,
+    workspaceDomains: true,
     models: ALL_IDS.filter((id) => id !== 'wanx2.1-imageedit'),
   },
   {
@@ -130,6 +131,7 @@ export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
     name: 'virginia',
     label: 'US (Virginia)',
     baseUrls: ['https://dashscope-us.aliyuncs.com'],
+    workspaceDomains: true,
     models: ['wan2.6-t2i', 'wan2.6-image'],
   },
   {
@@ -137,6 +139,15 @@ export const DASHSCOPE_REGIONS: readonly ProviderRegion[] = [
     name: 'hongkong',
     label: 'China (Hong Kong)',
     baseUrls: ['https://cn-hongkong.dashscope.aliyuncs.com'],
+    workspaceDomains: true,
+    models: [],
+  },
+  {
+    id: 'eu-central-1',
+    name: 'frankfurt',
+    label: 'Germany (Frankfurt)',
+    baseUrls: [],
+    workspaceDomains: true,
     models: [],
   },
 ];
@@ -148,4 +159,12 @@ const SNAPSHOT = /^(qwen-image-edit(?:-plus|-max)?)-\d{4}-\d{2}-\d{2}$/;
 export function dashscopeModel(id: string): DashscopeModel | undefined {
   const base = SNAPSHOT.exec(id)?.[1] ?? id;
   return DASHSCOPE_MODELS.find((m) => m.id === base);
+}
+
+/** Models whose submit makes an async task, which the account's task list shows (the synchronous calls make none). */
+export function isListedTaskModel(id: string): boolean {
+  const family = dashscopeModel(id)?.family;
+  if (family !== undefined) return family === 'wanx-imageedit' || family === 'wan-i2i' || family === 'wan-image';
+  const generate = dashscopeGenerateModel(id)?.family;
+  return generate === 'image-generation' || generate === 'text2image';
 }

@@ -45,27 +45,82 @@ const MODERATION_CODES = new Set([
   '422',
 ]);
 
+/** 429 codes that are billing states, not throttling: the account must be paid or the model bought first. */
+const BILLING_HINTS: Record<string, (name: string) => string> = {
+  CommodityNotPurchased: (name) =>
+    `the model (or ${name} itself) is not purchased for this account: buy or activate it in the console`,
+  PrepaidBillOverdue: (name) => `the ${name} account has an overdue prepaid bill: pay it in the console`,
+  PostpaidBillOverdue: (name) => `the ${name} account has an overdue postpaid bill: pay it in the console`,
+};
+
+/** A model's free quota spent where the model cannot be paid for: "Free allocated quota exceeded." */
+const FREE_QUOTA_SPENT =
+  /\bfree\b.*\b(allocated\s+)?quota\b.*\b(exceeded|exhausted|used up)|免费额度.*(用完|耗尽|超出|不足)/i;
+
+/** A 429 that says the account's balance is spent (ModelScope): money, not a rate. */
+const BALANCE_SPENT = /insufficient\s+(account\s+)?balance|balance\s+(is\s+)?(insufficient|not enough)|余额不足/i;
+
+/** A task that ran and failed because of what it was given (a picture it could not fetch or read). */
+const INPUT_FAULT_CODES = new Set(['InternalError.Algo.InvalidParameter']);
+
+export interface Classified {
+  kind: ErrorKind;
+  hint: string;
+  /** Waiting will not help: the provider's items that have not started are skipped. */
+  exhausted?: boolean;
+  /** The item's own input was at fault: the other items of a batch go on. */
+  inputFault?: boolean;
+}
+
 /** Kind and hint for a provider answer, from the HTTP status and the provider's code. */
-export function classify(ctx: ErrorContext): { kind: ErrorKind; hint: string } {
+export function classify(ctx: ErrorContext): Classified {
   const { provider, status } = ctx;
   // Answers are read through shared/answer.ts; a code that is still no string is none.
   const code = typeof ctx.code === 'string' ? ctx.code : '';
+  const message = ctx.message ?? '';
   const name = provider.label;
   if (status === 401 || code === 'InvalidApiKey') return { kind: 'auth', hint: provider.hints.auth };
   if (code === 'Arrearage')
     return { kind: 'quota', hint: `the ${name} account is overdue or has no balance; top it up in the console` };
+  if (Object.hasOwn(BILLING_HINTS, code)) return { kind: 'quota', hint: BILLING_HINTS[code](name), exhausted: true };
   if (code === 'AccessDenied.Unpurchased')
     return { kind: 'quota', hint: `the model is not activated for this ${name} account; activate it in the console` };
+  if (code === 'AllocationQuota.FreeTierOnly')
+    return {
+      kind: 'quota',
+      hint:
+        `the free quota of this model is spent and the ${name} account may use only free quotas: ` +
+        'turn off "use free tier only" in the console to pay for it, or use another model',
+      exhausted: true,
+    };
   if (status === 403 || code.startsWith('AccessDenied')) return { kind: 'quota', hint: provider.hints.forbidden };
+  if (code === 'Throttling.AllocationQuota' && FREE_QUOTA_SPENT.test(message))
+    return {
+      kind: 'quota',
+      hint: `the free quota of this model is spent and ${name} does not sell more of it: use another model`,
+      exhausted: true,
+    };
   // A model's quota a minute ("Allocated quota exceeded"): it comes back by itself, so it is waited out.
   if (code === 'Throttling.AllocationQuota')
     return {
       kind: 'rate-limit',
       hint: `the ${name} quota a minute for this model is used up; it recovers within a minute`,
     };
+  if (status === 429 && BALANCE_SPENT.test(message))
+    return {
+      kind: 'quota',
+      hint: `the ${name} account's balance is used up; top it up in the console`,
+      exhausted: true,
+    };
   if (status === 429 || code.startsWith('Throttling')) return { kind: 'rate-limit', hint: provider.hints.rateLimit };
   if (MODERATION_CODES.has(code))
     return { kind: 'moderation', hint: `${name}'s content check refused the prompt or the image; change them` };
+  if (INPUT_FAULT_CODES.has(code))
+    return {
+      kind: 'usage',
+      hint: `${name} could not use this item's input (a picture it could not download or read, or a bad parameter): check the picture and the prompt`,
+      inputFault: true,
+    };
   if (status === 404)
     return { kind: 'usage', hint: `${name} does not know this model or path: check the model id and the base URL` };
   if (
@@ -94,13 +149,13 @@ export function classify(ctx: ErrorContext): { kind: ErrorKind; hint: string } {
 
 export function providerError(ctx: ErrorContext): ProviderError {
   const classified = classify(ctx);
+  const daily = !classified.exhausted && isDailyQuota(ctx);
   // A task that ran and FAILED with a parameter-type code failed at the provider (exit 1, fallback allowed):
-  // what we sent was accepted at submit.
-  const exhausted = isDailyQuota(ctx);
+  // what we sent was accepted at submit. One whose code says its input was at fault stays a usage error.
   const { kind, hint } =
-    ctx.taskFailed && classified.kind === 'usage'
+    ctx.taskFailed && classified.kind === 'usage' && !classified.inputFault
       ? { kind: 'failure' as const, hint: `the ${ctx.provider.label} task failed` }
-      : exhausted
+      : daily
         ? {
             kind: 'rate-limit' as const,
             hint:
@@ -121,7 +176,8 @@ export function providerError(ctx: ErrorContext): ProviderError {
     taskId: ctx.taskId,
     hint: ctx.note ? `${hint} (${ctx.note})` : hint,
     retryAfterMs: ctx.retryAfterMs,
-    exhausted,
+    exhausted: daily || classified.exhausted === true,
+    inputFault: classified.inputFault === true,
   });
 }
 

@@ -1,8 +1,8 @@
 /**
  * One gate per provider, shared by every item of a batch: at most `tasksInFlight` tasks at once (submit to
  * result), at most `submitsPerSecond` submits in any second, and one cool-down for all after a 429, instead
- * of each item hammering the service on its own. A 429 that says the day's allowance is used up closes the
- * gate: items that have not started are skipped.
+ * of each item hammering the service on its own. An answer that waiting will not mend (the day's allowance,
+ * the balance or a free quota used up, a bill overdue) closes the gate: items that have not started are skipped.
  */
 import PQueue from 'p-queue';
 import { ProviderError, SkippedError, throwIfAborted, type ImagegenError } from '../../kernel/errors.js';
@@ -129,7 +129,13 @@ export class ProviderGate {
       if (outcome.again) continue;
       tries++;
       const err = outcome.err;
-      if (!(err instanceof ProviderError) || err.kind !== 'rate-limit') throw err;
+      if (!(err instanceof ProviderError)) throw err;
+      // A balance, a free quota or a bill that waiting will not mend: the items not started are skipped.
+      if (err.exhausted && err.kind !== 'rate-limit') {
+        this.closedBy ??= err;
+        throw err;
+      }
+      if (err.kind !== 'rate-limit') throw err;
       this.rateLimited++;
       // The day's allowance spent, or a wait longer than any run sits through: the items not started are
       // skipped rather than each asking again.
