@@ -5,7 +5,8 @@
 import type { RgbImage, RgbaImage } from '../../loom/types.js';
 import type { Bitmap } from '../wasm-codecs.js';
 
-export type InputFormatId = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'tiff';
+/** A format's id ('png', 'jpeg', …), as its module gives it: a new format needs no change here. */
+export type InputFormatId = string;
 
 export interface ImageHeader {
   format: InputFormatId;
