@@ -12,7 +12,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeImage } from '../src/image/decode.js';
-import { readImageHeader } from '../src/image/header.js';
+import { readImageHeader } from '../src/image/formats/registry.js';
 import { InputError, InterruptedError } from '../src/kernel/errors.js';
 import { g4RunawayRow, g4Stripes, lzwCodes, lzwEncode, progressiveJpeg, tiffStrip } from './helpers/hostile-images.js';
 import { BIN } from './helpers/spawn.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { pngChunk } from '../src/formats/png.js';
 import { decodeImage } from '../src/image/decode.js';
-import { REDUCE_ABOVE_PIXELS, decodePngReduced } from '../src/image/png-reduce.js';
+import { REDUCE_ABOVE_PIXELS, decodePngReduced } from '../src/image/formats/png-rows.js';
 import { InputError } from '../src/kernel/errors.js';
 import {
   WEBP_ANIMATED,

@@ -120,7 +120,7 @@ describe('what the binary loads', () => {
     const { code, stderr, loaded } = await traced(['edit', input, '--local', '--width', '200', '-o', out], dir);
     expect({ code, stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     expect(existsSync(out)).toBe(true);
-    expect(loaded.map((m) => m.short)).toContain('dist/image/png-reduce.js');
+    expect(loaded.map((m) => m.short)).toContain('dist/image/formats/png-rows.js');
     expect(offending(loaded, (m) => m.pkg.startsWith('@jsquash/'))).toEqual([]);
   });
 });

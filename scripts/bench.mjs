@@ -510,7 +510,7 @@ function meanDe(a, b) {
 
 if (args.includes('--decode')) {
   const { decodeJpegScaled } = await import(dist('image/jpeg-turbo.js'));
-  const { readJpegOrientation } = await import(dist('image/header.js'));
+  const { readJpegOrientation } = await import(dist('image/formats/jpeg.js'));
   const { applyOrientation } = await import(dist('image/orient.js'));
   const batchDir = path.join(out, 'batch-photos');
   const files = makeInputs()

@@ -2,7 +2,7 @@
  * Runs the pure-JS decoders (src/image/js-decode.ts) on a thread of their own, so that a decode can be
  * stopped: a run that is interrupted does not wait for it, and a decode that takes longer than its picture's
  * size allows, or whose decoder's heap outgrows its limit, is ended and reported. The headers are checked
- * beforehand (src/image/header.ts) for what is known to make these decoders loop; this holds for whatever
+ * beforehand (each format of src/image/formats/) for what is known to make these decoders loop; this holds for whatever
  * is not known.
  *
  * One thread is kept between decodes, idle and not holding the process open, so that a batch does not start

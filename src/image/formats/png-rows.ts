@@ -1,17 +1,29 @@
 /**
  * Decodes a PNG a row at a time, so that its full-size pixels are never held: the image data is inflated as
  * a stream and each row unfiltered against the one before. Each row then goes either straight into the loom
- * grid's resize (decodePngToGrid), or, for a big picture wanted whole, into f × f blocks averaged (weighted by
- * alpha) into one pixel each (decodePngReduced): the loom grid is far smaller than such a picture, so nothing
+ * grid's resize (readToGrid), or, for a big picture wanted whole, into f × f blocks averaged (weighted by
+ * alpha) into one pixel each (readReduced): the loom grid is far smaller than such a picture, so nothing
  * it needs is lost, and memory stays near the size of the reduced image.
+ *
+ * The same pass checks the image data (src/image/formats/png.ts): it counts what it inflates and keeps what
+ * zlib says, so the data is inflated once.
  *
  * Only 8- or 16-bit samples of any colour type, not interlaced, take this path (a PNG wanted whole and small
  * enough is read the same way, row after row, into one buffer); anything else goes to the WebAssembly decoder.
  */
 import { createInflate } from 'node:zlib';
-import { gridFromRows } from '../loom/resize.js';
-import { CHANNELS, u32 } from './png-check.js';
-import type { RgbImage, RgbaImage } from '../loom/types.js';
+import { gridFromRows } from '../../loom/resize.js';
+import type { RgbImage, RgbaImage } from '../../loom/types.js';
+import { u32be } from './shared.js';
+
+/** Samples per pixel of each colour type. */
+export const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * How the problem of image data that ends before the last row begins: no decoder can make those rows (one
+ * fills them from whatever its memory held), so --lenient does not take it.
+ */
+export const SHORT_DATA = 'the image data is short';
 
 /** PNGs with more pixels than this are reduced while they are decoded, to at most this many. */
 export const REDUCE_ABOVE_PIXELS = 16_000_000;
@@ -37,7 +49,7 @@ function unfilter(filter: number, row: Uint8Array, prev: Uint8Array, bpp: number
   } else if (filter !== 0) throw new Error(`unknown row filter ${filter}`);
 }
 
-interface PngLayout {
+export interface PngLayout {
   width: number;
   height: number;
   depth: number;
@@ -48,14 +60,14 @@ interface PngLayout {
 }
 
 /** The PNG's header and data chunks, or `undefined` for a kind this module does not read. */
-function readLayout(b: Uint8Array): PngLayout | undefined {
+export function readLayout(b: Uint8Array): PngLayout | undefined {
   let ihdr: Uint8Array | undefined;
   let palette: Uint8Array | undefined;
   let transparency: Uint8Array | undefined;
   const idat: Uint8Array[] = [];
   let idatEnded = false;
   for (let p = 8; p + 12 <= b.length;) {
-    const length = u32(b, p);
+    const length = u32be(b, p);
     const type = String.fromCharCode(b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
     const data = b.subarray(p + 8, p + 8 + length);
     // A palette or transparency given twice, or after the image data, is left to the whole decoder, whose
@@ -75,8 +87,8 @@ function readLayout(b: Uint8Array): PngLayout | undefined {
     p += 12 + length;
   }
   if (!ihdr || ihdr.length < 13) return undefined;
-  const width = u32(ihdr, 0);
-  const height = u32(ihdr, 4);
+  const width = u32be(ihdr, 0);
+  const height = u32be(ihdr, 4);
   const [depth, colorType, , , interlace] = ihdr.subarray(8, 13);
   if (interlace !== 0 || (depth !== 8 && depth !== 16)) return undefined;
   const channels = CHANNELS[colorType];
@@ -99,11 +111,23 @@ function readLayout(b: Uint8Array): PngLayout | undefined {
   return { width, height, depth, colorType, palette, transparency, idat };
 }
 
+/** What a pass over the image data found besides its rows: nothing, when every row was read and sound. */
+export interface RowPass {
+  /**
+   * What is wrong with the image data as a check of it says: zlib failed before the data the header needs
+   * was inflated (the data is corrupt), or the data ends before it (the data is short).
+   */
+  problem?: string;
+  /** Why the rows stopped, or were spoiled after the last: zlib failed anywhere, a row's filter is unknown. */
+  error?: Error;
+}
+
 /**
  * Inflates the image data as a stream and hands each row, unfiltered and expanded to RGBA (of a 16-bit
- * sample, the high byte), to `onRow`, in `out`.
+ * sample, the high byte), to `onRow`, in `out`. The data is inflated to its end, counted, even after the
+ * rows stop: what it holds decides the file's fate.
  */
-async function streamRows(layout: PngLayout, out: Uint8Array, onRow: () => void): Promise<void> {
+async function streamRows(layout: PngLayout, out: Uint8Array, onRow: () => void): Promise<RowPass> {
   const { width, height, depth, colorType, palette, transparency } = layout;
   const step = depth / 8; // bytes per sample
   const bpp = CHANNELS[colorType] * step;
@@ -166,9 +190,14 @@ async function streamRows(layout: PngLayout, out: Uint8Array, onRow: () => void)
     }
   };
 
-  await new Promise<void>((resolve, reject) => {
+  const expected = height * (rowBytes + 1);
+  let inflated = 0;
+  const pass: RowPass = {};
+  return new Promise<RowPass>((resolve) => {
     const inflate = createInflate({ chunkSize: 256 * 1024 });
     inflate.on('data', (chunk: Buffer) => {
+      inflated += chunk.length;
+      if (pass.error) return;
       try {
         for (let i = 0; i < chunk.length && y < height;) {
           const take = Math.min(chunk.length - i, rowBytes + 1 - filled);
@@ -184,29 +213,37 @@ async function streamRows(layout: PngLayout, out: Uint8Array, onRow: () => void)
           }
         }
       } catch (err) {
-        inflate.destroy();
-        reject(err as Error);
+        pass.error = err as Error;
       }
     });
-    inflate.on('error', reject);
-    inflate.on('end', () => (y < height ? reject(new Error('the image data is short')) : resolve()));
+    inflate.on('error', (err: Error) => {
+      // More data than the image holds is not read by a check: only a shortfall or corruption matters.
+      if (inflated <= expected) pass.problem = `the image data is corrupt (zlib: ${err.message})`;
+      pass.error ??= err;
+      resolve(pass);
+    });
+    inflate.on('end', () => {
+      if (inflated < expected) pass.problem = `${SHORT_DATA}: ${inflated} of ${expected} bytes`;
+      if (y < height) pass.error ??= new Error(SHORT_DATA);
+      resolve(pass);
+    });
     for (const part of layout.idat) inflate.write(part);
     inflate.end();
   });
 }
 
+/** What a pass read, and what it found. */
+export interface RowsRead<T> {
+  image: T;
+  pass: RowPass;
+}
+
 /**
  * The PNG decoded at 1/f of its size on each side, f the smallest whole factor that brings it within
- * `abovePixels`; `undefined` when it is small enough, or a kind this does not read.
+ * `abovePixels` (which it is over).
  */
-export async function decodePngReduced(
-  b: Uint8Array,
-  abovePixels = REDUCE_ABOVE_PIXELS,
-): Promise<RgbaImage | undefined> {
-  const layout = readLayout(b);
-  if (!layout) return undefined;
+export async function readReduced(layout: PngLayout, abovePixels: number): Promise<RowsRead<RgbaImage>> {
   const { width, height } = layout;
-  if (width * height <= abovePixels) return undefined;
   const factor = Math.ceil(Math.sqrt((width * height) / abovePixels));
   const outWidth = Math.ceil(width / factor);
   const outHeight = Math.ceil(height / factor);
@@ -215,7 +252,7 @@ export async function decodePngReduced(
   const sums = new Float64Array(outWidth * 5);
   const rgba = new Uint8Array(width * 4);
   let y = 0;
-  await streamRows(layout, rgba, () => {
+  const pass = await streamRows(layout, rgba, () => {
     for (let x = 0; x < width; x++) {
       const a = rgba[x * 4 + 3];
       const s = Math.floor(x / factor) * 5;
@@ -239,49 +276,52 @@ export async function decodePngReduced(
       sums.fill(0);
     }
   });
-  return { width: outWidth, height: outHeight, data: out };
+  return { image: { width: outWidth, height: outHeight, data: out }, pass };
+}
+
+/**
+ * The PNG decoded at reduced size as readReduced does; `undefined` when it is small enough, or a kind this
+ * does not read. Fails when the rows do.
+ */
+export async function decodePngReduced(
+  b: Uint8Array,
+  abovePixels = REDUCE_ABOVE_PIXELS,
+): Promise<RgbaImage | undefined> {
+  const layout = readLayout(b);
+  if (!layout || layout.width * layout.height <= abovePixels) return undefined;
+  const { image, pass } = await readReduced(layout, abovePixels);
+  if (pass.error) throw pass.error;
+  return image;
 }
 
 /**
  * The PNG decoded whole, with the pixels the WebAssembly decoder gives, without loading it (compiling it costs
- * more than decoding a small picture). `undefined` for a kind this module does not read: anything unusual is
- * left to that decoder.
+ * more than decoding a small picture).
  */
-export async function decodePngWhole(b: Uint8Array): Promise<RgbaImage | undefined> {
-  const layout = readLayout(b);
-  if (!layout) return undefined;
+export async function readWhole(layout: PngLayout): Promise<RowsRead<RgbaImage>> {
   const { width, height } = layout;
   const rowBytes = width * 4;
   const out = new Uint8Array(rowBytes * height);
   const row = new Uint8Array(rowBytes);
   let y = 0;
-  await streamRows(layout, row, () => out.set(row, rowBytes * y++));
-  return { width, height, data: out };
-}
-
-/** A PNG resized to its loom grid as it is decoded, and the picture's size. */
-export interface PngGrid {
-  grid: RgbImage;
-  fullWidth: number;
-  fullHeight: number;
+  const pass = await streamRows(layout, row, () => out.set(row, rowBytes * y++));
+  return { image: { width, height, data: out }, pass };
 }
 
 /**
  * The PNG decoded a row at a time straight into the grid `size` asks for (given the picture's size), with
  * transparency flattened onto `background`: the same grid as resizeToGrid of the whole picture, without ever
- * holding it. `undefined` for a kind this module does not read, or a grid taller than the picture.
+ * holding it (`grid` absent when the rows stopped). `undefined` for a grid taller than the picture.
  */
-export async function decodePngToGrid(
-  b: Uint8Array,
+export async function readToGrid(
+  layout: PngLayout,
   size: (width: number, height: number) => { width: number; height: number },
   background?: readonly [number, number, number],
-): Promise<PngGrid | undefined> {
-  const layout = readLayout(b);
-  if (!layout) return undefined;
+): Promise<{ grid?: RgbImage; pass: RowPass } | undefined> {
   const { width, height } = layout;
   const wanted = size(width, height);
   const rows = gridFromRows(width, height, wanted.width, wanted.height, background);
   if (!rows) return undefined;
-  await streamRows(layout, rows.row, () => rows.push());
-  return { grid: rows.finish(), fullWidth: width, fullHeight: height };
+  const pass = await streamRows(layout, rows.row, () => rows.push());
+  return { grid: pass.error ? undefined : rows.finish(), pass };
 }
