@@ -11,7 +11,7 @@
  */
 import type { IndexedImage } from '../types.js';
 import type { Effect } from './effects.js';
-import type { Seams } from './floats.js';
+import { lineRuns as longestRuns, type Seams } from './floats.js';
 import { designStart, layPlan, layoutLoom, repeatSeams, selvedgeEnds, type LoomLayout } from './layout.js';
 import type { LiftPlan } from './plan.js';
 import { parseStructure, type Structure } from './structures.js';
@@ -166,36 +166,6 @@ function layCompound(design: IndexedImage, params: CompoundParams, seams: Seams,
     }
   }
   return layout;
-}
-
-/** Longest runs of 0 and of 1 along the cells at `line[0..len)`, across the ends too when cyclic. */
-function longestRuns(cells: Uint8Array, line: Int32Array, len: number, cyclic: boolean, out: number[]): void {
-  if (len === 0) return;
-  const first = cells[line[0]];
-  let k = 1;
-  while (k < len && cells[line[k]] === first) k++;
-  if (k === len) {
-    // One value all along: in a repeat, a float that never ends.
-    const run = cyclic ? Infinity : len;
-    if (run > out[first]) out[first] = run;
-    return;
-  }
-  // Cyclic: start where a run starts, so that the run over the seam is counted whole.
-  const start = cyclic ? k : 0;
-  let value = cells[line[start]];
-  let run = 0;
-  for (let j = 0; j < len; j++) {
-    const p = start + j;
-    if (p >= len && !cyclic) break;
-    const v = cells[line[p < len ? p : p - len]];
-    if (v === value) run++;
-    else {
-      if (run > out[value]) out[value] = run;
-      value = v;
-      run = 1;
-    }
-  }
-  if (run > out[value]) out[value] = run;
 }
 
 /** Whether a line has a run of `value` longer than `max` (across its ends too when cyclic). */

@@ -64,7 +64,8 @@ function workCells(plan: LiftPlan, s: Seams, edges: Uint8Array | undefined): Uin
  * Longest runs of 1s and 0s along the cells at `line[0..len)` into out; a cyclic line that never changes is a
  * float that never ends.
  */
-function lineRuns(cells: Uint8Array, line: Int32Array, len: number, cyclic: boolean, out: [number, number]): void {
+export function lineRuns(cells: Uint8Array, line: Int32Array, len: number, cyclic: boolean, out: number[]): void {
+  if (len === 0) return;
   const first = cells[line[0]];
   let k = 1;
   while (k < len && cells[line[k]] === first) k++;
