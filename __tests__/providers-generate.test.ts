@@ -183,7 +183,11 @@ describe('generate on ModelScope', () => {
       report: true,
       dryRun: false,
     };
-    const keyless = providerHarness(fake, t.dir, { MODELSCOPE_API_KEY: ' ' });
+    const keyless = providerHarness(fake, t.dir, {
+      MODELSCOPE_API_KEY: ' ',
+      DASHSCOPE_API_KEY: ' ',
+      TONGYI_API_KEY: ' ',
+    });
     await expect(runGenerate(spec, keyless.resolved, { ...keyless.services, prompts })).rejects.toMatchObject({
       kind: 'auth',
       message: 'no ModelScope key configured',
