@@ -56,7 +56,8 @@ function isKnownModel(provider: ProviderDescriptor, model: string): boolean {
 
 /** What the model question asks: the model `edit` or `generate` uses on this provider. */
 function modelQuestion(provider: ProviderDescriptor): string {
-  return `${provider.label} model (${provider.editModels ? 'generate' : provider.capabilities.join(', ')})`;
+  // `model` is the generate model where a provider has edit models of their own, else the edit model.
+  return `${provider.label} model (${provider.editModels ? 'generate' : 'edit'})`;
 }
 
 /** An rc file already there: replaced only with --force or when the person at the terminal says so. */
