@@ -30,7 +30,11 @@ export async function run(ctx: CliContext): Promise<number> {
   }
   const program = buildProgram(ctx);
   try {
-    await program.parseAsync(ctx.argv, { from: 'user' });
+    if (ctx.argv.length === 0) {
+      // Someone at a terminal typed `imagegen` alone: ask what to do.
+      const { guidedSession } = await import('./commands/guide.js');
+      await guidedSession(ctx, {});
+    } else await program.parseAsync(ctx.argv, { from: 'user' });
     return EXIT_CODES.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -60,7 +60,8 @@ async function editWith(
             ? `--weave took "${opts.weave}" as its map: write --weave auto, or put --weave after the inputs`
             : 'imagegen edit <input...>',
       });
-    inputs = [await services.prompts.text('Image to edit')];
+    const { guidedSession } = await import('./guide.js');
+    return guidedSession(ctx, opts, 'edit');
   }
   const spec: EditSpec = {
     inputs,

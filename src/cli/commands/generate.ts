@@ -10,10 +10,14 @@ export async function generateCommand(
   words: string[],
 ): Promise<void> {
   const services = await createServices(ctx, opts);
-  // Without one, the job asks for the prompt where someone can answer.
+  // Without one, on a terminal, the guided session asks for it.
   const prompt = words.join(' ');
   const promptsFile = opts.prompts as string | undefined;
   const weave = weaveChoice(opts);
+  if (!prompt.trim() && promptsFile === undefined && services.prompts) {
+    const { guidedSession } = await import('./guide.js');
+    return guidedSession(ctx, opts, 'generate');
+  }
   const spec: GenerateSpec = {
     prompt,
     promptsFile,
