@@ -14,6 +14,8 @@ export interface CliContext {
   version: string;
   /** Sees every result as it is reported (the guided session, to name the files written). */
   onResult?: (record: JobRecord) => void;
+  /** Runs `ctx.argv` through the program (set by main: the guided session runs the command it shows). */
+  runArgv?: (ctx: CliContext) => Promise<void>;
 }
 
 export interface GlobalOptions {

@@ -13,7 +13,6 @@ import type { JobRecord } from '../../kernel/records.js';
 import { checkValue } from '../../kernel/values.js';
 import { providersWith } from '../../providers/registry.js';
 import type { CliContext, GlobalOptions } from '../context.js';
-import { buildProgram } from '../program.js';
 import { createServices, loadConfig, type CliServices } from '../services.js';
 
 type Command = 'edit' | 'generate';
@@ -241,7 +240,8 @@ export async function guidedSession(ctx: CliContext, opts: GlobalOptions, comman
 
   const records: JobRecord[] = [];
   const run = { ...ctx, argv, onResult: (record: JobRecord) => records.push(record) };
-  await buildProgram(run).parseAsync(argv, { from: 'user' });
+  if (!ctx.runArgv) throw new Error('the guided session needs the program to run the command with');
+  await ctx.runArgv(run);
   const written = records.flatMap((r) =>
     [r.output, r.report, r.lift, r.cloth, r.back, r.wefts, r.original].filter(
       (file): file is string => typeof file === 'string' && file !== '-',
