@@ -1,4 +1,5 @@
 /** Everything a command needs from the process, gathered once so commands stay testable. */
+import type { JobRecord } from '../kernel/records.js';
 import type { Writable } from './ui.js';
 
 export interface CliContext {
@@ -11,6 +12,10 @@ export interface CliContext {
   stdinIsTTY: boolean;
   signal: AbortSignal;
   version: string;
+  /** Sees every result as it is reported (the guided session, to name the files written). */
+  onResult?: (record: JobRecord) => void;
+  /** Runs `ctx.argv` through the program (set by main: the guided session runs the command it shows). */
+  runArgv?: (ctx: CliContext) => Promise<void>;
 }
 
 export interface GlobalOptions {

@@ -22,7 +22,11 @@ function packageVersion(): string {
 }
 
 /** Runs the CLI and returns the exit code; never exits by itself. */
-export async function run(ctx: CliContext): Promise<number> {
+export async function run(given: CliContext): Promise<number> {
+  const ctx: CliContext = {
+    ...given,
+    runArgv: async (c) => void (await buildProgram(c).parseAsync(c.argv, { from: 'user' })),
+  };
   // `imagegen` alone in a script or CI: a few lines on what to type, not the whole help.
   if (ctx.argv.length === 0 && !isInteractive(ctx)) {
     ctx.stderr.write(SHORT_USAGE);
@@ -30,7 +34,11 @@ export async function run(ctx: CliContext): Promise<number> {
   }
   const program = buildProgram(ctx);
   try {
-    await program.parseAsync(ctx.argv, { from: 'user' });
+    if (ctx.argv.length === 0) {
+      // Someone at a terminal typed `imagegen` alone: ask what to do.
+      const { guidedSession } = await import('./commands/guide.js');
+      await guidedSession(ctx, {});
+    } else await program.parseAsync(ctx.argv, { from: 'user' });
     return EXIT_CODES.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

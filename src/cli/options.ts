@@ -137,11 +137,21 @@ export function configFlags(
   return { ...flags, ...extra };
 }
 
+/** --sheet needs files to show: not with --dry-run, nor with the image on stdout. */
+export function checkSheetOption(opts: Record<string, unknown>): void {
+  if (opts.dryRun === true) throw new UsageError('--sheet with --dry-run: nothing is written to show');
+  if (opts.output === '-') throw new UsageError('--sheet with -o -: the image goes to stdout, not beside a sheet');
+}
+
 /** A batch's journal, for edit and generate. */
 export function addJournalOptions(cmd: Command): Command {
   return cmd
     .option('--journal <file>', 'write every step of every item to this file as it happens (JSON Lines)')
-    .option('--resume', 'with --journal: skip what is done, re-attach to tasks still running, run the rest');
+    .option('--resume', 'with --journal: skip what is done, re-attach to tasks still running, run the rest')
+    .option(
+      '--sheet',
+      'also write index.html beside the outputs: a contact sheet of every item (pictures, palette, report, failures)',
+    );
 }
 
 /** --report FILE, --no-report, or neither. */

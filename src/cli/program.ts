@@ -208,6 +208,17 @@ export function buildProgram(ctx: CliContext): Command {
       await doctorCommand(ctx, globals(cmd));
     });
 
+  program
+    .command('sheet')
+    .description('write index.html in a folder of earlier results: a contact sheet of its reports and failures')
+    .argument('<folder>', 'the output folder of an earlier edit or generate run')
+    .option('--journal <file>', "read failures from this journal (default: the folder's .imagegen/journal.jsonl)")
+    .option('--force', 'replace an index.html already there', false)
+    .action(async (folder: string, _opts, cmd: Command) => {
+      const { sheetCommand } = await import('./commands/sheet.js');
+      await sheetCommand(ctx, globals(cmd), folder);
+    });
+
   const repeat = (v: string, all: string[] = []) => [...all, v];
   program
     .command('init')

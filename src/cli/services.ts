@@ -64,6 +64,11 @@ async function terminalPrompts(): Promise<Prompts> {
     confirm: (message, defaultValue) => inquirer.confirm({ message, default: defaultValue }, context),
     choice: (message, choices, defaultValue) =>
       inquirer.select({ message, choices: choices.map((value) => ({ value })), default: defaultValue }, context),
+    search: (message, source) =>
+      inquirer.search(
+        { message, source: async (term) => (await source(term)).map((value) => ({ value })), pageSize: 10 },
+        context,
+      ),
   };
 }
 
@@ -95,7 +100,7 @@ export interface CliServices extends Services {
 /** The services for one command; keys are added to the redactor once the config is loaded. */
 export async function createServices(ctx: CliContext, global: GlobalOptions): Promise<CliServices> {
   const redactor = new Redactor();
-  const ui = await createTerminalUi({
+  const terminal = await createTerminalUi({
     stdout: ctx.stdout,
     stderr: ctx.stderr,
     env: ctx.env,
@@ -105,6 +110,16 @@ export async function createServices(ctx: CliContext, global: GlobalOptions): Pr
     color: global.color !== false,
     redactor,
   });
+  const { onResult } = ctx;
+  const ui: TerminalUi = onResult
+    ? {
+        ...terminal,
+        result(record) {
+          onResult(record);
+          terminal.result(record);
+        },
+      }
+    : terminal;
   const got = gotHttpClient();
   return {
     fs: nodeFs,

@@ -141,6 +141,8 @@ export interface Prompts {
   secret(message: string): Promise<string>;
   confirm(message: string, defaultValue: boolean): Promise<boolean>;
   choice(message: string, choices: readonly string[], defaultValue: string): Promise<string>;
+  /** One of the choices `source` gives for what is typed so far, the list narrowing as one types. */
+  search?(message: string, source: (term: string | undefined) => Promise<readonly string[]>): Promise<string>;
 }
 
 type Env = Record<string, string | undefined>;

@@ -13,6 +13,7 @@ import {
 import { finishPool } from '../pool.js';
 import { createServices, loadConfig, nodeFs } from '../services.js';
 import { UsageError } from '../../kernel/errors.js';
+import { checkSheetOption } from '../options.js';
 import type { WorkPool } from '../../kernel/ports.js';
 
 export async function editCommand(
@@ -59,7 +60,8 @@ async function editWith(
             ? `--weave took "${opts.weave}" as its map: write --weave auto, or put --weave after the inputs`
             : 'imagegen edit <input...>',
       });
-    inputs = [await services.prompts.text('Image to edit')];
+    const { guidedSession } = await import('./guide.js');
+    return guidedSession(ctx, opts, 'edit');
   }
   const spec: EditSpec = {
     inputs,
@@ -92,5 +94,9 @@ async function editWith(
   };
   const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
   const { runEdit } = await import('../../jobs/edit.js');
-  await runEdit(spec, resolved, services);
+  if (opts.sheet !== true) return runEdit(spec, resolved, services);
+  checkSheetOption(opts);
+  const { sheetDir, withSheet } = await import('./sheet.js');
+  const dir = sheetDir(ctx, resolved, spec.output);
+  await withSheet(ctx, services, dir, spec.force, (s) => runEdit(spec, resolved, { ...s, pool }));
 }

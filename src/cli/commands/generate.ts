@@ -1,7 +1,7 @@
 /** `imagegen generate`: options -> GenerateSpec -> the generate job. */
 import type { GenerateSpec } from '../../jobs/generate.js';
 import type { CliContext, GlobalOptions } from '../context.js';
-import { configFlags, maxDownloadOption, reportChoice, weaveChoice } from '../options.js';
+import { checkSheetOption, configFlags, maxDownloadOption, reportChoice, weaveChoice } from '../options.js';
 import { createServices, loadConfig } from '../services.js';
 
 export async function generateCommand(
@@ -10,10 +10,14 @@ export async function generateCommand(
   words: string[],
 ): Promise<void> {
   const services = await createServices(ctx, opts);
-  // Without one, the job asks for the prompt where someone can answer.
+  // Without one, on a terminal, the guided session asks for it.
   const prompt = words.join(' ');
   const promptsFile = opts.prompts as string | undefined;
   const weave = weaveChoice(opts);
+  if (!prompt.trim() && promptsFile === undefined && services.prompts) {
+    const { guidedSession } = await import('./guide.js');
+    return guidedSession(ctx, opts, 'generate');
+  }
   const spec: GenerateSpec = {
     prompt,
     promptsFile,
@@ -41,5 +45,10 @@ export async function generateCommand(
   };
   const resolved = await loadConfig(ctx, opts, configFlags(opts, weave.map), services);
   const { runGenerate } = await import('../../jobs/generate.js');
-  await runGenerate(spec, resolved, services);
+  if (opts.sheet !== true) return runGenerate(spec, resolved, services);
+  checkSheetOption(opts);
+  const { sheetDir, withSheet } = await import('./sheet.js');
+  await withSheet(ctx, services, sheetDir(ctx, resolved, spec.output), spec.force, (s) =>
+    runGenerate(spec, resolved, s),
+  );
 }
