@@ -9,7 +9,7 @@
  * npm run bench -- --weave [--runs N]     lift plans of --weave auto: floats, tone (Spearman) against naive binaries, time
  * npm run bench -- --wefts [--runs N]     colour jacquard: woven face against the naive cloth, floats per layer, stitches, time
  * npm run bench -- --decode [--runs N]    each JPEG decoded at full size, at half size, and as the CLI decides
- * npm run bench -- --kernels [--runs N]   loom kernels built to WebAssembly against their JavaScript versions, cold and warm
+ * npm run bench -- --kernels [--runs N]   the palette mapping's WebAssembly port against the JavaScript kernel, cold and warm
  *
  * Times the real CLI (`node bin/imagegen.js edit <in> --local --width 1200 --colors 8 -o <out> --no-report
  * --force`) against ImageMagick (`convert in -resize 1200x +dither -colors 8 out.png`) and pngquant
@@ -1504,30 +1504,55 @@ const isSmallPhoto = (source) => source.width * source.height >= 0.2e6 && source
 // --- kernels ------------------------------------------------------------------------------------------------
 
 /**
- * --kernels: each loom kernel that has a WebAssembly build (dist/*.wasm, from assembly/) against its
- * JavaScript version, on the grid and palette the CLI would have (1200 ends; a small photo at its own width).
- * Times are CPU time (all threads: compilation in the background counts), steadier than wall time on a busy
- * machine; the cold runs' wall-time ratio is shown too.
- * Cold: one call in a fresh process, the WebAssembly module's read, compilation and instantiation included
- * (the modules themselves are imported before the clock starts: that is start-up). Warm: calls in one
- * process after a first one. Runs interleaved (JavaScript, WebAssembly, WebAssembly, JavaScript, ...);
- * medians and the ratio WebAssembly / JavaScript. Every WebAssembly result is checked byte for byte against
- * the JavaScript one; a difference stops the bench.
+ * --kernels: the loom's palette mapping (src/loom/map.ts) against its AssemblyScript port
+ * (scripts/kernels/map.ts), compiled here to WebAssembly by AssemblyScript's `asc` (not a dependency of the
+ * tool: `npm install --no-save assemblyscript` first), on the grid and palette the CLI would have (1200 ends;
+ * a small photo at its own width). Times are CPU time (all threads: compilation in the background counts),
+ * steadier than wall time on a busy machine; the cold runs' wall-time ratio is shown too.
+ * Cold: one call in a fresh process, after the palette is chosen as in the CLI (which warms the JavaScript
+ * search it shares), the WebAssembly module's read, compilation and instantiation included (the modules
+ * themselves are imported before the clock starts: that is start-up). Warm: calls in one process after a
+ * first one. Runs interleaved (JavaScript, WebAssembly, WebAssembly, JavaScript, ...); medians and the ratio
+ * WebAssembly / JavaScript. Every WebAssembly result is checked byte for byte against the JavaScript one; a
+ * difference stops the bench.
  */
+const kernelWasm = path.join(out, 'kernels', 'map.wasm');
+
+/** A mapToPalette running in an instance of the compiled port (see scripts/kernels/map.ts for its memory). */
+function wasmMapper(bytes, linear, fallback) {
+  // V8's own Math, so that the transcendental functions round as the JavaScript kernel's do.
+  const math = { sin: Math.sin, cos: Math.cos, atan2: Math.atan2, exp: Math.exp, cbrt: Math.cbrt };
+  const kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes), { map: math }).exports;
+  new Float32Array(kernel.memory.buffer, kernel.linearTable(), 256).set(linear);
+  return (image, palette, metric = 'ciede2000', reach = 2) => {
+    const entries = palette.length / 3;
+    if (entries > 256) return fallback(image, palette, metric, reach);
+    const pixels = image.width * image.height;
+    const at = kernel.prepare(pixels);
+    // Views are made after prepare(), which may grow (and so replace) the memory's buffer.
+    new Uint8Array(kernel.memory.buffer, at, pixels * 3).set(image.data.subarray(0, pixels * 3));
+    new Uint8Array(kernel.memory.buffer, kernel.paletteBytes(), palette.length).set(palette);
+    kernel.begin(entries, metric === 'lab' ? 1 : 0, reach);
+    // A row per call: WebAssembly has no on-stack replacement (see mapRows).
+    for (let from = 0; from < pixels; from += image.width) kernel.mapRows(from, from + image.width);
+    return new Uint8Array(kernel.memory.buffer, kernel.indices(), pixels).slice();
+  };
+}
+
 if (args.includes('--kernel-child')) {
   const [file, which] = args.slice(args.indexOf('--kernel-child') + 1);
   const { mapToPalette } = await import(dist('loom/map.js'));
-  const { wasmMapToPalette } = await import(dist('loom/map-wasm.js'));
+  const { SRGB_TO_LINEAR } = await import(dist('loom/color.js'));
   const saved = readFileSync(file);
   const [width, height, colours] = new Uint32Array(saved.buffer, saved.byteOffset, 3);
   const data = new Uint8Array(saved.buffer, saved.byteOffset + 12, width * height * 3);
   const palette = new Uint8Array(saved.buffer, saved.byteOffset + 12 + data.length, colours * 3);
+  // As in the CLI, the palette is chosen first: it runs (and so warms) the JavaScript CIEDE2000 search too.
+  const { choosePalette } = await import(dist('loom/palette.js'));
+  choosePalette({ width, height, data }, colours);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const map =
-    which === 'wasm'
-      ? wasmMapToPalette(new WebAssembly.Module(readFileSync(path.join(root, 'dist', 'loom-map.wasm'))))
-      : mapToPalette;
+  const map = which === 'wasm' ? wasmMapper(readFileSync(kernelWasm), SRGB_TO_LINEAR, mapToPalette) : mapToPalette;
   const indices = map({ width, height, data }, palette);
   const ms = performance.now() - t0;
   const { user, system } = process.cpuUsage(cpu0);
@@ -1540,13 +1565,44 @@ if (args.includes('--kernel-child')) {
 if (args.includes('--kernels')) {
   const { choosePalette } = await import(dist('loom/palette.js'));
   const { mapToPalette } = await import(dist('loom/map.js'));
-  const { wasmMapToPalette } = await import(dist('loom/map-wasm.js'));
-  const wasmFile = path.join(root, 'dist', 'loom-map.wasm');
-  if (!existsSync(wasmFile)) {
-    console.error('bench --kernels: dist/loom-map.wasm is missing; run `npm run build`');
+  const { SRGB_TO_LINEAR } = await import(dist('loom/color.js'));
+  const asc = path.join(root, 'node_modules', '.bin', 'asc');
+  if (!existsSync(asc)) {
+    console.error('bench --kernels: AssemblyScript is not installed; run `npm install --no-save assemblyscript`');
     process.exit(1);
   }
-  const wasmMap = wasmMapToPalette(new WebAssembly.Module(readFileSync(wasmFile)));
+  mkdirSync(path.dirname(kernelWasm), { recursive: true });
+  const source = path.join(root, 'scripts', 'kernels', 'map.ts');
+  const built = spawnSync(asc, [source, '--outFile', kernelWasm, '-O3', '--runtime', 'stub', '--noAssert'], {
+    encoding: 'utf8',
+  });
+  if (built.status !== 0) {
+    console.error(`bench --kernels: asc failed:\n${built.stderr}`);
+    process.exit(1);
+  }
+  const wasmMap = wasmMapper(readFileSync(kernelWasm), SRGB_TO_LINEAR, mapToPalette);
+  // Every 6th level of each channel, against a chosen palette and a random one compared in full.
+  const levels = [];
+  for (let v = 0; v < 256; v += 6) levels.push(v);
+  const cube = new Uint8Array(levels.length ** 3 * 3);
+  let at = 0;
+  for (const r of levels) for (const g of levels) for (const b of levels) cube.set([r, g, b], at++ * 3);
+  const cubeImage = { width: levels.length ** 2, height: levels.length, data: cube };
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 256;
+  for (const [palette, reach] of [
+    [choosePalette(cubeImage, COLORS), 2],
+    [Uint8Array.from({ length: 48 }, random), Infinity],
+  ]) {
+    if (
+      !Buffer.from(wasmMap(cubeImage, palette, 'ciede2000', reach)).equals(
+        mapToPalette(cubeImage, palette, 'ciede2000', reach),
+      )
+    ) {
+      console.error('bench --kernels: the WebAssembly mapping of the colour cube differs from the JavaScript one');
+      process.exit(1);
+    }
+  }
   const hopper = { name: 'grace-hopper-0.3mp', file: path.join(root, 'samples', 'grace-hopper.jpg') };
   const inputs = [hopper, ...makeInputs()].filter((i) => !ONLY || i.name.includes(ONLY));
   const dir = path.join(out, 'kernels');

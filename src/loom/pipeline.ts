@@ -52,14 +52,6 @@ function pickColors(colors: Uint8Array, picked: number[]): Uint8Array {
 /** The stages of the pipeline, each named as it ends. */
 export type LoomStage = 'resize' | 'palette' | 'map' | 'clean';
 
-/**
- * Builds of kernels that run faster than the JavaScript ones here (WebAssembly), given by the caller; each
- * gives exactly the JavaScript kernel's answer.
- */
-export interface LoomKernels {
-  mapToPalette?: typeof mapToPalette;
-}
-
 /** A picture already resized to its grid (by a decoder that resizes the rows as they come). */
 export interface ReadyGrid {
   grid: RgbImage;
@@ -80,7 +72,6 @@ export function runLoomPipeline(source: RgbaImage | ReadyGrid, params: LoomSetti
 export function* loomStages(
   source: RgbaImage | ReadyGrid,
   params: LoomSettings,
-  kernels: LoomKernels = {},
 ): Generator<LoomStage, LoomResult, void> {
   let grid: RgbImage;
   if ('grid' in source) grid = source.grid;
@@ -107,7 +98,7 @@ export function* loomStages(
       ? mapOrdered(grid, palette, 'ciede2000', reach)
       : params.dither === 'fs'
         ? mapFloydSteinberg(grid, palette, 'ciede2000', reach)
-        : (kernels.mapToPalette ?? mapToPalette)(grid, palette, 'ciede2000', reach);
+        : mapToPalette(grid, palette, 'ciede2000', reach);
   yield 'map';
 
   const cleaned = removeSpecks({ width, height, indices, palette }, params.minRegion, { source: grid });

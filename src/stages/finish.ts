@@ -11,7 +11,6 @@ import type { OutputMeta } from './report.js';
 import { encodeLoomImage, type EncodedLoomImage } from './write.js';
 import { loomStages, type LoomResult, type ReadyGrid } from '../loom/pipeline.js';
 import { loomHeight } from '../loom/resize.js';
-import { loomKernels } from './loom-kernels.js';
 import { MAX_GRID_SIDE, type LoomSettings, type RgbaImage } from '../loom/types.js';
 import type { WeaveSettings } from '../config/weave.js';
 import type { Woven } from './weave.js';
@@ -34,7 +33,7 @@ export async function finishLoom(
       },
     );
   }
-  const stages = loomStages(source, { ...settings, height }, loomKernels());
+  const stages = loomStages(source, { ...settings, height });
   const turn = async () => {
     if (!signal) return;
     await new Promise((resolve) => setImmediate(resolve));

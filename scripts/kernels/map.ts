@@ -1,6 +1,7 @@
 /**
  * AssemblyScript port of src/loom/map.ts's mapToPalette (NearestMemo, nearestEntry, ciede2000, srgbToLab),
- * compiled to WebAssembly by `asc` at build time. It must give exactly the JavaScript kernel's answers: the
+ * compiled to WebAssembly by `npm run bench -- --kernels` only: measured against the JavaScript kernel, it
+ * did not pay enough at the level of a CLI call to be built into the tool. It must give exactly the JavaScript kernel's answers: the
  * same double operations in the same order, CIELAB values rounded to float32 where the JavaScript stores them
  * in a Float32Array, and the transcendental functions imported from the host's Math (V8's own), since a
  * WebAssembly libm may differ from it in the last bit.
