@@ -459,7 +459,7 @@ describe('every run that calls a provider remembers what it paid for', () => {
     const taskId = events(path.join(dir, 'woven', '.imagegen', 'journal.jsonl')).find((e) => e.event === 'submitted')
       ?.taskId as string;
     expect(first.rec.lines.warn).toContain(
-      `dashscope task ${taskId} may still finish: imagegen task wait dashscope:${taskId}`,
+      `${SAMPLE}: its dashscope task may still finish; fetch it with: imagegen task wait dashscope:${taskId}`,
     );
     expect(first.rec.results).toEqual([
       expect.objectContaining({ status: 'interrupted', error: expect.objectContaining({ taskId }) }),

@@ -63,7 +63,7 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
   const started = queue.now();
   const counts = { ok: 0, failed: 0, skipped: 0, interrupted: 0, running: 0 };
   /** Items an interrupt stopped, with the error each ended with. */
-  const stopped: ImagegenError[] = [];
+  const stopped: Array<{ label: string; err: ImagegenError }> = [];
   const interrupting = () => queue.signal?.aborted === true || isInterrupt(fatal);
   const recordOf = (item: T) => (queue.record ? queue.record(item) : { input: queue.label(item) });
   const failures: ImagegenError[] = [];
@@ -119,7 +119,7 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
         fatal ??= err;
         stop.abort(err);
         counts.interrupted++;
-        if (isImagegenError(err)) stopped.push(err);
+        if (isImagegenError(err)) stopped.push({ label: queue.label(item), err });
         ui.result({
           status: 'interrupted',
           ...recordOf(item),
@@ -206,15 +206,17 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
  */
 function interrupted(
   fatal: unknown,
-  stopped: readonly ImagegenError[],
+  stopped: ReadonlyArray<{ label: string; err: ImagegenError }>,
   ui: Ui,
   summarize: () => void,
   rerunHint: string | undefined,
 ): InterruptedError {
   // A canceled task costs nothing and has nothing to fetch.
-  const running = stopped.filter((err) => err.taskId && err.provider && err.code !== 'TaskCanceled');
-  for (const err of running)
-    ui.warn(`${err.provider} task ${err.taskId} may still finish: imagegen task wait ${err.provider}:${err.taskId}`);
+  const running = stopped.filter(({ err }) => err.taskId && err.provider && err.code !== 'TaskCanceled');
+  for (const { label, err } of running)
+    ui.warn(
+      `${label}: its ${err.provider} task may still finish; fetch it with: imagegen task wait ${err.provider}:${err.taskId}`,
+    );
   summarize();
   const first = isInterrupt(fatal) ? (fatal as ImagegenError) : undefined;
   const one = stopped.length === 1 && first;
