@@ -11,6 +11,7 @@ import { Jimp } from 'jimp';
 import { NetworkError } from '../src/kernel/errors.js';
 import type { HttpClient } from '../src/kernel/ports.js';
 import { runEdit, type EditSpec } from '../src/jobs/edit.js';
+import { runGenerate, type GenerateSpec } from '../src/jobs/generate.js';
 import { Journal } from '../src/jobs/journal.js';
 import { nodeFs } from '../src/cli/services.js';
 import { Redactor } from '../src/kernel/redact.js';
@@ -470,6 +471,41 @@ describe('every run that calls a provider remembers what it paid for', () => {
     expect(fake.count('POST', SUBMIT)).toBe(0);
     expect(fake.requests.some((r) => r.method === 'GET' && r.path === `/api/v1/tasks/${taskId}`)).toBe(true);
     expect(again.rec.results).toEqual([expect.objectContaining({ status: 'ok', taskId, source: 'dashscope' })]);
+  });
+
+  it('generate: a rerun of a prompts file sends nothing, even for a line with its own output; another seed runs again', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, 'p.txt'), 'a red fox\n{"prompt":"tulips","output":"tulips.png"}\n');
+    const gen = async (extra: Partial<GenerateSpec> = {}) => {
+      const h = providerHarness(fake, dir, {}, outDir(dir));
+      const generateSpec: GenerateSpec = {
+        promptsFile: 'p.txt',
+        options: {},
+        style: 'loom',
+        keepOriginal: false,
+        force: false,
+        report: true,
+        dryRun: false,
+        ...extra,
+      };
+      await runGenerate(generateSpec, h.resolved, h.services);
+      return h;
+    };
+    const posts = () => fake.requests.filter((r) => r.method === 'POST').length;
+    await gen();
+    expect(posts()).toBe(2);
+    const before = tree(dir);
+
+    fake.requests = [];
+    const again = await gen();
+    expect(fake.requests).toEqual([]);
+    expect(tree(dir)).toEqual(before);
+    expect(again.rec.results.map((r) => r.status)).toEqual(['skipped', 'skipped']);
+
+    // Another seed: both again (the line's own output is then replaced only with --force, as ever).
+    fake.requests = [];
+    await gen({ options: { seed: '7' }, force: true });
+    expect(posts()).toBe(2);
   });
 
   it('a local run keeps no journal unless asked', async () => {
