@@ -508,6 +508,18 @@ describe('every run that calls a provider remembers what it paid for', () => {
     expect(posts()).toBe(2);
   });
 
+  it('an item the provider failed, finished locally instead, is sent again by a rerun', async () => {
+    const dir = setup();
+    fake.dashscopeSteps = [{ status: 'FAILED', code: 'InternalError', message: 'the model crashed' }];
+    const first = await run(dir, [SAMPLE], { fallback: true });
+    expect(first.rec.results).toEqual([expect.objectContaining({ status: 'ok', source: 'local-fallback' })]);
+    fake.dashscopeSteps = ['SUCCEEDED'];
+    fake.requests = [];
+    const again = await run(dir, [SAMPLE], { fallback: true });
+    expect(fake.count('POST', SUBMIT)).toBe(1);
+    expect(again.rec.results).toEqual([expect.objectContaining({ status: 'ok', source: 'dashscope' })]);
+  });
+
   it('a local run keeps no journal unless asked', async () => {
     const dir = setup();
     await run(dir, [SAMPLE], { local: true, fallback: true });

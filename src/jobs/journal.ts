@@ -39,7 +39,16 @@ export type JournalEvent = { key?: string } & (
       requestId?: string;
       at: string;
     }
-  | { event: 'finished'; item: string; output: string; sha256: string; report?: string; at: string }
+  | {
+      event: 'finished';
+      item: string;
+      output: string;
+      sha256: string;
+      report?: string;
+      /** Finished by the local pipeline after the provider failed: not what was asked for, so run again. */
+      fallback?: boolean;
+      at: string;
+    }
   | { event: 'failed'; item: string; error: ErrorRecord; at: string }
 );
 
@@ -207,7 +216,7 @@ export class Journal {
     ownOutput: OwnOutput,
   ): Promise<Extract<JournalEvent, { event: 'finished' }> | undefined> {
     const finished = this.historyOf(item)?.finished;
-    if (!finished || !ownOutput(finished.output, finished.report)) return undefined;
+    if (!finished || finished.fallback || !ownOutput(finished.output, finished.report)) return undefined;
     const hash = await sha256Of(this.services.fs, finished.output).catch(() => undefined);
     return hash === finished.sha256 ? finished : undefined;
   }
@@ -356,7 +365,12 @@ function asEvent(value: unknown): JournalEvent | undefined {
       case 'submitted':
         return isText(value.provider) && isText(value.taskId) && isOptionalText(value.requestId);
       case 'finished':
-        return isText(value.output) && isText(value.sha256) && isOptionalText(value.report);
+        return (
+          isText(value.output) &&
+          isText(value.sha256) &&
+          isOptionalText(value.report) &&
+          (value.fallback === undefined || typeof value.fallback === 'boolean')
+        );
       case 'failed': {
         const error = value.error;
         return (
@@ -420,6 +434,7 @@ export async function journaled(
         output: record.output,
         sha256: await sha256Of(fs, record.output),
         ...(record.report ? { report: record.report } : {}),
+        ...(record.source === 'local-fallback' ? { fallback: true } : {}),
       });
     }
     return record;
