@@ -266,7 +266,7 @@ export function itemKey(parts: Record<string, unknown>): string {
 }
 
 /** Where a run keeps its journal when --journal names none: beside its outputs. */
-export const DEFAULT_JOURNAL = path.join('.imagegen', 'journal.jsonl');
+const DEFAULT_JOURNAL = path.join('.imagegen', 'journal.jsonl');
 
 /**
  * Opens the run's journal: --journal FILE when given, else the default one in the output folder (made if
