@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Jimp } from 'jimp';
@@ -12,7 +12,7 @@ import { DASHSCOPE_ALLOCATION_QUOTA, type FakeProviders } from './helpers/fake-p
 import { DASHSCOPE_KEY, fakeEnv, providerHarness, startFake } from './helpers/provider-setup.js';
 import { runCli } from './helpers/spawn.js';
 import { testServices } from './helpers/services.js';
-import { tempDir } from './helpers/tmp.js';
+import { tempDir, writtenIn } from './helpers/tmp.js';
 
 const SAMPLE = path.resolve('samples/grace-hopper.jpg');
 const ASYNC = '/api/v1/services/aigc/image2image/image-synthesis';
@@ -77,7 +77,7 @@ describe('DashScope model families', () => {
     expect(rec.results[0]).toEqual(
       expect.objectContaining({ status: 'ok', source: 'dashscope', model: 'wan2.5-i2i-preview' }),
     );
-    expect(readdirSync(dir).sort()).toEqual(['grace-hopper.loom.json', 'grace-hopper.loom.png']);
+    expect(writtenIn(dir).sort()).toEqual(['grace-hopper.loom.json', 'grace-hopper.loom.png']);
   });
 
   it('wan2.5-i2i-preview: a small picture is brought up to its own 384 px minimum', async () => {
@@ -134,7 +134,7 @@ describe('DashScope model families', () => {
     expect(fake.count('GET', '/results/sync-')).toBe(1);
     expect(rec.results[0]).toEqual(expect.objectContaining({ status: 'ok', source: 'dashscope' }));
     expect(rec.results[0].taskId).toBeUndefined();
-    expect(readdirSync(dir).sort()).toEqual(['grace-hopper.loom.json', 'grace-hopper.loom.png']);
+    expect(writtenIn(dir).sort()).toEqual(['grace-hopper.loom.json', 'grace-hopper.loom.png']);
   });
 
   it('qwen-image-edit-plus snapshots go the same way; the fake refuses the async header there with 403', async () => {
@@ -186,7 +186,7 @@ describe('DashScope model families', () => {
     expect(error).toMatchObject({ kind: 'interrupted' });
     expect(fake.count('POST', SYNC)).toBe(1);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(readdirSync(t.dir)).toEqual([]);
+    expect(writtenIn(t.dir)).toEqual([]);
   });
 
   it('an unknown model is refused before anything is sent, listing the supported ones', async () => {
@@ -404,7 +404,7 @@ describe('the binary', () => {
     expect(r.stderr).toContain('DashScope model "qwen-image-edit-turbo" is not one imagegen can call');
     expect(r.stderr).toContain('wan2.5-i2i-preview');
     expect(fake.requests).toEqual([]);
-    expect(readdirSync(cwd)).toEqual(['.imagegenrc.json']);
+    expect(writtenIn(cwd)).toEqual(['.imagegenrc.json']);
   });
 
   it('region singapore: --dry-run prints the intl host', async () => {

@@ -4,13 +4,13 @@
  * is one line.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Jimp } from 'jimp';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, MODELSCOPE_KEY, fakeEnv, startFake } from './helpers/provider-setup.js';
 import { runCli } from './helpers/spawn.js';
-import { tempDirsPerTest } from './helpers/tmp.js';
+import { tempDirsPerTest, writtenIn } from './helpers/tmp.js';
 
 let fake: FakeProviders;
 beforeAll(async () => {
@@ -112,7 +112,7 @@ describe('imagegen binary against malformed answers', () => {
         /hint: a task may have been created: look for request id req-\d+ in the (DashScope|ModelScope) console/,
       );
       expect(fake.requests.filter((q) => q.method === 'GET')).toEqual([]);
-      expect(readdirSync(dir).sort()).toEqual(['.imagegenrc.json', 'small.png']);
+      expect(writtenIn(dir).sort()).toEqual(['.imagegenrc.json', 'small.png']);
     }
   });
 
@@ -156,7 +156,7 @@ describe('names with control characters', () => {
     const lines = json.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toMatchObject({ input: name, output: path.join(dir, 'a\nb.loom-2.png') });
-    expect(readdirSync(dir).sort()).toEqual(
+    expect(writtenIn(dir).sort()).toEqual(
       [name, 'a\nb.loom-2.json', 'a\nb.loom-2.png', 'a\nb.loom.json', 'a\nb.loom.png'].sort(),
     );
   });

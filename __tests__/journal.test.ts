@@ -5,11 +5,13 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Jimp } from 'jimp';
 import { NetworkError } from '../src/kernel/errors.js';
 import type { HttpClient } from '../src/kernel/ports.js';
 import { runEdit, type EditSpec } from '../src/jobs/edit.js';
+import { runGenerate, type GenerateSpec } from '../src/jobs/generate.js';
 import { Journal } from '../src/jobs/journal.js';
 import { nodeFs } from '../src/cli/services.js';
 import { Redactor } from '../src/kernel/redact.js';
@@ -342,12 +344,208 @@ describe('edit --journal against the fake DashScope', () => {
     expect(fake.count('POST', SUBMIT)).toBe(1);
   });
 
-  it('--resume without --journal is a usage error', async () => {
+  it('--resume without --journal in a local run, which keeps no journal, is a usage error', async () => {
     const dir = setup();
     const h = providerHarness(fake, dir);
-    await expect(
-      runEdit(spec([SAMPLE], path.join(dir, 'j'), { journal: undefined, resume: true }), h.resolved, h.services),
-    ).rejects.toMatchObject({ kind: 'usage', message: '--resume needs --journal FILE' });
+    const local = { journal: undefined, resume: true, local: true, fallback: true };
+    await expect(runEdit(spec([SAMPLE], '', local), h.resolved, h.services)).rejects.toMatchObject({
+      kind: 'usage',
+      message: '--resume needs --journal FILE',
+    });
+    expect(existsSync(path.join(dir, '.imagegen'))).toBe(false);
+  });
+});
+
+/** Every file below `dir`, with its size, as `relative/path:size`. */
+function tree(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => {
+      const file = path.join(e.parentPath, e.name);
+      return `${path.relative(dir, file)}:${readFileSync(file).length}`;
+    })
+    .sort();
+}
+
+describe('every run that calls a provider remembers what it paid for', () => {
+  const setup = tempDirsPerTest();
+  let fake: FakeProviders;
+  beforeAll(async () => {
+    fake = await startFake();
+  });
+  afterAll(async () => fake.close());
+  afterEach(() => {
+    fake.requests = [];
+    fake.dashscopeSteps = ['PENDING', 'RUNNING', 'SUCCEEDED'];
+  });
+
+  const spec = (inputs: string[], extra: Partial<EditSpec> = {}): EditSpec => ({
+    inputs,
+    style: 'loom',
+    local: false,
+    fallback: false,
+    dryRun: false,
+    force: false,
+    report: true,
+    instruction: {},
+    ...extra,
+  });
+  const outDir = (dir: string) => ({ output: { dir: path.join(dir, 'woven') } });
+  const run = async (dir: string, inputs: string[], extra: Partial<EditSpec> = {}) => {
+    const h = providerHarness(fake, dir, {}, outDir(dir));
+    await runEdit(spec(inputs, extra), h.resolved, h.services);
+    return h;
+  };
+
+  it('a plain rerun of a batch sends nothing, writes nothing, and says each item was skipped', async () => {
+    const dir = setup();
+    const inputs = folderOf(dir, 3);
+    await run(dir, [inputs]);
+    expect(fake.count('POST', SUBMIT)).toBe(3);
+    const journal = path.join(dir, 'woven', '.imagegen', 'journal.jsonl');
+    expect(events(journal).filter((e) => e.event === 'finished')).toHaveLength(3);
+    for (const e of events(journal)) expect(e.key).toMatch(/^[0-9a-f]{64}$/);
+    const before = tree(dir);
+
+    fake.requests = [];
+    const again = await run(dir, [inputs]);
+    expect(fake.requests).toEqual([]);
+    expect(tree(dir)).toEqual(before);
+    expect(again.rec.results.map((r) => r.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    expect(again.rec.summaries).toEqual([expect.objectContaining({ skipped: 3, ok: 0, failed: 0 })]);
+    expect(
+      again.rec.lines.info.filter((l) => /: skipped, done in an earlier run \(woven\/p\d\.loom\.png/.test(l)),
+    ).toHaveLength(3);
+  });
+
+  it('a changed input, or a changed option, runs again; --again pays for every item anew', async () => {
+    const dir = setup();
+    const inputs = folderOf(dir, 3);
+    await run(dir, [inputs]);
+    expect(fake.count('POST', SUBMIT)).toBe(3);
+
+    // Other bytes in one file: that item only.
+    const flipped = (await Jimp.read(SAMPLE)).flip({ horizontal: true, vertical: false });
+    writeFileSync(path.join(inputs, 'p2.jpg'), await flipped.getBuffer('image/jpeg'));
+    fake.requests = [];
+    const changed = await run(dir, [inputs]);
+    expect(fake.count('POST', SUBMIT)).toBe(1);
+    expect(changed.rec.results.find((r) => r.status === 'ok')?.input).toBe(path.join(inputs, 'p2.jpg'));
+
+    // Another instruction: every item.
+    fake.requests = [];
+    await run(dir, [inputs], { instruction: { strength: 0.3 } });
+    expect(fake.count('POST', SUBMIT)).toBe(3);
+
+    fake.requests = [];
+    const again = await run(dir, [inputs], { instruction: { strength: 0.3 }, again: true });
+    expect(fake.count('POST', SUBMIT)).toBe(3);
+    expect(again.rec.results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
+    // And that is remembered too: the same command again sends nothing.
+    fake.requests = [];
+    await run(dir, [inputs], { instruction: { strength: 0.3 } });
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('a plain rerun re-attaches to a task an interrupt left running: polled by id, never submitted again', async () => {
+    const dir = setup();
+    fake.dashscopeSteps = ['RUNNING', 'RUNNING', 'RUNNING', 'RUNNING', 'SUCCEEDED'];
+    const first = providerHarness(fake, dir, {}, outDir(dir));
+    let polls = 0;
+    const http = first.services.http;
+    first.services.http = {
+      ...http,
+      request: async (req) => {
+        const res = await http.request(req);
+        if (req.method === 'GET' && ++polls === 2) first.controller.abort();
+        return res;
+      },
+    };
+    await expect(runEdit(spec([SAMPLE]), first.resolved, first.services)).rejects.toMatchObject({
+      kind: 'interrupted',
+      hint: expect.stringMatching(/^run the same command again: it skips what is done and re-attaches/),
+    });
+    const taskId = events(path.join(dir, 'woven', '.imagegen', 'journal.jsonl')).find((e) => e.event === 'submitted')
+      ?.taskId as string;
+    expect(first.rec.lines.warn).toContain(
+      `${SAMPLE}: its dashscope task may still finish; fetch it with: imagegen task wait dashscope:${taskId}`,
+    );
+    expect(first.rec.results).toEqual([
+      expect.objectContaining({ status: 'interrupted', error: expect.objectContaining({ taskId }) }),
+    ]);
+
+    fake.requests = [];
+    const again = await run(dir, [SAMPLE]);
+    expect(fake.count('POST', SUBMIT)).toBe(0);
+    expect(fake.requests.some((r) => r.method === 'GET' && r.path === `/api/v1/tasks/${taskId}`)).toBe(true);
+    expect(again.rec.results).toEqual([expect.objectContaining({ status: 'ok', taskId, source: 'dashscope' })]);
+  });
+
+  it('generate: a rerun of a prompts file sends nothing, even for a line with its own output; another seed runs again', async () => {
+    const dir = setup();
+    writeFileSync(path.join(dir, 'p.txt'), 'a red fox\n{"prompt":"tulips","output":"tulips.png"}\n');
+    const gen = async (extra: Partial<GenerateSpec> = {}) => {
+      const h = providerHarness(fake, dir, {}, outDir(dir));
+      const generateSpec: GenerateSpec = {
+        promptsFile: 'p.txt',
+        options: {},
+        style: 'loom',
+        keepOriginal: false,
+        force: false,
+        report: true,
+        dryRun: false,
+        ...extra,
+      };
+      await runGenerate(generateSpec, h.resolved, h.services);
+      return h;
+    };
+    const posts = () => fake.requests.filter((r) => r.method === 'POST').length;
+    await gen();
+    expect(posts()).toBe(2);
+    const before = tree(dir);
+
+    fake.requests = [];
+    const again = await gen();
+    expect(fake.requests).toEqual([]);
+    expect(tree(dir)).toEqual(before);
+    expect(again.rec.results.map((r) => r.status)).toEqual(['skipped', 'skipped']);
+
+    // Another seed: both again (the line's own output is then replaced only with --force, as ever).
+    fake.requests = [];
+    await gen({ options: { seed: '7' }, force: true });
+    expect(posts()).toBe(2);
+  });
+
+  it('an item the provider failed, finished locally instead, is sent again by a rerun', async () => {
+    const dir = setup();
+    fake.dashscopeSteps = [{ status: 'FAILED', code: 'InternalError', message: 'the model crashed' }];
+    const first = await run(dir, [SAMPLE], { fallback: true });
+    expect(first.rec.results).toEqual([expect.objectContaining({ status: 'ok', source: 'local-fallback' })]);
+    fake.dashscopeSteps = ['SUCCEEDED'];
+    fake.requests = [];
+    const again = await run(dir, [SAMPLE], { fallback: true });
+    expect(fake.count('POST', SUBMIT)).toBe(1);
+    expect(again.rec.results).toEqual([expect.objectContaining({ status: 'ok', source: 'dashscope' })]);
+  });
+
+  it('a local run keeps no journal unless asked', async () => {
+    const dir = setup();
+    await run(dir, [SAMPLE], { local: true, fallback: true });
+    expect(existsSync(path.join(dir, 'woven', '.imagegen'))).toBe(false);
+  });
+
+  it('refuses a journal folder that is a symbolic link, before anything is sent', async () => {
+    const dir = setup();
+    mkdirSync(path.join(dir, 'woven'));
+    mkdirSync(path.join(dir, 'elsewhere'));
+    symlinkSync(path.join(dir, 'elsewhere'), path.join(dir, 'woven', '.imagegen'));
+    const h = providerHarness(fake, dir, {}, outDir(dir));
+    await expect(runEdit(spec([SAMPLE]), h.resolved, h.services)).rejects.toMatchObject({
+      kind: 'usage',
+      message: expect.stringContaining('is a symbolic link'),
+    });
+    expect(fake.requests).toEqual([]);
+    expect(readdirSync(path.join(dir, 'elsewhere'))).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@
  * is never answered.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveConfig } from '../src/config/resolve.js';
 import { findStyle, styleInstruction } from '../src/config/styles.js';
@@ -19,7 +19,7 @@ import { fitModelscopeSize } from '../src/providers/modelscope/prepare.js';
 import { rgbImage } from './helpers/images.js';
 import type { FakeProviders, RecordedRequest } from './helpers/fake-providers.js';
 import { MODELSCOPE_KEY, fakeEnv, providerHarness, startFake } from './helpers/provider-setup.js';
-import { tempDirsPerTest } from './helpers/tmp.js';
+import { tempDirsPerTest, writtenIn } from './helpers/tmp.js';
 
 const SAMPLE = path.resolve('samples/grace-hopper.jpg');
 const SUBMIT = '/v1/images/generations';
@@ -121,7 +121,7 @@ describe('edit --provider modelscope', () => {
         colors: expect.any(Number),
       }),
     ]);
-    expect(readdirSync(dir).sort()).toEqual(['grace-hopper.loom.json', 'grace-hopper.loom.png']);
+    expect(writtenIn(dir).sort()).toEqual(['grace-hopper.loom.json', 'grace-hopper.loom.png']);
     const report = JSON.parse(readFileSync(path.join(dir, 'grace-hopper.loom.json'), 'utf8'));
     expect(report.source).toEqual(expect.objectContaining({ kind: 'modelscope' }));
   });
@@ -245,7 +245,7 @@ describe('edit --provider modelscope', () => {
     });
     expect(strict.error!.message).toMatch(/ModelScope submit: .*timed out; a task may have been created \(request id /);
     expect(strict.error!.hint).toMatch(/does not submit it again/);
-    expect(readdirSync(strict.dir)).toEqual([]);
+    expect(writtenIn(strict.dir)).toEqual([]);
 
     // With fallback the picture is finished locally, and the record keeps what happened.
     fake.requests = [];

@@ -1,11 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Jimp } from 'jimp';
 import { runEdit, type EditSpec } from '../src/jobs/edit.js';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, providerHarness, startFake } from './helpers/provider-setup.js';
-import { tempDir } from './helpers/tmp.js';
+import { tempDir, writtenIn } from './helpers/tmp.js';
 
 const SAMPLE = path.resolve('samples/grace-hopper.jpg');
 const SUBMIT = '/api/v1/services/aigc/image2image/image-synthesis';
@@ -102,7 +101,7 @@ describe('edit through DashScope', () => {
         height: 24,
       }),
     );
-    expect(readdirSync(dir).sort()).toEqual(['grace-hopper.loom.json', 'grace-hopper.loom.png']);
+    expect(writtenIn(dir).sort()).toEqual(['grace-hopper.loom.json', 'grace-hopper.loom.png']);
   });
 
   it('scales a small picture up to the 512 px minimum before sending', async () => {
@@ -132,7 +131,7 @@ describe('edit through DashScope', () => {
     expect(error!.hint).toContain('DASHSCOPE_API_KEY');
     expect(fake.count('POST', SUBMIT)).toBe(1);
     expect(rec.results).toEqual([]);
-    expect(readdirSync(dir)).toEqual([]);
+    expect(writtenIn(dir)).toEqual([]);
   });
 
   it.each([
@@ -154,7 +153,7 @@ describe('edit through DashScope', () => {
     const { error } = await edit();
     expect(error).toMatchObject({ kind, code: (reply.body as { code: string }).code });
     expect(fake.count('POST', SUBMIT)).toBe(1);
-    expect(readdirSync(dir)).toEqual([]);
+    expect(writtenIn(dir)).toEqual([]);
   });
 
   it('retries a 500 InternalError submit and then succeeds', async () => {
@@ -244,7 +243,7 @@ describe('edit through DashScope', () => {
     const taken = path.join(t.dir, 'out.json');
     await import('node:fs').then((fs) => fs.writeFileSync(taken, 'keep'));
     const { error } = await edit({ request: { output: path.join(t.dir, 'out.png') } });
-    const left = readdirSync(t.dir);
+    const left = writtenIn(t.dir);
     t.cleanup();
     expect(error).toMatchObject({ kind: 'failure', message: `${taken} already exists` });
     expect(fake.requests).toEqual([]);
@@ -314,7 +313,7 @@ describe('edit through DashScope', () => {
     fake.result = result;
     const strict = await edit({ fallback: false, maxDownloadMb: 2 });
     expect(strict.error?.message).toMatch(message);
-    expect(readdirSync(dir)).toEqual([]);
+    expect(writtenIn(dir)).toEqual([]);
     const h = await edit({ maxDownloadMb: 2 });
     expect(h.error).toBeUndefined();
     expect(h.rec.results[0].source).toBe('local-fallback');
@@ -326,7 +325,7 @@ describe('edit through DashScope', () => {
     expect(error).toMatchObject({ kind: 'interrupted' });
     expect(error!.message).toMatch(/task ds-task-\S+ was canceled/);
     expect(fake.canceled).toHaveLength(1);
-    expect(readdirSync(dir)).toEqual([]);
+    expect(writtenIn(dir)).toEqual([]);
   });
 
   it('refuses an instruction over 800 characters before sending anything', async () => {
@@ -354,7 +353,7 @@ describe('edit through DashScope', () => {
       h.services,
     );
     expect(fake.requests).toEqual([]);
-    expect(readdirSync(t.dir)).toEqual([]);
+    expect(writtenIn(t.dir)).toEqual([]);
     expect(h.rec.data).toHaveLength(2);
     const [submit, poll] = h.rec.data as Array<{
       method: string;

@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runGenerate, type GenerateSpec } from '../src/jobs/generate.js';
 import type { Prompts } from '../src/kernel/ports.js';
 import type { GenerateOptions } from '../src/providers/types.js';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { MODELSCOPE_KEY, providerHarness, startFake } from './helpers/provider-setup.js';
-import { tempDir } from './helpers/tmp.js';
+import { tempDir, writtenIn } from './helpers/tmp.js';
 
 let fake: FakeProviders;
 beforeAll(async () => {
@@ -90,7 +90,7 @@ describe('generate on ModelScope', () => {
   it('with --style finishes the picture as a loom image and keeps the original on request', async () => {
     const { error, rec } = await generate('一只猫 on a rug', { style: 'loom', keepOriginal: true });
     expect(error).toBeUndefined();
-    expect(readdirSync(dir).sort()).toEqual([
+    expect(writtenIn(dir).sort()).toEqual([
       '一只猫-on-a-rug.loom.json',
       '一只猫-on-a-rug.loom.png',
       '一只猫-on-a-rug.png',
@@ -120,7 +120,7 @@ describe('generate on ModelScope', () => {
       provider: 'modelscope',
       taskId: expect.stringMatching(/^ms-task-/),
     });
-    expect(readdirSync(dir)).toEqual([]);
+    expect(writtenIn(dir)).toEqual([]);
   });
 
   it.each([

@@ -6,7 +6,7 @@ import type { FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, MODELSCOPE_KEY, fakeEnv, startFake } from './helpers/provider-setup.js';
 import { spawn } from 'node:child_process';
 import { BIN, runCli } from './helpers/spawn.js';
-import { tempDir } from './helpers/tmp.js';
+import { tempDir, writtenIn } from './helpers/tmp.js';
 
 const SAMPLE = path.resolve('samples/grace-hopper.jpg');
 
@@ -124,7 +124,7 @@ describe('imagegen binary against the fake providers', () => {
     expect(strict.code).toBe(5);
     expect(strict.stdout).toBe('');
     expect(strict.stderr).toContain('task id ds-task-');
-    expect(readdirSync(strict.dir)).toEqual(['.imagegenrc.json']);
+    expect(writtenIn(strict.dir)).toEqual(['.imagegenrc.json']);
   });
 
   it.each([
@@ -239,7 +239,7 @@ describe('imagegen binary against the fake providers', () => {
     expect(code).toBe(130);
     expect(fake.canceled).toHaveLength(1);
     expect(stderr).toMatch(/interrupted; DashScope task ds-task-\S+ was canceled/);
-    expect(readdirSync(t.dir)).toEqual(['.imagegenrc.json']);
+    expect(writtenIn(t.dir)).toEqual(['.imagegenrc.json']);
   });
 
   // The gate holds each submit slot for a second; a batch whose tasks end sooner must still send the rest.
@@ -325,7 +325,7 @@ describe('imagegen binary against the fake providers', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('DashScope result: 2000 × 1000 pixels');
       expect(r.stderr).toContain('more than the limit');
-      expect(readdirSync(r.dir)).toEqual(['.imagegenrc.json']);
+      expect(writtenIn(r.dir)).toEqual(['.imagegenrc.json']);
     } finally {
       fake.result = saved;
     }

@@ -8,7 +8,7 @@ import type { FakeProviders } from './helpers/fake-providers.js';
 import { rgbImage } from './helpers/images.js';
 import { fakeEnv, startFake } from './helpers/provider-setup.js';
 import { runCli } from './helpers/spawn.js';
-import { tempDirsPerTest } from './helpers/tmp.js';
+import { tempDirsPerTest, writtenIn } from './helpers/tmp.js';
 
 /** A 48×32 picture: a dark figure on a light ground, with a mid-grey band. */
 function picture(dir: string): string {
@@ -314,7 +314,7 @@ describe('--weave with a provider', () => {
     expect(r.code).toBe(0);
     const record = JSON.parse(r.stdout.trim());
     expect(record.source).toBe('dashscope');
-    expect(readdirSync(dir).sort()).toEqual([
+    expect(writtenIn(dir).sort()).toEqual([
       'motif.loom.cloth.png',
       'motif.loom.json',
       'motif.loom.lift.bmp',

@@ -1,5 +1,5 @@
 import { afterEach } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -20,4 +20,9 @@ export function tempDirsPerTest(): () => string {
     made.push(t.cleanup);
     return t.dir;
   };
+}
+
+/** The names in a folder, but the journal folder (`.imagegen`) that a run calling a provider keeps there. */
+export function writtenIn(dir: string): string[] {
+  return readdirSync(dir).filter((name) => name !== '.imagegen');
 }

@@ -146,8 +146,12 @@ export function checkSheetOption(opts: Record<string, unknown>): void {
 /** A batch's journal, for edit and generate. */
 export function addJournalOptions(cmd: Command): Command {
   return cmd
-    .option('--journal <file>', 'write every step of every item to this file as it happens (JSON Lines)')
-    .option('--resume', 'with --journal: skip what is done, re-attach to tasks still running, run the rest')
+    .option(
+      '--journal <file>',
+      'write every step of every item to this file as it happens (JSON Lines; default for a run that calls a provider: <out-dir>/.imagegen/journal.jsonl)',
+    )
+    .option('--resume', 'with the journal: also hold back items whose submit got no answer (a task may exist)')
+    .option('--again', 'pay for every item anew, even one the journal holds as done or running')
     .option(
       '--sheet',
       'also write index.html beside the outputs: a contact sheet of every item (pictures, palette, report, failures)',

@@ -139,6 +139,7 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
       if (json) stdout.write(JSON.stringify(summary) + '\n');
       const parts = [`${summary.ok} of ${summary.total} done`];
       if (summary.failed) parts.push(`${summary.failed} failed`);
+      if (summary.interrupted) parts.push(`${summary.interrupted} interrupted`);
       if (summary.skipped) parts.push(`${summary.skipped} skipped`);
       if (!quiet)
         line(`${parts.join(', ')} in ${summary.seconds.toFixed(1)} s (${summary.perSecond.toFixed(2)} per second)`);

@@ -30,8 +30,8 @@ import {
   providerContext,
   taskLimits,
 } from './providers.js';
-import { Journal, journaled, type TaskHooks } from './journal.js';
-import { runJobs, type ItemContext } from './run.js';
+import { itemKey, journaled, openRunJournal, type TaskHooks } from './journal.js';
+import { RERUN_HINT, runJobs, type ItemContext } from './run.js';
 
 export interface EditSpec extends OutputSpec {
   inputs: string[];
@@ -50,10 +50,12 @@ export interface EditSpec extends OutputSpec {
   instruction: Partial<EditInstruction>;
   /** --ref: more pictures sent after each edited one, in order, to models that take several. */
   refs?: string[];
-  /** --journal FILE: every step of every item written down as it happens. */
+  /** --journal FILE: every step of every item written down as it happens (default, for a remote run: in the output folder). */
   journal?: string;
   /** --resume: with the journal, skip what is done and re-attach to tasks still running. */
   resume?: boolean;
+  /** --again: pay for every item anew, whatever the journal holds. */
+  again?: boolean;
   /** Refuse inputs whose header declares more pixels than this (--max-pixels). */
   maxPixels?: number;
   /** --lenient: accept pictures with missing or corrupt data that can still be read, saying so. */
@@ -223,10 +225,26 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   for (const input of inputs)
     await checkOutputFolders(targetFor(spec, resolved, cwd, stemOf(input)), fs, { checked, companions: besides });
   if (remote) ctx.gate = await openGate(ctx, resolved, services);
-  if (spec.resume && !spec.journal) throw new UsageError('--resume needs --journal FILE');
-  const journal = spec.journal
-    ? await Journal.open(path.resolve(cwd, spec.journal), spec.resume === true, services)
-    : undefined;
+  const journal = await openRunJournal(
+    {
+      file: spec.journal === undefined ? undefined : path.resolve(cwd, spec.journal),
+      outDir: remote ? path.resolve(cwd, resolved.config.output.dir ?? '.') : undefined,
+      resume: spec.resume === true,
+      again: spec.again === true,
+    },
+    services,
+  );
+  /** What an item's paid result depends on, besides its input's bytes. */
+  const settings = {
+    ...(remote ? { provider: provider.id, model: ctx.settings.model, instruction } : {}),
+    style: style.name,
+    loom,
+    paletteSpec,
+    weave,
+    format: format.id,
+    maxPixels: spec.maxPixels,
+    lenient: spec.lenient,
+  };
   // One picture is woven here; a batch goes to the worker threads, as many items under way as there are
   // threads (one more, reading ahead, measured no faster).
   const pool = inputs.length > 1 ? services.pool : undefined;
@@ -241,31 +259,44 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     // while others are woven.
     concurrency: inputs.length > 1 ? threads + (remote ? (ctx.gate?.limits.tasksInFlight ?? 1) : 0) : 1,
     activity: () => (remote && ctx.gate ? `${ctx.gate.inFlight} at ${provider.label}` : undefined),
-    run: (input, item) =>
-      journaled(
+    run: async (input, item) => {
+      // Read once: the key is made of its bytes, and stdin cannot be read twice.
+      const bytes = journal ? await read(input) : undefined;
+      const name = `edit:${input === STDIN ? STDIN : path.resolve(cwd, input)}`;
+      return journaled(
         journal,
-        `edit:${input === STDIN ? STDIN : path.resolve(cwd, input)}`,
+        // The same picture in two files is two items, with an output each.
+        { item: name, key: journal ? itemKey({ item: name, input: bytes, ...settings }) : '' },
         remote ? journalProvider(provider, ctx) : undefined,
         fs,
-        (hooks) => runOne(input, item, hooks),
-        (output, report) => ({
-          status: 'skipped',
-          input: labelOf(input),
-          output,
-          ...(report ? { report } : {}),
-          style: style.name,
-          source: null,
-          reason: 'done in an earlier run, and its output is unchanged',
-        }),
+        (hooks) => runOne(input, item, hooks, bytes),
+        (output, report) => {
+          item.ui.info(`${labelOf(input)}: skipped, done in an earlier run (${shown(output)} is unchanged)`);
+          return {
+            status: 'skipped',
+            input: labelOf(input),
+            output,
+            ...(report ? { report } : {}),
+            style: style.name,
+            source: null,
+            reason: 'done in an earlier run, and its output is unchanged',
+          };
+        },
         (output, report) => isTargetOutput(targetFor(spec, resolved, cwd, stemOf(input)), [format.ext], output, report),
-      ),
+      );
+    },
+    rerunHint: journal ? RERUN_HINT : undefined,
   }).finally(() => journal?.close());
 
-  async function runOne(input: string, item: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
+  function shown(file: string): string {
+    return path.relative(cwd, file) || file;
+  }
+
+  async function runOne(input: string, item: ItemContext, hooks: TaskHooks, given?: Buffer): Promise<JobRecord> {
     const label = labelOf(input);
     const target = targetFor(spec, resolved, cwd, stemOf(input));
     await checkTargets(target, fs, { companions: besides, checked });
-    const bytes = await read(input);
+    const bytes = given ?? (await read(input));
     throwIfAborted(item.signal);
     let acquired: RemotePicture | undefined;
     let inputWarnings: string[] = [];
@@ -331,9 +362,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         finished.encoded,
         finished.woven,
       );
-      spinner.succeed(
-        `${label} → ${written.image === STDOUT ? 'stdout' : path.relative(cwd, written.image) || written.image}`,
-      );
+      spinner.succeed(`${label} → ${written.image === STDOUT ? 'stdout' : shown(written.image)}`);
       return {
         status: 'ok',
         input: label,

@@ -35,8 +35,8 @@ import {
   providerContext,
   taskLimits,
 } from './providers.js';
-import { Journal, journaled, type TaskHooks } from './journal.js';
-import { runJobs, type ItemContext } from './run.js';
+import { itemKey, journaled, openRunJournal, type TaskHooks } from './journal.js';
+import { RERUN_HINT, runJobs, type ItemContext } from './run.js';
 
 export interface GenerateSpec extends OutputSpec {
   /** The prompt from the command line; absent with `promptsFile`. */
@@ -52,9 +52,10 @@ export interface GenerateSpec extends OutputSpec {
   keepOriginal: boolean;
   dryRun: boolean;
   maxDownloadMb?: number;
-  /** --journal FILE and --resume, as for edit. */
+  /** --journal FILE, --resume and --again, as for edit. */
   journal?: string;
   resume?: boolean;
+  again?: boolean;
   /** --weave, --tile, --invert: with a style, the design is woven too. */
   weave?: WeaveFlags;
 }
@@ -166,9 +167,9 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
       );
       const repeat = items.filter((it) => it.params.prompt === params.prompt).length;
       const key = `generate:${params.prompt}${repeat ? `#${repeat + 1}` : ''}`;
-      // With --resume, an item done earlier is skipped before its target is looked at.
+      // A real run keeps a journal, and an item it holds as done is skipped before its target is looked at.
       const companions = weave ? weaveFileExts(weave) : [];
-      if (spec.resume) await checkOutputFolders(target, fs, { withDir: spec.keepOriginal, checked });
+      if (!spec.dryRun) await checkOutputFolders(target, fs, { withDir: spec.keepOriginal, checked });
       else await checkTargets(target, fs, { companions, withDir: spec.keepOriginal, checked });
       items.push({ key, params, style, weave, target, slug });
     } catch (err) {
@@ -191,10 +192,50 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
   if (!keyed) throw missingKeyError(provider);
   ctx.gate = await openGate(ctx, resolved, services);
   const gate = ctx.gate;
-  if (spec.resume && !spec.journal) throw new UsageError('--resume needs --journal FILE');
-  const journal = spec.journal
-    ? await Journal.open(path.resolve(cwd, spec.journal), spec.resume === true, services)
-    : undefined;
+  const journal = await openRunJournal(
+    {
+      file: spec.journal === undefined ? undefined : path.resolve(cwd, spec.journal),
+      outDir: path.resolve(cwd, resolved.config.output.dir ?? '.'),
+      resume: spec.resume === true,
+      again: spec.again === true,
+    },
+    services,
+  );
+  const idOf = (item: GenerateItem) => ({
+    item: item.key,
+    key: itemKey({
+      command: 'generate',
+      item: item.key,
+      params: item.params,
+      provider: provider.id,
+      model,
+      style: item.style?.name,
+      loom: item.style ? settingsOf.get(item.style.name) : undefined,
+      keepOriginal: spec.keepOriginal,
+      format: item.style ? chooseFormat(resolved, item.target.exact).id : undefined,
+    }),
+  });
+  const ownOutput = (item: GenerateItem) => (output: string, report: string | undefined) =>
+    isTargetOutput(
+      item.target,
+      item.style ? [chooseFormat(resolved, item.target.exact).ext] : DOWNLOAD_EXTS,
+      output,
+      report,
+    );
+  // Every target but those of items done earlier is checked before anything is sent.
+  try {
+    for (const item of items) {
+      if (await journal?.intactOutput(idOf(item), ownOutput(item))) continue;
+      await checkTargets(item.target, fs, {
+        companions: item.weave ? weaveFileExts(item.weave) : [],
+        withDir: spec.keepOriginal,
+        checked,
+      });
+    }
+  } catch (err) {
+    await journal?.close();
+    throw err;
+  }
 
   await runJobs({
     items,
@@ -209,39 +250,32 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     run: (item, itemCtx) =>
       journaled(
         journal,
-        item.key,
+        idOf(item),
         journalProvider(provider, ctx),
         fs,
         (hooks) => runOne(item, itemCtx, hooks),
-        (output, report) => ({
-          status: 'skipped',
-          input: null,
-          prompt: item.params.prompt,
-          output,
-          ...(report ? { report } : {}),
-          style: item.style?.name ?? null,
-          source: null,
-          reason: 'done in an earlier run, and its output is unchanged',
-        }),
-        (output, report) =>
-          isTargetOutput(
-            item.target,
-            item.style ? [chooseFormat(resolved, item.target.exact).ext] : DOWNLOAD_EXTS,
+        (output, report) => {
+          itemCtx.ui.info(
+            `${item.params.prompt}: skipped, done in an earlier run (${path.relative(cwd, output) || output} is unchanged)`,
+          );
+          return {
+            status: 'skipped',
+            input: null,
+            prompt: item.params.prompt,
             output,
-            report,
-          ),
+            ...(report ? { report } : {}),
+            style: item.style?.name ?? null,
+            source: null,
+            reason: 'done in an earlier run, and its output is unchanged',
+          };
+        },
+        ownOutput(item),
       ),
+    rerunHint: journal ? RERUN_HINT : undefined,
   }).finally(() => journal?.close());
 
   async function runOne(item: GenerateItem, itemCtx: ItemContext, hooks: TaskHooks): Promise<JobRecord> {
     const { params, style, weave, target, slug } = item;
-    if (spec.resume) {
-      await checkTargets(target, fs, {
-        companions: weave ? weaveFileExts(weave) : [],
-        withDir: spec.keepOriginal,
-        checked,
-      });
-    }
     const generated = await remoteGenerate(provider, params, {
       ...ctx,
       ...hooks,

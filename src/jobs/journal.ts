@@ -1,14 +1,17 @@
 /**
- * The batch journal (--journal FILE): one JSON line per event, each on the disk before the batch goes on,
- * so that a crash or `kill -9` loses nothing already paid for. With --resume, the same command again skips
- * items whose output is still there with the recorded hash, re-attaches to tasks submitted within the last
- * 24 hours (polled by task id, never submitted again), and runs the rest, but for an item whose last submit
- * got no answer: a task may have been made (and billed) for it. Where the provider lists the account's tasks,
- * the task made in that submit's time with that model is looked for: one that no other item owns is
- * re-attached to, none means the submit made no task (once it can no longer make one), several stop the
- * item with their ids. Elsewhere the item is not submitted again but fails with what to look for.
+ * The batch journal: one JSON line per event, each on the disk before the batch goes on, so that a crash or
+ * `kill -9` loses nothing already paid for. Every run that calls a provider keeps one (in the output folder,
+ * or --journal FILE). Each item is named by a key of what it pays for (input bytes, settings, provider,
+ * model, instruction): the same item again is skipped when its output is still there with the recorded
+ * hash, and re-attached to when its task, submitted within the last 24 hours, has not ended (polled by task
+ * id, never submitted again); --again pays for a new one. With --resume, an item whose last submit got no
+ * answer is not submitted blindly again: a task may have been made (and billed) for it. Where the provider
+ * lists the account's tasks, the task made in that submit's time with that model is looked for: one that no
+ * other item owns is re-attached to, none means the submit made no task (once it can no longer make one),
+ * several stop the item with their ids. Elsewhere the item fails with what to look for.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import {
   ImagegenError,
   UsageError,
@@ -45,7 +48,8 @@ const JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
 /** The most of a recorded output that is read to check its hash: more than any output can be. */
 const OUTPUT_MAX_BYTES = 1024 * 1024 * 1024;
 
-export type JournalEvent =
+/** Every event may carry the item's key (see itemKey); lines written before keys existed name only the item. */
+export type JournalEvent = { key?: string } & (
   | { event: 'queued'; item: string; at: string }
   | { event: 'submitting'; item: string; provider: string; model: string; at: string }
   | { event: 'refused'; item: string; provider: string; at: string }
@@ -58,7 +62,16 @@ export type JournalEvent =
       requestId?: string;
       at: string;
     }
-  | { event: 'finished'; item: string; output: string; sha256: string; report?: string; at: string }
+  | {
+      event: 'finished';
+      item: string;
+      output: string;
+      sha256: string;
+      report?: string;
+      /** Finished by the local pipeline after the provider failed: not what was asked for, so run again. */
+      fallback?: boolean;
+      at: string;
+    }
   | { event: 'failed'; item: string; error: ErrorRecord; at: string }
   | {
       /** What a look at the provider's task list decided for a submit left unanswered. */
@@ -74,7 +87,8 @@ export type JournalEvent =
       to: string;
       zone: string;
       at: string;
-    };
+    }
+);
 
 /** What becomes of an item whose submit got no answer, from the tasks its provider lists. */
 export type LostDecision =
@@ -95,6 +109,8 @@ export interface LostSubmit {
 type Without<E, K extends PropertyKey> = E extends unknown ? Omit<E, K> : never;
 
 interface ItemHistory {
+  /** The key of the item's latest lines. */
+  key?: string;
   submitted?: Extract<JournalEvent, { event: 'submitted' }>;
   finished?: Extract<JournalEvent, { event: 'finished' }>;
   /** The item's last submit to this provider got no answer: a task may exist. */
@@ -121,6 +137,8 @@ export class Journal {
   private constructor(
     readonly file: string,
     private readonly services: Pick<Services, 'fs' | 'now' | 'redactor'>,
+    /** --resume: lines without a key are matched by the item's name, and unanswered submits are held back. */
+    readonly resume = false,
   ) {}
 
   /** The lock file that keeps a second run off a journal in use. */
@@ -129,14 +147,15 @@ export class Journal {
   }
 
   /**
-   * Opens a journal to append to, locked for this run until close(); with `resume`, what it already holds
-   * decides each item's fate. A journal in use by another run is a usage error: both runs would submit every
-   * item.
+   * Opens a journal to append to, locked for this run until close(); what it already holds decides each
+   * item's fate, unless `again` (pay for every item anew). A journal in use by another run is a usage error:
+   * both runs would submit every item.
    */
   static async open(
     file: string,
     resume: boolean,
     services: Pick<Services, 'fs' | 'now' | 'redactor'>,
+    again = false,
   ): Promise<Journal> {
     // Opened for appending now, before any task is submitted: a journal that cannot be written would
     // otherwise be found out only after the first paid submit. A link, a pipe or a device fails here, before
@@ -146,10 +165,10 @@ export class Journal {
     } catch (err) {
       throw unusable(file, err, 'written');
     }
-    const journal = new Journal(file, services);
+    const journal = new Journal(file, services, resume);
     await journal.lock();
     try {
-      if (resume) journal.load(await readJournal(services.fs, file));
+      if (!again) journal.load(await readJournal(services.fs, file));
     } catch (err) {
       await journal.close();
       throw err;
@@ -206,7 +225,10 @@ export class Journal {
           hint: 'give --journal a journal file written by imagegen, or a new file',
         });
       }
-      const h = this.history.get(event.item) ?? {};
+      let h = this.history.get(event.item) ?? {};
+      // Another key is the item with other input bytes or settings: what was known of it no longer holds.
+      if (event.key !== undefined && h.key !== undefined && event.key !== h.key) h = {};
+      if (event.key !== undefined) h.key = event.key;
       if (event.event === 'submitting') h.unanswered = { provider: event.provider, model: event.model, from: event.at };
       else if (event.event === 'refused') h.unanswered = undefined;
       else if (event.event === 'submitted') {
@@ -252,6 +274,16 @@ export class Journal {
     });
   }
 
+  /**
+   * What the journal holds for an item, if written under the same key (or with --resume, in lines without a
+   * key); a bare string is the item's name, whatever its key.
+   */
+  private historyOf(item: ItemId | string): ItemHistory | undefined {
+    if (typeof item === 'string') return this.history.get(item);
+    const h = this.history.get(item.item);
+    return h && (h.key === item.key || (h.key === undefined && this.resume)) ? h : undefined;
+  }
+
   append(event: Without<JournalEvent, 'at'>): Promise<void> {
     const line = this.services.redactor.text(
       JSON.stringify({ ...event, at: new Date(this.services.now()).toISOString() }),
@@ -266,18 +298,18 @@ export class Journal {
    * would write (`ownOutput`): a journal names files, and only those are taken on its word.
    */
   async intactOutput(
-    item: string,
+    item: ItemId | string,
     ownOutput: OwnOutput,
   ): Promise<Extract<JournalEvent, { event: 'finished' }> | undefined> {
-    const finished = this.history.get(item)?.finished;
-    if (!finished || !ownOutput(finished.output, finished.report)) return undefined;
+    const finished = this.historyOf(item)?.finished;
+    if (!finished || finished.fallback || !ownOutput(finished.output, finished.report)) return undefined;
     const hash = await sha256Of(this.services.fs, finished.output).catch(() => undefined);
     return hash === finished.sha256 ? finished : undefined;
   }
 
   /** The item's last submit to this provider, when it got no answer (so a task may exist). */
-  unansweredSubmit(item: string, provider: string): { requestId?: string; lost?: LostSubmit } | undefined {
-    const unanswered = this.history.get(item)?.unanswered;
+  unansweredSubmit(item: ItemId | string, provider: string): { requestId?: string; lost?: LostSubmit } | undefined {
+    const unanswered = this.historyOf(item)?.unanswered;
     if (unanswered?.provider !== provider) return undefined;
     const from = unanswered.from ? Date.parse(unanswered.from) : NaN;
     // A run that ended while the submit was under way says nothing more: it was in flight at most a request's time.
@@ -348,8 +380,8 @@ export class Journal {
   }
 
   /** A task this provider accepted for the item within its lifetime and that has not ended since. */
-  pendingTask(item: string, provider: string): SubmittedTask | undefined {
-    const h = this.history.get(item);
+  pendingTask(item: ItemId | string, provider: string): SubmittedTask | undefined {
+    const h = this.historyOf(item);
     const submitted = h?.submitted;
     if (!submitted || submitted.provider !== provider) return undefined;
     if (h.finished && h.finished.at >= submitted.at) return undefined;
@@ -364,6 +396,78 @@ function utcOffset(ms: number): string {
   const hh = String(Math.floor(minutes / 60)).padStart(2, '0');
   const mm = String(minutes % 60).padStart(2, '0');
   return `UTC${ms < 0 ? '-' : '+'}${hh}:${mm}`;
+}
+
+/** An item as the journal knows it: its name in messages, and the key of what it pays for. */
+export interface ItemId {
+  item: string;
+  key: string;
+}
+
+/**
+ * The key of an item: a hash of everything that makes its paid result what it is (input bytes, settings,
+ * provider, model, instruction), with object keys sorted so that the same settings always give the same key.
+ */
+export function itemKey(parts: Record<string, unknown>): string {
+  const stable = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(stable);
+    if (value instanceof Uint8Array) return createHash('sha256').update(value).digest('hex');
+    if (!isRecord(value)) return value;
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .filter((k) => value[k] !== undefined)
+        .map((k) => [k, stable(value[k])]),
+    );
+  };
+  return createHash('sha256')
+    .update(JSON.stringify(stable(parts)))
+    .digest('hex');
+}
+
+/** Where a run keeps its journal when --journal names none: beside its outputs. */
+const DEFAULT_JOURNAL = path.join('.imagegen', 'journal.jsonl');
+
+/**
+ * Opens the run's journal: --journal FILE when given, else the default one in the output folder (made if
+ * missing; its folder must not be a link, which would send the journal elsewhere). A default journal in use
+ * by another run writing to the same folder leaves this run without one, saying so; a named one is refused.
+ */
+export async function openRunJournal(
+  opts: { file?: string; outDir?: string; resume: boolean; again: boolean },
+  services: Pick<Services, 'fs' | 'now' | 'redactor' | 'ui'>,
+): Promise<Journal | undefined> {
+  if (opts.resume && opts.again)
+    throw new UsageError('--again with --resume: --again pays for every item anew, --resume skips what is done', {
+      hint: 'drop one of them',
+    });
+  if (opts.file !== undefined) return Journal.open(opts.file, opts.resume, services, opts.again);
+  if (opts.outDir === undefined) {
+    if (opts.resume) throw new UsageError('--resume needs --journal FILE');
+    if (opts.again)
+      throw new UsageError('--again: this run calls no provider and keeps no journal, so it does every item anyway', {
+        hint: 'drop --again',
+      });
+    return undefined;
+  }
+  const file = path.join(opts.outDir, DEFAULT_JOURNAL);
+  const dir = path.dirname(file);
+  const { fs } = services;
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    const real = await fs.realpath(dir);
+    if (real !== path.join(await fs.realpath(opts.outDir), path.basename(dir)))
+      throw Object.assign(new Error('a symbolic link'), { code: 'ELOOP' });
+  } catch (err) {
+    throw unusable(dir, err, 'written');
+  }
+  try {
+    return await Journal.open(file, opts.resume, services, opts.again);
+  } catch (err) {
+    if (!(err instanceof UsageError) || !/ is in use by process /.test(err.message)) throw err;
+    services.ui.warn(`${err.message}: this run keeps no journal, and a rerun will not know what it paid for`);
+    return undefined;
+  }
 }
 
 /** Whether a recorded output (and its report) is a file this command would write for the item. */
@@ -410,7 +514,7 @@ const isOptionalText = (value: unknown): boolean => value === undefined || typeo
 
 /** A parsed line as an event, if it has the fields its kind needs with the types they need. */
 function asEvent(value: unknown): JournalEvent | undefined {
-  if (!isRecord(value) || !isText(value.item) || !isText(value.at)) return undefined;
+  if (!isRecord(value) || !isText(value.item) || !isText(value.at) || !isOptionalText(value.key)) return undefined;
   const ok = (() => {
     switch (value.event) {
       case 'queued':
@@ -421,7 +525,12 @@ function asEvent(value: unknown): JournalEvent | undefined {
       case 'submitted':
         return isText(value.provider) && isText(value.taskId) && isOptionalText(value.requestId);
       case 'finished':
-        return isText(value.output) && isText(value.sha256) && isOptionalText(value.report);
+        return (
+          isText(value.output) &&
+          isText(value.sha256) &&
+          isOptionalText(value.report) &&
+          (value.fallback === undefined || typeof value.fallback === 'boolean')
+        );
       case 'lookup':
         return (
           isText(value.provider) &&
@@ -468,7 +577,7 @@ export interface JournaledProvider {
  */
 export async function journaled(
   journal: Journal | undefined,
-  item: string,
+  id: ItemId,
   provider: JournaledProvider | undefined,
   fs: Fs,
   run: (hooks: TaskHooks) => Promise<JobRecord>,
@@ -476,18 +585,21 @@ export async function journaled(
   ownOutput: OwnOutput,
 ): Promise<JobRecord> {
   if (!journal) return run({});
-  const done = await journal.intactOutput(item, ownOutput);
+  const { item, key } = id;
+  const done = await journal.intactOutput(id, ownOutput);
   if (done) return skipped(done.output, done.report);
-  await journal.append({ event: 'queued', item });
-  const attachTo = provider ? journal.pendingTask(item, provider.id) : undefined;
-  const unanswered = provider && !attachTo ? journal.unansweredSubmit(item, provider.id) : undefined;
+  await journal.append({ event: 'queued', item, key });
+  const attachTo = provider ? journal.pendingTask(id, provider.id) : undefined;
+  // An unanswered submit holds the item back only with --resume; a plain rerun sends it again, as before.
+  const unanswered = provider && !attachTo && journal.resume ? journal.unansweredSubmit(id, provider.id) : undefined;
   const hooks: TaskHooks = provider
     ? {
         attachTo,
-        onSubmitting: () => journal.append({ event: 'submitting', item, provider: provider.id, model: provider.model }),
-        onSubmitRefused: () => journal.append({ event: 'refused', item, provider: provider.id }),
+        onSubmitting: () =>
+          journal.append({ event: 'submitting', item, key, provider: provider.id, model: provider.model }),
+        onSubmitRefused: () => journal.append({ event: 'refused', item, key, provider: provider.id }),
         onSubmitted: (task) =>
-          journal.append({ event: 'submitted', item, provider: provider.id, model: provider.model, ...task }),
+          journal.append({ event: 'submitted', item, key, provider: provider.id, model: provider.model, ...task }),
       }
     : {};
   try {
@@ -500,14 +612,16 @@ export async function journaled(
       await journal.append({
         event: 'finished',
         item,
+        key,
         output: record.output,
         sha256: await sha256Of(fs, record.output),
         ...(record.report ? { report: record.report } : {}),
+        ...(record.source === 'local-fallback' ? { fallback: true } : {}),
       });
     }
     return record;
   } catch (err) {
-    await journal.append({ event: 'failed', item, error: errorRecord(err) });
+    await journal.append({ event: 'failed', item, key, error: errorRecord(err) });
     throw err;
   }
 }

@@ -3,7 +3,9 @@
  * every record names its item). A failed item does not stop the others, except for errors that would fail
  * every item the same way (usage, authentication, account, Ctrl-C): those stop the batch at once and
  * unstarted items never start. Items a provider can no longer take (its daily allowance, its balance or a free
- * quota is used up, a bill is overdue) are reported `skipped`.
+ * quota is used up, a bill is overdue) are reported `skipped`. Ctrl-C or SIGTERM reports every item: those it
+ * stopped `interrupted`, those it kept from starting `skipped`; then the command that fetches each task still
+ * running, and the summary.
  */
 import PQueue from 'p-queue';
 import {
@@ -29,6 +31,12 @@ function concernsOneProvider(err: unknown): boolean {
   return err instanceof SkippedError || (err instanceof ProviderError && (err.exhausted || err.inputFault));
 }
 
+/** What to do after an interrupt, when the run keeps a journal. */
+export const RERUN_HINT =
+  'run the same command again: it skips what is done and re-attaches to the tasks still running';
+
+const isInterrupt = (err: unknown) => isImagegenError(err) && err.kind === 'interrupted';
+
 export interface ItemContext {
   /** Fires when the batch stops (Ctrl-C, or an error that stops it). */
   signal: AbortSignal;
@@ -50,6 +58,8 @@ export interface JobQueue<T> {
   concurrency: number;
   /** Extra words for the status line, such as the tasks in flight at each provider. */
   activity?: () => string | undefined;
+  /** The hint an interrupted run ends with (a run with a journal can be run again to finish). */
+  rerunHint?: string;
 }
 
 export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
@@ -61,7 +71,11 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
   if (queue.signal?.aborted) onOuterAbort();
 
   const started = queue.now();
-  const counts = { ok: 0, failed: 0, skipped: 0, running: 0 };
+  const counts = { ok: 0, failed: 0, skipped: 0, interrupted: 0, running: 0 };
+  /** Items an interrupt stopped, with the error each ended with. */
+  const stopped: Array<{ label: string; err: ImagegenError }> = [];
+  const interrupting = () => queue.signal?.aborted === true || isInterrupt(fatal);
+  const recordOf = (item: T) => (queue.record ? queue.record(item) : { input: queue.label(item) });
   const failures: ImagegenError[] = [];
   let firstError: unknown;
   let fatal: unknown;
@@ -86,7 +100,21 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
   ticker?.unref?.();
 
   const runItem = async (item: T) => {
-    if (stop.signal.aborted) return;
+    if (stop.signal.aborted) {
+      // An interrupted run says what became of every item: this one never started.
+      if (interrupting()) {
+        counts.skipped++;
+        ui.result({
+          status: 'skipped',
+          ...recordOf(item),
+          output: null,
+          style: null,
+          source: null,
+          reason: 'not started: the run was interrupted',
+        });
+      }
+      return;
+    }
     const itemStarted = queue.now();
     const seconds = () => Math.round(queue.now() - itemStarted) / 1000;
     counts.running++;
@@ -97,6 +125,22 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
       else counts.ok++;
       ui.result({ ...record, seconds: seconds() });
     } catch (err) {
+      if ((fatal === undefined || isInterrupt(fatal)) && (isInterrupt(err) || queue.signal?.aborted)) {
+        fatal ??= err;
+        stop.abort(err);
+        counts.interrupted++;
+        if (isImagegenError(err)) stopped.push({ label: queue.label(item), err });
+        ui.result({
+          status: 'interrupted',
+          ...recordOf(item),
+          output: null,
+          style: null,
+          source: null,
+          error: errorRecord(err),
+          seconds: seconds(),
+        });
+        return;
+      }
       // Once the batch is stopping, what the stop itself caused in other items is not news.
       if (fatal !== undefined) return;
       if (isImagegenError(err) && STOPS_BATCH.has(err.kind) && !concernsOneProvider(err)) {
@@ -114,7 +158,7 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
       }
       ui.result({
         status: err instanceof SkippedError ? 'skipped' : 'error',
-        ...(queue.record ? queue.record(item) : { input: queue.label(item) }),
+        ...recordOf(item),
         output: null,
         style: null,
         source: null,
@@ -141,26 +185,62 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
     status?.stop();
     queue.signal?.removeEventListener('abort', onOuterAbort);
   }
-  if (fatal !== undefined) throw fatal;
-  if (queue.signal?.aborted) throw new InterruptedError();
-
-  const seconds = (queue.now() - started) / 1000;
-  if (batch) {
+  const summarize = () => {
+    if (!batch) return;
+    const seconds = (queue.now() - started) / 1000;
     ui.summary({
       type: 'summary',
       total: items.length,
       ok: counts.ok,
       failed: counts.failed,
       skipped: counts.skipped,
+      ...(counts.interrupted ? { interrupted: counts.interrupted } : {}),
       seconds: Math.round(seconds * 1000) / 1000,
       perSecond: seconds > 0 ? Math.round((counts.ok / seconds) * 100) / 100 : 0,
     });
-  }
+  };
+  if (interrupting()) throw interrupted(fatal, stopped, ui, summarize, queue.rerunHint);
+  if (fatal !== undefined) throw fatal;
+
+  summarize();
   if (stopReason) throw stopReason;
   if (counts.failed === 0) return;
   const allAlike = failures.length === items.length && failures.every((e) => e.kind === failures[0].kind);
   if (allAlike || items.length === 1) throw firstError;
   throw new PartialBatchError(counts.failed, items.length);
+}
+
+/**
+ * The end of an interrupted run: for each task that may still finish (and is paid for), the command that
+ * fetches it; the summary; and the error the run ends with, with what to do next.
+ */
+function interrupted(
+  fatal: unknown,
+  stopped: ReadonlyArray<{ label: string; err: ImagegenError }>,
+  ui: Ui,
+  summarize: () => void,
+  rerunHint: string | undefined,
+): InterruptedError {
+  // A canceled task costs nothing and has nothing to fetch.
+  const running = stopped.filter(({ err }) => err.taskId && err.provider && err.code !== 'TaskCanceled');
+  for (const { label, err } of running)
+    ui.warn(
+      `${label}: its ${err.provider} task may still finish; fetch it with: imagegen task wait ${err.provider}:${err.taskId}`,
+    );
+  summarize();
+  const first = isInterrupt(fatal) ? (fatal as ImagegenError) : undefined;
+  const one = stopped.length === 1 && first;
+  return new InterruptedError(
+    one
+      ? first.message
+      : running.length > 0
+        ? `interrupted; ${running.length} task${running.length > 1 ? 's' : ''} may still finish (see above)`
+        : 'interrupted',
+    {
+      ...(one ? { provider: first.provider, taskId: first.taskId, requestId: first.requestId, code: first.code } : {}),
+      ...(rerunHint ? { hint: rerunHint } : {}),
+    },
+  );
 }
 
 /** The UI an item of a batch sees: its spinners print only how they succeed, above the batch's status line. */

@@ -43,7 +43,7 @@ export interface SheetFacts {
 export interface SheetItem {
   /** The input as given, or the prompt. */
   label: string;
-  status: 'ok' | 'error' | 'skipped';
+  status: JobRecord['status'];
   /** Absolute paths of the pictures, where there are files to show. */
   source?: string;
   design?: string;
@@ -274,7 +274,7 @@ function itemHtml(dir: string, item: SheetItem, index: number): string {
     return (
       `<section class="item ${item.status}" id="item-${index}"><h2>${label}</h2>` +
       `${item.source ? picture(dir, item.source, 'source', true) : ''}` +
-      `<p class="cause">${item.status === 'error' ? 'failed' : 'skipped'}: ${cause}</p></section>`
+      `<p class="cause">${item.status === 'error' ? 'failed' : item.status}: ${cause}</p></section>`
     );
   }
   const woven = [

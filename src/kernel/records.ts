@@ -5,8 +5,11 @@
 import type { ErrorRecord } from './errors.js';
 
 export interface JobRecord {
-  /** `skipped`: not attempted (its output already exists, or its provider stopped the batch). */
-  status: 'ok' | 'error' | 'skipped';
+  /**
+   * `skipped`: not attempted (its output already exists, its provider stopped the batch, or an interrupt came
+   * first); `interrupted`: stopped by Ctrl-C or SIGTERM.
+   */
+  status: 'ok' | 'error' | 'skipped' | 'interrupted';
   /** The input file as given (edit), or null (generate). */
   input: string | null;
   /** The prompt (generate). */
@@ -51,6 +54,8 @@ export interface BatchSummary {
   ok: number;
   failed: number;
   skipped: number;
+  /** Items stopped by Ctrl-C or SIGTERM (present only then). */
+  interrupted?: number;
   seconds: number;
   /** Finished items (ok) per second of wall time. */
   perSecond: number;

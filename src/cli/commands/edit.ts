@@ -76,6 +76,7 @@ async function editWith(
     report: reportChoice(opts),
     journal: opts.journal as string | undefined,
     resume: opts.resume === true,
+    again: opts.again === true,
     instruction: {
       prompt: opts.prompt as string | undefined,
       function: opts.function as string | undefined,

@@ -40,6 +40,7 @@ export async function generateCommand(
     report: reportChoice(opts),
     journal: opts.journal as string | undefined,
     resume: opts.resume === true,
+    again: opts.again === true,
     maxDownloadMb: maxDownloadOption(opts.maxDownload),
     weave: weave.flags,
   };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { BUILT_IN_LOOMS, configKeys } from '../../config/schema.js';
 import { styleTable } from '../../config/styles.js';
-import { chooseProvider, editModelList, missingKeyError, modelFor } from '../../jobs/providers.js';
+import { editModelList, editProvider, generateProvider, missingKeyError, modelFor } from '../../jobs/providers.js';
 import type { Fs, Prompts } from '../../kernel/ports.js';
 import type { JobRecord } from '../../kernel/records.js';
 import { checkValue } from '../../kernel/values.js';
@@ -157,7 +157,7 @@ async function askLook(prompts: Prompts, resolved: ResolvedConfig, answers: Answ
 /** Provider and model for edit: local first when no provider has a key, the keyed providers otherwise. */
 async function askEditProvider(prompts: Prompts, resolved: ResolvedConfig, answers: Answers, ui: CliServices['ui']) {
   const editors = providersWith('edit');
-  const keyed = editors.filter((p) => chooseProvider(resolved, 'edit', p.id).keyed);
+  const keyed = editors.filter((p) => editProvider(resolved, p.id).keyed);
   const local: [string, string | undefined] = ['local: this computer, no key, no cost', undefined];
   const remote = keyed.map((p): [string, string | undefined] => [`${p.id}: ${p.label} (paid, restyles first)`, p.id]);
   if (keyed.length === 0)
@@ -178,7 +178,7 @@ async function askEditProvider(prompts: Prompts, resolved: ResolvedConfig, answe
 
 /** Provider (the one that generates, with its key) and model for generate. */
 async function askGenerateModel(prompts: Prompts, resolved: ResolvedConfig, answers: Answers) {
-  const { provider } = chooseProvider(resolved, 'generate');
+  const { provider } = generateProvider(resolved);
   const models = provider.models ?? [provider.defaultModel];
   const current = resolved.config.providers[provider.id].model;
   const model = await prompts.choice(`${provider.label} model`, models, models.includes(current) ? current : models[0]);
@@ -203,7 +203,7 @@ export async function guidedSession(ctx: CliContext, opts: GlobalOptions, comman
   const services = await createServices(ctx, opts);
   const prompts = services.prompts!;
   const resolved = await loadConfig(ctx, opts, {}, services);
-  const generator = chooseProvider(resolved, 'generate');
+  const generator = generateProvider(resolved);
   const at = command === undefined ? -1 : ctx.argv.indexOf(command);
   const typed = at < 0 ? [] : ctx.argv.slice(at + 1);
   command ??= await pick<Command>(prompts, 'What would you like to make?', [

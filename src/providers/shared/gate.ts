@@ -160,7 +160,8 @@ export class ProviderGate {
     return this.coolUntil - this.options.now();
   }
 
-  private async waitForCoolDown(signal?: AbortSignal): Promise<void> {
+  /** Waits out a cool-down a 429 started, if one is on. */
+  async waitForCoolDown(signal?: AbortSignal): Promise<void> {
     for (let left = this.coolUntil - this.options.now(); left > 0; left = this.coolUntil - this.options.now()) {
       await this.options.sleep(left, signal);
     }

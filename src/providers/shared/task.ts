@@ -64,10 +64,14 @@ export function maybeSubmitted(err: unknown, ctx: ProviderContext): unknown {
 export function journaledAttempt<T>(ctx: ProviderContext, send: () => Promise<T>): () => Promise<T> {
   return async () => {
     await ctx.onSubmitting?.();
+    // A 429 answered while the journal was written has started a cool-down that this submit must wait out too.
+    await ctx.gate?.waitForCoolDown(ctx.signal);
     try {
       return await send();
     } catch (err) {
-      if (madeNoTask(err)) await ctx.onSubmitRefused?.();
+      // Not waited for: a 429's cool-down must start at once, before other submits go out. The journal
+      // writes in order, so the line is on the disk before the next submit's own line, and so before it.
+      if (madeNoTask(err)) ctx.onSubmitRefused?.().catch(() => undefined);
       throw err;
     }
   };
