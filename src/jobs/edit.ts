@@ -16,7 +16,14 @@ import { decodeImage } from '../image/decode.js';
 import { readInput, remoteEdit, type RemotePicture } from '../stages/acquire.js';
 import { finishBytes, wovenWarnings } from '../stages/finish.js';
 import type { OutputMeta } from '../stages/report.js';
-import { STDOUT, checkOutputFolders, checkTargets, isTargetOutput, writeLoomImage } from '../stages/write.js';
+import {
+  STDOUT,
+  checkOutputFolders,
+  checkTargets,
+  isTargetOutput,
+  writeLoomImage,
+  writtenFields,
+} from '../stages/write.js';
 import { expandInputs } from './inputs.js';
 import { inputStem } from './names.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
@@ -366,10 +373,7 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
       return {
         status: 'ok',
         input: label,
-        output: written.image,
-        ...(written.report ? { report: written.report } : {}),
-        ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
-        ...(written.back ? { back: written.back, wefts: written.wefts } : {}),
+        ...writtenFields(written),
         style: style.name,
         source: meta.source,
         ...(meta.provider ? { provider: meta.provider, model: meta.model } : {}),

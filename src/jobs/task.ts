@@ -16,7 +16,7 @@ import { TASK_ID_RULE, UNKNOWN_TASK, describeValue, isTaskId } from '../provider
 import { decodeResult } from '../stages/acquire.js';
 import { finishLoom, wovenWarnings } from '../stages/finish.js';
 import { weaveStage } from '../stages/weave.js';
-import { checkTargets, writeLoomImage } from '../stages/write.js';
+import { checkTargets, writeLoomImage, writtenFields } from '../stages/write.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
 import { checkKeyCharacters, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
 
@@ -126,10 +126,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   ui.result({
     status: 'ok',
     input: null,
-    output: written.image,
-    ...(written.report ? { report: written.report } : {}),
-    ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
-    ...(written.back ? { back: written.back, wefts: written.wefts } : {}),
+    ...writtenFields(written),
     style: style.name,
     source: provider.id,
     provider: provider.id,

@@ -506,3 +506,20 @@ export interface WrittenSet extends Written {
   back?: string;
   wefts?: string;
 }
+
+/** The files of a written set as a job record names them: output, report, and the woven files. */
+export function writtenFields(written: WrittenSet): {
+  output: string;
+  report?: string;
+  lift?: string;
+  cloth?: string;
+  back?: string;
+  wefts?: string;
+} {
+  return {
+    output: written.image,
+    ...(written.report ? { report: written.report } : {}),
+    ...(written.lift ? { lift: written.lift, cloth: written.cloth } : {}),
+    ...(written.back ? { back: written.back, wefts: written.wefts } : {}),
+  };
+}
