@@ -169,14 +169,54 @@ function checkModel(provider: ProviderDescriptor, model: string): void {
   });
 }
 
+/** Everything an edit run has settled before its first item: checked, and the same for every item. */
+interface EditPlan {
+  spec: EditSpec;
+  resolved: ResolvedConfig;
+  services: Services;
+  inputs: string[];
+  style: StylePreset;
+  loom: Awaited<ReturnType<typeof resolveJobSettings>>['loom'];
+  paletteSpec: Awaited<ReturnType<typeof resolveJobSettings>>['paletteSpec'];
+  weave: Awaited<ReturnType<typeof resolveJobSettings>>['weave'];
+  /** The files a woven design adds beside its image. */
+  besides: string[];
+  format: ReturnType<typeof chooseFormat>;
+  provider: ProviderDescriptor;
+  keyed: boolean;
+  /** The items go to the provider (a key, and no --local). */
+  remote: boolean;
+  instruction: EditInstruction;
+  ctx: ReturnType<typeof providerContext>;
+  read: (input: string) => Promise<Buffer>;
+  stemOf: (input: string) => string;
+}
+
 export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services: Services): Promise<void> {
+  const plan = await planEdit(spec, resolved, services);
+  if (spec.dryRun) return showRequests(plan);
+  if (!plan.remote)
+    services.ui.info(
+      spec.local
+        ? 'running the local loom pipeline (--local)'
+        : `no ${plan.provider.label} key configured: running the local loom pipeline`,
+    );
+  const checked = await checkFolders(plan);
+  if (plan.remote) plan.ctx.gate = await openGate(plan.ctx, resolved, services);
+  await runItems(plan, checked);
+}
+
+/**
+ * Expands the inputs and settles everything the items share: the style, loom and weave settings, the format,
+ * the provider, model and instruction (checked before anything is sent), and the reference pictures, read once.
+ */
+async function planEdit(spec: EditSpec, resolved: ResolvedConfig, services: Services): Promise<EditPlan> {
   checkSpec(spec);
   const { ui, fs, cwd, signal } = services;
   const inputs = await expandInputs(spec.inputs, cwd, fs);
   checkSpec({ ...spec, inputs });
   const style = findStyle(spec.style, resolved.config.styles);
   const { loom, paletteSpec, weave } = await resolveJobSettings(resolved, style, spec.weave ?? NO_WEAVE, fs);
-  const besides = weave ? weaveFileExts(weave) : [];
   const format = chooseFormat(resolved, spec.output === STDOUT ? undefined : spec.output);
   const { provider, keyed } = editProvider(resolved, spec.provider);
   const instruction = instructionFor(style, spec.instruction, provider);
@@ -203,35 +243,62 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     }
     instruction.references = references;
   } else if (refs.length > 0) ui.warn('--ref: the local pipeline uses no reference pictures; they are not read');
+  return {
+    spec,
+    resolved,
+    services,
+    inputs,
+    style,
+    loom,
+    paletteSpec,
+    weave,
+    besides: weave ? weaveFileExts(weave) : [],
+    format,
+    provider,
+    keyed,
+    remote,
+    instruction,
+    ctx,
+    read,
+    stemOf: (input) => `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`,
+  };
+}
 
-  if (spec.dryRun) {
-    if (spec.local) return ui.info('--local sends nothing; nothing to show');
-    if (!keyed) ui.warn(`no ${provider.label} key is configured: a real run would be local`);
-    const client = await provider.load();
-    for (const input of inputs) {
-      const picture = await decodeImage(await read(input), labelOf(input), {
-        maxPixels: spec.maxPixels,
-        lenient: spec.lenient,
-        signal,
-      });
-      for (const planned of await client.edit!.plan(picture, instruction, ctx))
-        ui.data({ input, ...describeRequest(planned, services.redactor) });
-    }
-    return;
+/** --dry-run: the requests each input would send, redacted, on stdout; nothing sent or written. */
+async function showRequests(plan: EditPlan): Promise<void> {
+  const { spec, services, provider } = plan;
+  const { ui, signal } = services;
+  if (spec.local) return ui.info('--local sends nothing; nothing to show');
+  if (!plan.keyed) ui.warn(`no ${provider.label} key is configured: a real run would be local`);
+  const client = await provider.load();
+  for (const input of plan.inputs) {
+    const picture = await decodeImage(await plan.read(input), labelOf(input), {
+      maxPixels: spec.maxPixels,
+      lenient: spec.lenient,
+      signal,
+    });
+    for (const planned of await client.edit!.plan(picture, plan.instruction, plan.ctx))
+      ui.data({ input, ...describeRequest(planned, services.redactor) });
   }
-  if (!remote)
-    ui.info(
-      spec.local
-        ? 'running the local loom pipeline (--local)'
-        : `no ${provider.label} key configured: running the local loom pipeline`,
-    );
+}
 
-  // Every folder the results go to is looked at once, before anything is sent.
+/** Every folder the results go to, looked at once before anything is sent; the set of those looked at. */
+async function checkFolders(plan: EditPlan): Promise<Set<string>> {
+  const { spec, resolved, services } = plan;
   const checked = new Set<string>();
-  const stemOf = (input: string) => `${input === STDIN ? 'stdin' : inputStem(input)}.${style.name}`;
-  for (const input of inputs)
-    await checkOutputFolders(targetFor(spec, resolved, cwd, stemOf(input)), fs, { checked, companions: besides });
-  if (remote) ctx.gate = await openGate(ctx, resolved, services);
+  for (const input of plan.inputs) {
+    await checkOutputFolders(targetFor(spec, resolved, services.cwd, plan.stemOf(input)), services.fs, {
+      checked,
+      companions: plan.besides,
+    });
+  }
+  return checked;
+}
+
+/** Runs every item under the run's journal: skipped when done before, re-attached when its task still runs. */
+async function runItems(plan: EditPlan, checked: Set<string>): Promise<void> {
+  const { spec, resolved, services, provider, ctx, remote, style, format, inputs } = plan;
+  const { ui, fs, cwd } = services;
   const journal = await openRunJournal(
     {
       file: spec.journal === undefined ? undefined : path.resolve(cwd, spec.journal),
@@ -243,11 +310,11 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
   );
   /** What an item's paid result depends on, besides its input's bytes. */
   const settings = {
-    ...(remote ? { provider: provider.id, model: ctx.settings.model, instruction } : {}),
+    ...(remote ? { provider: provider.id, model: ctx.settings.model, instruction: plan.instruction } : {}),
     style: style.name,
-    loom,
-    paletteSpec,
-    weave,
+    loom: plan.loom,
+    paletteSpec: plan.paletteSpec,
+    weave: plan.weave,
     format: format.id,
     maxPixels: spec.maxPixels,
     lenient: spec.lenient,
@@ -261,14 +328,14 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
     label: labelOf,
     ui,
     now: services.now,
-    signal,
+    signal: services.signal,
     // Remote items wait for a task slot at the provider's gate; enough of them are under way to fill its slots
     // while others are woven.
     concurrency: inputs.length > 1 ? threads + (remote ? (ctx.gate?.limits.tasksInFlight ?? 1) : 0) : 1,
     activity: () => (remote && ctx.gate ? `${ctx.gate.inFlight} at ${provider.label}` : undefined),
     run: async (input, item) => {
       // Read once: the key is made of its bytes, and stdin cannot be read twice.
-      const bytes = journal ? await read(input) : undefined;
+      const bytes = journal ? await plan.read(input) : undefined;
       const name = `edit:${input === STDIN ? STDIN : path.resolve(cwd, input)}`;
       return journaled(
         journal,
@@ -276,9 +343,9 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
         { item: name, key: journal ? itemKey({ item: name, input: bytes, ...settings }) : '' },
         remote ? journalProvider(provider, ctx) : undefined,
         fs,
-        (hooks) => runOne(input, item, hooks, bytes),
+        (hooks) => editOne(plan, checked, pool, { input, item, hooks, given: bytes }),
         (output, report) => {
-          item.ui.info(`${labelOf(input)}: skipped, done in an earlier run (${shown(output)} is unchanged)`);
+          item.ui.info(`${labelOf(input)}: skipped, done in an earlier run (${shown(cwd, output)} is unchanged)`);
           return {
             status: 'skipped',
             input: labelOf(input),
@@ -289,105 +356,115 @@ export async function runEdit(spec: EditSpec, resolved: ResolvedConfig, services
             reason: 'done in an earlier run, and its output is unchanged',
           };
         },
-        (output, report) => isTargetOutput(targetFor(spec, resolved, cwd, stemOf(input)), [format.ext], output, report),
+        (output, report) =>
+          isTargetOutput(targetFor(spec, resolved, cwd, plan.stemOf(input)), [format.ext], output, report),
       );
     },
     rerunHint: journal ? RERUN_HINT : undefined,
   }).finally(() => journal?.close());
+}
 
-  function shown(file: string): string {
-    return path.relative(cwd, file) || file;
+function shown(cwd: string, file: string): string {
+  return path.relative(cwd, file) || file;
+}
+
+/** One picture: read, restyled by the provider when the run is remote, woven, written with its report. */
+async function editOne(
+  plan: EditPlan,
+  checked: Set<string>,
+  pool: Services['pool'],
+  job: { input: string; item: ItemContext; hooks: TaskHooks; given?: Buffer },
+): Promise<JobRecord> {
+  const { spec, resolved, services, provider, style, loom, paletteSpec, weave, format } = plan;
+  const { input, item, hooks, given } = job;
+  const { fs, cwd } = services;
+  const label = labelOf(input);
+  const target = targetFor(spec, resolved, cwd, plan.stemOf(input));
+  await checkTargets(target, fs, { companions: plan.besides, checked });
+  const bytes = given ?? (await plan.read(input));
+  throwIfAborted(item.signal);
+  let acquired: RemotePicture | undefined;
+  let inputWarnings: string[] = [];
+  if (plan.remote) {
+    const picture = await decodeImage(bytes, label, {
+      maxPixels: spec.maxPixels,
+      lenient: spec.lenient,
+      signal: item.signal,
+    });
+    inputWarnings = picture.warnings;
+    acquired = await remoteEdit(
+      provider,
+      picture,
+      plan.instruction,
+      { ...plan.ctx, ...hooks, signal: item.signal, ui: item.ui },
+      {
+        fallback: spec.fallback,
+        label,
+        ui: item.ui,
+        maxPixels: spec.maxPixels,
+      },
+    );
   }
-
-  async function runOne(input: string, item: ItemContext, hooks: TaskHooks, given?: Buffer): Promise<JobRecord> {
-    const label = labelOf(input);
-    const target = targetFor(spec, resolved, cwd, stemOf(input));
-    await checkTargets(target, fs, { companions: besides, checked });
-    const bytes = given ?? (await read(input));
-    throwIfAborted(item.signal);
-    let acquired: RemotePicture | undefined;
-    let inputWarnings: string[] = [];
-    if (remote) {
-      const picture = await decodeImage(bytes, label, {
+  throwIfAborted(item.signal);
+  const meta: OutputMeta = {
+    input: label,
+    style: style.name,
+    source: acquired?.source ?? 'local',
+    provider: acquired ? provider.id : undefined,
+    model: acquired?.model,
+    taskId: acquired?.taskId,
+    requestId: acquired?.requestId,
+    remoteError: acquired?.remoteError,
+  };
+  const spinner = item.ui.spinner(`${label}: weaving ${loom.width} ends, ${loom.colors} colours`);
+  try {
+    // A remote result is already decoded (and checked); a local picture is decoded where it is woven.
+    const finished = await finishBytes(
+      {
+        ...(acquired ? { image: acquired.image } : { bytes }),
+        label,
         maxPixels: spec.maxPixels,
         lenient: spec.lenient,
-        signal: item.signal,
-      });
-      inputWarnings = picture.warnings;
-      acquired = await remoteEdit(
-        provider,
-        picture,
-        instruction,
-        { ...ctx, ...hooks, signal: item.signal, ui: item.ui },
-        {
-          fallback: spec.fallback,
-          label,
-          ui: item.ui,
-          maxPixels: spec.maxPixels,
-        },
-      );
+        loom,
+        encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
+        ...(weave ? { weave } : {}),
+      },
+      pool,
+      item.signal,
+    );
+    const { result } = finished;
+    inputWarnings = [...inputWarnings, ...finished.inputWarnings];
+    if (inputWarnings.length > 0) {
+      meta.inputWarnings = inputWarnings;
+      for (const warning of inputWarnings) item.ui.warn(`${label}: ${warning} (accepted with --lenient)`);
     }
-    throwIfAborted(item.signal);
-    const meta: OutputMeta = {
+    for (const warning of wovenWarnings(finished.woven)) item.ui.warn(`${label}: ${warning}`);
+    const written = await writeLoomImage(
+      services,
+      target,
+      { result, loom, paletteSpec, format, meta },
+      item.signal,
+      finished.encoded,
+      finished.woven,
+    );
+    spinner.succeed(`${label} → ${written.image === STDOUT ? 'stdout' : shown(cwd, written.image)}`);
+    return {
+      status: 'ok',
       input: label,
+      ...writtenFields(written),
       style: style.name,
-      source: acquired?.source ?? 'local',
-      provider: acquired ? provider.id : undefined,
-      model: acquired?.model,
-      taskId: acquired?.taskId,
-      requestId: acquired?.requestId,
-      remoteError: acquired?.remoteError,
+      source: meta.source,
+      ...(meta.provider ? { provider: meta.provider, model: meta.model } : {}),
+      ...(meta.taskId ? { taskId: meta.taskId } : {}),
+      ...(meta.requestId ? { requestId: meta.requestId } : {}),
+      width: result.image.width,
+      height: result.image.height,
+      colors: result.image.palette.length / 3,
+      ...(meta.remoteError ? { remoteError: meta.remoteError } : {}),
     };
-    const spinner = item.ui.spinner(`${label}: weaving ${loom.width} ends, ${loom.colors} colours`);
-    try {
-      // A remote result is already decoded (and checked); a local picture is decoded where it is woven.
-      const finished = await finishBytes(
-        {
-          ...(acquired ? { image: acquired.image } : { bytes }),
-          label,
-          maxPixels: spec.maxPixels,
-          lenient: spec.lenient,
-          loom,
-          encode: { format: format.id, meta: services.redactor.value(meta), paletteSpec },
-          ...(weave ? { weave } : {}),
-        },
-        pool,
-        item.signal,
-      );
-      const { result } = finished;
-      inputWarnings = [...inputWarnings, ...finished.inputWarnings];
-      if (inputWarnings.length > 0) {
-        meta.inputWarnings = inputWarnings;
-        for (const warning of inputWarnings) item.ui.warn(`${label}: ${warning} (accepted with --lenient)`);
-      }
-      for (const warning of wovenWarnings(finished.woven)) item.ui.warn(`${label}: ${warning}`);
-      const written = await writeLoomImage(
-        services,
-        target,
-        { result, loom, paletteSpec, format, meta },
-        item.signal,
-        finished.encoded,
-        finished.woven,
-      );
-      spinner.succeed(`${label} → ${written.image === STDOUT ? 'stdout' : shown(written.image)}`);
-      return {
-        status: 'ok',
-        input: label,
-        ...writtenFields(written),
-        style: style.name,
-        source: meta.source,
-        ...(meta.provider ? { provider: meta.provider, model: meta.model } : {}),
-        ...(meta.taskId ? { taskId: meta.taskId } : {}),
-        ...(meta.requestId ? { requestId: meta.requestId } : {}),
-        width: result.image.width,
-        height: result.image.height,
-        colors: result.image.palette.length / 3,
-        ...(meta.remoteError ? { remoteError: meta.remoteError } : {}),
-      };
-    } catch (err) {
-      spinner.fail(`${label}: failed`);
-      throw err;
-    }
+  } catch (err) {
+    spinner.fail(`${label}: failed`);
+    throw err;
   }
 }
 
