@@ -11,6 +11,7 @@ import { runDoctor, type CheckRecord, type DoctorSpec } from '../src/jobs/doctor
 import type { ImagegenError } from '../src/kernel/errors.js';
 import type { Fs, HttpClient } from '../src/kernel/ports.js';
 import { nodeFs } from '../src/cli/services.js';
+import { checkTargets } from '../src/stages/write.js';
 import type { FakeProviders } from './helpers/fake-providers.js';
 import { DASHSCOPE_KEY, MODELSCOPE_KEY, fakeEnv, startFake } from './helpers/provider-setup.js';
 import { testServices } from './helpers/services.js';
@@ -524,8 +525,18 @@ describe('imagegen doctor (job)', () => {
     );
     const run = await doctor(dir, {}, { offline: true });
     expect(run.one('output.dir')).toMatchObject({ status: 'failure', kind: 'usage' });
+    // Doctor says what edit would refuse with, and where the folder was set.
+    const refusal = await checkTargets(
+      { dir: path.join(dir, 'woven'), stem: 'cat', force: false, report: true },
+      nodeFs,
+    ).catch((err: ImagegenError) => err);
+    expect(refusal).toMatchObject({ kind: 'usage' });
+    expect(run.one('output.dir')).toMatchObject({
+      message: `the output folder ${path.join(dir, 'woven')}: is a file, not a folder (output.dir from ${path.join(dir, '.imagegenrc.json')})`,
+      hint: (refusal as ImagegenError).hint,
+    });
     expect(run.one('output.dir').message).toBe(
-      `${path.join(dir, 'woven')} is a file, not a folder (output.dir from ${path.join(dir, '.imagegenrc.json')})`,
+      `${(refusal as ImagegenError).message} (output.dir from ${path.join(dir, '.imagegenrc.json')})`,
     );
     expect(run.one('loom')).toMatchObject({ status: 'failure', kind: 'usage' });
     expect(run.one('loom').message).toMatch(/^style wool: /);

@@ -15,7 +15,8 @@ import { runEdit, type EditSpec } from '../src/jobs/edit.js';
 import { editProvider } from '../src/jobs/providers.js';
 import { runTask } from '../src/jobs/task.js';
 import { encodeRgbPng } from '../src/formats/png.js';
-import { fitModelscopeSize } from '../src/providers/modelscope/prepare.js';
+import { sizeRange } from '../src/providers/modelscope/request.js';
+import { fitSides } from '../src/providers/shared/size.js';
 import { rgbImage } from './helpers/images.js';
 import type { FakeProviders, RecordedRequest } from './helpers/fake-providers.js';
 import { MODELSCOPE_KEY, fakeEnv, providerHarness, startFake } from './helpers/provider-setup.js';
@@ -180,7 +181,7 @@ describe('edit --provider modelscope', () => {
     ['Qwen/Qwen-Image-Edit-2509', 40, 30, [85, 64]],
     ['Qwen/Qwen-Image-Edit-2509', 2000, 20, undefined],
   ])('fits a picture to %s: %i×%i is sent as %j', (model, width, height, expected) => {
-    const fit = fitModelscopeSize(width, height, model);
+    const fit = fitSides(width, height, ...sizeRange(model));
     expect(fit && [fit.width, fit.height]).toEqual(expected);
   });
 

@@ -2,11 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { NetworkError, ProviderError } from '../src/kernel/errors.js';
 import { Redactor, shortenBody } from '../src/kernel/redact.js';
 import { dashscope } from '../src/providers/dashscope/index.js';
-import { fitDashscopeSize } from '../src/providers/dashscope/prepare.js';
+import { DASHSCOPE_MODELS } from '../src/providers/dashscope/models.js';
 import { classify, parseRetryAfter } from '../src/providers/shared/errors.js';
 import { pollPauses } from '../src/providers/shared/poll.js';
 import { checkResultUrl } from '../src/providers/shared/result.js';
 import { isRetryable } from '../src/providers/shared/retry.js';
+import { fitSides, fitWithin } from '../src/providers/shared/size.js';
+import { sizeRange } from '../src/providers/modelscope/request.js';
 
 describe('poll pauses', () => {
   const take = (n: number, schedule: { intervalMs: number; maxIntervalMs: number; timeoutMs: number }) => {
@@ -134,6 +136,8 @@ describe('result URLs', () => {
 });
 
 describe('DashScope input size', () => {
+  const { minSide, maxSide } = DASHSCOPE_MODELS[0].input;
+  const fitDashscopeSize = (width: number, height: number) => fitSides(width, height, minSide, maxSide);
   it('brings each side within 512-4096 px, keeping the aspect ratio', () => {
     expect(fitDashscopeSize(512, 600)).toEqual({ width: 512, height: 600 });
     expect(fitDashscopeSize(100, 80)).toEqual({ width: 640, height: 512 });
@@ -141,5 +145,34 @@ describe('DashScope input size', () => {
     expect(fitDashscopeSize(4000, 500)).toEqual({ width: 4096, height: 512 });
     expect(fitDashscopeSize(6000, 500)).toBeUndefined(); // 12:1 cannot fit
     expect(fitDashscopeSize(10000, 100)).toBeUndefined();
+  });
+
+  it('refuses a picture no scale fits, for either provider, naming the aspect ratio that would fit', () => {
+    expect(fitWithin(4000, 500, minSide, maxSide, { model: 'DashScope', provider: 'dashscope' })).toEqual({
+      width: 4096,
+      height: 512,
+    });
+    expect(() => fitWithin(6000, 500, minSide, maxSide, { model: 'DashScope', provider: 'dashscope' })).toThrow(
+      expect.objectContaining({
+        kind: 'failure',
+        provider: 'dashscope',
+        message: "a 6000×500 picture cannot be brought within DashScope's 512-4096 px per side",
+        hint: 'crop it to a less extreme aspect ratio (at most 8:1)',
+      }),
+    );
+    // 240-8000 px: the ratio keeps its first decimal.
+    expect(() => fitWithin(9000, 100, 240, 8000, { model: 'DashScope', provider: 'dashscope' })).toThrow(
+      expect.objectContaining({ hint: 'crop it to a less extreme aspect ratio (at most 33.3:1)' }),
+    );
+    const model = 'Qwen/Qwen-Image-Edit-2509';
+    const [min, max] = sizeRange(model);
+    expect(() => fitWithin(2000, 20, min, max, { model, provider: 'modelscope' })).toThrow(
+      expect.objectContaining({
+        kind: 'failure',
+        provider: 'modelscope',
+        message: `a 2000×20 picture cannot be brought within ${model}'s 64-1664 px per side`,
+        hint: 'crop it to a less extreme aspect ratio (at most 26:1)',
+      }),
+    );
   });
 });

@@ -7,7 +7,6 @@
  * Every check is one record: ok, warning or failure, how sure it is, and the hint the error classes carry.
  * A failure's kind decides the exit code; the run ends with the most serious failure.
  */
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadConfigFile, type LoadedConfigFile } from '../config/load.js';
 import { resolveLoomSettings } from '../config/loom.js';
@@ -20,8 +19,9 @@ import type { Services } from '../kernel/ports.js';
 import { providerList } from '../providers/registry.js';
 import type { ProviderClient } from '../providers/types.js';
 import { finishLoom } from '../stages/finish.js';
+import { checkOutputFolder } from '../stages/write.js';
 import { onlineChecks, providerChecks } from './doctor-providers.js';
-import { describeSource, failure, failureFrom, ok, warning, type CheckRecord } from './doctor-records.js';
+import { describeSource, failureFrom, ok, warning, type CheckRecord } from './doctor-records.js';
 import { configuredKeys } from './providers.js';
 
 export type { CheckRecord } from './doctor-records.js';
@@ -182,31 +182,14 @@ async function nextConfigFile(used: string, home: string): Promise<string | unde
 }
 
 async function outputCheck(resolved: ResolvedConfig, services: Services): Promise<CheckRecord> {
-  const { fs, cwd } = services;
-  const dir = path.resolve(cwd, resolved.config.output.dir ?? '.');
+  const dir = path.resolve(services.cwd, resolved.config.output.dir ?? '.');
   const from = describeSource(resolved.sources['output.dir']);
-  const code = (err: unknown) => (err as { code?: string })?.code;
-  // The folder, or the nearest folder above it that exists: `edit` creates the missing ones.
-  let existing = dir;
-  for (;;) {
-    try {
-      if (!(await fs.stat(existing)).isDirectory())
-        return failure('output.dir', `${existing} is a file, not a folder (output.dir from ${from})`, 'usage');
-      break;
-    } catch (err) {
-      if (code(err) !== 'ENOENT' || path.dirname(existing) === existing)
-        return failureFrom('output.dir', new ImagegenError('usage', `${existing}: ${describeError(err)}`));
-      existing = path.dirname(existing);
-    }
-  }
-  const probe = path.join(existing, `.imagegen-doctor-${randomUUID()}.tmp`);
+  let existing: string;
   try {
-    await fs.writeFile(probe, '');
-    await fs.unlink(probe);
+    existing = await checkOutputFolder(services.fs, dir);
   } catch (err) {
-    return failure('output.dir', `${existing} is not writable (${code(err) ?? describeError(err)})`, 'usage', {
-      hint: 'choose another folder with --out-dir or output.dir',
-    });
+    const record = failureFrom('output.dir', err);
+    return { ...record, message: `${record.message} (output.dir from ${from})` };
   }
   if (existing !== dir)
     return ok('output.dir', `${dir} does not exist yet; ${existing} is writable, and edit creates the rest`);

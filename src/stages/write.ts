@@ -219,9 +219,21 @@ async function lookAt(fs: Fs, file: string, what: string): Promise<FolderStat | 
   }
 }
 
-/** The folder (or, with `create`, the nearest one above it that exists) must be a folder that can be written. */
-async function checkFolder(fs: Fs, dir: string, what: string, create: boolean, checked: Set<string>): Promise<void> {
-  if (checked.has(dir)) return;
+/**
+ * The output folder, or the nearest folder above it that exists (the missing ones are created), must be a
+ * folder that can be written: what edit and generate check before any work, and what doctor reports. Returns
+ * that folder; throws a UsageError saying what is wrong.
+ */
+export async function checkOutputFolder(fs: Fs, dir: string): Promise<string> {
+  return checkFolder(fs, dir, 'the output folder', true, new Set());
+}
+
+/**
+ * The folder (or, with `create`, the nearest one above it that exists) must be a folder that can be written;
+ * returns the folder that was looked at.
+ */
+async function checkFolder(fs: Fs, dir: string, what: string, create: boolean, checked: Set<string>): Promise<string> {
+  if (checked.has(dir)) return dir;
   let existing = dir;
   for (;;) {
     const stat = await lookAt(fs, existing, what);
@@ -248,6 +260,7 @@ async function checkFolder(fs: Fs, dir: string, what: string, create: boolean, c
   }
   await removeTemp(fs, probe);
   checked.add(dir);
+  return existing;
 }
 
 /**

@@ -5,21 +5,10 @@
  * within 10 MB. Pixels come from our decoder, so EXIF
  * orientation is already applied and alpha is flattened onto white.
  */
-import { ImagegenError } from '../../kernel/errors.js';
 import type { RgbaImage } from '../../loom/types.js';
 import { encodeWithin, type EncodedPicture } from '../shared/encode.js';
-import { fitSides } from '../shared/size.js';
+import { fitWithin } from '../shared/size.js';
 import { sizeRange } from './request.js';
-
-/** The size to send for `model`: both sides within its range, aspect kept; undefined when that is impossible. */
-export function fitModelscopeSize(
-  width: number,
-  height: number,
-  model: string,
-): { width: number; height: number } | undefined {
-  const [min, max] = sizeRange(model);
-  return fitSides(width, height, min, max);
-}
 
 export type PreparedPicture = EncodedPicture;
 
@@ -27,14 +16,7 @@ export type PreparedPicture = EncodedPicture;
 const MAX_URI_BYTES = 10 * 1000 * 1000;
 
 export function prepareForModelscope(image: RgbaImage, model: string): Promise<PreparedPicture> {
-  const fit = fitModelscopeSize(image.width, image.height, model);
   const [min, max] = sizeRange(model);
-  if (!fit) {
-    throw new ImagegenError(
-      'failure',
-      `a ${image.width}×${image.height} picture cannot be brought within ${model}'s ${min}-${max} px per side`,
-      { provider: 'modelscope', hint: `crop it to a less extreme aspect ratio (at most ${Math.floor(max / min)}:1)` },
-    );
-  }
+  const fit = fitWithin(image.width, image.height, min, max, { model, provider: 'modelscope' });
   return encodeWithin(image, fit, { minSide: min, maxUriBytes: MAX_URI_BYTES }, { model, provider: 'modelscope' });
 }
