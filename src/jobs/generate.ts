@@ -12,8 +12,7 @@ import type { JobRecord } from '../kernel/records.js';
 import { describeRequest } from '../kernel/redact.js';
 import type { GenerateOptions, GenerateParams } from '../providers/types.js';
 import { readInput, remoteGenerate } from '../stages/acquire.js';
-import { finishLoom, wovenWarnings } from '../stages/finish.js';
-import { weaveStage } from '../stages/weave.js';
+import { finishAndWeave, wovenWarnings } from '../stages/finish.js';
 import { NO_WEAVE, resolveJobSettings, weaveFileExts, type WeaveFlags, type WeaveSettings } from '../config/weave.js';
 import {
   checkOutputFolders,
@@ -317,9 +316,7 @@ export async function runGenerate(spec: GenerateSpec, resolved: ResolvedConfig, 
     }
     const format = chooseFormat(resolved, target.exact);
     const kept = spec.keepOriginal ? await original(false) : undefined;
-    const result = await finishLoom(generated.image, settings.loom, itemCtx.signal);
-    throwIfAborted(itemCtx.signal);
-    const woven = weave ? weaveStage(result, weave, settings.loom) : undefined;
+    const { result, woven } = await finishAndWeave(generated.image, settings.loom, weave, itemCtx.signal);
     for (const warning of wovenWarnings(woven)) itemCtx.ui.warn(`${slug}: ${warning}`);
     const written = await writeLoomImage(
       services,

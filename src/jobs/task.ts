@@ -14,8 +14,7 @@ import type { ListedTask } from '../providers/types.js';
 import { findProvider, providerList } from '../providers/registry.js';
 import { TASK_ID_RULE, UNKNOWN_TASK, describeValue, isTaskId } from '../providers/shared/answer.js';
 import { decodeResult } from '../stages/acquire.js';
-import { finishLoom, wovenWarnings } from '../stages/finish.js';
-import { weaveStage } from '../stages/weave.js';
+import { finishAndWeave, wovenWarnings } from '../stages/finish.js';
 import { checkTargets, writeLoomImage, writtenFields } from '../stages/write.js';
 import { chooseFormat, targetFor, type OutputSpec } from './output.js';
 import { checkKeyCharacters, missingKeyError, openGate, providerContext, taskLimits } from './providers.js';
@@ -109,9 +108,7 @@ export async function runTask(spec: TaskSpec, resolved: ResolvedConfig, services
   const result = await client.wait(taskId, ctx);
   throwIfAborted(services.signal);
   const image = await decodeResult(result.bytes, provider, taskId);
-  const finished = await finishLoom(image, loom, services.signal);
-  throwIfAborted(services.signal);
-  const woven = weave ? weaveStage(finished, weave, loom) : undefined;
+  const { result: finished, woven } = await finishAndWeave(image, loom, weave, services.signal);
   for (const warning of wovenWarnings(woven)) ui.warn(`${provider.label} task ${taskId}: ${warning}`);
   const meta = { style: style.name, source: provider.id, provider: provider.id, taskId };
   const written = await writeLoomImage(

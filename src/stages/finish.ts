@@ -111,12 +111,33 @@ async function finishBytesHere(input: FinishInput, signal?: AbortSignal): Promis
   }
   const { format, meta, paletteSpec } = input.encode;
   throwIfAborted(signal);
-  // Only a woven run needs the weave modules.
-  const woven = input.weave ? (await import('./weave.js')).weaveStage(result, input.weave, input.loom) : undefined;
+  const woven = await weaveIfAsked(result, input.weave, input.loom);
   const encoded = encodeLoomImage({ result, loom: input.loom, paletteSpec, format: findFormat(format), meta }, woven);
   // Encoded: the design across its repeats need not cross back from a worker.
   if (woven) delete woven.design;
   return { result, encoded, inputWarnings, ...(woven ? { woven } : {}) };
+}
+
+/** A picture woven into its design and, with weave settings, its lift plan: the one order every job follows. */
+export async function finishAndWeave(
+  image: RgbaImage,
+  loom: LoomSettings,
+  weave: WeaveSettings | undefined,
+  signal?: AbortSignal,
+): Promise<{ result: LoomResult; woven?: Woven }> {
+  const result = await finishLoom(image, loom, signal);
+  throwIfAborted(signal);
+  const woven = await weaveIfAsked(result, weave, loom);
+  return { result, ...(woven ? { woven } : {}) };
+}
+
+/** The weave stage, when asked for; only a woven run loads its modules. */
+async function weaveIfAsked(
+  result: LoomResult,
+  weave: WeaveSettings | undefined,
+  loom: LoomSettings,
+): Promise<Woven | undefined> {
+  return weave ? (await import('./weave.js')).weaveStage(result, weave, loom) : undefined;
 }
 
 /** The warnings a woven design carries (colours that share a structure), for the job to print. */
