@@ -229,6 +229,31 @@ describe('the loom layout on the command line', () => {
     expect(bmpSize(path.join(dir, 'f.lift.bmp'))).toEqual([100, report.grid.picks]);
   });
 
+  it("the config file's usual width yields to --hooks; a typed --width does not", async () => {
+    const dir = tmp();
+    picture(dir);
+    writeFileSync(path.join(dir, '.imagegenrc.json'), JSON.stringify({ loom: { width: 600 } }));
+    const r = await runCli(['edit', 'wedge.png', '--local', '--weave', '--hooks', '100', '-o', 'h.png', '-q'], {
+      cwd: dir,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(dir, 'h.json'), 'utf8')).weave.layout).toMatchObject({
+      hooks: 100,
+      designEnds: 100,
+      repeats: 1,
+    });
+    const typed = await runCli(
+      ['edit', 'wedge.png', '--local', '--weave', '--hooks', '100', '--width', '30', '-o', 'w.png', '-q'],
+      { cwd: dir },
+    );
+    expect(typed.code).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(dir, 'w.json'), 'utf8')).weave.layout).toMatchObject({
+      designEnds: 30,
+      repeats: 3,
+    });
+  });
+
   it('a built-in TC2 preset sets the hooks', async () => {
     const dir = tmp();
     picture(dir);

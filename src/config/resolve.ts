@@ -22,7 +22,11 @@ import {
 } from './schema.js';
 
 type ValueSource =
-  { kind: 'default' } | { kind: 'file'; path: string } | { kind: 'env'; name: string } | { kind: 'flag'; name: string };
+  | { kind: 'default' }
+  /** `preset`: the value came from that loom preset (`path` says where it is written). */
+  | { kind: 'file'; path: string; preset?: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'flag'; name: string };
 
 export interface FlagValue {
   value: unknown;
@@ -260,7 +264,7 @@ function applyLoomPreset(
     const path = LOOM_PRESET_KEYS[key];
     if (sources[path]?.kind === 'flag' || !own(keys, path)) continue;
     setPath(config, path, value);
-    sources[path] = { kind: 'file', path: from };
+    sources[path] = { kind: 'file', path: from, preset: name };
   }
 }
 

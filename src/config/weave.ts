@@ -252,10 +252,13 @@ async function resolveWeaveSettings(
   };
 }
 
-/** Whether the design's width was asked for (a flag, the file, env, a style or loom), not the default. */
+/**
+ * Whether the design's width was asked for with the hooks: typed (--width) or part of the loom preset. A width
+ * from the config file or env is the usual design width, and yields to --hooks.
+ */
 function hasWidth(resolved: ResolvedConfig): boolean {
   const source = resolved.sources['loom.width'];
-  return source !== undefined && source.kind !== 'default';
+  return source?.kind === 'flag' || (source?.kind === 'file' && source.preset !== undefined);
 }
 
 /**
