@@ -128,8 +128,10 @@ async function resolveWeaveSettings(
   }
   const warp = parseHex(config.weave.warp)!;
   const weft = parseHex(config.weave.weft)!;
+  const named = namedStructures(config.weaves);
+  let parsed: ReturnType<typeof parseWeaveMap>;
   try {
-    const parsed = parseWeaveMap(map, namedStructures(config.weaves));
+    parsed = parseWeaveMap(map, named);
     checkWeaveMap(parsed, loom.colors, loom.palette);
     if (parsed.auto !== undefined) autoStructures(new Uint8Array(0), { warp, weft }, parsed.auto);
   } catch (err) {
@@ -157,7 +159,7 @@ async function resolveWeaveSettings(
     weaves: config.weaves,
     warp,
     weft,
-    effectEnds: parseWeaveMap(map, namedStructures(config.weaves)).auto ?? 8,
+    effectEnds: parsed.auto ?? 8,
     maxFloat,
     maxBackFloat: config.weave.maxBackFloat ?? 2 * maxFloat,
     selvedge,
@@ -173,8 +175,6 @@ async function resolveWeaveSettings(
       if (fromFlag(key)) throw new UsageError(`${flagName(key)} applies to several wefts: add --wefts`);
     }
     if (!flags.tileFit) return laidOut(resolved, settings, loom, 1);
-    const named = namedStructures(config.weaves);
-    const parsed = parseWeaveMap(map, named);
     // auto would take a larger satin for many colours: the grid is sized for the one it will take, and kept to.
     const autoEnds =
       parsed.auto === undefined
@@ -188,8 +188,7 @@ async function resolveWeaveSettings(
     ];
     return laidOut(resolved, { ...settings, ...(autoEnds ? { autoEnds } : {}) }, loom, 1, closingUnit(possible));
   }
-  const parsedMap = parseWeaveMap(map, namedStructures(config.weaves));
-  if (parsedMap.auto === undefined || parsedMap.byIndex.size || parsedMap.byHex.size || parsedMap.rest) {
+  if (parsed.auto === undefined || parsed.byIndex.size || parsed.byHex.size || parsed.rest) {
     throw new UsageError(
       `${where}: with ${yarns.where}, each colour is an effect of the yarns and takes its structure from them; the map can only be auto or auto:N`,
       { hint: `write --weave auto (or auto:10 for 10-end satins)` },

@@ -11,10 +11,10 @@ import { clothResolution } from '../formats/resolution.js';
 import type { WeaveSettings } from '../config/weave.js';
 import { toHex } from '../loom/color.js';
 import type { LoomResult } from '../loom/pipeline.js';
-import { hookMap, layAcross, layRepeats, type HookRange } from '../loom/weave/layout.js';
+import { hookMap, layAcross, layRepeats, type HookRange, type LoomLayout } from '../loom/weave/layout.js';
 import { parseStructure } from '../loom/weave/structures.js';
 import { namedStructures } from '../config/weaves.js';
-import { layoutOf, layoutReport, type LayoutReport } from './loom-layout.js';
+import { layoutReport, type LayoutReport } from './loom-layout.js';
 import type { IndexedImage, LoomSettings } from '../loom/types.js';
 import { compoundPixels, compoundScale, renderCompoundBack, renderCompoundFace } from '../loom/weave/cloth.js';
 import {
@@ -127,11 +127,10 @@ export function weaveCompoundStage(
   result: LoomResult,
   settings: WeaveSettings,
   loom: LoomSettings,
-  wefts: readonly [number, number, number][],
+  { wefts, layout }: { wefts: readonly [number, number, number][]; layout: LoomLayout },
 ): CompoundWoven {
   const design = result.image;
   const W = wefts.length;
-  const layout = layoutOf(settings, design.width);
   const effects = effectsOfPalette(
     design.palette,
     weftEffects(settings.warp, wefts, settings.effectEnds, { mixes: true }),

@@ -24,7 +24,7 @@ import {
 } from '../loom/weave/cloth.js';
 import { liftImage } from '../loom/weave/plan.js';
 import { StructureError, parseStructure } from '../loom/weave/structures.js';
-import { hookMap, layRepeats, type HookRange } from '../loom/weave/layout.js';
+import { hookMap, layRepeats, type HookRange, type LoomLayout } from '../loom/weave/layout.js';
 import { layoutOf, layoutReport, type LayoutReport } from './loom-layout.js';
 import type { IndexedImage } from '../loom/types.js';
 import { seamNote } from '../loom/weave/repeat.js';
@@ -79,11 +79,11 @@ export type Woven =
   | CompoundWoven;
 
 export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
-  const woven = settings.wefts
-    ? weaveCompoundStage(result, settings, loom, settings.wefts)
-    : weaveOneWeft(result, settings, loom);
-  const notes: string[] = [];
   const layout = layoutOf(settings, result.image.width);
+  const woven = settings.wefts
+    ? weaveCompoundStage(result, settings, loom, { wefts: settings.wefts, layout })
+    : weaveOneWeft(result, settings, loom, layout);
+  const notes: string[] = [];
   if (settings.spareHooks) {
     notes.push(
       `--hooks ${layout.hooks}: ${layout.repeats} repeat${layout.repeats > 1 ? 's' : ''} of ${layout.unit} ends leave ${settings.spareHooks} hook${settings.spareHooks > 1 ? 's' : ''}, woven into the selvedges (${layout.selvedge[0]} left, ${layout.selvedge[1]} right)`,
@@ -107,9 +107,8 @@ export function weaveStage(result: LoomResult, settings: WeaveSettings, loom: Lo
   return woven;
 }
 
-function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSettings): Woven {
+function weaveOneWeft(result: LoomResult, settings: WeaveSettings, loom: LoomSettings, layout: LoomLayout): Woven {
   const design = result.image;
-  const layout = layoutOf(settings, design.width);
   const named = namedStructures(settings.weaves);
   const yarns = { warp: settings.warp, weft: settings.weft };
   let assigned;

@@ -58,20 +58,20 @@ function functionParameters(instruction: EditInstruction): Record<string, unknow
   }
 }
 
+/** A POST of `json` to `path`; `async` adds the header that makes a task of it. */
+function post(settings: Settings, path: string, async: boolean, json: Record<string, unknown>): PlannedRequest {
+  return { method: 'POST', url: settings.baseUrl + path, headers: headers(settings, async), json };
+}
+
 function wanxRequest(settings: Settings, instruction: EditInstruction, imageDataUri: string): PlannedRequest {
   const parameters: Record<string, unknown> = { n: 1, ...functionParameters(instruction), watermark: false };
   if (!TAKES_STRENGTH.has(instruction.function ?? '')) delete parameters.strength;
   if (instruction.seed !== undefined) parameters.seed = instruction.seed;
-  return {
-    method: 'POST',
-    url: settings.baseUrl + ASYNC_SUBMIT_PATH,
-    headers: headers(settings, true),
-    json: {
-      model: settings.model,
-      input: { function: instruction.function, prompt: instruction.prompt, base_image_url: imageDataUri },
-      parameters,
-    },
-  };
+  return post(settings, ASYNC_SUBMIT_PATH, true, {
+    model: settings.model,
+    input: { function: instruction.function, prompt: instruction.prompt, base_image_url: imageDataUri },
+    parameters,
+  });
 }
 
 /** `n`, `watermark`, the seed, and `prompt_extend` where the model takes it. */
@@ -88,16 +88,11 @@ function wanI2iRequest(
   instruction: EditInstruction,
   images: readonly string[],
 ): PlannedRequest {
-  return {
-    method: 'POST',
-    url: settings.baseUrl + ASYNC_SUBMIT_PATH,
-    headers: headers(settings, true),
-    json: {
-      model: settings.model,
-      input: { prompt: instruction.prompt, images },
-      parameters: editParameters(model, instruction),
-    },
-  };
+  return post(settings, ASYNC_SUBMIT_PATH, true, {
+    model: settings.model,
+    input: { prompt: instruction.prompt, images },
+    parameters: editParameters(model, instruction),
+  });
 }
 
 function wanImageRequest(
@@ -106,18 +101,13 @@ function wanImageRequest(
   instruction: EditInstruction,
   images: readonly string[],
 ): PlannedRequest {
-  return {
-    method: 'POST',
-    url: settings.baseUrl + IMAGE_GENERATION_PATH,
-    headers: headers(settings, true),
-    json: {
-      model: settings.model,
-      input: {
-        messages: [{ role: 'user', content: [{ text: instruction.prompt }, ...images.map((image) => ({ image }))] }],
-      },
-      parameters: { ...editParameters(model, instruction), enable_interleave: false },
+  return post(settings, IMAGE_GENERATION_PATH, true, {
+    model: settings.model,
+    input: {
+      messages: [{ role: 'user', content: [{ text: instruction.prompt }, ...images.map((image) => ({ image }))] }],
     },
-  };
+    parameters: { ...editParameters(model, instruction), enable_interleave: false },
+  });
 }
 
 function qwenRequest(
@@ -126,18 +116,13 @@ function qwenRequest(
   instruction: EditInstruction,
   images: readonly string[],
 ): PlannedRequest {
-  return {
-    method: 'POST',
-    url: settings.baseUrl + SYNC_EDIT_PATH,
-    headers: headers(settings, false),
-    json: {
-      model: settings.model,
-      input: {
-        messages: [{ role: 'user', content: [...images.map((image) => ({ image })), { text: instruction.prompt }] }],
-      },
-      parameters: editParameters(model, instruction),
+  return post(settings, SYNC_EDIT_PATH, false, {
+    model: settings.model,
+    input: {
+      messages: [{ role: 'user', content: [...images.map((image) => ({ image })), { text: instruction.prompt }] }],
     },
-  };
+    parameters: editParameters(model, instruction),
+  });
 }
 
 /** The edit request: `images` holds the edited picture first, then the references, each a data URI. */
@@ -184,12 +169,11 @@ export function buildGenerateRequest(model: GenerateModel, settings: Settings, p
     model.family === 'text2image'
       ? { prompt: params.prompt, ...(negative === undefined ? {} : { negative_prompt: negative }) }
       : { messages: [{ role: 'user', content: [{ text: params.prompt }] }] };
-  return {
-    method: 'POST',
-    url: settings.baseUrl + GENERATE_PATHS[model.family],
-    headers: headers(settings, !isSyncFamily(model.family)),
-    json: { model: params.model, input, parameters },
-  };
+  return post(settings, GENERATE_PATHS[model.family], !isSyncFamily(model.family), {
+    model: params.model,
+    input,
+    parameters,
+  });
 }
 
 /**
