@@ -333,7 +333,7 @@ export function progressiveJpeg(
 }
 
 /** A one-strip CCITT Group 4 TIFF (bilevel, 0 is white) whose data is `bits`, a string of 0 and 1. */
-function g4Tiff(width: number, height: number, bits: string): Buffer {
+function g4Tiff(width: number, height: number, bits: string, declaredShortBy = 0): Buffer {
   const strip = Buffer.alloc(Math.ceil(bits.length / 8));
   for (let i = 0; i < bits.length; i++) if (bits[i] === '1') strip[i >> 3] |= 0x80 >> (i & 7);
   return tiffOf(
@@ -347,7 +347,7 @@ function g4Tiff(width: number, height: number, bits: string): Buffer {
         [273, 4, 1, 8],
         [277, 3, 1, 1],
         [278, 4, 1, height],
-        [279, 4, 1, strip.length],
+        [279, 4, 1, strip.length - declaredShortBy],
       ],
     ],
     { pixels: strip },
@@ -358,11 +358,12 @@ function g4Tiff(width: number, height: number, bits: string): Buffer {
  * A Group 4 TIFF of one-pixel stripes, black and white, across `width`: the first row in horizontal mode,
  * every row after it one vertical-mode bit per change of colour. utif's decoder looks up each such bit from
  * the start of the row above, so its work grows with the square of the width: a sound picture that keeps it
- * busy for minutes.
+ * busy for minutes. libtiff reads it in a moment; with `declaredShortBy`, its strip is declared that many bytes
+ * shorter than it is, which libtiff refuses (its last rows are cut short) and utif's decoder reads as slowly.
  */
-export function g4Stripes(width: number, height: number): Buffer {
+export function g4Stripes(width: number, height: number, declaredShortBy = 0): Buffer {
   // Horizontal mode (001), a white run of 1 (000111), a black run of 1 (010).
-  return g4Tiff(width, height, '001000111010'.repeat(width / 2) + '1'.repeat(width * (height - 1)));
+  return g4Tiff(width, height, '001000111010'.repeat(width / 2) + '1'.repeat(width * (height - 1)), declaredShortBy);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The pure-JS decoders (jimp's own BMP, GIF and TIFF), through a jimp instance built with @jimp/core's
- * createJimp and no plugins, which sniffs the type and applies a TIFF's orientation itself. This runs on the
- * decode thread (src/image/js-thread.ts), never on the thread of a run.
+ * createJimp and no plugins, which sniffs the type (a TIFF's orientation is applied by its format module). This
+ * runs on the decode thread (src/image/js-thread.ts), never on the thread of a run.
  *
  * TIFF's decoder (utif) builds each row of a CCITT strip (compressions 2, 3 and 4) as a JS array, a run of
  * pixels at a time, and trusts the lengths of the runs: a row that passes its width never ends, and grows

@@ -3,6 +3,8 @@
  * single typed-array pass (jimp's version calls a closure and two Buffer methods per pixel, about ten times
  * slower on a 12-megapixel photo).
  */
+import { u16be, u16le, u32be, u32le } from './formats/shared.js';
+import type { Bitmap } from './wasm-codecs.js';
 
 export interface RgbaBitmap {
   width: number;
@@ -51,4 +53,41 @@ export function applyOrientation(image: RgbaBitmap, orientation: number): RgbaBi
     }
   }
   return { width: nw, height: nh, data: out };
+}
+
+/** A decoder's bitmap turned upright by `orientation` (1..8). */
+export function orientBitmap(bitmap: Bitmap, orientation: number): Bitmap {
+  if (orientation === 1) return bitmap;
+  const { width, height, data } = applyOrientation(
+    {
+      width: bitmap.width,
+      height: bitmap.height,
+      data: new Uint8Array(bitmap.data.buffer, bitmap.data.byteOffset, bitmap.width * bitmap.height * 4),
+    },
+    orientation,
+  );
+  return { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/**
+ * The Orientation of a TIFF structure (a TIFF file, or a JPEG's Exif block): IFD0's tag 0x0112; 1 when it has
+ * none or it cannot be read, undefined when `t` is not a TIFF.
+ */
+export function readTiffOrientation(t: Uint8Array): number | undefined {
+  const le = t[0] === 0x49 && t[1] === 0x49;
+  if (!le && !(t[0] === 0x4d && t[1] === 0x4d)) return undefined;
+  const u16 = le ? u16le : u16be;
+  const u32 = le ? u32le : u32be;
+  if (u16(t, 2) !== 42) return undefined;
+  const ifd = u32(t, 4);
+  if (ifd + 2 > t.length) return 1;
+  const entries = u16(t, ifd);
+  for (let i = 0; i < entries; i++) {
+    const e = ifd + 2 + i * 12;
+    if (e + 12 > t.length) return 1;
+    if (u16(t, e) !== 0x0112) continue;
+    const value = u16(t, e + 2) === 3 ? u16(t, e + 8) : u16(t, e + 2) === 4 ? u32(t, e + 8) : 1;
+    return value >= 1 && value <= 8 ? value : 1;
+  }
+  return 1;
 }

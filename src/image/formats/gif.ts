@@ -1,7 +1,9 @@
 /**
  * GIF input. The header: the logical screen and every image descriptor, with the first frame's LZW codes
- * checked the way the decoder reads them. Decoded by jimp's decoder (omggif) on the JS thread.
+ * checked the way the decoder reads them. Decoded by sharp (src/image/native.ts), else by jimp's decoder
+ * (omggif) on the JS thread.
  */
+import { decodeNative } from '../native.js';
 import { Frames, ascii, decodeOnJsThread, u16le } from './shared.js';
 import type { ImageHeader, InputFormat } from './types.js';
 
@@ -114,5 +116,6 @@ export const gif: InputFormat = {
   name: 'GIF',
   sniff: (b) => ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a',
   readHeader: readGifHeader,
+  decode: (bytes, request) => decodeNative(bytes, request, { autoOrient: false }),
   decodeBitmap: decodeOnJsThread,
 };

@@ -18,10 +18,9 @@
  * The EXIF orientation is applied here (src/image/orient.ts, the same eight transforms as jimp): jimp's
  * rotation calls a closure per pixel, about ten times slower on a 12-megapixel photo.
  */
-import { applyOrientation } from '../orient.js';
+import { applyOrientation, orientBitmap, readTiffOrientation } from '../orient.js';
 import { JPEG_COLORSPACE, decodeJpegScaled, scaledSide } from '../jpeg-turbo.js';
-import type { Bitmap } from '../wasm-codecs.js';
-import { Frames, ascii, corrupt, decodeWasm, u16be, u16le, u32be, u32le } from './shared.js';
+import { Frames, ascii, corrupt, decodeWasm, u16be } from './shared.js';
 import type { DecodeOptions, DecodedImage, ImageHeader, InputFormat } from './types.js';
 
 /** SOF0..SOF15 carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range but do not. */
@@ -173,30 +172,10 @@ export function readJpegOrientation(bytes: Uint8Array): number {
     const length = u16be(b, p);
     if (length < 2 || p + length > b.length) return 1;
     if (marker === 0xe1 && length >= 8 + 8 && ascii(b, p + 2, 6) === 'Exif\0\0') {
-      const orientation = exifOrientation(b.subarray(p + 8, p + length));
+      const orientation = readTiffOrientation(b.subarray(p + 8, p + length));
       if (orientation !== undefined) return orientation;
     }
     p += length;
-  }
-  return 1;
-}
-
-/** Orientation from an Exif block (a TIFF structure): IFD0's tag 0x0112, or undefined if not a TIFF. */
-function exifOrientation(t: Uint8Array): number | undefined {
-  const le = t[0] === 0x49 && t[1] === 0x49;
-  if (!le && !(t[0] === 0x4d && t[1] === 0x4d)) return undefined;
-  const u16 = le ? u16le : u16be;
-  const u32 = le ? u32le : u32be;
-  if (u16(t, 2) !== 42) return undefined;
-  const ifd = u32(t, 4);
-  if (ifd + 2 > t.length) return 1;
-  const entries = u16(t, ifd);
-  for (let i = 0; i < entries; i++) {
-    const e = ifd + 2 + i * 12;
-    if (e + 12 > t.length) return 1;
-    if (u16(t, e) !== 0x0112) continue;
-    const value = u16(t, e + 2) === 3 ? u16(t, e + 8) : u16(t, e + 2) === 4 ? u32(t, e + 8) : 1;
-    return value >= 1 && value <= 8 ? value : 1;
   }
   return 1;
 }
@@ -257,19 +236,6 @@ async function decodeJpegTurbo(
   const own = upright.data === decoded.data ? new Uint8Array(decoded.data) : image.data;
   decoded.release();
   return { ...image, data: own };
-}
-
-function orientBitmap(bitmap: Bitmap, orientation: number): Bitmap {
-  if (orientation === 1) return bitmap;
-  const { width, height, data } = applyOrientation(
-    {
-      width: bitmap.width,
-      height: bitmap.height,
-      data: new Uint8Array(bitmap.data.buffer, bitmap.data.byteOffset, bitmap.width * bitmap.height * 4),
-    },
-    orientation,
-  );
-  return { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 export const jpeg: InputFormat = {

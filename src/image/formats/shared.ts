@@ -90,7 +90,7 @@ export function decodeWasm(mime: string, bytes: Uint8Array, request: DecodeReque
 const JS_DECODE_BASE_MS = 2000;
 const JS_DECODE_MS_PER_MEGAPIXEL = 500;
 
-/** jimp's decoder for the file's type (BMP, GIF, TIFF), on the decode thread; it applies a TIFF's orientation. */
+/** jimp's decoder for the file's type (BMP, GIF, TIFF), on the decode thread, as stored (not turned upright). */
 export async function decodeOnJsThread(bytes: Uint8Array, request: DecodeRequest): Promise<Bitmap> {
   const { header, options } = request;
   const ms = JS_DECODE_BASE_MS + (header.pixels / 1e6) * JS_DECODE_MS_PER_MEGAPIXEL;

@@ -3,9 +3,12 @@
  * integer type; the structure is walked as the decoder (utif) walks it, and what would make it loop or
  * allocate without bound is refused: IFD loops and depth, strips past the end of the file, strips that
  * unpack to more than their rows (deflate, LZW, PackBits), LZW codes not yet defined, JPEG strips larger than
- * their page. Decoded by jimp's decoder on the JS thread, with rows no wider than the widest declared.
+ * their page. Decoded by sharp (src/image/native.ts), else by jimp's decoder on the JS thread, with rows no
+ * wider than the widest declared.
  */
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
+import { decodeNative } from '../native.js';
+import { orientBitmap, readTiffOrientation } from '../orient.js';
 import { readJpegHeader } from './jpeg.js';
 import { Frames, ascii, decodeOnJsThread, u16be, u16le, u32be, u32le } from './shared.js';
 import type { ImageHeader, InputFormat } from './types.js';
@@ -365,5 +368,8 @@ export const tiff: InputFormat = {
     (b[0] === 0x49 && b[1] === 0x49 && b[2] === 42 && b[3] === 0) ||
     (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 42),
   readHeader: readTiffHeader,
-  decodeBitmap: decodeOnJsThread,
+  decode: (bytes, request) => decodeNative(bytes, request, { autoOrient: true }),
+  // utif does not turn a page by its orientation (jimp looks for it in JPEG Exif only).
+  decodeBitmap: async (bytes, request) =>
+    orientBitmap(await decodeOnJsThread(bytes, request), readTiffOrientation(bytes) ?? 1),
 };

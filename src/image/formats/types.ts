@@ -40,8 +40,13 @@ export interface DecodeOptions {
    * but never below this.
    */
   reduceFor?: (width: number, height: number) => { width: number; height: number };
-  /** Stops a decode on the JS thread (BMP, GIF, TIFF); the decode then fails with the signal's reason. */
+  /**
+   * Stops a decode on the JS thread (BMP, GIF, TIFF), or the wait for sharp's; the decode then fails with the
+   * signal's reason.
+   */
   signal?: AbortSignal;
+  /** `false`: the formats' own decoders only, never sharp (see src/image/native.ts). */
+  native?: boolean;
 }
 
 /**
