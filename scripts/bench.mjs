@@ -9,6 +9,7 @@
  * npm run bench -- --weave [--runs N]     lift plans of --weave auto: floats, tone (Spearman) against naive binaries, time
  * npm run bench -- --wefts [--runs N]     colour jacquard: woven face against the naive cloth, floats per layer, stitches, time
  * npm run bench -- --decode [--runs N]    each JPEG decoded at full size, at half size, and as the CLI decides
+ * npm run bench -- --native [--runs N]    TIFF, GIF, JPEG, PNG and WebP decoded by the tool and by sharp, with sharp's loading
  * npm run bench -- --kernels [--runs N]   the palette mapping's WebAssembly port against the JavaScript kernel, cold and warm
  *
  * Each suite is a module of scripts/bench/ (the default one is speed.mjs); what they share is in
@@ -17,6 +18,7 @@
 const suites = [
   ['--startup', () => import('./bench/startup.mjs')],
   ['--decode', () => import('./bench/decode.mjs')],
+  ['--native', () => import('./bench/native.mjs')],
   ['--batch', () => import('./bench/batch.mjs')],
   ['--remote', () => import('./bench/remote.mjs')],
   ['--weave', () => import('./bench/weave.mjs')],

@@ -88,7 +88,46 @@ export function makeInputs() {
   make('rose-0.5mp', 'rose:', '880x578'); // ImageMagick's built-in 70x46 photograph
   // Photos and pictures from Debian packages, unpacked into the work folder (see debianPictures).
   for (const { name, file } of debianPictures()) inputs.push({ name, file });
+  inputs.push({ name: 'noisy-mosaic-12mp', file: noisyMosaic() });
   return inputs;
+}
+
+/**
+ * A detailed, noisy 12-megapixel camera-like JPEG (4000×3000, quality 92): four of the bench photos side by
+ * side with Gaussian grain, which rules out decoding at reduced size. Made once with ImageMagick.
+ */
+export function noisyMosaic() {
+  const file = path.join(out, 'noisy-mosaic-12mp.jpg');
+  if (existsSync(file)) return file;
+  const photos = debianPictures()
+    .filter(({ name }) => /picos|dragonfly|brushes|grain/.test(name))
+    .map(({ file: f }) => f);
+  const sources =
+    photos.length === 4
+      ? photos
+      : [
+          path.join(root, 'samples', 'grace-hopper.jpg'),
+          'rose:',
+          'rose:',
+          path.join(root, 'samples', 'grace-hopper.jpg'),
+        ];
+  const row = (a, b) => ['(', a, b, '+append', '-resize', '4000x1500!', ')'];
+  const r = spawnSync(
+    CONVERT,
+    [
+      ...row(sources[0], sources[1]),
+      ...row(sources[2], sources[3]),
+      '-append',
+      '+noise',
+      'Gaussian',
+      '-quality',
+      '92',
+      file,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`convert failed for the noisy mosaic: ${r.stderr}`);
+  return file;
 }
 
 /**
