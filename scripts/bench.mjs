@@ -9,6 +9,7 @@
  * npm run bench -- --weave [--runs N]     lift plans of --weave auto: floats, tone (Spearman) against naive binaries, time
  * npm run bench -- --wefts [--runs N]     colour jacquard: woven face against the naive cloth, floats per layer, stitches, time
  * npm run bench -- --decode [--runs N]    each JPEG decoded at full size, at half size, and as the CLI decides
+ * npm run bench -- --loop [--runs N]      50 small photos, one call each from a shell loop, against the same loop of convert
  * npm run bench -- --native [--runs N]    TIFF, GIF, JPEG, PNG and WebP decoded by the tool and by sharp, with sharp's loading
  * npm run bench -- --kernels [--runs N]   the palette mapping's WebAssembly port against the JavaScript kernel, cold and warm
  *
@@ -19,6 +20,7 @@ const suites = [
   ['--startup', () => import('./bench/startup.mjs')],
   ['--decode', () => import('./bench/decode.mjs')],
   ['--native', () => import('./bench/native.mjs')],
+  ['--loop', () => import('./bench/loop.mjs')],
   ['--batch', () => import('./bench/batch.mjs')],
   ['--remote', () => import('./bench/remote.mjs')],
   ['--weave', () => import('./bench/weave.mjs')],
