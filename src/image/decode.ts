@@ -62,6 +62,14 @@ function decodeFailure(label: string, err: unknown): InputError {
   return new InputError(`${label}: corrupt or truncated image (${cause})`);
 }
 
+/** A decoder stopped by its time or memory limit, in words; `undefined` for any other failure. */
+function stopped(label: string, formatName: string, err: unknown): InputError | undefined {
+  if (!(err instanceof DecodeTimeout || err instanceof DecodeOutOfMemory)) return undefined;
+  return new InputError(`${label}: the ${formatName} decoder was ${err.message}`, {
+    hint: 'its data may be made to keep the decoder busy; if the picture is sound, convert it to PNG first',
+  });
+}
+
 /** The checks of the header alone: format, size, what the header itself says is wrong. */
 function checkHeader(bytes: Uint8Array, label: string, options: DecodeOptions): ImageHeader {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
@@ -124,7 +132,7 @@ async function decodeChecked(bytes: Uint8Array, request: DecodeRequest): Promise
   const { header, label, options, warnings } = request;
   const format = inputFormat(header.format);
   const own = await format.decode?.(bytes, request).catch((err: unknown) => {
-    throw isImagegenError(err) ? err : decodeFailure(label, err);
+    throw isImagegenError(err) ? err : (stopped(label, format.name, err) ?? decodeFailure(label, err));
   });
   if (own) return own;
 
@@ -134,10 +142,8 @@ async function decodeChecked(bytes: Uint8Array, request: DecodeRequest): Promise
   } catch (err) {
     throwIfAborted(options.signal);
     if (isImagegenError(err)) throw err;
-    if (err instanceof DecodeTimeout || err instanceof DecodeOutOfMemory)
-      throw new InputError(`${label}: the ${format.name} decoder was ${err.message}`, {
-        hint: 'its data may be made to keep the decoder busy; if the picture is sound, convert it to PNG first',
-      });
+    const stop = stopped(label, format.name, err);
+    if (stop) throw stop;
     // What the checks found says more than what the decoder made of it.
     if (warnings.length > 0) throw corrupt(label, format.name, warnings[0], false);
     throw decodeFailure(label, err);

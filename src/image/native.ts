@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import { throwIfAborted } from '../kernel/errors.js';
 import type { DecodeRequest, DecodedImage } from './formats/types.js';
+import { DecodeTimeout } from './js-thread.js';
 
 type Sharp = (typeof import('sharp'))['default'];
 
@@ -52,6 +53,7 @@ export async function decodeNative(
 ): Promise<DecodedImage | undefined> {
   const { header, options } = request;
   if (options.lenient || options.native === false) return undefined;
+  const seconds = timeLimitSeconds(header.pixels);
   const sharp = await loadSharp();
   if (!sharp) return undefined;
   throwIfAborted(options.signal);
@@ -62,7 +64,7 @@ export async function decodeNative(
     limitInputPixels: header.pixels,
     sequentialRead: true,
   })
-    .timeout({ seconds: timeLimitSeconds(header.pixels) })
+    .timeout({ seconds })
     .toColourspace('srgb')
     .ensureAlpha()
     .raw({ depth: 'uchar' })
@@ -72,6 +74,9 @@ export async function decodeNative(
     decoded = await abortable(decoding, options.signal);
   } catch (err) {
     throwIfAborted(options.signal);
+    // Data that keeps libvips busy that long would keep the other decoder busy too.
+    if (err instanceof Error && err.message.startsWith('timeout:'))
+      throw new DecodeTimeout(`stopped after ${seconds} s, the most a picture of its size is given`);
     return undefined;
   }
   const { data, info } = decoded;
@@ -86,7 +91,7 @@ export async function decodeNative(
   };
 }
 
-/** `work`, or the signal's reason as soon as it fires (libvips stops by its own time limit). */
+/** `work`, or the signal's reason as soon as it fires (libvips stops at its time limit). */
 function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return work;
   return new Promise<T>((resolve, reject) => {
