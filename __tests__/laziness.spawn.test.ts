@@ -1,7 +1,8 @@
 /**
- * What the built binary loads: `--help` touches no layer below cli and none of the heavy packages, and a local
- * edit never loads the network half of the providers, nor mozjpeg for a sound JPEG, nor any WebAssembly
- * decoder for a sound 8-bit PNG. The modules are recorded by helpers/module-trace.mjs.
+ * What the built binary loads: `--version` nothing but the entry point's own files, `--help` no layer below cli
+ * and none of the heavy packages, and a local edit never loads the network half of the providers, nor mozjpeg
+ * for a sound JPEG, nor any WebAssembly decoder for a sound 8-bit PNG; of one picture without --weave, neither
+ * the weave code, nor a queue, nor chalk without colour. The modules are recorded by helpers/module-trace.mjs.
  */
 import { describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
@@ -39,12 +40,15 @@ function shorten(url: string): string {
 const packageOf = (short: string): string => short.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? '';
 
 /** Runs the binary under the module tracer, with a clean environment, and returns what it loaded. */
-async function traced(args: string[], cwd: string): Promise<{ code: number; stderr: string; loaded: Loaded[] }> {
+async function traced(
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string; loaded: Loaded[] }> {
   const trace = path.join(cwd, 'module-trace.txt');
   const env = { PATH: process.env.PATH ?? '', HOME: cwd, IMAGEGEN_MODULE_TRACE: trace };
-  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, ['--import', TRACER, BIN, ...args], { cwd, env }, (error, _out, err) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr: err }),
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, ['--import', TRACER, BIN, ...args], { cwd, env }, (error, out, err) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: out, stderr: err }),
     );
     child.stdin?.end();
   });
@@ -55,7 +59,7 @@ async function traced(args: string[], cwd: string): Promise<{ code: number; stde
     const short = shorten(url);
     if (!loaded.has(short)) loaded.set(short, { short, pkg: packageOf(short), by: shorten(parent) });
   }
-  return { code, stderr, loaded: [...loaded.values()] };
+  return { code, stdout, stderr, loaded: [...loaded.values()] };
 }
 
 /** The offending modules, one line each: every file of dist/, the first file loaded of each package. */
@@ -80,6 +84,14 @@ const PROVIDER_DESCRIPTORS = /^dist\/providers\/(registry\.js|types\.js|[^/]+\/(
 
 describe('what the binary loads', () => {
   const tmp = tempDirsPerTest();
+
+  test('--version loads neither commander nor the command definitions', async () => {
+    const { code, stdout, stderr, loaded } = await traced(['--version'], tmp());
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    const bad = offending(loaded, (m) => m.pkg !== '' || m.short === 'dist/cli/program.js');
+    expect(bad).toEqual([]);
+  });
 
   test('--help loads no layer below cli and no heavy package', async () => {
     const { code, stderr, loaded } = await traced(['--help'], tmp());
@@ -107,6 +119,24 @@ describe('what the binary loads', () => {
         m.pkg === 'p-retry' ||
         // libjpeg-turbo decodes a sound JPEG; mozjpeg is there for what it refuses.
         m.pkg === '@jsquash/jpeg',
+    );
+    expect(bad).toEqual([]);
+  });
+
+  test('a local edit of one picture without --weave loads no weave code, no queue, and no chalk without colour', async () => {
+    const dir = tmp();
+    const out = path.join(dir, 'out.png');
+    const { code, stderr, loaded } = await traced(['edit', SAMPLE, '--local', '-o', out], dir);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(existsSync(out)).toBe(true);
+    // The named structures are part of the configuration; everything else of dist/loom/weave/ is weaving.
+    const weaving = /^dist\/(loom\/weave\/(?!structures\.js$)|config\/weaving\.js$|stages\/weave)/;
+    const bad = offending(
+      loaded,
+      (m) =>
+        weaving.test(m.short) ||
+        m.short === 'dist/cli/http.js' ||
+        ['p-queue', 'eventemitter3', 'chalk', 'piscina'].includes(m.pkg),
     );
     expect(bad).toEqual([]);
   });

@@ -147,6 +147,33 @@ describe('names from outside', () => {
     expect(lines.slice(4, -1).every((l) => l.startsWith('    at '))).toBe(true);
   });
 
+  it('colours warnings and errors at the level FORCE_COLOR gives, and adds nothing without colour', async () => {
+    const lines = async (env: Record<string, string>, color: boolean) => {
+      const stderr = sink();
+      const ui = await createTerminalUi({
+        stdout: sink(),
+        stderr,
+        env,
+        json: false,
+        quiet: false,
+        verbose: false,
+        color,
+        redactor: new Redactor(),
+      });
+      ui.warn('low');
+      ui.fatal(new ImagegenError('failure', 'broke', { hint: 'mend' }));
+      return { level: ui.colorLevel, text: stderr.text() };
+    };
+    expect(await lines({ FORCE_COLOR: '1' }, true)).toEqual({
+      level: 1,
+      text: '\x1b[33mwarning:\x1b[39m low\n\x1b[31merror:\x1b[39m broke\n  \x1b[2mhint:\x1b[22m mend\n',
+    });
+    expect(await lines({ FORCE_COLOR: '1' }, false)).toEqual({
+      level: 0,
+      text: 'warning: low\nerror: broke\n  hint: mend\n',
+    });
+  });
+
   it('keeps --json records valid JSON, one a line, with the exact name', async () => {
     const stdout = sink();
     const ui = await createTerminalUi({

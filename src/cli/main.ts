@@ -2,15 +2,12 @@
  * The process boundary: builds the context, runs the program, prints a fatal error once, and maps errors to
  * exit codes (the only place that does).
  */
-import { CommanderError } from 'commander';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isInteractive, type CliContext } from './context.js';
 import { EXIT_CODES, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
-import { SHORT_USAGE, buildProgram } from './program.js';
 import { InterruptedError } from '../kernel/errors.js';
 import { liveTempFiles } from '../kernel/fs.js';
-import { Redactor } from '../kernel/redact.js';
 
 function packageVersion(): string {
   try {
@@ -23,6 +20,12 @@ function packageVersion(): string {
 
 /** Runs the CLI and returns the exit code; never exits by itself. */
 export async function run(given: CliContext): Promise<number> {
+  // The version alone is printed as commander would print it, without loading commander and the commands.
+  if (given.argv.length === 1 && (given.argv[0] === '--version' || given.argv[0] === '-V')) {
+    given.stdout.write(`${given.version}\n`);
+    return EXIT_CODES.ok;
+  }
+  const { CommanderError, SHORT_USAGE, buildProgram } = await import('./program.js');
   const ctx: CliContext = {
     ...given,
     runArgv: async (c) => void (await buildProgram(c).parseAsync(c.argv, { from: 'user' })),
@@ -46,7 +49,7 @@ export async function run(given: CliContext): Promise<number> {
       return err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
     const argv = ctx.argv;
-    const { createTerminalUi } = await import('./ui.js');
+    const [{ createTerminalUi }, { Redactor }] = await Promise.all([import('./ui.js'), import('../kernel/redact.js')]);
     // Keys from the environment are masked here too: an error may quote one.
     const redactor = new Redactor(
       Object.entries(ctx.env)

@@ -3,6 +3,7 @@
  * runs, so `imagegen --help` loads commander and nothing else of the tool.
  */
 import { Command, Option } from 'commander';
+export { CommanderError } from 'commander';
 import type { CliContext, GlobalOptions } from './context.js';
 import { EXIT_CODE_HELP } from './exit-codes.js';
 import { addJournalOptions, addLoomOptions, addOutputOptions, addWeaveOptions } from './options.js';

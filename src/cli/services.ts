@@ -1,16 +1,15 @@
 /**
- * The composition root: the real file system, HTTP (got, loaded on first request), clock, prompts and the
+ * The composition root: the real file system, HTTP (loaded with the first request), clock, prompts and the
  * terminal UI, gathered into the one Services container the layers below are given.
  */
 import { constants, promises as fsp } from 'node:fs';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { InputError, InterruptedError } from '../kernel/errors.js';
-import type { Fs, Prompts, Services, Sleep, Stdio } from '../kernel/ports.js';
+import type { Fs, HttpClient, Prompts, Services, Sleep, Stdio } from '../kernel/ports.js';
 import { appendDurableFile, readRegularFile } from '../kernel/fs.js';
 import { Redactor } from '../kernel/redact.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { isInteractive } from './context.js';
-import { gotHttpClient, loggingHttpClient } from './http.js';
 import type { FlagValue } from '../config/resolve.js';
 import { createTerminalUi, type TerminalUi } from './ui.js';
 
@@ -72,6 +71,19 @@ async function terminalPrompts(): Promise<Prompts> {
   };
 }
 
+/** HTTP on got, loaded with the first request: a local run makes none. With --verbose every exchange is logged. */
+function lazyHttpClient(verbose: boolean, log: (line: string) => void, redactor: Redactor): HttpClient {
+  let client: Promise<HttpClient> | undefined;
+  const load = () =>
+    (client ??= import('./http.js').then(({ gotHttpClient, loggingHttpClient }) =>
+      verbose ? loggingHttpClient(gotHttpClient(), log, redactor) : gotHttpClient(),
+    ));
+  return {
+    request: async (request) => (await load()).request(request),
+    download: async (url, options) => (await load()).download(url, options),
+  };
+}
+
 /** Pictures through the process's own stdin and stdout. */
 function processStdio(ctx: CliContext): Stdio {
   return {
@@ -120,10 +132,9 @@ export async function createServices(ctx: CliContext, global: GlobalOptions): Pr
         },
       }
     : terminal;
-  const got = gotHttpClient();
   return {
     fs: nodeFs,
-    http: global.verbose ? loggingHttpClient(got, (line) => ui.debug(line), redactor) : got,
+    http: lazyHttpClient(global.verbose === true, (line) => ui.debug(line), redactor),
     sleep: realSleep,
     now: Date.now,
     ui,

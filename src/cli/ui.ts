@@ -2,7 +2,6 @@
  * The terminal side of Ui: results to stdout (paths, or NDJSON with --json), everything else to stderr;
  * an ora spinner only when stderr is a TTY, plain lines otherwise; colour only when allowed.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
 import { describeError, isImagegenError } from '../kernel/errors.js';
 import type { Spinner, Ui } from '../kernel/ports.js';
 import { escapeControls, type Redactor } from '../kernel/redact.js';
@@ -27,7 +26,8 @@ export interface TerminalOptions {
 export interface TerminalUi extends Ui {
   /** Prints an error that ends the run. */
   fatal(err: unknown): void;
-  chalk: ChalkInstance;
+  /** For `new Chalk({ level })`: 0 when messages are not coloured. */
+  colorLevel: 0 | 1 | 2 | 3;
 }
 
 /** FORCE_COLOR wins (as in Node itself), then --no-color, NO_COLOR, a non-TTY stderr and TERM=dumb. */
@@ -60,7 +60,10 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
   const { stdout, stderr, json, quiet, verbose } = options;
   const isTTY = stderr.isTTY === true;
   const level = colorLevel(options.env, isTTY, options.color);
-  const chalk = new Chalk({ level });
+  // Without colour chalk would add nothing: it is loaded only to colour.
+  const chalk = level > 0 ? new (await import('chalk')).Chalk({ level }) : undefined;
+  const paint = (style: 'dim' | 'gray' | 'red' | 'yellow') => (text: string) => (chalk ? chalk[style](text) : text);
+  const [dim, gray, red, yellow] = [paint('dim'), paint('gray'), paint('red'), paint('yellow')];
   const useSpinner = isTTY && !quiet && options.env.CI === undefined;
   const ora: OraFactory | undefined = useSpinner ? ((await import('ora')).default as unknown as OraFactory) : undefined;
   const { redactor } = options;
@@ -98,15 +101,15 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
   };
 
   return {
-    chalk,
+    colorLevel: level,
     info(message) {
-      if (!quiet) line(chalk.dim(clean(message)));
+      if (!quiet) line(dim(clean(message)));
     },
     warn(message) {
-      line(`${chalk.yellow('warning:')} ${clean(message)}`);
+      line(`${yellow('warning:')} ${clean(message)}`);
     },
     debug(message) {
-      if (verbose) line(chalk.gray(clean(message)));
+      if (verbose) line(gray(clean(message)));
     },
     spinner(raw) {
       const text = clean(raw);
@@ -164,17 +167,17 @@ export async function createTerminalUi(options: TerminalOptions): Promise<Termin
     fatal(err) {
       const message = clean(describeError(err));
       if (isImagegenError(err)) {
-        line(`${chalk.red('error:')} ${message}`);
+        line(`${red('error:')} ${message}`);
         const ids = [err.requestId && `request id ${err.requestId}`, err.taskId && `task id ${err.taskId}`].filter(
           Boolean,
         );
         if (ids.length) line(`  ${clean(ids.join(', '))}`);
-        if (err.hint) line(`  ${chalk.dim('hint:')} ${clean(err.hint)}`);
-        if (verbose && err.stack) line(chalk.gray(frames(err.stack)));
+        if (err.hint) line(`  ${dim('hint:')} ${clean(err.hint)}`);
+        if (verbose && err.stack) line(gray(frames(err.stack)));
       } else {
-        line(`${chalk.red('error:')} ${message}`);
-        if (verbose && err instanceof Error && err.stack) line(chalk.gray(frames(err.stack)));
-        else line(`  ${chalk.dim('this is unexpected; run again with --verbose for details')}`);
+        line(`${red('error:')} ${message}`);
+        if (verbose && err instanceof Error && err.stack) line(gray(frames(err.stack)));
+        else line(`  ${dim('this is unexpected; run again with --verbose for details')}`);
       }
     },
   };

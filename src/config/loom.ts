@@ -60,3 +60,12 @@ export async function resolveLoomSettings(
     paletteSpec,
   };
 }
+
+/**
+ * Whether the design's width was asked for with the hooks: typed (--width) or part of the loom preset. A width
+ * from the config file or env is the usual design width, and yields to --hooks.
+ */
+export function hasWidth(resolved: ResolvedConfig): boolean {
+  const source = resolved.sources['loom.width'];
+  return source?.kind === 'flag' || (source?.kind === 'file' && source.preset !== undefined);
+}

@@ -7,7 +7,6 @@
  * stopped `interrupted`, those it kept from starting `skipped`; then the command that fetches each task still
  * running, and the summary.
  */
-import PQueue from 'p-queue';
 import {
   InterruptedError,
   PartialBatchError,
@@ -177,9 +176,13 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
     }
   };
 
-  const pool = new PQueue({ concurrency: Math.max(1, queue.concurrency) });
   try {
-    await Promise.all(items.map((item) => pool.add(() => runItem(item))));
+    if (batch) {
+      // Only a batch needs a queue: a single item just runs.
+      const { default: PQueue } = await import('p-queue');
+      const pool = new PQueue({ concurrency: Math.max(1, queue.concurrency) });
+      await Promise.all(items.map((item) => pool.add(() => runItem(item))));
+    } else await Promise.all(items.map((item) => runItem(item)));
   } finally {
     if (ticker) clearInterval(ticker);
     status?.stop();

@@ -3,6 +3,7 @@
  * (`<status> <check>: <message> [inferred, exit N]` and an indented hint), or one NDJSON record with --json
  * carrying the same fields; the exit code is the most serious failure's.
  */
+import { Chalk } from 'chalk';
 import type { CheckRecord, DoctorSpec } from '../../jobs/doctor.js';
 import { escapeControls } from '../../kernel/redact.js';
 import type { CliContext, GlobalOptions } from '../context.js';
@@ -26,7 +27,7 @@ function checkJson(record: CheckRecord): Record<string, unknown> {
 }
 
 function checkLine(record: CheckRecord, services: CliServices): string {
-  const { chalk } = services.ui;
+  const chalk = new Chalk({ level: services.ui.colorLevel });
   const clean = (text: string) => escapeControls(services.redactor.text(text));
   const paint = { ok: chalk.green, warning: chalk.yellow, failure: chalk.red }[record.status];
   const tags = [

@@ -1,4 +1,5 @@
 /** `imagegen styles` and `imagegen config`: listings on stdout, or NDJSON with --json. */
+import { Chalk } from 'chalk';
 import { configRows } from '../../config/resolve.js';
 import { styleInstruction, styleTable } from '../../config/styles.js';
 import { editProvider, generateProvider } from '../../jobs/providers.js';
@@ -19,7 +20,7 @@ function describeInstruction(instruction: EditInstruction): string {
 export async function stylesCommand(ctx: CliContext, opts: GlobalOptions & Record<string, unknown>): Promise<void> {
   const services = await createServices(ctx, opts);
   const resolved = await loadConfig(ctx, opts, {}, services);
-  const { chalk } = services.ui;
+  const chalk = new Chalk({ level: services.ui.colorLevel });
   const editors = providersWith('edit');
   const width = Math.max(...editors.map((p) => p.id.length)) + 1;
   for (const style of styleTable(resolved.config.styles)) {
@@ -92,7 +93,7 @@ export async function configCommand(ctx: CliContext, opts: GlobalOptions & Recor
     services.ui.data(generateUse);
     return;
   }
-  const { chalk } = services.ui;
+  const chalk = new Chalk({ level: services.ui.colorLevel });
   const width = Math.max(...rows.map((r) => r.key.length));
   ctx.stdout.write(`config file: ${resolved.file ?? '(none found)'}\n`);
   ctx.stdout.write(`edit uses:   ${editUse.value} (${editUse.source})\n`);

@@ -2,7 +2,8 @@
  * `imagegen weaves`: the built-in and configured structures, each with its repeat drawn in text; with
  * --wefts, the effects those yarns can weave in a compound cloth, each with its colour.
  */
-import { parseWefts } from '../../config/weave.js';
+import { Chalk } from 'chalk';
+import { parseWefts } from '../../config/weaving.js';
 import { namedStructures } from '../../config/weaves.js';
 import { parseHex, toHex } from '../../loom/color.js';
 import { parseWeaveMap } from '../../loom/weave/assign.js';
@@ -21,7 +22,7 @@ export async function weavesCommand(ctx: CliContext, opts: GlobalOptions & Recor
     ...(typeof opts.warp === 'string' ? { 'weave.warp': { value: opts.warp, flag: '--warp' } } : {}),
   };
   const resolved = await loadConfig(ctx, opts, flags, services);
-  const { chalk } = services.ui;
+  const chalk = new Chalk({ level: services.ui.colorLevel });
   const weftSpec = resolved.config.weave.wefts;
   if (weftSpec !== undefined) {
     const where = resolved.sources['weave.wefts']?.kind === 'flag' ? '--wefts' : 'weave.wefts';
