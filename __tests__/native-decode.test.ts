@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../src/image/decode.js';
+import { inputFormat } from '../src/image/formats/registry.js';
 import { InterruptedError } from '../src/kernel/errors.js';
-import { g4Stripes } from './helpers/hostile-images.js';
+import { g4Stripes, gifOf } from './helpers/hostile-images.js';
 
 const SAMPLE = readFileSync(path.join(process.cwd(), 'samples', 'grace-hopper.jpg'));
 
@@ -78,6 +79,24 @@ describe('TIFF and GIF through sharp', () => {
     expect(Buffer.from(native.data).equals(Buffer.from(js.data))).toBe(true);
     const lenient = await decodeImage(cutShort, 'short.tif', { lenient: true });
     expect(Buffer.from(lenient.data).equals(Buffer.from(js.data))).toBe(true);
+  });
+
+  it("checks a GIF's LZW codes before omggif reads it, not before libvips", async () => {
+    const sound = gifOf(4, [[4, 4]]);
+    // The first frame's codes: Clear, 1, End of Information; then Clear, 7 (not yet defined), End.
+    const undefinedCode = Buffer.from(sound);
+    undefinedCode[undefinedCode.indexOf(0x4c)] = 0x7c;
+    expect(inputFormat('gif').checkData?.(sound)).toBeUndefined();
+    expect(inputFormat('gif').checkData?.(undefinedCode)).toBe(
+      "the first frame's LZW data refers to codes not yet defined",
+    );
+    await expect(decodeImage(undefinedCode, 'codes.gif', { native: false })).rejects.toThrow(
+      "codes.gif: corrupt or truncated GIF (the first frame's LZW data refers to codes not yet defined)",
+    );
+    // libvips refuses it too; the file then comes to the checks, and is refused by them, not by omggif.
+    await expect(decodeImage(undefinedCode, 'codes.gif')).rejects.toThrow(
+      "codes.gif: corrupt or truncated GIF (the first frame's LZW data refers to codes not yet defined)",
+    );
   });
 
   it('stops waiting for sharp when the signal fires', async () => {

@@ -136,6 +136,8 @@ async function decodeChecked(bytes: Uint8Array, request: DecodeRequest): Promise
   });
   if (own) return own;
 
+  const problem = format.checkData?.(bytes);
+  if (problem) throw corrupt(label, format.name, problem, false);
   let bitmap;
   try {
     bitmap = await format.decodeBitmap(bytes, request);

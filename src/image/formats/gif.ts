@@ -1,7 +1,7 @@
 /**
- * GIF input. The header: the logical screen and every image descriptor, with the first frame's LZW codes
- * checked the way the decoder reads them. Decoded by sharp (src/image/native.ts), else by jimp's decoder
- * (omggif) on the JS thread.
+ * GIF input. The header: the logical screen and every image descriptor. Decoded by sharp (src/image/native.ts),
+ * else by jimp's decoder (omggif) on the JS thread, once the first frame's LZW codes are checked the way that
+ * decoder reads them.
  */
 import { decodeNative } from '../native.js';
 import { Frames, ascii, decodeOnJsThread, u16le } from './shared.js';
@@ -10,7 +10,11 @@ import type { ImageHeader, InputFormat } from './types.js';
 /** More frames than this is refused: the decoder keeps a record for each one it reads. */
 const MAX_GIF_FRAMES = 10_000;
 
-function readGifHeader(b: Uint8Array): ImageHeader {
+/**
+ * The header: the screen and every frame; with `codes`, the first frame's LZW codes too (what jimp's decoder
+ * needs before it runs: see checkData).
+ */
+function readGifHeader(b: Uint8Array, codes = false): ImageHeader {
   const frames = new Frames('gif');
   if (b.length < 13) return frames.problem('the file ends inside its header');
   // The screen is what the first frame is drawn into.
@@ -46,7 +50,7 @@ function readGifHeader(b: Uint8Array): ImageHeader {
       if (images === 1 && p > b.length) return frames.problem("the first frame's data is cut short");
       if (images === 1 && (codeSize < 2 || codeSize > 11))
         return frames.problem(`the first frame's LZW code size is ${codeSize}`);
-      if (images === 1 && !gifCodesValid(b, dataAt, width * height))
+      if (codes && images === 1 && !gifCodesValid(b, dataAt, width * height))
         return frames.problem("the first frame's LZW data refers to codes not yet defined");
     } else {
       break; // the decoder stops here
@@ -115,7 +119,9 @@ export const gif: InputFormat = {
   id: 'gif',
   name: 'GIF',
   sniff: (b) => ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a',
-  readHeader: readGifHeader,
+  readHeader: (bytes) => readGifHeader(bytes),
   decode: (bytes, request) => decodeNative(bytes, request, { autoOrient: false }),
+  // libvips' GIF decoder needs no guard against codes not yet defined; omggif does.
+  checkData: (bytes) => readGifHeader(bytes, true).problem,
   decodeBitmap: decodeOnJsThread,
 };

@@ -1,10 +1,10 @@
 /**
  * TIFF input. The header: every page of the IFD chain (jimp decodes them all), with width and height in any
  * integer type; the structure is walked as the decoder (utif) walks it, and what would make it loop or
- * allocate without bound is refused: IFD loops and depth, strips past the end of the file, strips that
- * unpack to more than their rows (deflate, LZW, PackBits), LZW codes not yet defined, JPEG strips larger than
- * their page. Decoded by sharp (src/image/native.ts), else by jimp's decoder on the JS thread, with rows no
- * wider than the widest declared.
+ * allocate without bound is refused: IFD loops and depth, strips past the end of the file, JPEG strips larger
+ * than their page. Decoded by sharp (src/image/native.ts), else by jimp's decoder on the JS thread, with rows
+ * no wider than the widest declared, once each strip's data is checked too (checkData): strips that unpack
+ * to more than their rows (deflate, LZW, PackBits), LZW codes not yet defined.
  */
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { decodeNative } from '../native.js';
@@ -138,7 +138,7 @@ class TiffWalker {
     const { b } = this;
     if (ascii(b, at, 5) === 'Nikon') {
       const nested = b.subarray(at + 10, at + length);
-      const header = readTiffHeader(nested);
+      const header = readTiffHeader(nested, true);
       if (header.problem) throw new TiffError(`its maker note: ${header.problem}`);
     } else if (ascii(b, at, 5) === 'OLYMP' || ascii(b, at, 9) === 'OM SYSTEM') {
       throw new TiffError('an Olympus maker note (not supported)');
@@ -148,7 +148,11 @@ class TiffWalker {
   }
 }
 
-function readTiffHeader(b: Uint8Array): ImageHeader {
+/**
+ * The header, every page's structure checked; with `strips`, each strip's data too (what jimp's decoder needs
+ * before it runs: see checkData).
+ */
+function readTiffHeader(b: Uint8Array, strips = false): ImageHeader {
   const frames = new Frames('tiff');
   if (b.length < 8) return frames.problem('the file ends inside its header');
   const walker = new TiffWalker(b, b[0] === 0x49);
@@ -169,7 +173,7 @@ function readTiffHeader(b: Uint8Array): ImageHeader {
       offset = u32(b, offset + 2 + u16(b, offset) * 12);
       if (!tags.has(256)) continue; // no width: the decoder skips it
       try {
-        widestRow = Math.max(widestRow, checkTiffPage(walker, tags, frames, b.length));
+        widestRow = Math.max(widestRow, checkTiffPage(walker, tags, frames, b.length, strips));
       } catch (err) {
         if (!(err instanceof TiffError)) throw err;
         pageProblem ??= err.message;
@@ -197,10 +201,17 @@ function whole(value: number | undefined, what: string): number {
 }
 
 /**
- * Counts a page and checks that decoding it stays within its size: samples, tiles, strips, compression.
- * Returns the width of its rows as the decoder unpacks them (a tile's or the page's).
+ * Counts a page and checks that decoding it stays within its size: samples, tiles, strips, compression; with
+ * `strips`, what each strip unpacks to. Returns the width of its rows as the decoder unpacks them (a tile's or
+ * the page's).
  */
-function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames: Frames, fileLength: number): number {
+function checkTiffPage(
+  walker: TiffWalker,
+  tags: Map<number, TiffEntry>,
+  frames: Frames,
+  fileLength: number,
+  strips: boolean,
+): number {
   const width = whole(one(walker, tags, 256), 'the width');
   const height = whole(one(walker, tags, 257), 'the height');
   frames.add(width, height);
@@ -245,6 +256,7 @@ function checkTiffPage(walker: TiffWalker, tags: Map<number, TiffEntry>, frames:
           throw new TiffError(`a JPEG strip declares ${frame.width} × ${frame.height} pixels, more than its page`);
       }
     }
+    if (!strips) return tileWidth ?? width;
     // What one strip or tile unpacks to: the decoder places it there, and work past it is work for nothing.
     const rows = Math.min(height, one(walker, tags, 278, height)!);
     const stripBytes =
@@ -367,8 +379,10 @@ export const tiff: InputFormat = {
   sniff: (b) =>
     (b[0] === 0x49 && b[1] === 0x49 && b[2] === 42 && b[3] === 0) ||
     (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 42),
-  readHeader: readTiffHeader,
+  readHeader: (bytes) => readTiffHeader(bytes),
   decode: (bytes, request) => decodeNative(bytes, request, { autoOrient: true }),
+  // libtiff needs no guard against what each strip unpacks to; utif does.
+  checkData: (bytes) => readTiffHeader(bytes, true).problem,
   // utif does not turn a page by its orientation (jimp looks for it in JPEG Exif only).
   decodeBitmap: async (bytes, request) =>
     orientBitmap(await decodeOnJsThread(bytes, request), readTiffOrientation(bytes) ?? 1),

@@ -114,6 +114,11 @@ export interface InputFormat {
     grid: GridSize,
     background?: readonly [number, number, number],
   ): Promise<GridDecoded | undefined>;
+  /**
+   * What is wrong in the data itself for the general decoder, beyond what the header says: checks that only
+   * `decodeBitmap` needs (costly ones, made only when a file comes to it), worded as a header's problem.
+   */
+  checkData?(bytes: Uint8Array): string | undefined;
   /** The general decoder's reading of the file, upright; its errors are worded by the pipeline. */
   decodeBitmap(bytes: Uint8Array, request: DecodeRequest): Promise<Bitmap>;
 }
