@@ -74,6 +74,7 @@ describe('TIFF and GIF through sharp', () => {
   it('leaves a file libtiff refuses to jimp, and --lenient files too', async () => {
     // The strip is declared shorter than it is: libtiff stops at its last rows, utif reads what is declared.
     const cutShort = g4Stripes(64, 8, 4);
+    await expect(sharp(cutShort, { failOn: 'warning' }).raw().toBuffer()).rejects.toThrow();
     const { native, js } = await bothDecoders(cutShort, 'short.tif');
     expect(native.width).toBe(64);
     expect(Buffer.from(native.data).equals(Buffer.from(js.data))).toBe(true);
@@ -99,11 +100,28 @@ describe('TIFF and GIF through sharp', () => {
     );
   });
 
-  it('stops waiting for sharp when the signal fires', async () => {
+  it('never lets libvips make a canvas larger than the header declares', async () => {
+    // A 0 × 0 screen (0 pixels: to sharp, a limit of 0 is none) and a frame placed 60,000 pixels off it, which
+    // libvips would draw on a 60000 × 60001 canvas of 14 GB.
+    const offScreen = (screen: number, frame: [number, number]) => {
+      const gif = gifOf(screen, [frame]);
+      gif.writeUInt16LE(60000, gif.indexOf(0x2c) + 1);
+      gif.writeUInt16LE(60000, gif.indexOf(0x2c) + 3);
+      return gif;
+    };
+    await expect(decodeImage(offScreen(0, [0, 1]), 'off.gif')).rejects.toThrow(/^off\.gif: corrupt or truncated/);
+    const small = await decodeImage(offScreen(4, [1, 1]), 'off.gif');
+    expect([small.width, small.height]).toEqual([4, 4]);
+  });
+
+  it('stops waiting for sharp when the signal fires during a decode', async () => {
+    await decodeImage(g4Stripes(16, 4), 'ok.tif'); // sharp loaded
+    const big = await sharp({ create: { width: 4000, height: 4000, channels: 3, background: '#808080' } })
+      .tiff({ compression: 'deflate' })
+      .toBuffer();
     const controller = new AbortController();
-    controller.abort(new InterruptedError());
-    await expect(decodeImage(g4Stripes(16, 4), 'ok.tif', { signal: controller.signal })).rejects.toBeInstanceOf(
-      InterruptedError,
-    );
+    const decoding = decodeImage(big, 'big.tif', { signal: controller.signal }).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new InterruptedError()), 5);
+    expect(await decoding).toBeInstanceOf(InterruptedError);
   });
 });

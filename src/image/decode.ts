@@ -9,8 +9,9 @@
  * First the size the header declares, for every frame or page that is decoded, is checked against a pixel
  * limit, so a small file that claims a huge image is refused before any memory is spent on it. Then the
  * format decodes the file its own way (a JPEG by libjpeg-turbo, at reduced size when that is safe; a PNG a
- * row at a time, checked in the same pass), or leaves it to its general decoder (WebAssembly for JPEG, PNG
- * and WebP; jimp's own on a thread of its own for BMP, GIF and TIFF), whose failures are worded here.
+ * row at a time, checked in the same pass; a TIFF or GIF by sharp), or leaves it to its general decoder
+ * (WebAssembly for JPEG, PNG and WebP; jimp's own on a thread of its own for BMP, GIF and TIFF), once the
+ * checks of the data that decoder needs have passed; their failures are worded here.
  *
  * Data that is missing or corrupt is an error, since the decoders would turn it into plausible but wrong
  * pixels; with `lenient` whatever a decoder can still read is accepted, and what was wrong is returned as

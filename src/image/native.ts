@@ -26,7 +26,8 @@ function loadSharp(): Promise<Sharp | undefined> {
       const sharp = createRequire(import.meta.url)('sharp') as Sharp;
       // Nothing is decoded twice, so libvips' operation cache would only hold memory.
       sharp.cache(false);
-      // On a pool's worker every core already has a decode of its own.
+      // libvips' thread count is the process's: with a pool, every decode runs on a worker, and every core
+      // already has a decode of its own.
       if (!isMainThread) sharp.concurrency(1);
       return sharp;
     })
@@ -61,7 +62,8 @@ export async function decodeNative(
     autoOrient,
     failOn: 'warning',
     ignoreIcc: true,
-    limitInputPixels: header.pixels,
+    // At least 1: sharp takes 0 as no limit at all.
+    limitInputPixels: Math.max(1, header.pixels),
     sequentialRead: true,
   })
     .timeout({ seconds })
@@ -75,12 +77,14 @@ export async function decodeNative(
   } catch (err) {
     throwIfAborted(options.signal);
     // Data that keeps libvips busy that long would keep the other decoder busy too.
-    if (err instanceof Error && err.message.startsWith('timeout:'))
+    if (err instanceof Error && /\btimeout:/.test(err.message))
       throw new DecodeTimeout(`stopped after ${seconds} s, the most a picture of its size is given`);
     return undefined;
   }
   const { data, info } = decoded;
-  if (info.channels !== 4 || data.length !== info.width * info.height * 4) return undefined;
+  // More pixels than the header declares (a GIF's frame placed off its screen) is for the checked decoder.
+  const pixels = info.width * info.height;
+  if (info.channels !== 4 || data.length !== pixels * 4 || pixels > header.pixels) return undefined;
   return {
     width: info.width,
     height: info.height,
