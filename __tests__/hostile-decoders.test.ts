@@ -9,8 +9,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { decodeImage, type DecodeOptions } from '../src/image/decode.js';
 import { inputFormat, readImageHeader } from '../src/image/formats/registry.js';
 import { InputError, InterruptedError } from '../src/kernel/errors.js';
@@ -266,6 +267,49 @@ describe('imagegen edit on a picture that would keep its decoder busy', () => {
     expect(Date.now() - signalled).toBeLessThan(1000);
     expect(stderr).toContain('error: interrupted');
     expect(existsSync(path.join(dir, 'out.png'))).toBe(false);
+  });
+});
+
+describe('imagegen edit interrupted while libvips decodes', () => {
+  const setup = tempDirsPerTest();
+
+  it('quits at once on a second Ctrl-C, ended by the signal, nothing written', async () => {
+    const dir = setup();
+    // 100 megapixels of one grey: a second or more of libvips' work, which an exit would wait for.
+    const flat = await sharp({ create: { width: 10000, height: 10000, channels: 3, background: '#777' } })
+      .greyscale()
+      .tiff({ compression: 'deflate' })
+      .toBuffer();
+    writeFileSync(path.join(dir, 'flat.tif'), flat);
+    const child = spawn(process.execPath, [BIN, 'edit', 'flat.tif', '--local', '-o', 'out.png'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let second = 0;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!second && stderr.includes('weaving')) {
+        second = -1;
+        setTimeout(() => {
+          child.kill('SIGINT');
+          setTimeout(() => {
+            second = Date.now();
+            child.kill('SIGINT');
+          }, 100);
+        }, 200);
+      }
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
+    clearTimeout(killer);
+    expect([code, signal]).toEqual([null, 'SIGINT']);
+    expect(Date.now() - second).toBeLessThan(500);
+    expect(stderr).toContain('interrupted: stopping');
+    expect(readdirSync(dir).sort()).toEqual(['flat.tif']);
   });
 });
 

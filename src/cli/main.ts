@@ -87,7 +87,11 @@ export async function main(): Promise<void> {
           // already gone
         }
       }
-      process.exit(exitCodeForSignal(signal));
+      // Ended by the signal itself: an exit would first wait for a decode under way in native code (libvips)
+      // to end. A shell sees the same status (128 + the signal's number).
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+      return;
     }
     stoppedBy = signal;
     process.stderr.write(
