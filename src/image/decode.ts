@@ -29,6 +29,7 @@ import type {
   ImageHeader,
 } from './formats/types.js';
 import { DecodeOutOfMemory, DecodeTimeout } from './js-thread.js';
+import { loadSharp } from './native.js';
 
 export type { DecodeOptions, DecodedImage, GridDecoded } from './formats/types.js';
 
@@ -112,6 +113,15 @@ export async function decodeForGrid(
   };
   const streamed = await inputFormat(header.format).decodeToGrid?.(bytes, request, grid, background);
   return streamed ?? decodeChecked(bytes, request);
+}
+
+/**
+ * Before a file goes to a worker thread to be decoded: loads sharp in this thread when the file's format is
+ * decoded by it. On glibc a shared library first loaded by a worker is unloaded when that worker ends, which
+ * can bring the whole process down; loaded here first, it stays (sharp's documentation says as much).
+ */
+export async function loadDecoderFor(bytes: Uint8Array): Promise<void> {
+  if (sniffInputFormat(bytes)?.native) await loadSharp();
 }
 
 /** Decodes an encoded image; `label` names it in errors (a path, or 'download'). */

@@ -19,7 +19,8 @@ type Sharp = (typeof import('sharp'))['default'];
 
 let loading: Promise<Sharp | undefined> | undefined;
 
-function loadSharp(): Promise<Sharp | undefined> {
+/** Loads sharp in this thread, once; `undefined` where it cannot be loaded. */
+export function loadSharp(): Promise<Sharp | undefined> {
   // Its CommonJS build: loading the ES module build takes about twice as long.
   loading ??= Promise.resolve()
     .then((): Sharp => {

@@ -3,7 +3,7 @@
  * file's bytes is decoded and woven on a worker thread when the services have a pool (a batch), so that
  * every core works; the result comes back as plain data.
  */
-import { decodeForGrid } from '../image/decode.js';
+import { decodeForGrid, loadDecoderFor } from '../image/decode.js';
 import { UsageError, errorFromRecord, isImagegenError, throwIfAborted, type ErrorRecord } from '../kernel/errors.js';
 import type { WorkPool } from '../kernel/ports.js';
 import { findFormat } from '../formats/registry.js';
@@ -170,6 +170,7 @@ export async function finishBytes(
   signal?: AbortSignal,
 ): Promise<Finished> {
   if (!pool) return finishBytesHere(input, signal);
+  if (input.bytes) await loadDecoderFor(input.bytes);
   // The file's bytes are handed over, not copied (copying a batch of big files held up the main thread,
   // and with it every worker): the caller does not read them again. A view into a shared pool is copied.
   const bytes = input.bytes;

@@ -119,6 +119,7 @@ export const gif: InputFormat = {
   id: 'gif',
   name: 'GIF',
   sniff: (b) => ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a',
+  native: true,
   readHeader: (bytes) => readGifHeader(bytes),
   decode: (bytes, request) => decodeNative(bytes, request, { autoOrient: false }),
   // libvips' GIF decoder needs no guard against codes not yet defined; omggif does.

@@ -379,6 +379,7 @@ export const tiff: InputFormat = {
   sniff: (b) =>
     (b[0] === 0x49 && b[1] === 0x49 && b[2] === 42 && b[3] === 0) ||
     (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 42),
+  native: true,
   readHeader: (bytes) => readTiffHeader(bytes),
   decode: (bytes, request) => decodeNative(bytes, request, { autoOrient: true }),
   // libtiff needs no guard against what each strip unpacks to; utif does.

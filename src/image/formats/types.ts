@@ -97,6 +97,8 @@ export interface InputFormat {
   name: string;
   /** Whether a file's first bytes are this format's signature. */
   sniff(bytes: Uint8Array): boolean;
+  /** Decoded by sharp where it loads (src/image/native.ts). */
+  native?: boolean;
   /** The size the file declares, read without decoding, and what in its header makes it unusable. */
   readHeader(bytes: Uint8Array): ImageHeader;
   /**
