@@ -217,6 +217,34 @@ export function timed(cmd, argv, opts = {}) {
   return { secs, mb };
 }
 
+/**
+ * Runs a probe script (node `argv`) that prints one JSON line; adds its peak memory in MB from /usr/bin/time
+ * where there is one (a child's own maxRSS starts at this process's size).
+ */
+export function runProbe(argv, what, env = process.env) {
+  const r = haveTime
+    ? spawnSync(TIME, ['-f', 'BENCH %M', process.execPath, ...argv], { encoding: 'utf8', cwd: root, env })
+    : spawnSync(process.execPath, argv, { encoding: 'utf8', cwd: root, env });
+  if (r.status !== 0) throw new Error(`${what} failed:\n${r.stderr}`);
+  const result = JSON.parse(r.stdout);
+  const line = r.stderr.split('\n').find((l) => l.startsWith('BENCH '));
+  if (line) result.mb = Number(line.split(' ')[1]) / 1024;
+  return result;
+}
+
+/** Mean CIEDE2000 between two RGB grids of the same size. */
+export function meanGridDe(a, b) {
+  const la = new Float32Array(3);
+  const lb = new Float32Array(3);
+  let sum = 0;
+  for (let p = 0; p < a.length; p += 3) {
+    srgbToLab(a[p], a[p + 1], a[p + 2], la);
+    srgbToLab(b[p], b[p + 1], b[p + 2], lb);
+    sum += ciede2000(la[0], la[1], la[2], lb[0], lb[1], lb[2]);
+  }
+  return sum / (a.length / 3);
+}
+
 export function median(values) {
   const v = values.filter((x) => x !== undefined).sort((a, b) => a - b);
   if (v.length === 0) return undefined;

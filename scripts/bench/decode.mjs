@@ -6,27 +6,23 @@
  * safe), and the mean CIEDE2000 between the 1200-end grid from the full decode and from the other two; the
  * target is under 0.3 for what `edit` does, on every photo.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  root,
   dist,
   decodeImage,
   resizeToGrid,
   gridHeight,
-  srgbToLab,
-  ciede2000,
   WIDTH,
   RUNS,
   ONLY,
   out,
-  TIME,
-  haveTime,
   makeInputs,
   median,
   printTable,
   verdict,
+  runProbe,
+  meanGridDe,
 } from './common.mjs';
 
 const DECODE_DE_TARGET = 0.3;
@@ -53,31 +49,6 @@ const ms = performance.now() - t0;
 console.log(JSON.stringify({ ms, mb: process.resourceUsage().maxRSS / 1024, width: image.width }));
 `,
 );
-
-function probeDecode(file, mode) {
-  // Peak memory from /usr/bin/time where there is one: a child's own maxRSS starts at this process's size.
-  const argv = [decodeProbe, file, mode, String(WIDTH)];
-  const r = haveTime
-    ? spawnSync(TIME, ['-f', 'BENCH %M', process.execPath, ...argv], { encoding: 'utf8', cwd: root })
-    : spawnSync(process.execPath, argv, { encoding: 'utf8', cwd: root });
-  if (r.status !== 0) throw new Error(`decode probe ${mode} ${file} failed:\n${r.stderr}`);
-  const result = JSON.parse(r.stdout);
-  const line = r.stderr.split('\n').find((l) => l.startsWith('BENCH '));
-  if (line) result.mb = Number(line.split(' ')[1]) / 1024;
-  return result;
-}
-
-function meanDe(a, b) {
-  const la = new Float32Array(3);
-  const lb = new Float32Array(3);
-  let sum = 0;
-  for (let p = 0; p < a.length; p += 3) {
-    srgbToLab(a[p], a[p + 1], a[p + 2], la);
-    srgbToLab(b[p], b[p + 1], b[p + 2], lb);
-    sum += ciede2000(la[0], la[1], la[2], lb[0], lb[1], lb[2]);
-  }
-  return sum / (a.length / 3);
-}
 
 export async function main() {
   const { decodeJpegScaled } = await import(dist('image/jpeg-turbo.js'));
@@ -107,11 +78,11 @@ export async function main() {
     const reference = resizeToGrid(full, WIDTH, height).data;
     const half = await decodeJpegScaled(bytes, 2);
     const halfUpright = applyOrientation(half, readJpegOrientation(bytes));
-    const halfDe = meanDe(reference, resizeToGrid(halfUpright, WIDTH, height).data);
+    const halfDe = meanGridDe(reference, resizeToGrid(halfUpright, WIDTH, height).data);
     const edit = await decodeImage(bytes, file, {
       reduceFor: (w, h) => ({ width: WIDTH, height: gridHeight(WIDTH, w, h) }),
     });
-    const editDe = edit.width === full.width ? 0 : meanDe(reference, resizeToGrid(edit, WIDTH, height).data);
+    const editDe = edit.width === full.width ? 0 : meanGridDe(reference, resizeToGrid(edit, WIDTH, height).data);
     if (editDe >= DECODE_DE_TARGET) failed++;
     const times = { full: [], half: [], edit: [] };
     for (let i = 0; i < RUNS; i++) {
@@ -119,7 +90,7 @@ export async function main() {
       const modes = ['full', 'half', 'edit'];
       for (let j = 0; j < 3; j++) {
         const mode = modes[(i + j) % 3];
-        times[mode].push(probeDecode(file, mode));
+        times[mode].push(runProbe([decodeProbe, file, mode, String(WIDTH)], `decode probe ${mode} ${file}`));
       }
     }
     const ms = (mode) => median(times[mode].map((t) => t.ms)).toFixed(0);

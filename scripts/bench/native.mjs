@@ -7,26 +7,24 @@
  * the mean CIEDE2000 between the two grids (the target is under 0.3).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   root,
   dist,
   decodeImage,
-  srgbToLab,
-  ciede2000,
   WIDTH,
   RUNS,
   ONLY,
   out,
   CONVERT,
-  TIME,
   haveConvert,
-  haveTime,
   median,
   printTable,
   verdict,
   noisyMosaic,
+  runProbe,
+  meanGridDe,
 } from './common.mjs';
 
 const DE_TARGET = 0.3;
@@ -60,31 +58,6 @@ console.log(JSON.stringify({ ms, width: result.width, height: result.height }));
 `,
 );
 
-function run(file, mode, gridFile) {
-  const argv = [probe, file, mode, String(WIDTH)];
-  const env = gridFile ? { ...process.env, NATIVE_GRID_FILE: gridFile } : process.env;
-  const r = haveTime
-    ? spawnSync(TIME, ['-f', 'BENCH %M', process.execPath, ...argv], { encoding: 'utf8', cwd: root, env })
-    : spawnSync(process.execPath, argv, { encoding: 'utf8', cwd: root, env });
-  if (r.status !== 0) throw new Error(`native probe ${mode} ${file} failed:\n${r.stderr}`);
-  const result = JSON.parse(r.stdout);
-  const line = r.stderr.split('\n').find((l) => l.startsWith('BENCH '));
-  if (line) result.mb = Number(line.split(' ')[1]) / 1024;
-  return result;
-}
-
-function meanDe(a, b) {
-  const la = new Float32Array(3);
-  const lb = new Float32Array(3);
-  let sum = 0;
-  for (let p = 0; p < a.length; p += 3) {
-    srgbToLab(a[p], a[p + 1], a[p + 2], la);
-    srgbToLab(b[p], b[p + 1], b[p + 2], lb);
-    sum += ciede2000(la[0], la[1], la[2], lb[0], lb[1], lb[2]);
-  }
-  return sum / (a.length / 3);
-}
-
 /** [extension, ImageMagick options, the tool decodes it with sharp] */
 const FORMATS = [
   ['jpg', ['-quality', '92'], false],
@@ -100,7 +73,6 @@ export async function main() {
     console.log(`${CONVERT} not found: the --native suite needs ImageMagick to make its pictures`);
     return;
   }
-  const { readFileSync } = await import('node:fs');
   const mosaic = noisyMosaic();
   const rows = [];
   let failed = 0;
@@ -110,7 +82,7 @@ export async function main() {
       if (ONLY && !name.includes(ONLY)) continue;
       const file = path.join(out, 'native', name);
       if (!existsSync(file)) {
-        spawnSync('mkdir', ['-p', path.dirname(file)]);
+        mkdirSync(path.dirname(file), { recursive: true });
         const r = spawnSync(CONVERT, [mosaic, '-resize', `${Math.round(mp * 1e6)}@`, ...options, file], {
           encoding: 'utf8',
         });
@@ -118,11 +90,16 @@ export async function main() {
       }
       const gridTool = path.join(out, 'native', `${name}.tool.rgb`);
       const gridSharp = path.join(out, 'native', `${name}.sharp.rgb`);
-      const times = { tool: [run(file, 'tool', gridTool)], sharp: [run(file, 'sharp', gridSharp)] };
+      const run = (mode, gridFile) =>
+        runProbe([probe, file, mode, String(WIDTH)], `native probe ${mode} ${file}`, {
+          ...process.env,
+          ...(gridFile ? { NATIVE_GRID_FILE: gridFile } : {}),
+        });
+      const times = { tool: [run('tool', gridTool)], sharp: [run('sharp', gridSharp)] };
       for (let i = 1; i < RUNS; i++) {
-        for (const mode of i % 2 ? ['sharp', 'tool'] : ['tool', 'sharp']) times[mode].push(run(file, mode));
+        for (const mode of i % 2 ? ['sharp', 'tool'] : ['tool', 'sharp']) times[mode].push(run(mode));
       }
-      const de = meanDe(readFileSync(gridTool), readFileSync(gridSharp));
+      const de = meanGridDe(readFileSync(gridTool), readFileSync(gridSharp));
       if (de >= DE_TARGET) failed++;
       const ms = (mode) => median(times[mode].map((t) => t.ms));
       const mb = (mode) => median(times[mode].map((t) => t.mb))?.toFixed(0) ?? '?';
