@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { ConfigError, ImagegenError, OutputExistsError, UsageError } from '../kernel/errors.js';
-import { writeFileAtomic } from '../kernel/fs.js';
+import { exists, writeFileAtomic } from '../kernel/fs.js';
 import type { Fs, Prompts } from '../kernel/ports.js';
 import { checkValue } from '../kernel/values.js';
 import { formatIds } from '../formats/registry.js';
@@ -63,16 +63,6 @@ function modelQuestion(provider: ProviderDescriptor): string {
 /** An rc file already there: replaced only with --force or when the person at the terminal says so. */
 function existsError(file: string): ImagegenError {
   return new ImagegenError('failure', `${file} already exists`, { hint: 'pass --force to replace it' });
-}
-
-async function exists(fs: Fs, file: string): Promise<boolean> {
-  try {
-    await fs.stat(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
 }
 
 export interface InitResult {

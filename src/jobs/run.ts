@@ -124,13 +124,9 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
       else counts.ok++;
       ui.result({ ...record, seconds: seconds() });
     } catch (err) {
-      if ((fatal === undefined || isInterrupt(fatal)) && (isInterrupt(err) || queue.signal?.aborted)) {
-        fatal ??= err;
-        stop.abort(err);
-        counts.interrupted++;
-        if (isImagegenError(err)) stopped.push({ label: queue.label(item), err });
+      const failedResult = (status: 'interrupted' | 'skipped' | 'error') =>
         ui.result({
-          status: 'interrupted',
+          status,
           ...recordOf(item),
           output: null,
           style: null,
@@ -138,6 +134,12 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
           error: errorRecord(err),
           seconds: seconds(),
         });
+      if ((fatal === undefined || isInterrupt(fatal)) && (isInterrupt(err) || queue.signal?.aborted)) {
+        fatal ??= err;
+        stop.abort(err);
+        counts.interrupted++;
+        if (isImagegenError(err)) stopped.push({ label: queue.label(item), err });
+        failedResult('interrupted');
         return;
       }
       // Once the batch is stopping, what the stop itself caused in other items is not news.
@@ -155,15 +157,7 @@ export async function runJobs<T>(queue: JobQueue<T>): Promise<void> {
         firstError ??= err;
         if (isImagegenError(err)) failures.push(err);
       }
-      ui.result({
-        status: err instanceof SkippedError ? 'skipped' : 'error',
-        ...recordOf(item),
-        output: null,
-        style: null,
-        source: null,
-        error: errorRecord(err),
-        seconds: seconds(),
-      });
+      failedResult(err instanceof SkippedError ? 'skipped' : 'error');
       if (batch && !(err instanceof SkippedError)) {
         // Input errors already begin with the file's name.
         const message = describeError(err);
