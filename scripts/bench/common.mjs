@@ -43,7 +43,7 @@ export const out = path.resolve(process.env.BENCH_OUT || path.join(root, 'bench-
 mkdirSync(out, { recursive: true });
 
 export const CONVERT = '/usr/bin/convert';
-export const TIME = '/usr/bin/time';
+const TIME = '/usr/bin/time';
 export const haveConvert = existsSync(CONVERT);
 export const haveTime = existsSync(TIME);
 const which = (cmd) => {
